@@ -1,0 +1,78 @@
+"""Settings, from environment variables (and an optional ``.env``), in one place.
+
+Every variable and default is listed in README and ``.env.example``. Secrets are excluded from
+``repr`` and URLs are shown with their password masked, so a logged ``Settings`` leaks nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+DEFAULTS: dict[str, str] = {
+    "GAMESTREAM_URL": "s3://gamestreams/gamestream.txt",
+    "S3_ENDPOINT_URL": "",
+    "S3_ACCESS_KEY": "",
+    "S3_SECRET_KEY": "",
+    "MONGO_URL": "mongodb://127.0.0.1:27017",
+    "MONGO_DB": "sidearm",
+    "MONGO_COLLECTION": "boxscores",
+    "SQL_URL": "sqlite:///sidearmdb.sqlite",
+    "DASK_ADDRESS": "",
+}
+
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^/:@\s]*:)[^@/\s]*@", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """``scheme://user:secret@host`` -> ``scheme://user:***@host``; other text unchanged."""
+    return _URL_PASSWORD.sub(r"\g<head>***@", url)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the stream, the box scores, the reference tables and the Dask cluster live."""
+
+    gamestream_url: str
+    s3_endpoint_url: str
+    s3_access_key: str
+    s3_secret_key: str = field(repr=False)
+    mongo_url: str = field(repr=False)
+    mongo_db: str
+    mongo_collection: str
+    sql_url: str = field(repr=False)
+    dask_address: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | Path = ".env") -> Settings:
+        """Read the process environment over ``.env`` over the defaults."""
+        values: dict[str, Any] = dict(DEFAULTS)
+        if env_file and Path(env_file).is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if k in DEFAULTS and v is not None})
+        source = os.environ if environ is None else environ
+        values.update({k: source[k] for k in DEFAULTS if k in source})
+        return cls(**{key.lower(): value for key, value in values.items()})
+
+    @property
+    def storage_options(self) -> dict[str, Any]:
+        """s3fs options for the stream bucket (credentials only when given)."""
+        options: dict[str, Any] = {}
+        if self.s3_access_key:
+            options.update(key=self.s3_access_key, secret=self.s3_secret_key)
+        if self.s3_endpoint_url:
+            options["client_kwargs"] = {"endpoint_url": self.s3_endpoint_url}
+        return options
+
+    def describe(self) -> str:
+        """One log line with every setting that is safe to show."""
+        return (
+            f"stream={self.gamestream_url} s3={self.s3_endpoint_url or 'aws'} "
+            f"mongo={redact_url(self.mongo_url)}/{self.mongo_db}.{self.mongo_collection} "
+            f"sql={redact_url(self.sql_url)} dask={self.dask_address or 'local threads cluster'}"
+        )

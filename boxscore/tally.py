@@ -1,0 +1,89 @@
+"""Shots and goals per player, and where the game stands, from parsed events.
+
+The same expressions run on a pandas frame (tests, small games) and on a Dask dataframe (the
+live flow computes them on the cluster): :func:`tally_parts` only uses operations both share,
+and :func:`assemble_tally` turns the small computed results into a :class:`Tally`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from boxscore.events import CLOCK_MARK_TEAM, SENTINEL_EVENT_ID, ParsedBlock
+
+FINAL_CLOCK = "00:00"
+
+#: (team id, jersey) -> (shots, goals)
+ShotCounts = Mapping[tuple[int, str], tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class Quality:
+    """What the feed got wrong so far: visible in the box score, never fatal."""
+
+    rejected: int = 0
+    duplicates: int = 0
+    examples: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Everything a box score needs from the stream, before joining the roster."""
+
+    last_event_id: int | None
+    clock: str | None
+    final: bool
+    shots: ShotCounts
+    quality: Quality = field(default_factory=Quality)
+
+    def team_totals(self, team: int) -> tuple[int, int]:
+        """(shots, goals) of one team, whoever on it took them."""
+        counts = [value for (team_id, _), value in self.shots.items() if team_id == team]
+        return sum(s for s, _ in counts), sum(g for _, g in counts)
+
+
+def unique_events(events: pd.DataFrame) -> pd.DataFrame:
+    """Drop repeated event ids: the first line with an id counts, later ones are duplicates."""
+    return events.drop_duplicates(subset="event_id", keep="first")
+
+
+def tally_parts(unique: Any) -> tuple[Any, Any, Any]:
+    """Lazy pieces of a tally; ``unique`` is a pandas or Dask frame of de-duplicated events.
+
+    Returns (shot counts per team and jersey, the row of the latest event, the final flag).
+    """
+    shots = unique[unique.team != CLOCK_MARK_TEAM].groupby(["team", "jersey"]).goal.agg(["count", "sum"])
+    latest = unique[unique.event_id > SENTINEL_EVENT_ID].nlargest(1, "event_id")[["event_id", "clock"]]
+    final = ((unique.clock == FINAL_CLOCK) | (unique.event_id == SENTINEL_EVENT_ID)).any()
+    return shots, latest, final
+
+
+def assemble_tally(shots: pd.DataFrame, latest: pd.DataFrame, final: bool, quality: Quality) -> Tally:
+    """Turn computed :func:`tally_parts` results into a :class:`Tally`."""
+    counts = {
+        (int(team), str(jersey)): (int(row["count"]), int(row["sum"]))
+        for (team, jersey), row in shots.iterrows()
+    }
+    if len(latest):
+        last_event_id, clock = int(latest["event_id"].iloc[0]), str(latest["clock"].iloc[0])
+    else:
+        last_event_id, clock = None, None
+    return Tally(last_event_id, clock, bool(final), counts, quality)
+
+
+def tally_blocks(blocks: list[ParsedBlock]) -> Tally:
+    """Tally parsed blocks in one process (the reference path; Dask does the same at scale)."""
+    events = pd.concat([block.events for block in blocks], ignore_index=True)
+    unique = unique_events(events)
+    shots, latest, final = tally_parts(unique)
+    return assemble_tally(shots, latest, bool(final), merge_quality(blocks, len(events) - len(unique)))
+
+
+def merge_quality(blocks: list[ParsedBlock], duplicates: int, max_examples: int = 5) -> Quality:
+    """Sum the rejections of several blocks, keeping the first few example lines."""
+    examples = tuple(line for block in blocks for line in block.examples)[:max_examples]
+    return Quality(sum(block.rejected for block in blocks), duplicates, examples)

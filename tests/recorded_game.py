@@ -1,0 +1,99 @@
+"""Expected values for the recorded game (data/seed/game_events.txt), worked out by hand.
+
+Nothing here imports the code under test: the final box score and the season tables are
+literals counted from the events file, and :func:`reference_counts` is a deliberately naive
+re-count used to check intermediate box scores.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SEED = Path(__file__).resolve().parents[1] / "data" / "seed"
+EVENTS_FILE = SEED / "game_events.txt"
+
+# (id, name, number, shots, goals, pct) in the game, ordered by id.
+HOME_PLAYERS = [
+    (1, "sam", "6", 4, 2, 0.5),
+    (2, "sarah", "1", 8, 6, 0.75),
+    (3, "steve", "2", 7, 2, 0.29),
+    (4, "stone", "13", 7, 1, 0.14),
+    (5, "sean", "17", 2, 0, 0.0),
+    (6, "sly", "8", 4, 0, 0.0),
+    (7, "sol", "9", 5, 0, 0.0),
+    (8, "shree", "4", 5, 1, 0.2),
+    (9, "shelly", "15", 3, 1, 0.33),
+    (10, "swede", "10", 3, 1, 0.33),
+]
+AWAY_PLAYERS = [
+    (11, "jimmy", "1", 3, 3, 1.0),
+    (12, "julie", "9", 4, 0, 0.0),
+    (13, "james", "2", 3, 1, 0.33),
+    (14, "jane", "15", 2, 2, 1.0),
+    (15, "jimmy", "16", 1, 0, 0.0),
+    (16, "julie", "8", 2, 1, 0.5),
+    (17, "james", "17", 3, 1, 0.33),
+    (18, "jane", "3", 1, 0, 0.0),
+    (19, "jimmy", "5", 2, 1, 0.5),
+    (20, "julie", "22", 1, 0, 0.0),
+]
+
+
+def _players(rows: list[tuple]) -> list[dict]:
+    keys = ("id", "name", "number", "shots", "goals", "pct")
+    return [dict(zip(keys, row)) for row in rows]
+
+
+FINAL_BOXSCORE = {
+    "_id": 70,
+    "timestamp": "00:00",
+    "final": True,
+    "home": {"teamid": 101, "name": "syracuse", "conference": "acc", "wins": 11, "losses": 2,
+             "score": 14, "status": "winning", "players": _players(HOME_PLAYERS)},
+    "away": {"teamid": 205, "name": "johns hopkins", "conference": "big10", "wins": 9, "losses": 4,
+             "score": 9, "status": "losing", "players": _players(AWAY_PLAYERS)},
+    "quality": {"rejected": 0, "duplicates": 0, "examples": []},
+}
+
+# teams2 and players2 after the game: (id, name, conference, wins, losses) / (id, name, number, shots, goals, teamid)
+TEAMS2 = [(101, "syracuse", "acc", 12, 2), (205, "johns hopkins", "big10", 9, 5)]
+PLAYERS2 = [
+    (1, "sam", "6", 60, 25, 101), (2, "sarah", "1", 93, 40, 101), (3, "steve", "2", 67, 22, 101),
+    (4, "stone", "13", 40, 11, 101), (5, "sean", "17", 28, 9, 101), (6, "sly", "8", 82, 15, 101),
+    (7, "sol", "9", 57, 20, 101), (8, "shree", "4", 25, 5, 101), (9, "shelly", "15", 13, 3, 101),
+    (10, "swede", "10", 93, 51, 101), (11, "jimmy", "1", 103, 53, 205), (12, "julie", "9", 14, 0, 205),
+    (13, "james", "2", 48, 16, 205), (14, "jane", "15", 84, 48, 205), (15, "jimmy", "16", 43, 30, 205),
+    (16, "julie", "8", 69, 33, 205), (17, "james", "17", 43, 15, 205), (18, "jane", "3", 92, 40, 205),
+    (19, "jimmy", "5", 80, 23, 205), (20, "julie", "22", 84, 19, 205),
+]
+
+
+def event_lines() -> list[str]:
+    """The recorded game's lines, as the simulator writes them."""
+    return EVENTS_FILE.read_text().split("\n")
+
+
+def reference_counts(upto_event: int) -> dict:
+    """A naive re-count of the events with id <= upto_event (the sentinel -1 excluded).
+
+    Returns {"score": {team: goals}, "shots": {(team, jersey): (shots, goals)}, "clock": str, "final": bool}.
+    """
+    score = {101: 0, 205: 0}
+    shots: dict = {}
+    clock, final = None, False
+    for line in event_lines():
+        event, clk, team, jersey, goal = line.split()
+        if int(event) > upto_event or int(event) < 0:
+            if int(event) == -1 and upto_event >= 70:
+                final = True
+            continue
+        if int(event) == upto_event:
+            clock = clk
+        if clk == "00:00":
+            final = True
+        if team == "0":
+            continue
+        s, g = shots.get((int(team), jersey), (0, 0))
+        shots[(int(team), jersey)] = (s + 1, g + int(goal))
+        score[int(team)] += int(goal)
+    return {"score": score, "shots": shots, "clock": clock, "final": final}

@@ -1,0 +1,106 @@
+"""Tally, box-score document and season tables of the recorded game against hand-counted values."""
+
+import csv
+
+import pytest
+
+from boxscore.document import build_boxscore, final_score, shooting_pct, status
+from boxscore.events import parse_block
+from boxscore.roster import Player, players_from_rows, team_by_id, teams_from_rows
+from boxscore.season import GameNotOver, players_after, require_final, teams_after
+from boxscore.tally import tally_blocks
+from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, PLAYERS2, SEED, TEAMS2, event_lines, reference_counts
+
+GAME = frozenset({101, 205})
+
+
+@pytest.fixture(scope="module")
+def reference() -> tuple:
+    teams = teams_from_rows(csv.DictReader((SEED / "teams.csv").open()))
+    players = players_from_rows(csv.DictReader((SEED / "players.csv").open()))
+    return teams, players
+
+
+def boxscore_for(text: str, reference: tuple) -> dict:
+    teams, players = reference
+    tally = tally_blocks([parse_block(text, GAME)])
+    return build_boxscore(tally, team_by_id(101, teams), team_by_id(205, teams), players)
+
+
+def test_final_boxscore_of_recorded_game(reference: tuple) -> None:
+    assert boxscore_for(EVENTS_FILE.read_text(), reference) == FINAL_BOXSCORE
+
+
+@pytest.mark.parametrize("upto", [0, 2, 17, 40, 69, 70])
+def test_partial_boxscores_match_a_naive_recount(reference: tuple, upto: int) -> None:
+    lines = event_lines()[: upto + 1]
+    doc = boxscore_for("\n".join(lines), reference)
+    expected = reference_counts(upto)
+    assert (doc["_id"], doc["timestamp"], doc["final"]) == (upto, expected["clock"], expected["final"])
+    assert final_score(doc) == expected["score"]
+    for side in ("home", "away"):
+        for line in doc[side]["players"]:
+            assert (line["shots"], line["goals"]) == expected["shots"].get((doc[side]["teamid"], line["number"]), (0, 0))
+
+
+def test_sentinel_alone_makes_the_game_final(reference: tuple) -> None:
+    lines = event_lines()[:70] + ["-1 00:17 0 0 0"]
+    doc = boxscore_for("\n".join(lines), reference)
+    assert (doc["_id"], doc["timestamp"], doc["final"]) == (69, "00:17", True)
+
+
+def test_duplicate_event_ids_count_once(reference: tuple) -> None:
+    text = "0 59:51 101 2 1\n1 57:06 101 6 0\n0 59:51 101 2 1\n1 50:00 205 8 1\n"
+    doc = boxscore_for(text, reference)
+    assert doc["quality"] == {"rejected": 0, "duplicates": 2, "examples": []}
+    assert final_score(doc) == {101: 1, 205: 0}
+    assert doc["timestamp"] == "57:06"
+
+
+def test_unknown_jersey_counts_for_the_team_and_is_listed_last(reference: tuple) -> None:
+    doc = boxscore_for("0 59:51 205 99 1\n1 59:00 205 1 0\n", reference)
+    assert doc["away"]["score"] == 1
+    assert doc["away"]["players"][-1] == {"id": None, "name": None, "number": "99", "shots": 1, "goals": 1, "pct": 1.0}
+    assert [p["id"] for p in doc["away"]["players"][:-1]] == list(range(11, 21))
+    assert doc["home"]["status"] == "losing" and doc["away"]["status"] == "winning"
+
+
+def test_no_event_no_boxscore(reference: tuple) -> None:
+    with pytest.raises(ValueError, match="no event"):
+        boxscore_for("garbage\n", reference)
+
+
+def test_status_and_pct() -> None:
+    assert [status(1, 0), status(0, 1), status(2, 2)] == ["winning", "losing", "tied"]
+    assert [shooting_pct(0, 0), shooting_pct(7, 2), shooting_pct(3, 3)] == [0.0, 0.29, 1.0]
+
+
+def test_season_tables_after_recorded_game(reference: tuple) -> None:
+    teams, players = reference
+    teams2 = teams_after(teams, [FINAL_BOXSCORE])
+    players2 = players_after(players, [FINAL_BOXSCORE])
+    assert [(t.id, t.name, t.conference, t.wins, t.losses) for t in teams2] == TEAMS2
+    assert [(p.id, p.name, p.number, p.shots, p.goals, p.teamid) for p in players2] == PLAYERS2
+    # recomputed from the base tables, so doing it again gives the same tables
+    assert teams_after(teams, [FINAL_BOXSCORE]) == teams2
+
+
+def test_tie_changes_no_record(reference: tuple) -> None:
+    teams, _ = reference
+    tied = {**FINAL_BOXSCORE, "home": {**FINAL_BOXSCORE["home"], "score": 9}}
+    assert teams_after(teams, [tied]) == teams
+
+
+def test_unknown_shooter_has_no_season_row() -> None:
+    players = [Player(1, "sam", "6", 10, 5, 101)]
+    doc = {"home": {"teamid": 101, "score": 1, "players": [
+        {"id": 1, "shots": 2, "goals": 1}, {"id": None, "shots": 3, "goals": 1}]},
+        "away": {"teamid": 205, "score": 0, "players": []}}
+    assert players_after(players, [doc]) == [Player(1, "sam", "6", 12, 6, 101)]
+
+
+def test_finalize_refuses_a_game_in_progress() -> None:
+    with pytest.raises(GameNotOver, match="not over.*event 40, clock 30:07"):
+        require_final({"_id": 40, "timestamp": "30:07", "final": False})
+    with pytest.raises(GameNotOver, match="no box score"):
+        require_final(None)

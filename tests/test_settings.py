@@ -1,0 +1,41 @@
+"""Settings: names, defaults, precedence, and that secrets stay out of repr and logs."""
+
+from pathlib import Path
+
+from boxscore.settings import Settings, redact_url
+
+
+def test_defaults(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, env_file=tmp_path / "missing.env")
+    assert settings.gamestream_url == "s3://gamestreams/gamestream.txt"
+    assert settings.mongo_url == "mongodb://127.0.0.1:27017"
+    assert (settings.mongo_db, settings.mongo_collection) == ("sidearm", "boxscores")
+    assert settings.sql_url.startswith("sqlite:///")
+    assert settings.dask_address == ""
+    assert settings.storage_options == {}
+
+
+def test_environment_wins_over_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("MONGO_DB=from_file\nS3_ACCESS_KEY=file-key\nUNRELATED=1\n")
+    settings = Settings.from_env({"MONGO_DB": "from_env", "S3_ENDPOINT_URL": "http://127.0.0.1:1"}, env_file=env_file)
+    assert settings.mongo_db == "from_env"
+    assert settings.storage_options == {
+        "key": "file-key", "secret": "", "client_kwargs": {"endpoint_url": "http://127.0.0.1:1"}}
+
+
+def test_secrets_never_in_repr_or_description(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"S3_SECRET_KEY": "s3-hunter2", "MONGO_URL": "mongodb://app:mongo-hunter2@db:27017",
+         "SQL_URL": "mssql+pyodbc://sa:sql-hunter2@mssql:1433/sidearmdb?driver=ODBC"},
+        env_file=tmp_path / "none")
+    shown = repr(settings) + settings.describe()
+    for secret in ("s3-hunter2", "mongo-hunter2", "sql-hunter2"):
+        assert secret not in shown
+    assert "mongodb://app:***@db:27017" in settings.describe()
+
+
+def test_redact_url() -> None:
+    assert redact_url("postgresql+psycopg://u:p%40ss@h:5432/db") == "postgresql+psycopg://u:***@h:5432/db"
+    assert redact_url("sqlite:///sidearmdb.sqlite") == "sqlite:///sidearmdb.sqlite"
+    assert redact_url("mongodb://127.0.0.1:27017") == "mongodb://127.0.0.1:27017"
