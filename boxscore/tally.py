@@ -87,3 +87,16 @@ def merge_quality(blocks: list[ParsedBlock], duplicates: int, max_examples: int 
     """Sum the rejections of several blocks, keeping the first few example lines."""
     examples = tuple(line for block in blocks for line in block.examples)[:max_examples]
     return Quality(sum(block.rejected for block in blocks), duplicates, examples)
+
+
+def quality_frame(block: ParsedBlock) -> pd.DataFrame:
+    """A block's rejections as one small row (what a Dask worker sends back instead of its events)."""
+    return pd.DataFrame({"rejected": [block.rejected], "examples": ["\n".join(block.examples)]}).astype(
+        {"rejected": "int64", "examples": "str"}
+    )
+
+
+def quality_from_frame(frame: pd.DataFrame, duplicates: int, max_examples: int = 5) -> Quality:
+    """Merge computed :func:`quality_frame` rows, in stream order."""
+    examples = tuple(line for text in frame["examples"] for line in text.split("\n") if line)[:max_examples]
+    return Quality(int(frame["rejected"].sum()), duplicates, examples)

@@ -1,0 +1,38 @@
+"""The box score and season tables as text tables, for the terminal and the demo."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import astuple, fields
+
+from tabulate import tabulate
+
+from boxscore.document import BoxScore
+from boxscore.roster import Player, Team
+
+
+def scoreline(boxscore: BoxScore) -> str:
+    """``event 70 (00:00, final): syracuse 14 - 9 johns hopkins``."""
+    home, away = boxscore["home"], boxscore["away"]
+    state = "final" if boxscore["final"] else "live"
+    return (f"event {boxscore['_id']} ({boxscore['timestamp']}, {state}): "
+            f"{home['name']} {home['score']} - {away['score']} {away['name']}")
+
+
+def boxscore_table(boxscore: BoxScore) -> str:
+    """Both teams' player lines under the scoreline."""
+    parts = [scoreline(boxscore)]
+    for side in ("home", "away"):
+        team = boxscore[side]
+        rows = [(p["id"], p["name"], p["number"], p["shots"], p["goals"], f"{p['pct']:.2f}") for p in team["players"]]
+        parts.append(f"\n{side}: {team['name']} ({team['conference']}, {team['wins']}-{team['losses']}) "
+                     f"{team['score']} {team['status']}")
+        parts.append(tabulate(rows, headers=["id", "name", "#", "shots", "goals", "pct"], tablefmt="github"))
+    return "\n".join(parts)
+
+
+def rows_table(rows: Sequence[Team] | Sequence[Player]) -> str:
+    """A table of teams or players, one row each."""
+    if not rows:
+        return "(no rows)"
+    return tabulate([astuple(row) for row in rows], headers=[f.name for f in fields(rows[0])], tablefmt="github")

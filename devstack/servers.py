@@ -1,0 +1,187 @@
+"""Start, wait for and stop one local server process; SeaweedFS and SecantusDB flavours."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pymongo
+import s3fs
+
+HOST = "127.0.0.1"
+GRPC_OFFSET = 10000  # SeaweedFS serves gRPC on each HTTP port + 10000
+
+
+def _bin(name: str) -> str:
+    """A console script of this venv (found beside the interpreter), else on PATH."""
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.exists() else shutil.which(name)
+    if not found:
+        raise FileNotFoundError(f"{name} is not installed: run `make venv` (requirements-dev.txt)")
+    return found
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_ports(count: int, with_grpc: bool = False) -> list[int]:
+    """Distinct free ports on loopback (and their +10000 gRPC twins when asked)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        with socket.socket() as sock:
+            sock.bind((HOST, 0))
+            port = sock.getsockname()[1]
+        if port in ports or (with_grpc and (port + GRPC_OFFSET > 65535 or not _port_free(port + GRPC_OFFSET))):
+            continue
+        ports.append(port)
+    return ports
+
+
+def wait_until(ready: Callable[[], bool], timeout: float, what: str, process: subprocess.Popen | None = None) -> None:
+    """Poll ``ready`` until true; fail early, by name, if the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.returncode} before it was ready")
+        try:
+            if ready():
+                return
+        except Exception:  # noqa: BLE001 - not up yet; keep polling until the deadline
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} was not ready after {timeout:.0f} s")
+
+
+@dataclass
+class LocalServer:
+    """A server process of ours: started in its own directory, stopped terminate-then-kill."""
+
+    workdir: Path
+    process: subprocess.Popen | None = field(default=None, init=False)
+    name = "server"
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 60.0) -> LocalServer:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = (self.workdir / f"{self.name}.log").open("ab")
+        self.process = subprocess.Popen(
+            self.command(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_until(self.ready, timeout, f"{self.name} (log: {self.workdir / (self.name + '.log')})", self.process)
+        return self
+
+    def stop(self, grace: float = 15.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def kill(self) -> None:
+        """Stop at once, as a crash would (fault tests)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@dataclass
+class SeaweedS3(LocalServer):
+    """SeaweedFS ``weed mini``: master, volume, filer and S3 gateway in one process."""
+
+    access_key: str = "sidearm"
+    secret_key: str = "sidearm-dev-secret"
+    bucket: str = "gamestreams"
+    s3_port: int = 0
+    name = "seaweedfs"
+
+    def __post_init__(self) -> None:
+        self.s3_port, self.master_port, self.volume_port, self.filer_port, self.admin_port = (
+            [self.s3_port] if self.s3_port else []
+        ) + free_ports(5 - bool(self.s3_port), with_grpc=True)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{HOST}:{self.s3_port}"
+
+    @property
+    def storage_options(self) -> dict:
+        return {"key": self.access_key, "secret": self.secret_key, "client_kwargs": {"endpoint_url": self.endpoint_url}}
+
+    def command(self) -> list[str]:
+        config = self.workdir / "s3.json"
+        identity = {"name": "pipeline", "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"]}
+        config.write_text(json.dumps({"identities": [identity]}))
+        (self.workdir / "data").mkdir(exist_ok=True)
+        return [
+            _bin("weed"), "mini", f"-dir={self.workdir / 'data'}", f"-ip={HOST}", f"-ip.bind={HOST}",
+            f"-master.port={self.master_port}", f"-volume.port={self.volume_port}", f"-filer.port={self.filer_port}",
+            f"-s3.port={self.s3_port}", f"-admin.port={self.admin_port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+            "-webdav=false", "-master.telemetry=false", "-s3.allowDeleteBucketNotEmpty=false",
+            f"-s3.config={config}", f"-bucket={self.bucket}",
+        ]
+
+    def ready(self) -> bool:
+        fs = s3fs.S3FileSystem(skip_instance_cache=True, **self.storage_options)
+        return fs.exists(self.bucket)
+
+
+@dataclass
+class SecantusMongo(LocalServer):
+    """SecantusDB: a MongoDB wire-protocol server on WiredTiger."""
+
+    port: int = 0
+    name = "secantusdb"
+
+    def __post_init__(self) -> None:
+        self.port = self.port or free_ports(1)[0]
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://{HOST}:{self.port}"
+
+    def command(self) -> list[str]:
+        return [_bin("secantusd-py"), "--host", HOST, "--port", str(self.port),
+                "--storage-path", str(self.workdir / "data"), "--log-level", "WARNING"]
+
+    def ready(self) -> bool:
+        with pymongo.MongoClient(self.url, serverSelectionTimeoutMS=500) as client:
+            return bool(client.admin.command("ping")["ok"])
+
+
+@contextmanager
+def running(*servers: LocalServer) -> Iterator[tuple[LocalServer, ...]]:
+    """Start servers in order and always stop them, even when the body fails."""
+    started: list[LocalServer] = []
+    try:
+        for server in servers:
+            started.append(server.start())
+        yield servers
+    finally:
+        for server in reversed(started):
+            server.stop()

@@ -1,0 +1,58 @@
+"""The game stream object in S3 (MinIO in production, SeaweedFS in tests and the demo)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import s3fs
+from prefect import task
+
+from tasks import IO_TASK
+
+
+@dataclass(frozen=True)
+class StreamVersion:
+    """Identifies one version of the stream object, so unchanged polls cost one HEAD."""
+
+    etag: str
+    size: int
+
+
+def s3_filesystem(storage_options: dict[str, Any]) -> s3fs.S3FileSystem:
+    """One s3fs client per set of options, reused by every poll (fsspec caches instances)."""
+    return s3fs.S3FileSystem(**storage_options)
+
+
+def stream_path(url: str) -> str:
+    """``s3://bucket/key`` -> ``bucket/key`` (what s3fs calls a path)."""
+    return url.removeprefix("s3://")
+
+
+def head_stream(url: str, storage_options: dict[str, Any]) -> StreamVersion | None:
+    """The stream's current version, or ``None`` while the object does not exist."""
+    fs = s3_filesystem(storage_options)
+    path = stream_path(url)
+    fs.invalidate_cache(path)
+    try:
+        info = fs.info(path)
+    except FileNotFoundError:
+        return None
+    return StreamVersion(str(info.get("ETag", "")), int(info["size"]))
+
+
+@task(**IO_TASK)
+def stream_version(url: str, storage_options: dict[str, Any]) -> StreamVersion | None:
+    """HEAD the stream object (retried when S3 is unreachable)."""
+    return head_stream(url, storage_options)
+
+
+@task(**IO_TASK)
+def write_stream(url: str, text: str, storage_options: dict[str, Any]) -> None:
+    """Rewrite the whole stream object, as the live feed does at every event."""
+    fs = s3_filesystem(storage_options)
+    path = stream_path(url)
+    bucket = path.split("/", 1)[0]
+    if not fs.exists(bucket):
+        fs.mkdir(bucket)
+    fs.pipe(path, text.encode())

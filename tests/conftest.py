@@ -1,0 +1,112 @@
+"""Session-wide real servers for the integration tests, started and stopped by the tests.
+
+SeaweedFS (S3), SecantusDB (MongoDB) and one Prefect test harness are started once per session;
+each test gets its own stream key, Mongo database and SQL database so tests never share state.
+PostgreSQL is the machine's own server (127.0.0.1:5432, as in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+
+# Prefect reads these when it is first imported: keep it offline and out of ~/.prefect.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="prefect-home-"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from devstack.servers import SeaweedS3, SecantusMongo  # noqa: E402
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+ENV_NAMES = ("GAMESTREAM_URL", "S3_ENDPOINT_URL", "S3_ACCESS_KEY", "S3_SECRET_KEY", "MONGO_URL", "MONGO_DB",
+             "MONGO_COLLECTION", "SQL_URL", "DASK_ADDRESS")
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweedfs")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecantusMongo]:
+    server = SecantusMongo(tmp_path_factory.mktemp("secantusdb")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    """One Prefect test harness (a temporary API server) for every flow run of the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A fresh database on the local PostgreSQL; skipped (with the reason) where there is none."""
+    import sqlalchemy
+
+    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"sidearm_test_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sqlalchemy.exc.OperationalError as error:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({error.orig}); CI runs these tests")
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The reference database: an embedded SQLite file, and the local PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sidearmdb.sqlite'}"
+    base = request.getfixturevalue("postgres_server")
+    _drop_all(base)
+    return base
+
+
+def _drop_all(url: str) -> None:
+    from tasks.reference import metadata, sql_engine
+
+    metadata.drop_all(sql_engine(url))
+
+
+@pytest.fixture
+def pipeline_env(monkeypatch: pytest.MonkeyPatch, s3: SeaweedS3, mongo: SecantusMongo, sql_url: str,
+                 prefect_api: None, tmp_path: Path) -> dict[str, str]:
+    """The environment a user sets, pointing at this test's own stream, database and tables."""
+    monkeypatch.chdir(tmp_path)  # no stray .env is read
+    test_id = uuid.uuid4().hex[:10]
+    env = {
+        "GAMESTREAM_URL": f"s3://{s3.bucket}/{test_id}/gamestream.txt",
+        "S3_ENDPOINT_URL": s3.endpoint_url,
+        "S3_ACCESS_KEY": s3.access_key,
+        "S3_SECRET_KEY": s3.secret_key,
+        "MONGO_URL": mongo.url,
+        "MONGO_DB": f"sidearm_{test_id}",
+        "MONGO_COLLECTION": "boxscores",
+        "SQL_URL": sql_url,
+    }
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env

@@ -1,0 +1,117 @@
+"""The whole pipeline against real servers: SeaweedFS, SecantusDB, Dask, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pymongo
+import pytest
+import sqlalchemy
+
+from flows.finalize import finalize_game
+from flows.gamestream import gamestream
+from flows.live_boxscore import StreamTimeout, live_boxscore
+from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2, event_lines, reference_counts
+
+
+def boxscores(env: dict[str, str]) -> list[dict[str, Any]]:
+    with pymongo.MongoClient(env["MONGO_URL"]) as client:
+        return list(client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find(sort=[("_id", 1)]))
+
+
+def table_rows(url: str, table: str) -> list[tuple]:
+    with sqlalchemy.create_engine(url).connect() as connection:
+        return [tuple(row) for row in connection.execute(sqlalchemy.text(f"SELECT * FROM {table} ORDER BY id"))]
+
+
+def assert_matches_events(doc: dict[str, Any]) -> None:
+    """A box score is exactly the naive re-count of the events up to its _id."""
+    expected = reference_counts(doc["_id"])
+    assert (doc["timestamp"], doc["final"]) == (expected["clock"], expected["final"])
+    for side in ("home", "away"):
+        team = doc[side]
+        assert team["score"] == expected["score"][team["teamid"]]
+        for line in team["players"]:
+            assert (line["shots"], line["goals"]) == expected["shots"].get((team["teamid"], line["number"]), (0, 0))
+
+
+class WaitingForStream(logging.Handler):
+    """Sets an event when the live flow reports that it is polling for the stream."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.polling = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("waiting for the stream"):
+            self.polling.set()
+
+
+def run_in_thread(function: Callable[[], Any]) -> tuple[threading.Thread, list]:
+    """Start ``function`` in a thread; the list receives its result or its exception."""
+    outcome: list = []
+
+    def target() -> None:
+        try:
+            outcome.append(function())
+        except BaseException as error:  # noqa: BLE001 - handed to the test
+            outcome.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread, outcome
+
+
+def test_live_flow_follows_a_growing_stream(pipeline_env: dict[str, str]) -> None:
+    """The live flow polls first; then the simulator replays the game: every document is right."""
+    watcher = WaitingForStream()
+    logging.getLogger("prefect.flow_runs").addHandler(watcher)
+    try:
+        live, outcome = run_in_thread(lambda: live_boxscore(poll_interval=0.2, wait_for_stream=120, stall_timeout=60))
+        assert watcher.polling.wait(120), "the live flow never started polling"
+        assert gamestream(delay=0.002) == 72
+        live.join()
+    finally:
+        logging.getLogger("prefect.flow_runs").removeHandler(watcher)
+    final = outcome[0]
+    assert final == FINAL_BOXSCORE
+    docs = boxscores(pipeline_env)
+    assert docs[-1] == FINAL_BOXSCORE
+    assert len(docs) >= 5, "the live flow should have seen the stream grow several times"
+    assert len({d["_id"] for d in docs}) == len(docs)
+    for doc in docs:
+        assert_matches_events(doc)
+    assert table_rows(pipeline_env["SQL_URL"], "teams2") == TEAMS2
+    assert table_rows(pipeline_env["SQL_URL"], "players2") == PLAYERS2
+
+
+def test_rerunning_on_a_finished_stream_rewrites_not_duplicates(pipeline_env: dict[str, str]) -> None:
+    gamestream(delay=0)
+    assert live_boxscore(poll_interval=0.05) == FINAL_BOXSCORE
+    assert live_boxscore(poll_interval=0.05) == FINAL_BOXSCORE
+    assert [d["_id"] for d in boxscores(pipeline_env)] == [70]
+    finalize_game()
+    assert table_rows(pipeline_env["SQL_URL"], "teams2") == TEAMS2
+    assert table_rows(pipeline_env["SQL_URL"], "players2") == PLAYERS2
+
+
+def test_finalize_refuses_a_game_in_progress(pipeline_env: dict[str, str], tmp_path) -> None:
+    half = tmp_path / "half.txt"
+    half.write_text("\n".join(event_lines()[:41]) + "\n")
+    gamestream(delay=0, events_file=str(half))
+    with pytest.raises(StreamTimeout, match="has not changed"):
+        live_boxscore(poll_interval=0.05, stall_timeout=0.5)
+    assert [d["_id"] for d in boxscores(pipeline_env)] == [40]
+    with pytest.raises(Exception, match="not over.*event 40, clock 30:07"):
+        finalize_game()
+    inspector = sqlalchemy.inspect(sqlalchemy.create_engine(pipeline_env["SQL_URL"]))
+    assert not inspector.has_table("teams2") and not inspector.has_table("players2")
+
+
+def test_live_flow_gives_up_on_a_stream_that_never_appears(pipeline_env: dict[str, str]) -> None:
+    with pytest.raises(StreamTimeout, match=r"gamestream\.txt did not appear within 1 s"):
+        live_boxscore(poll_interval=0.1, wait_for_stream=1)
+    assert boxscores(pipeline_env) == []
