@@ -27,7 +27,7 @@ def boxscore_table(boxscore: BoxScore) -> str:
         rows = [(p["id"], p["name"], p["number"], p["shots"], p["goals"], f"{p['pct']:.2f}") for p in team["players"]]
         parts.append(f"\n{side}: {team['name']} ({team['conference']}, {team['wins']}-{team['losses']}) "
                      f"{team['score']} {team['status']}")
-        parts.append(tabulate(rows, headers=["id", "name", "#", "shots", "goals", "pct"], tablefmt="github"))
+        parts.append(tabulate(rows, headers=["id", "name", "#", "shots", "goals", "pct"], tablefmt="github", disable_numparse=True))
     return "\n".join(parts)
 
 
@@ -35,4 +35,4 @@ def rows_table(rows: Sequence[Team] | Sequence[Player]) -> str:
     """A table of teams or players, one row each."""
     if not rows:
         return "(no rows)"
-    return tabulate([astuple(row) for row in rows], headers=[f.name for f in fields(rows[0])], tablefmt="github")
+    return tabulate([astuple(row) for row in rows], headers=[f.name for f in fields(rows[0])], tablefmt="github", disable_numparse=True)

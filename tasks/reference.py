@@ -98,13 +98,23 @@ def _replace_tables(url: str, team_table: Table, player_table: Table,
             connection.execute(statement, parameters)
 
 
+def _read_tables(url: str, team_table: Table, player_table: Table) -> tuple[list[Team], list[Player]]:
+    with sql_engine(url).connect() as connection:
+        team_rows = connection.execute(select(team_table)).mappings().all()
+        player_rows = connection.execute(select(player_table)).mappings().all()
+    return teams_from_rows(team_rows), players_from_rows(player_rows)
+
+
 @task(**IO_TASK)
 def read_reference(url: str) -> tuple[list[Team], list[Player]]:
     """Teams and players (season totals before the game)."""
-    with sql_engine(url).connect() as connection:
-        team_rows = connection.execute(select(teams)).mappings().all()
-        player_rows = connection.execute(select(players)).mappings().all()
-    return teams_from_rows(team_rows), players_from_rows(player_rows)
+    return _read_tables(url, teams, players)
+
+
+@task(**IO_TASK)
+def read_season_tables(url: str) -> tuple[list[Team], list[Player]]:
+    """``teams2`` and ``players2`` (records and totals after the game)."""
+    return _read_tables(url, teams2, players2)
 
 
 @task(**IO_TASK)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pymongo
 import pytest
 import sqlalchemy
 
+from devstack.follow import start_polling
 from flows.finalize import finalize_game
 from flows.gamestream import gamestream
 from flows.live_boxscore import StreamTimeout, live_boxscore
@@ -38,45 +36,12 @@ def assert_matches_events(doc: dict[str, Any]) -> None:
             assert (line["shots"], line["goals"]) == expected["shots"].get((team["teamid"], line["number"]), (0, 0))
 
 
-class WaitingForStream(logging.Handler):
-    """Sets an event when the live flow reports that it is polling for the stream."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.polling = threading.Event()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage().startswith("waiting for the stream"):
-            self.polling.set()
-
-
-def run_in_thread(function: Callable[[], Any]) -> tuple[threading.Thread, list]:
-    """Start ``function`` in a thread; the list receives its result or its exception."""
-    outcome: list = []
-
-    def target() -> None:
-        try:
-            outcome.append(function())
-        except BaseException as error:  # noqa: BLE001 - handed to the test
-            outcome.append(error)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    return thread, outcome
-
-
 def test_live_flow_follows_a_growing_stream(pipeline_env: dict[str, str]) -> None:
     """The live flow polls first; then the simulator replays the game: every document is right."""
-    watcher = WaitingForStream()
-    logging.getLogger("prefect.flow_runs").addHandler(watcher)
-    try:
-        live, outcome = run_in_thread(lambda: live_boxscore(poll_interval=0.2, wait_for_stream=120, stall_timeout=60))
-        assert watcher.polling.wait(120), "the live flow never started polling"
-        assert gamestream(delay=0.002) == 72
-        live.join()
-    finally:
-        logging.getLogger("prefect.flow_runs").removeHandler(watcher)
-    final = outcome[0]
+    live = start_polling(lambda: live_boxscore(poll_interval=0.2, wait_for_stream=120, stall_timeout=60))
+    assert gamestream(delay=0.002) == 72
+    final = live.result(timeout=120)
+
     assert final == FINAL_BOXSCORE
     docs = boxscores(pipeline_env)
     assert docs[-1] == FINAL_BOXSCORE

@@ -1,0 +1,29 @@
+# Two commands are the contract (README): `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+
+# Prefect stays offline and tolerant of a slow machine.
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
+
+.PHONY: venv demo test bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+demo: venv  ## replay the recorded game through the whole pipeline on local servers
+	$(BIN)/python -m devstack.demo
+
+test: venv  ## unit tests and integration tests against real local servers
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf var .pytest_cache
