@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv demo test bench clean
+.PHONY: venv tools demo test bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ venv: $(STAMP)
 demo: venv  ## replay the recorded game through the whole pipeline on local servers
 	$(BIN)/python -m devstack.demo
 
-test: venv  ## unit tests and integration tests against real local servers
+tools:  ## Debian packages the tests use: headless Chromium for the Prefect UI test
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else echo "chromium is missing and this is not root: the UI screenshot test will be skipped"; fi; }
+
+test: venv tools  ## unit tests and integration tests against real local servers
 	$(BIN)/python -m pytest
 
 clean:

@@ -36,3 +36,36 @@ def rows_table(rows: Sequence[Team] | Sequence[Player]) -> str:
     if not rows:
         return "(no rows)"
     return tabulate([astuple(row) for row in rows], headers=[f.name for f in fields(rows[0])], tablefmt="github", disable_numparse=True)
+
+
+def boxscore_rows(boxscore: BoxScore) -> list[dict[str, object]]:
+    """One row per player line of both teams (the UI's table artifact)."""
+    return [
+        {"team": boxscore[side]["name"], "id": p["id"], "name": p["name"], "number": p["number"],
+         "shots": p["shots"], "goals": p["goals"], "pct": p["pct"]}
+        for side in ("home", "away")
+        for p in boxscore[side]["players"]
+    ]
+
+
+def game_progress(boxscore: BoxScore) -> float:
+    """Percent of the 60 minutes played at the box score's clock (100 once final)."""
+    if boxscore["final"]:
+        return 100.0
+    minutes, seconds = boxscore["timestamp"].split(":")
+    remaining = int(minutes) * 60 + int(seconds)
+    return round(100.0 * (3600 - remaining) / 3600, 1)
+
+
+def final_summary(final: BoxScore, before: Sequence[Team], after: Sequence[Team]) -> str:
+    """Markdown: the final result and how each team's record changed."""
+    rows = [
+        f"| {old.name} | {old.wins}-{old.losses} | {new.wins}-{new.losses} |"
+        for old, new in zip(before, after, strict=True)
+        if (old.wins, old.losses) != (new.wins, new.losses)
+    ]
+    lines = [f"# Final: {scoreline(final)}", "", "## teams2: records after the game", "",
+             "| team | before | after |", "|---|---|---|", *rows]
+    if not rows:
+        lines.append("| (a tie: no record changed) | | |")
+    return "\n".join(lines) + "\n"

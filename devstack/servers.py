@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -75,32 +76,49 @@ class LocalServer:
     workdir: Path
     process: subprocess.Popen | None = field(default=None, init=False)
     name = "server"
+    #: SIGTERMs to send before waiting: a Prefect worker only exits on the second one.
+    terminations = 1
 
     def command(self) -> list[str]:
         raise NotImplementedError
+
+    def environment(self) -> dict[str, str] | None:
+        """The process environment (``None``: inherit ours)."""
+        return None
 
     def ready(self) -> bool:
         raise NotImplementedError
 
     def start(self, timeout: float = 60.0) -> LocalServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = (self.workdir / f"{self.name}.log").open("ab")
+        log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            self.command(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            self.command(), cwd=self.cwd(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, env=self.environment(),
         )
-        wait_until(self.ready, timeout, f"{self.name} (log: {self.workdir / (self.name + '.log')})", self.process)
+        wait_until(self.ready, timeout, f"{self.name} (log: {self.log_path})", self.process)
         return self
 
+    def cwd(self) -> Path:
+        return self.workdir
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
     def stop(self, grace: float = 15.0) -> None:
+        """Terminate (as often as the server needs), then kill what is left after ``grace``."""
         if self.process is None or self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        for attempt in range(self.terminations):
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(grace if attempt == self.terminations - 1 else 2.0)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
     def kill(self) -> None:
         """Stop at once, as a crash would (fault tests)."""
@@ -172,6 +190,76 @@ class SecantusMongo(LocalServer):
     def ready(self) -> bool:
         with pymongo.MongoClient(self.url, serverSelectionTimeoutMS=500) as client:
             return bool(client.admin.command("ping")["ok"])
+
+
+def offline_prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
+    """Environment for a Prefect process of ours: its own home, no analytics, loopback only."""
+    env = dict(os.environ)
+    env.update({
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    })
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    return env
+
+
+@dataclass
+class PrefectServer(LocalServer):
+    """``prefect server start``: the API and the UI, with a temporary PREFECT_HOME."""
+
+    port: int = 0
+    name = "prefect-server"
+
+    def __post_init__(self) -> None:
+        self.port = self.port or free_ports(1)[0]
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api"
+
+    def environment(self) -> dict[str, str]:
+        return offline_prefect_env(self.workdir / "home", self.api_url)
+
+    def command(self) -> list[str]:
+        return [_bin("prefect"), "server", "start", "--host", HOST, "--port", str(self.port)]
+
+    def ready(self) -> bool:
+        with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as response:
+            return response.status == 200
+
+
+@dataclass
+class PrefectWorker(LocalServer):
+    """``prefect worker start`` on a process pool; runs flow runs from ``project_dir``."""
+
+    api_url: str = ""
+    pool: str = "gamestreams"
+    project_dir: Path = Path(".")
+    extra_env: dict[str, str] = field(default_factory=dict)
+    name = "prefect-worker"
+    terminations = 2
+
+    def environment(self) -> dict[str, str]:
+        env = offline_prefect_env(self.workdir / "home", self.api_url)
+        env.update({"PREFECT_WORKER_QUERY_SECONDS": "1", "PYTHONPATH": str(self.project_dir), **self.extra_env})
+        return env
+
+    def cwd(self) -> Path:
+        return self.project_dir
+
+    def command(self) -> list[str]:
+        return [_bin("prefect"), "worker", "start", "--pool", self.pool, "--type", "process"]
+
+    def ready(self) -> bool:
+        return "started" in self.log_path.read_text(errors="replace")
 
 
 @contextmanager

@@ -11,8 +11,9 @@ from __future__ import annotations
 import sys
 
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
 
-from boxscore.report import scoreline
+from boxscore.report import final_summary, scoreline
 from boxscore.roster import Player, Team
 from boxscore.season import GameNotOver, players_after, require_final, teams_after
 from boxscore.settings import Settings
@@ -29,6 +30,7 @@ def finalize_game() -> tuple[list[Team], list[Player]]:
     team_rows, player_rows = read_reference(settings.sql_url)
     teams2, players2 = teams_after(team_rows, [final]), players_after(player_rows, [final])
     write_season_tables(settings.sql_url, teams2, players2)
+    create_markdown_artifact(final_summary(final, team_rows, teams2), key="final-result", description=scoreline(final))
     logger.info("finalized %s: wrote %d teams2 and %d players2 rows", scoreline(final), len(teams2), len(players2))
     return teams2, players2
 

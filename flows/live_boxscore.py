@@ -13,9 +13,10 @@ import argparse
 import time
 
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
 from boxscore.document import BoxScore, build_boxscore, unknown_shooters
-from boxscore.report import scoreline
+from boxscore.report import boxscore_rows, game_progress, scoreline
 from boxscore.roster import Player, Team, team_by_id
 from boxscore.settings import Settings
 from flows.finalize import finalize_game
@@ -26,6 +27,7 @@ from tasks.reference import read_reference
 from tasks.stream import StreamVersion, head_stream
 
 HOME_TEAM, AWAY_TEAM = 101, 205
+BOXSCORE_ARTIFACT = "boxscore"  # one key: the UI shows the latest box score, older ones as history
 
 
 class StreamTimeout(RuntimeError):
@@ -55,6 +57,7 @@ def live_boxscore(
     started = last_change = time.monotonic()
     warned_missing = False
     warned_jerseys: set[tuple[int, str]] = set()
+    clock_artifact = create_progress_artifact(0.0, key="game-clock", description="game clock: 60:00 -> 00:00")
     with dask_client(settings.dask_address) as client:
         while True:
             try:
@@ -82,6 +85,8 @@ def live_boxscore(
                     boxscore = build_boxscore(tally, home, away, player_rows)
                     upsert_boxscore(settings.mongo_url, settings.mongo_db, settings.mongo_collection, boxscore)
                     logger.info(scoreline(boxscore))
+                    create_table_artifact(boxscore_rows(boxscore), key=BOXSCORE_ARTIFACT, description=scoreline(boxscore))
+                    update_progress_artifact(clock_artifact, game_progress(boxscore), f"clock {boxscore['timestamp']}")
                     for team in (home_team, away_team):
                         for jersey in unknown_shooters(tally, team, player_rows):
                             if (team, jersey) not in warned_jerseys:
