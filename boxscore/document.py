@@ -75,12 +75,21 @@ def team_side(tally: Tally, team: Team, opponent: Team, players: Sequence[Player
     }
 
 
-def build_boxscore(tally: Tally, home: Team, away: Team, players: Sequence[Player]) -> BoxScore:
-    """The document for the stream as tallied; keyed by the latest event id."""
+def boxscore_id(game_id: str | None, event_id: int) -> int | str:
+    """The document key: the event id for the single stream, ``<game_id>/<event_id>`` per game."""
+    return event_id if game_id is None else f"{game_id}/{event_id}"
+
+
+def build_boxscore(
+    tally: Tally, home: Team, away: Team, players: Sequence[Player], game_id: str | None = None
+) -> BoxScore:
+    """The document for the stream as tallied; keyed by the latest event id (and game)."""
     if tally.last_event_id is None:
         raise ValueError("no event in the stream yet: there is no box score to build")
+    game = {} if game_id is None else {"game_id": game_id, "event_id": tally.last_event_id}
     return {
-        "_id": tally.last_event_id,
+        "_id": boxscore_id(game_id, tally.last_event_id),
+        **game,
         "timestamp": tally.clock,
         "final": tally.final,
         "home": team_side(tally, home, away, players),

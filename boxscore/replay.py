@@ -31,3 +31,26 @@ def replay_frames(recording: str) -> Iterator[Frame]:
             remaining = clock_seconds(parsed[1])
             wait, previous = max(previous - remaining, 0), remaining
         yield Frame(wait, "".join(lines[: index + 1]))
+
+
+@dataclass(frozen=True)
+class Write:
+    """At ``at`` game seconds since the replay began, the stream of ``game_id`` becomes ``text``."""
+
+    at: int
+    game_id: str
+    text: str
+
+
+def replay_schedule(recordings: dict[str, str], stagger: int = 0) -> list[Write]:
+    """Every frame of every game on one timeline; game ``i`` (in id order) starts ``i * stagger`` later.
+
+    Ties keep game order, so interleaving is deterministic.
+    """
+    writes = []
+    for index, game_id in enumerate(sorted(recordings)):
+        elapsed = index * stagger
+        for frame in replay_frames(recordings[game_id]):
+            elapsed += frame.wait_game_seconds
+            writes.append(Write(elapsed, game_id, frame.text))
+    return sorted(writes, key=lambda write: write.at)

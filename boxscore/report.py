@@ -59,10 +59,11 @@ def game_progress(boxscore: BoxScore) -> float:
 
 def final_summary(final: BoxScore, before: Sequence[Team], after: Sequence[Team]) -> str:
     """Markdown: the final result and how each team's record changed."""
+    playing = {final[side]["teamid"] for side in ("home", "away")}
     rows = [
         f"| {old.name} | {old.wins}-{old.losses} | {new.wins}-{new.losses} |"
         for old, new in zip(before, after, strict=True)
-        if (old.wins, old.losses) != (new.wins, new.losses)
+        if old.id in playing and (old.wins, old.losses) != (new.wins, new.losses)
     ]
     lines = [f"# Final: {scoreline(final)}", "", "## teams2: records after the game", "",
              "| team | before | after |", "|---|---|---|", *rows]

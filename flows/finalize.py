@@ -17,21 +17,33 @@ from boxscore.report import final_summary, scoreline
 from boxscore.roster import Player, Team
 from boxscore.season import GameNotOver, players_after, require_final, teams_after
 from boxscore.settings import Settings
-from tasks.boxscores import latest_boxscore
+from tasks.boxscores import latest_boxscores
 from tasks.reference import read_reference, write_season_tables
 
 
 @flow(name="finalize-game")
 def finalize_game() -> tuple[list[Team], list[Player]]:
-    """Read the final box score and the base tables; write the tables after the game."""
+    """Read the final box scores and the base tables; write the tables after the games.
+
+    Single stream: its latest box score must be final. Several games: every game whose latest
+    box score is final counts (games still running are left for a later finalize).
+    """
     settings = Settings.from_env()
     logger = get_run_logger()
-    final = require_final(latest_boxscore(settings.mongo_url, settings.mongo_db, settings.mongo_collection))
+    latest = latest_boxscores(settings.mongo_url, settings.mongo_db, settings.mongo_collection)
+    if len(latest) <= 1 or "game_id" not in latest[0]:
+        finals = [require_final(latest[0] if latest else None)]
+    else:
+        finals = [doc for doc in latest if doc["final"]]
+        if not finals:
+            raise GameNotOver(f"none of the {len(latest)} games is over; teams2/players2 were not written")
     team_rows, player_rows = read_reference(settings.sql_url)
-    teams2, players2 = teams_after(team_rows, [final]), players_after(player_rows, [final])
+    teams2, players2 = teams_after(team_rows, finals), players_after(player_rows, finals)
     write_season_tables(settings.sql_url, teams2, players2)
-    create_markdown_artifact(final_summary(final, team_rows, teams2), key="final-result", description=scoreline(final))
-    logger.info("finalized %s: wrote %d teams2 and %d players2 rows", scoreline(final), len(teams2), len(players2))
+    summary = "\n".join(final_summary(final, team_rows, teams2) for final in finals[:20])
+    create_markdown_artifact(summary, key="final-result", description=scoreline(finals[-1]))
+    logger.info("finalized %d game(s), last %s: wrote %d teams2 and %d players2 rows",
+                len(finals), scoreline(finals[-1]), len(teams2), len(players2))
     return teams2, players2
 
 

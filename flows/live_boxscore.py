@@ -1,37 +1,67 @@
-"""The live box score: follow the stream until the game is over, then finalize.
+"""The live box score: follow the stream(s) until the game is over, then finalize.
 
     python -m flows.live_boxscore --poll-interval 1
 
-One flow run polls for the whole game (each sync flow run costs about a second to close, so
-the loop stays inside it). A poll costs one S3 HEAD; only a changed stream is read into Dask,
-tallied on the workers and upserted into MongoDB under its latest event id.
+``GAMESTREAM_URL`` names one stream object (one game, home/away from the parameters) or a
+prefix ending in ``/`` with one ``<game_id>.txt`` per game (home/away from the ``games``
+table). One flow run polls for the whole time (each sync flow run costs about a second to
+close, so the loop stays inside it). A poll is one S3 HEAD (or one LIST for a prefix); only
+changed streams are read, all of them in one Dask computation, and their box scores are
+upserted in one bulk write. Each game is finalized as it ends.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
 from boxscore.document import BoxScore, build_boxscore, unknown_shooters
+from boxscore.games import Matchup, changed, is_prefix, stream_url
 from boxscore.report import boxscore_rows, game_progress, scoreline
 from boxscore.roster import Player, Team, team_by_id
 from boxscore.settings import Settings
 from flows.finalize import finalize_game
-from tasks.aggregate import tally_stream
-from tasks.boxscores import upsert_boxscore
+from tasks.aggregate import tally_streams
+from tasks.boxscores import ensure_game_index, upsert_boxscores
 from tasks.cluster import dask_client
-from tasks.reference import read_reference
-from tasks.stream import StreamVersion, head_stream
+from tasks.reference import read_matchups, read_reference
+from tasks.stream import StreamVersion, head_stream, list_streams
 
 HOME_TEAM, AWAY_TEAM = 101, 205
 BOXSCORE_ARTIFACT = "boxscore"  # one key: the UI shows the latest box score, older ones as history
+SINGLE = ""  # the game key of the single-stream mode
 
 
 class StreamTimeout(RuntimeError):
     """The stream did not appear, or stopped changing before the game was over."""
+
+
+class Reference:
+    """Teams, rosters and matchups, read when a stream first appears and again for a new game."""
+
+    def __init__(self, sql_url: str, single: Matchup | None) -> None:
+        self.sql_url, self.single = sql_url, single
+        self.teams: list[Team] = []
+        self.players: list[Player] = []
+        self.matchups: dict[str, Matchup] = {}
+
+    def matchup(self, game: str) -> Matchup | None:
+        if game not in self.matchups or not self.teams:
+            self.teams, self.players = read_reference(self.sql_url)
+            self.matchups = {SINGLE: self.single} if self.single else read_matchups(self.sql_url)
+        return self.matchups.get(game)
+
+
+def _poll(settings: Settings) -> dict[str, StreamVersion]:
+    """The current version of every stream: one HEAD, or one LIST for a prefix."""
+    if is_prefix(settings.gamestream_url):
+        return list_streams(settings.gamestream_url, settings.storage_options)
+    version = head_stream(settings.gamestream_url, settings.storage_options)
+    return {} if version is None else {SINGLE: version}
 
 
 @flow(name="live-boxscore")
@@ -42,65 +72,88 @@ def live_boxscore(
     home_team: int = HOME_TEAM,
     away_team: int = AWAY_TEAM,
     finalize: bool = True,
-) -> BoxScore:
-    """Upsert a box score at every change of the stream; finalize when the game is over.
+    settle_seconds: float = 30.0,
+) -> Any:
+    """Upsert a box score at every change of a stream; finalize each game when it is over.
 
-    ``wait_for_stream`` bounds the wait for the stream object to exist; ``stall_timeout`` bounds
-    the wait for a change while the game is not over. Returns the final box score.
+    ``wait_for_stream`` bounds the wait for a first stream; ``stall_timeout`` the wait for a
+    change while a game is not over. With a prefix, the run ends once every game is final and
+    no stream changed for ``settle_seconds``. Returns the final box score (single stream) or a
+    dict of final box scores by game id (prefix).
     """
     settings = Settings.from_env()
     logger = get_run_logger()
     logger.info("following the game: %s", settings.describe())
-    shooting_teams = frozenset({home_team, away_team})
-    reference: tuple[Team, Team, list[Player]] | None = None  # read once the stream exists
-    seen: StreamVersion | None = None
+    multi = is_prefix(settings.gamestream_url)
+    reference = Reference(settings.sql_url, None if multi else Matchup(SINGLE, home_team, away_team))
+    seen: dict[str, StreamVersion] = {}
+    finals: dict[str, BoxScore] = {}
+    warned: set[tuple[str, Any]] = set()
     started = last_change = time.monotonic()
-    warned_missing = False
-    warned_jerseys: set[tuple[int, str]] = set()
-    clock_artifact = create_progress_artifact(0.0, key="game-clock", description="game clock: 60:00 -> 00:00")
+    clock = None if multi else create_progress_artifact(0.0, key="game-clock", description="game clock: 60:00 -> 00:00")
+    if multi:
+        ensure_game_index(settings.mongo_url, settings.mongo_db, settings.mongo_collection)
+
+    def warn_once(key: tuple[str, Any], message: str, *args: Any) -> None:
+        if key not in warned:
+            warned.add(key)
+            logger.warning(message, *args)
+
     with dask_client(settings.dask_address) as client:
         while True:
             try:
-                version = head_stream(settings.gamestream_url, settings.storage_options)
+                versions = _poll(settings)
             except Exception as error:  # noqa: BLE001 - S3 unreachable: keep polling until the stall timeout
                 logger.warning("S3 did not answer for %s (%s); retrying", settings.gamestream_url, type(error).__name__)
-                version = seen
+                versions = dict(seen)
             now = time.monotonic()
-            if version is None:
+            if not versions and not seen:
                 if now - started > wait_for_stream:
                     raise StreamTimeout(f"{settings.gamestream_url} did not appear within {wait_for_stream:.0f} s")
-                if not warned_missing:
+                if ("waiting", None) not in warned:
+                    warned.add(("waiting", None))
                     logger.info("waiting for the stream %s to appear", settings.gamestream_url)
-                    warned_missing = True
-            elif version != seen:
-                seen, last_change = version, now
-                if reference is None:
-                    team_rows, player_rows = read_reference(settings.sql_url)
-                    reference = team_by_id(home_team, team_rows), team_by_id(away_team, team_rows), player_rows
-                home, away, player_rows = reference
-                tally = tally_stream(client, settings.gamestream_url, settings.storage_options, shooting_teams)
-                if tally.last_event_id is None:
-                    logger.info("the stream has no event yet")
-                else:
-                    boxscore = build_boxscore(tally, home, away, player_rows)
-                    upsert_boxscore(settings.mongo_url, settings.mongo_db, settings.mongo_collection, boxscore)
-                    logger.info(scoreline(boxscore))
-                    create_table_artifact(boxscore_rows(boxscore), key=BOXSCORE_ARTIFACT, description=scoreline(boxscore))
-                    update_progress_artifact(clock_artifact, game_progress(boxscore), f"clock {boxscore['timestamp']}")
-                    for team in (home_team, away_team):
-                        for jersey in unknown_shooters(tally, team, player_rows):
-                            if (team, jersey) not in warned_jerseys:
-                                warned_jerseys.add((team, jersey))
-                                logger.warning("team %d: jersey %s is not on the roster (shots counted)", team, jersey)
-                    if boxscore["final"]:
-                        break
-            elif now - last_change > stall_timeout:
+            todo = {}
+            for game in changed(versions, seen, set(finals)):
+                matchup = reference.matchup(game)
+                if matchup is None:
+                    warn_once(("no matchup", game), "game %s is not in the games table yet; skipping it", game)
+                    continue
+                todo[game] = matchup
+            if todo:
+                last_change = now
+                streams = {g: (stream_url(settings.gamestream_url, g) if multi else settings.gamestream_url,
+                               frozenset({m.home, m.away})) for g, m in todo.items()}
+                tallies = tally_streams(client, streams, settings.storage_options)
+                documents = []
+                for game, tally in tallies.items():
+                    seen[game] = versions[game]
+                    if tally.last_event_id is None:
+                        continue
+                    matchup = todo[game]
+                    home, away = team_by_id(matchup.home, reference.teams), team_by_id(matchup.away, reference.teams)
+                    documents.append(build_boxscore(tally, home, away, reference.players, game if multi else None))
+                    for team in (matchup.home, matchup.away):
+                        for jersey in unknown_shooters(tally, team, reference.players):
+                            warn_once((game, team, jersey), "game %s team %d: jersey %s is not on the roster "
+                                      "(shots counted)", game or "-", team, jersey)
+                upsert_boxscores(settings.mongo_url, settings.mongo_db, settings.mongo_collection, documents)
+                for document in documents:
+                    logger.info("%s%s", f"{document['game_id']}: " if multi else "", scoreline(document))
+                    if document["final"]:
+                        finals[document.get("game_id", SINGLE)] = document
+                if clock is not None and documents:
+                    (document,) = documents
+                    create_table_artifact(boxscore_rows(document), key=BOXSCORE_ARTIFACT, description=scoreline(document))
+                    update_progress_artifact(clock, game_progress(document), f"clock {document['timestamp']}")
+                if finalize and any(doc["final"] for doc in documents):
+                    finalize_game()
+            elif seen and len(finals) < len(seen) and now - last_change > stall_timeout:
                 raise StreamTimeout(f"{settings.gamestream_url} has not changed for {stall_timeout:.0f} s")
+            if seen and len(finals) == len(seen) and (not multi or now - last_change >= settle_seconds):
+                break
             time.sleep(poll_interval)
-
-    if finalize:
-        finalize_game()
-    return boxscore
+    return dict(sorted(finals.items())) if multi else finals[SINGLE]
 
 
 if __name__ == "__main__":

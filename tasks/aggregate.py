@@ -22,24 +22,45 @@ def _events(block: ParsedBlock) -> Any:
     return block.events
 
 
-@task(**IO_TASK)
-def tally_stream(
-    client: Client, url: str, storage_options: dict[str, Any], teams: frozenset[int], blocksize: int = BLOCKSIZE
-) -> Tally:
-    """Read the stream with s3fs into Dask and count shots and goals on the cluster.
-
-    Each partition of lines is parsed on a worker; de-duplication by event id, the per-player
-    group-by and the latest event are one Dask computation whose small results come back here.
-    """
+def _lazy_tally(url: str, storage_options: dict[str, Any], teams: frozenset[int], blocksize: int) -> tuple | None:
+    """The Dask graph of one stream's tally (``None`` for an empty object)."""
     _, per_file = read_bytes(url, delimiter=b"\n", blocksize=blocksize, **storage_options)
     blocks = [dask.delayed(parse_block)(data, teams) for data in per_file[0]]
     if not blocks:
-        return Tally(None, None, False, {})
+        return None
     events = dd.from_delayed([dask.delayed(_events)(b) for b in blocks], meta=events_frame(), verify_meta=False)
     unique = events.drop_duplicates(subset="event_id", keep="first", split_out=1)
-    shots, latest, final = tally_parts(unique)
-    rejections = dd.from_delayed([dask.delayed(quality_frame)(b) for b in blocks], meta=quality_frame(ParsedBlock(events_frame())), verify_meta=False)
-    shots, latest, final, total, kept, rejections = dask.compute(
-        shots, latest, final, events.event_id.count(), unique.event_id.count(), rejections, scheduler=client
-    )
+    rejections = dd.from_delayed([dask.delayed(quality_frame)(b) for b in blocks],
+                                 meta=quality_frame(ParsedBlock(events_frame())), verify_meta=False)
+    return (*tally_parts(unique), events.event_id.count(), unique.event_id.count(), rejections)
+
+
+def _assemble(parts: tuple | None) -> Tally:
+    if parts is None:
+        return Tally(None, None, False, {})
+    shots, latest, final, total, kept, rejections = parts
     return assemble_tally(shots, latest, bool(final), quality_from_frame(rejections, int(total) - int(kept)))
+
+
+@task(**IO_TASK)
+def tally_streams(
+    client: Client, streams: dict[str, tuple[str, frozenset[int]]], storage_options: dict[str, Any],
+    blocksize: int = BLOCKSIZE,
+) -> dict[str, Tally]:
+    """Tally several streams (game id -> (url, shooting teams)) in one Dask computation.
+
+    Each stream is read with s3fs into a Dask dataframe, one partition per block of lines parsed
+    on a worker; de-duplication by event id, the per-player group-by and the latest event of
+    every game are computed together, and only their small results come back here.
+    """
+    graphs = {game: _lazy_tally(url, storage_options, teams, blocksize) for game, (url, teams) in streams.items()}
+    lazy = {game: parts for game, parts in graphs.items() if parts is not None}
+    (computed,) = dask.compute(lazy, scheduler=client) if lazy else ({},)
+    return {game: _assemble(computed.get(game)) for game in streams}
+
+
+def tally_stream(
+    client: Client, url: str, storage_options: dict[str, Any], teams: frozenset[int], blocksize: int = BLOCKSIZE
+) -> Tally:
+    """Tally one stream (the single-game case of :func:`tally_streams`)."""
+    return tally_streams.fn(client, {url: (url, teams)}, storage_options, blocksize)[url]

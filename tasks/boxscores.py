@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import pymongo
 from prefect import task
+from pymongo import ReplaceOne
 from pymongo.collection import Collection
 
 from boxscore.document import BoxScore
@@ -29,6 +30,35 @@ def boxscores(url: str, database: str, collection: str) -> Collection:
 def upsert_boxscore(url: str, database: str, collection: str, boxscore: BoxScore) -> None:
     """Write the box score under its ``_id`` (latest event id): a re-run rewrites, never duplicates."""
     boxscores(url, database, collection).replace_one({"_id": boxscore["_id"]}, boxscore, upsert=True)
+
+
+@task(**IO_TASK)
+def upsert_boxscores(url: str, database: str, collection: str, documents: list[BoxScore]) -> None:
+    """Write a tick's box scores (one per changed game) in one bulk round trip."""
+    if documents:
+        boxscores(url, database, collection).bulk_write(
+            [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in documents], ordered=False)
+
+
+@task(**IO_TASK)
+def ensure_game_index(url: str, database: str, collection: str) -> None:
+    """Index for the page's query of a game's latest box score (see README)."""
+    boxscores(url, database, collection).create_index([("game_id", pymongo.ASCENDING), ("event_id", pymongo.DESCENDING)])
+
+
+def latest_of_game(url: str, database: str, collection: str, game_id: str) -> BoxScore | None:
+    """The documented page query: a game's latest box score."""
+    return boxscores(url, database, collection).find_one({"game_id": game_id}, sort=[("event_id", pymongo.DESCENDING)])
+
+
+@task(**IO_TASK)
+def latest_boxscores(url: str, database: str, collection: str) -> list[BoxScore]:
+    """The latest box score of every game (of the single stream: the latest document)."""
+    games = boxscores(url, database, collection).distinct("game_id")
+    if not games:
+        latest = latest_boxscore.fn(url, database, collection)
+        return [] if latest is None else [latest]
+    return [doc for game in sorted(games) if (doc := latest_of_game(url, database, collection, game)) is not None]
 
 
 @task(**IO_TASK)

@@ -26,10 +26,12 @@ from sqlalchemy import (
     create_engine,
     delete,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.sql.dml import Delete, Insert
 
+from boxscore.games import Matchup
 from boxscore.roster import Player, Team, players_from_rows, teams_from_rows
 from tasks import IO_TASK
 
@@ -61,6 +63,14 @@ def _players_table(name: str, teams: Table) -> Table:
         Column("teamid", Integer, ForeignKey(teams.c.id), nullable=False),
     )
 
+
+#: Who plays each game of a multi-game prefix (``<game_id>.txt``): written by the simulator.
+games = Table(
+    "games", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("home", Integer, nullable=False),
+    Column("away", Integer, nullable=False),
+)
 
 teams = _teams_table("teams")
 players = _players_table("players", teams)
@@ -118,9 +128,28 @@ def read_season_tables(url: str) -> tuple[list[Team], list[Player]]:
 
 
 @task(**IO_TASK)
-def reset_reference(url: str, team_rows: Sequence[Team], player_rows: Sequence[Player]) -> None:
-    """Make ``teams``/``players`` hold the given rows, creating them with the seed schema if missing."""
+def read_matchups(url: str) -> dict[str, Matchup]:
+    """Home and away of every game in the ``games`` table (empty when there is none)."""
+    engine = sql_engine(url)
+    if not inspect(engine).has_table(games.name):
+        return {}
+    with engine.connect() as connection:
+        rows = connection.execute(select(games)).all()
+    return {row.id: Matchup(row.id, row.home, row.away) for row in rows}
+
+
+@task(**IO_TASK)
+def reset_reference(
+    url: str, team_rows: Sequence[Team], player_rows: Sequence[Player], matchups: Sequence[Matchup] = ()
+) -> None:
+    """Make ``teams``/``players`` (and ``games``) hold the given rows, creating missing tables."""
     _replace_tables(url, teams, players, team_rows, player_rows)
+    engine = sql_engine(url)
+    metadata.create_all(engine, tables=[games])
+    with engine.begin() as connection:
+        connection.execute(delete(games))
+        if matchups:
+            connection.execute(insert(games), [{"id": m.game_id, "home": m.home, "away": m.away} for m in matchups])
 
 
 @task(**IO_TASK)

@@ -8,6 +8,7 @@ from typing import Any
 import s3fs
 from prefect import task
 
+from boxscore.games import game_id_of
 from tasks import IO_TASK
 
 
@@ -39,6 +40,23 @@ def head_stream(url: str, storage_options: dict[str, Any]) -> StreamVersion | No
     except FileNotFoundError:
         return None
     return StreamVersion(str(info.get("ETag", "")), int(info["size"]))
+
+
+def list_streams(prefix: str, storage_options: dict[str, Any]) -> dict[str, StreamVersion]:
+    """Every game stream under a prefix with its version: one LIST call for all games."""
+    fs = s3_filesystem(storage_options)
+    path = stream_path(prefix).rstrip("/")
+    fs.invalidate_cache(path)
+    try:
+        entries = fs.ls(path, detail=True)
+    except FileNotFoundError:
+        return {}
+    found = {}
+    for entry in entries:
+        game_id = game_id_of(entry["name"]) if entry.get("type") == "file" else None
+        if game_id is not None:
+            found[game_id] = StreamVersion(str(entry.get("ETag", "")), int(entry["size"]))
+    return found
 
 
 @task(**IO_TASK)

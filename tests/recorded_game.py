@@ -74,17 +74,24 @@ def event_lines() -> list[str]:
 
 
 def reference_counts(upto_event: int) -> dict:
-    """A naive re-count of the events with id <= upto_event (the sentinel -1 excluded).
+    """A naive re-count of the recorded game's events with id <= upto_event."""
+    return recount(event_lines(), upto_event)
+
+
+def recount(lines: list[str], upto_event: int) -> dict:
+    """A naive re-count of clean event lines with id <= upto_event (the sentinel -1 excluded).
 
     Returns {"score": {team: goals}, "shots": {(team, jersey): (shots, goals)}, "clock": str, "final": bool}.
     """
-    score = {101: 0, 205: 0}
+    teams = sorted({int(line.split()[2]) for line in lines if line.split()[2] != "0"})
+    score = {team: 0 for team in teams}
     shots: dict = {}
     clock, final = None, False
-    for line in event_lines():
+    last_id = max(int(line.split()[0]) for line in lines)
+    for line in lines:
         event, clk, team, jersey, goal = line.split()
         if int(event) > upto_event or int(event) < 0:
-            if int(event) == -1 and upto_event >= 70:
+            if int(event) == -1 and upto_event >= last_id:
                 final = True
             continue
         if int(event) == upto_event:

@@ -1,0 +1,54 @@
+"""Many games under one prefix: naming streams and deciding what changed.
+
+``GAMESTREAM_URL`` names either one stream object (``s3://gamestreams/gamestream.txt``: the
+single-game contract) or a prefix ending in ``/`` that holds one ``<game_id>.txt`` per game.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+STREAM_SUFFIX = ".txt"
+_GAME_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class Matchup:
+    """Who plays a game: the home and the away team ids (``games`` table)."""
+
+    game_id: str
+    home: int
+    away: int
+
+
+def is_prefix(url: str) -> bool:
+    """A URL ending in ``/`` names a folder of games, not one stream."""
+    return url.endswith("/")
+
+
+def game_id_of(key: str) -> str | None:
+    """``gamestreams/saturday/g0042.txt`` -> ``g0042``; ``None`` for anything that is not a stream."""
+    name = key.rsplit("/", 1)[-1]
+    if not name.endswith(STREAM_SUFFIX):
+        return None
+    game_id = name[: -len(STREAM_SUFFIX)]
+    return game_id if _GAME_ID.fullmatch(game_id) else None
+
+
+def stream_url(prefix: str, game_id: str) -> str:
+    return f"{prefix}{game_id}{STREAM_SUFFIX}"
+
+
+def changed(versions: Mapping[str, V], seen: Mapping[str, V], finished: set[str]) -> list[str]:
+    """Games whose stream differs from the version last tallied, skipping finished games."""
+    return sorted(g for g, v in versions.items() if g not in finished and seen.get(g) != v)
+
+
+def artifact_key(game_id: str) -> str:
+    """A Prefect artifact key for a game (lowercase letters, digits and dashes only)."""
+    return "boxscore-" + re.sub(r"[^a-z0-9]+", "-", game_id.lower()).strip("-")

@@ -1,0 +1,84 @@
+"""Many games under one prefix: interleaved streams, one finishing early, new ones appearing."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+import pymongo
+import pytest
+
+from boxscore.synthetic import synthetic_league
+from devstack.follow import start_polling
+from flows.finalize import finalize_game
+from flows.gamestream import gamestream
+from flows.live_boxscore import live_boxscore
+from tasks.boxscores import latest_of_game
+from tests.recorded_game import SEED, recount
+from tests.test_pipeline import table_rows
+
+GAMES, SEED_NUMBER, STAGGER = 3, 11, 900  # game i starts 15 game-minutes after game i-1
+
+
+def expected_tables(league: Any) -> tuple[list[tuple], list[tuple]]:
+    """teams2/players2 recounted naively: base rows plus each game's shots, goals and result."""
+    teams = {int(r["id"]): [int(r["id"]), r["name"], r["conference"], int(r["wins"]), int(r["losses"])]
+             for r in csv.DictReader((SEED / "teams.csv").open())}
+    players = {int(r["id"]): [int(r["id"]), r["name"], r["number"], int(r["shots"]), int(r["goals"]), int(r["teamid"])]
+               for r in csv.DictReader((SEED / "players.csv").open())}
+    teams |= {t.id: [t.id, t.name, t.conference, t.wins, t.losses] for t in league.teams}
+    players |= {p.id: [p.id, p.name, p.number, p.shots, p.goals, p.teamid] for p in league.players}
+    for game in league.matchups:
+        counts = recount(league.recordings[game.game_id].split("\n"), 10**9)
+        home, away = counts["score"].get(game.home, 0), counts["score"].get(game.away, 0)
+        if home != away:
+            winner, loser = (game.home, game.away) if home > away else (game.away, game.home)
+            teams[winner][3] += 1
+            teams[loser][4] += 1
+        for row in players.values():
+            shots, goals = counts["shots"].get((row[5], row[2]), (0, 0)) if row[5] in (game.home, game.away) else (0, 0)
+            row[3] += shots
+            row[4] += goals
+    return [tuple(teams[k]) for k in sorted(teams)], [tuple(players[k]) for k in sorted(players)]
+
+
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
+def test_one_flow_follows_every_game_under_a_prefix(pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    prefix = pipeline_env["GAMESTREAM_URL"].rsplit("/", 1)[0] + "/games/"
+    monkeypatch.setenv("GAMESTREAM_URL", prefix)
+    league = synthetic_league(GAMES, SEED_NUMBER)
+    live = start_polling(lambda: live_boxscore(poll_interval=0.2, wait_for_stream=120, stall_timeout=60,
+                                               settle_seconds=1.0))
+    writes = gamestream(delay=0.003, games=GAMES, seed=SEED_NUMBER, stagger=STAGGER)
+    finals = live.result(timeout=300)
+    assert writes == sum(len(text.split("\n")) for text in league.recordings.values())
+
+    assert sorted(finals) == ["g0000", "g0001", "g0002"]
+    with pymongo.MongoClient(pipeline_env["MONGO_URL"]) as client:
+        docs = list(client[pipeline_env["MONGO_DB"]][pipeline_env["MONGO_COLLECTION"]].find())
+    by_game: dict[str, list] = {}
+    for doc in docs:
+        assert doc["_id"] == f"{doc['game_id']}/{doc['event_id']}"
+        by_game.setdefault(doc["game_id"], []).append(doc)
+    assert sorted(by_game) == sorted(finals)
+    for game_id, game_docs in by_game.items():
+        lines = league.recordings[game_id].split("\n")
+        assert len(game_docs) >= 3, f"{game_id} was seen changing only {len(game_docs)} times"
+        for doc in game_docs:
+            expected = recount(lines, doc["event_id"])
+            assert (doc["timestamp"], doc["final"]) == (expected["clock"], expected["final"])
+            for side in ("home", "away"):
+                assert doc[side]["score"] == expected["score"][doc[side]["teamid"]]
+                for line in doc[side]["players"]:
+                    assert (line["shots"], line["goals"]) == expected["shots"].get(
+                        (doc[side]["teamid"], line["number"]), (0, 0))
+        latest = latest_of_game(pipeline_env["MONGO_URL"], pipeline_env["MONGO_DB"], pipeline_env["MONGO_COLLECTION"],
+                                game_id)
+        assert latest == finals[game_id] and latest["final"]
+
+    teams2, players2 = expected_tables(league)
+    assert table_rows(pipeline_env["SQL_URL"], "teams2") == teams2
+    assert table_rows(pipeline_env["SQL_URL"], "players2") == players2
+    finalize_game()  # finalizing again counts every game once
+    assert table_rows(pipeline_env["SQL_URL"], "teams2") == teams2
+    assert table_rows(pipeline_env["SQL_URL"], "players2") == players2
