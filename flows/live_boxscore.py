@@ -6,8 +6,9 @@
 prefix ending in ``/`` with one ``<game_id>.txt`` per game (home/away from the ``games``
 table). One flow run polls for the whole time (each sync flow run costs about a second to
 close, so the loop stays inside it). A poll is one S3 HEAD (or one LIST for a prefix); only
-changed streams are read, all of them in one Dask computation, and their box scores are
-upserted in one bulk write. Each game is finalized as it ends.
+the new bytes of changed streams are read and folded into running totals (a full read when an
+object was rewritten), all games in one Dask computation, and their box scores are upserted in
+one bulk write. Each game is finalized as it ends.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from boxscore.document import BoxScore, build_boxscore, unknown_shooters
 from boxscore.games import Matchup, changed, is_prefix, stream_url
 from boxscore.report import boxscore_rows, game_progress, scoreline
 from boxscore.roster import Player, Team, team_by_id
+from boxscore.running import RunningTally
 from boxscore.settings import Settings
 from flows.finalize import finalize_game
-from tasks.aggregate import tally_streams
+from tasks.aggregate import advance_streams
 from tasks.boxscores import ensure_game_index, upsert_boxscores
 from tasks.cluster import dask_client
 from tasks.reference import read_matchups, read_reference
@@ -87,6 +89,7 @@ def live_boxscore(
     multi = is_prefix(settings.gamestream_url)
     reference = Reference(settings.sql_url, None if multi else Matchup(SINGLE, home_team, away_team))
     seen: dict[str, StreamVersion] = {}
+    running: dict[str, RunningTally] = {}  # per game: what the bytes read so far add up to
     finals: dict[str, BoxScore] = {}
     warned: set[tuple[str, Any]] = set()
     started = last_change = time.monotonic()
@@ -123,11 +126,12 @@ def live_boxscore(
             if todo:
                 last_change = now
                 streams = {g: (stream_url(settings.gamestream_url, g) if multi else settings.gamestream_url,
-                               frozenset({m.home, m.away})) for g, m in todo.items()}
-                tallies = tally_streams(client, streams, settings.storage_options)
+                               frozenset({m.home, m.away}), running.get(g), versions[g].size) for g, m in todo.items()}
+                progress = advance_streams(client, streams, settings.storage_options)
                 documents = []
-                for game, tally in tallies.items():
-                    seen[game] = versions[game]
+                for game, step in progress.items():
+                    seen[game], running[game] = versions[game], step.state
+                    tally = step.tally()
                     if tally.last_event_id is None:
                         continue
                     matchup = todo[game]

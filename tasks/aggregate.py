@@ -11,8 +11,10 @@ from distributed import Client
 from prefect import task
 
 from boxscore.events import ParsedBlock, events_frame, parse_block
+from boxscore.running import Progress, RunningTally, advance
 from boxscore.tally import Tally, assemble_tally, quality_frame, quality_from_frame, tally_parts
 from tasks import IO_TASK
+from tasks.stream import RangeReader
 
 #: Stream bytes per Dask partition; a recorded game is one partition, a long feed many.
 BLOCKSIZE = 64 * 2**20
@@ -57,6 +59,23 @@ def tally_streams(
     lazy = {game: parts for game, parts in graphs.items() if parts is not None}
     (computed,) = dask.compute(lazy, scheduler=client) if lazy else ({},)
     return {game: _assemble(computed.get(game)) for game in streams}
+
+
+@task(**IO_TASK)
+def advance_streams(
+    client: Client,
+    streams: dict[str, tuple[str, frozenset[int], RunningTally | None, int]],
+    storage_options: dict[str, Any],
+) -> dict[str, Progress]:
+    """Bring every changed game (id -> (url, teams, running state, new size)) up to date.
+
+    One Dask computation per tick: each game's new bytes are range-read and folded on a
+    worker (a full read where the object was rewritten); only small states come back.
+    """
+    lazy = {game: dask.delayed(advance)(state, RangeReader(url, storage_options), size, teams)
+            for game, (url, teams, state, size) in streams.items()}
+    (done,) = dask.compute(lazy, scheduler=client) if lazy else ({},)
+    return done
 
 
 def tally_stream(

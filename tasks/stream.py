@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import s3fs
@@ -57,6 +57,17 @@ def list_streams(prefix: str, storage_options: dict[str, Any]) -> dict[str, Stre
         if game_id is not None:
             found[game_id] = StreamVersion(str(entry.get("ETag", "")), int(entry["size"]))
     return found
+
+
+@dataclass(frozen=True)
+class RangeReader:
+    """Reads byte ranges of one stream object; picklable, so Dask workers read for themselves."""
+
+    url: str
+    storage_options: dict[str, Any] = field(repr=False)
+
+    def __call__(self, start: int, end: int) -> bytes:
+        return s3_filesystem(self.storage_options).cat_file(stream_path(self.url), start=start, end=end)
 
 
 @task(**IO_TASK)

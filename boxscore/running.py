@@ -1,0 +1,160 @@
+"""Running aggregates of a stream, so a tick reads only the bytes that changed.
+
+A :class:`RunningTally` holds what the complete lines up to ``offset`` add up to, plus the
+event ids seen (as intervals: a live feed's ids are sequential, so this stays tiny).
+:func:`advance` brings it up to a new version of the object: it reads from just before the
+offset, checks that the object still continues what was folded, and folds the new lines;
+when the object shrank, its last folded line changed, or the new part does not continue the
+event sequence (a rewrite or correction), it starts over with a full read. Either way the
+result equals a full recompute (tests/test_running.py checks it on random histories).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from boxscore.events import CLOCK_MARK_TEAM, MAX_EXAMPLES, SENTINEL_EVENT_ID, ParsedBlock, parse_block
+from boxscore.tally import FINAL_CLOCK, Quality, Tally
+
+#: Read bytes [start, end) of the stream object.
+Reader = Callable[[int, int], bytes]
+
+
+def _runs(ids: np.ndarray) -> list[tuple[int, int]]:
+    """Sorted unique ids as inclusive intervals: [0, 1, 2, 5] -> [(0, 2), (5, 5)]."""
+    if not len(ids):
+        return []
+    ids = np.unique(ids)
+    breaks = np.flatnonzero(np.diff(ids) != 1)
+    starts = np.concatenate(([ids[0]], ids[breaks + 1]))
+    ends = np.concatenate((ids[breaks], [ids[-1]]))
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+
+
+def _union(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(a + b):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _seen(intervals: list[tuple[int, int]], ids: np.ndarray) -> np.ndarray:
+    mask = np.zeros(len(ids), dtype=bool)
+    for lo, hi in intervals:
+        mask |= (ids >= lo) & (ids <= hi)
+    return mask
+
+
+@dataclass(frozen=True)
+class RunningTally:
+    """The tally of the complete lines in bytes [0, offset) of a stream."""
+
+    offset: int = 0
+    last_line: bytes = b""  # the last complete line folded, re-read to detect a rewrite
+    seen: list[tuple[int, int]] = field(default_factory=list)
+    shots: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)
+    latest: tuple[int, str] | None = None
+    final: bool = False
+    rejected: int = 0
+    duplicates: int = 0
+    examples: tuple[str, ...] = ()
+
+    @property
+    def max_id(self) -> int:
+        """The largest real event id folded (-1 before any)."""
+        return self.latest[0] if self.latest else -1
+
+    def fold(self, block: ParsedBlock, consumed: bytes = b"") -> RunningTally:
+        """Add a block of lines that follows what was folded; ``consumed`` are its bytes."""
+        events = block.events
+        ids = events["event_id"].to_numpy()
+        keep = ~(events["event_id"].duplicated(keep="first").to_numpy() | _seen(self.seen, ids))
+        new = events[keep]
+        shots = dict(self.shots)
+        counted = new[new["team"] != CLOCK_MARK_TEAM].groupby(["team", "jersey"])["goal"].agg(["count", "sum"])
+        for (team, jersey), row in counted.iterrows():
+            before = shots.get((int(team), str(jersey)), (0, 0))
+            shots[(int(team), str(jersey))] = (before[0] + int(row["count"]), before[1] + int(row["sum"]))
+        latest = self.latest
+        real = new[new["event_id"] > SENTINEL_EVENT_ID]
+        if len(real):
+            top = real.loc[real["event_id"].idxmax()]
+            if latest is None or int(top["event_id"]) > latest[0]:
+                latest = (int(top["event_id"]), str(top["clock"]))
+        final = self.final or bool(((new["clock"] == FINAL_CLOCK) | (new["event_id"] == SENTINEL_EVENT_ID)).any())
+        return replace(
+            self,
+            offset=self.offset + len(consumed),
+            last_line=consumed[:-1].rsplit(b"\n", 1)[-1] + b"\n" if consumed else self.last_line,
+            seen=_union(self.seen, _runs(new["event_id"].to_numpy())),
+            shots=shots,
+            latest=latest,
+            final=final,
+            rejected=self.rejected + block.rejected,
+            duplicates=self.duplicates + int((~keep).sum()),
+            examples=(self.examples + block.examples)[:MAX_EXAMPLES],
+        )
+
+    def tally(self, tail: ParsedBlock | None = None) -> Tally:
+        """The :class:`Tally` of the whole object: the folded lines plus an unterminated last line."""
+        state = self.fold(tail) if tail is not None and (len(tail.events) or tail.rejected) else self
+        quality = Quality(state.rejected, state.duplicates, state.examples)
+        clock = state.latest[1] if state.latest else None
+        return Tally(state.max_id if state.latest else None, clock, state.final, state.shots, quality)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The outcome of one :func:`advance`: the new state, the unterminated tail and how it was read."""
+
+    state: RunningTally
+    tail: ParsedBlock
+    full_read: bool
+    bytes_read: int
+
+    def tally(self) -> Tally:
+        return self.state.tally(self.tail)
+
+
+def _split(data: bytes) -> tuple[bytes, bytes]:
+    """(complete lines, unterminated last line)."""
+    cut = data.rfind(b"\n") + 1
+    return data[:cut], data[cut:]
+
+
+def _fold_bytes(state: RunningTally, data: bytes, teams: frozenset[int] | None) -> tuple[RunningTally, ParsedBlock]:
+    complete, partial = _split(data)
+    return state.fold(parse_block(complete, teams), complete), parse_block(partial, teams)
+
+
+def full_read(read: Reader, size: int, teams: frozenset[int] | None) -> Progress:
+    """Tally the whole object from scratch."""
+    state, tail = _fold_bytes(RunningTally(), read(0, size) if size else b"", teams)
+    return Progress(state, tail, True, size)
+
+
+def _first_event(block: ParsedBlock) -> int | None:
+    return int(block.events["event_id"].iloc[0]) if len(block.events) else None
+
+
+def advance(state: RunningTally | None, read: Reader, size: int, teams: frozenset[int] | None) -> Progress:
+    """Bring ``state`` up to the object's current ``size``, reading only the new bytes if it can."""
+    if state is None or size <= state.offset:
+        return full_read(read, size, teams)  # first read, shrank, or rewritten in place
+    start = state.offset - len(state.last_line)
+    data = read(start, size)
+    if not data.startswith(state.last_line):
+        return full_read(read, size, teams)  # the last folded line changed: a correction
+    new = data[len(state.last_line):]
+    complete, partial = _split(new)
+    block, tail = parse_block(complete, teams), parse_block(partial, teams)
+    first = _first_event(block) if len(block.events) else _first_event(tail)
+    if first is not None and first not in (state.max_id + 1, SENTINEL_EVENT_ID):
+        return full_read(read, size, teams)  # the new part does not continue the event sequence
+    return Progress(state.fold(block, complete), tail, False, len(data))
