@@ -28,7 +28,9 @@ CLOCK_MARK_TEAM = 0
 GAME_LENGTH_SECONDS = 60 * 60
 MAX_EXAMPLES = 5
 
-_LINE = re.compile(r"(-?\d+)\s+(\d\d):(\d\d)\s+(\d+)\s+(\d{1,3})\s+([01])")
+# ASCII digits and spaces only; at most 18 digits so every id fits an int64.
+_LINE = re.compile(r"(-?\d{1,18})\s+(\d\d):(\d\d)\s+(\d{1,18})\s+(\d{1,3})\s+([01])", re.ASCII)
+_ASCII_SPACE = " \t\r\f\v"
 
 EVENT_DTYPES: dict[str, str] = {
     "event_id": "int64",
@@ -84,14 +86,28 @@ def parse_line(line: str, teams: frozenset[int] | None = None) -> tuple[int, str
 def parse_block(data: bytes | str, teams: frozenset[int] | None = None) -> ParsedBlock:
     """Parse a block of whole lines (bytes from S3 or text) into events and rejections.
 
+    A clean block (single spaces, every line valid) takes a vectorised pyarrow path; anything
+    else takes the line-by-line reference path, which defines the semantics (the two are
+    checked equal on arbitrary input by tests/test_events.py).
+    """
+    if isinstance(data, bytes):
+        fast = parse_clean_block(data, teams)
+        if fast is not None:
+            return fast
+    return parse_lines(data, teams)
+
+
+def parse_lines(data: bytes | str, teams: frozenset[int] | None = None) -> ParsedBlock:
+    """The reference parser, line by line.
+
     Undecodable bytes are replaced rather than raised on, so a corrupt byte costs one line.
     """
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     rows: list[tuple[int, str, int, str, int]] = []
     rejected = 0
     examples: list[str] = []
-    for raw in text.splitlines():
-        line = raw.strip()
+    for raw in text.split("\n"):
+        line = raw.strip(_ASCII_SPACE)
         if not line:
             continue
         row = parse_line(line, teams)
@@ -102,3 +118,73 @@ def parse_block(data: bytes | str, teams: frozenset[int] | None = None) -> Parse
         else:
             rows.append(row)
     return ParsedBlock(events_frame(rows), rejected, tuple(examples))
+
+
+_COLUMNS = list(EVENT_DTYPES)
+_CLEAN_PATTERNS = {
+    "event_id": r"^-?[0-9]{1,18}$",
+    "clock": r"^[0-9][0-9]:[0-5][0-9]$",
+    "team": r"^[0-9]{1,18}$",
+    "jersey": r"^[0-9]{1,3}$",
+    "goal": r"^[01]$",
+}
+_NOT_CLEAN = (b"\t", b"  ", b"\n ", b" \n", b" \r", b"\x0b", b"\x0c", b"\r ", b'"')
+
+
+def parse_clean_block(data: bytes, teams: frozenset[int] | None = None) -> ParsedBlock | None:
+    """Vectorised parse of a block in which every line is valid; ``None`` for any other block.
+
+    pyarrow splits the columns (typed as strings, so a ``mm:ss`` clock stays text) and checks
+    them with regular expressions; one doubtful byte sends the block to :func:`parse_lines`.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    if not data.strip(b"\r\n"):
+        return ParsedBlock(events_frame())
+    if data[:1] == b" " or data.rstrip(b"\r\n")[-1:] == b" " or any(mark in data for mark in _NOT_CLEAN):
+        return None
+    if b"\r" in data.replace(b"\r\n", b""):
+        return None
+    wrong_width: list[object] = []
+
+    def skip_and_note(row: object) -> str:
+        wrong_width.append(row)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=_COLUMNS),
+            parse_options=pacsv.ParseOptions(delimiter=" ", quote_char=False, double_quote=False,
+                                             escape_char=False, invalid_row_handler=skip_and_note),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in _COLUMNS},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid:
+        return None
+    if wrong_width:
+        return None
+    if not table.num_rows:
+        return ParsedBlock(events_frame())
+    if not all(pc.all(pc.match_substring_regex(table[c], p)).as_py() for c, p in _CLEAN_PATTERNS.items()):
+        return None
+    event_id = pc.cast(table["event_id"], pa.int64())
+    team = pc.cast(table["team"], pa.int64())
+    minutes = pc.cast(pc.utf8_slice_codeunits(table["clock"], 0, 2), pa.int64())
+    seconds = pc.cast(pc.utf8_slice_codeunits(table["clock"], 3, 5), pa.int64())
+    in_game = pc.less_equal(pc.add(pc.multiply(minutes, 60), seconds), GAME_LENGTH_SECONDS)
+    checks = [pc.greater_equal(event_id, SENTINEL_EVENT_ID), in_game]
+    if teams is not None:
+        checks.append(pc.is_in(team, value_set=pa.array(sorted(teams | {CLOCK_MARK_TEAM}), pa.int64())))
+    if not all(pc.all(check).as_py() for check in checks):
+        return None
+    frame = pd.DataFrame({
+        "event_id": event_id.to_numpy(),
+        "clock": table["clock"].to_pylist(),
+        "team": team.to_numpy(),
+        "jersey": table["jersey"].to_pylist(),
+        "goal": pc.cast(table["goal"], pa.int64()).to_numpy(),
+    })
+    return ParsedBlock(frame.astype(EVENT_DTYPES))
