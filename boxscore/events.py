@@ -121,14 +121,9 @@ def parse_lines(data: bytes | str, teams: frozenset[int] | None = None) -> Parse
 
 
 _COLUMNS = list(EVENT_DTYPES)
-_CLEAN_PATTERNS = {
-    "event_id": r"^-?[0-9]{1,18}$",
-    "clock": r"^[0-9][0-9]:[0-5][0-9]$",
-    "team": r"^[0-9]{1,18}$",
-    "jersey": r"^[0-9]{1,3}$",
-    "goal": r"^[01]$",
-}
-_NOT_CLEAN = (b"\t", b"  ", b"\n ", b" \n", b" \r", b"\x0b", b"\x0c", b"\r ", b'"')
+_MAX_ID = 10**18  # the line parser takes at most 18 digits
+# Anything the vectorised path would read differently from the line parser: one scan finds it.
+_NOT_CLEAN = (b"\t", b"  ", b"\n ", b" \n", b" \r", b"\x0b", b"\x0c", b"\r ", b'"', b"+")
 
 
 def parse_clean_block(data: bytes, teams: frozenset[int] | None = None) -> ParsedBlock | None:
@@ -143,10 +138,13 @@ def parse_clean_block(data: bytes, teams: frozenset[int] | None = None) -> Parse
 
     if not data.strip(b"\r\n"):
         return ParsedBlock(events_frame())
-    if data[:1] == b" " or data.rstrip(b"\r\n")[-1:] == b" " or any(mark in data for mark in _NOT_CLEAN):
+    body = data.rstrip(b"\r\n")
+    if body[:1] == b" " or body[-1:] == b" " or any(mark in data for mark in _NOT_CLEAN):
         return None
-    if b"\r" in data.replace(b"\r\n", b""):
-        return None
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None  # a lone carriage return
+    clean_types = {"event_id": pa.int64(), "clock": pa.string(), "team": pa.int64(), "jersey": pa.string(),
+                    "goal": pa.string()}
     wrong_width: list[object] = []
 
     def skip_and_note(row: object) -> str:
@@ -159,7 +157,7 @@ def parse_clean_block(data: bytes, teams: frozenset[int] | None = None) -> Parse
             read_options=pacsv.ReadOptions(column_names=_COLUMNS),
             parse_options=pacsv.ParseOptions(delimiter=" ", quote_char=False, double_quote=False,
                                              escape_char=False, invalid_row_handler=skip_and_note),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in _COLUMNS},
+            convert_options=pacsv.ConvertOptions(column_types=clean_types,
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except pa.ArrowInvalid:
@@ -168,23 +166,27 @@ def parse_clean_block(data: bytes, teams: frozenset[int] | None = None) -> Parse
         return None
     if not table.num_rows:
         return ParsedBlock(events_frame())
-    if not all(pc.all(pc.match_substring_regex(table[c], p)).as_py() for c, p in _CLEAN_PATTERNS.items()):
+    clock, jersey = table["clock"], table["jersey"]
+    jersey_length = pc.utf8_length(jersey)
+    shape = [pc.equal(pc.utf8_length(clock), 5), pc.equal(pc.utf8_slice_codeunits(clock, 2, 3), ":"),
+             pc.less_equal(jersey_length, 3), pc.greater_equal(jersey_length, 1),
+             pc.is_in(table["goal"], value_set=pa.array(["0", "1"]))]
+    if not all(pc.all(check).as_py() for check in shape):
         return None
-    event_id = pc.cast(table["event_id"], pa.int64())
-    team = pc.cast(table["team"], pa.int64())
-    minutes = pc.cast(pc.utf8_slice_codeunits(table["clock"], 0, 2), pa.int64())
-    seconds = pc.cast(pc.utf8_slice_codeunits(table["clock"], 3, 5), pa.int64())
+    try:
+        minutes = pc.cast(pc.utf8_slice_codeunits(clock, 0, 2), pa.int64())
+        seconds = pc.cast(pc.utf8_slice_codeunits(clock, 3, 5), pa.int64())
+        jersey_number = pc.cast(jersey, pa.int64())
+    except pa.ArrowInvalid:
+        return None
+    event_id, team = table["event_id"], table["team"]
     in_game = pc.less_equal(pc.add(pc.multiply(minutes, 60), seconds), GAME_LENGTH_SECONDS)
-    checks = [pc.greater_equal(event_id, SENTINEL_EVENT_ID), in_game]
+    checks = [pc.greater_equal(event_id, SENTINEL_EVENT_ID), pc.less(event_id, _MAX_ID), pc.less(team, _MAX_ID),
+              pc.greater_equal(team, 0), pc.greater_equal(minutes, 0), pc.greater_equal(seconds, 0),
+              pc.less(seconds, 60), pc.greater_equal(jersey_number, 0), in_game]
     if teams is not None:
         checks.append(pc.is_in(team, value_set=pa.array(sorted(teams | {CLOCK_MARK_TEAM}), pa.int64())))
     if not all(pc.all(check).as_py() for check in checks):
         return None
-    frame = pd.DataFrame({
-        "event_id": event_id.to_numpy(),
-        "clock": table["clock"].to_pylist(),
-        "team": team.to_numpy(),
-        "jersey": table["jersey"].to_pylist(),
-        "goal": pc.cast(table["goal"], pa.int64()).to_numpy(),
-    })
+    frame = table.set_column(4, "goal", pc.cast(table["goal"], pa.int64())).to_pandas()
     return ParsedBlock(frame.astype(EVENT_DTYPES))

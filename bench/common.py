@@ -1,0 +1,65 @@
+"""Shared by the benchmarks: the machine, results as JSON, timing, a synthetic long stream."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+SCRATCH = ROOT / "var" / "bench"
+
+
+def machine() -> dict[str, Any]:
+    with open("/proc/meminfo") as meminfo:
+        total_kb = int(meminfo.readline().split()[1])
+    return {"cores": os.cpu_count(), "ram_gib": round(total_kb / 2**20, 1), "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def save(name: str, results: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps({"machine": machine(), **results}, indent=2) + "\n")
+    return path
+
+
+def best_of(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
+    """The fastest of ``runs`` timings (the least disturbed by a noisy shared machine)."""
+    best, result = float("inf"), None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = work()
+        best = min(best, time.perf_counter() - started)
+    return best, result
+
+
+def long_stream(events: int, seed: int = 3) -> Path:
+    """A clean stream of ``events`` shots between 101 and 205 (cached under var/bench)."""
+    path = SCRATCH / f"stream-{events}.txt"
+    if path.exists():
+        return path
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    jerseys = {101: ["6", "1", "2", "13", "17", "8", "9", "4", "15", "10"],
+               205: ["1", "9", "2", "15", "16", "8", "17", "3", "5", "22"]}
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w") as out:
+        chunk = []
+        for event in range(events):
+            left = 3599 - event * 3599 // events
+            team = 101 if rng.random() < 0.5 else 205
+            chunk.append(f"{event} {left // 60:02d}:{left % 60:02d} {team} {rng.choice(jerseys[team])} "
+                         f"{int(rng.random() < 0.3)}\n")
+            if len(chunk) == 100_000:
+                out.write("".join(chunk))
+                chunk = []
+        out.write("".join(chunk))
+    tmp.rename(path)
+    return path
