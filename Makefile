@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv tools demo test bench clean
+.PHONY: venv tools demo test bench bench-venv bench-long bench-freshness clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,18 @@ tools:  ## Debian packages the tests use: headless Chromium for the Prefect UI t
 
 test: venv tools  ## unit tests and integration tests against real local servers
 	$(BIN)/python -m pytest
+
+bench-venv: venv
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+
+bench-long: bench-venv  ## 10^5..10^7 events: ours vs PySpark local[2] vs pyarrow+pandas; one appended line
+	$(BIN)/python -m bench.long_stream
+
+bench-freshness: venv  ## the recorded game at 0.05 s per game second, poll 0.2 s
+	$(BIN)/python -m bench.freshness
+
+bench: bench-long bench-freshness  ## every figure, then bench/results/README.md and the chart
+	$(BIN)/python -m bench.report
 
 clean:
 	rm -rf var .pytest_cache

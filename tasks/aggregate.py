@@ -76,10 +76,3 @@ def advance_streams(
             for game, (url, teams, state, size) in streams.items()}
     (done,) = dask.compute(lazy, scheduler=client) if lazy else ({},)
     return done
-
-
-def tally_stream(
-    client: Client, url: str, storage_options: dict[str, Any], teams: frozenset[int], blocksize: int = BLOCKSIZE
-) -> Tally:
-    """Tally one stream (the single-game case of :func:`tally_streams`)."""
-    return tally_streams.fn(client, {url: (url, teams)}, storage_options, blocksize)[url]

@@ -27,12 +27,6 @@ def boxscores(url: str, database: str, collection: str) -> Collection:
 
 
 @task(**IO_TASK)
-def upsert_boxscore(url: str, database: str, collection: str, boxscore: BoxScore) -> None:
-    """Write the box score under its ``_id`` (latest event id): a re-run rewrites, never duplicates."""
-    boxscores(url, database, collection).replace_one({"_id": boxscore["_id"]}, boxscore, upsert=True)
-
-
-@task(**IO_TASK)
 def upsert_boxscores(url: str, database: str, collection: str, documents: list[BoxScore]) -> None:
     """Write a tick's box scores (one per changed game) in one bulk round trip."""
     if documents:

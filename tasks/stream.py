@@ -71,12 +71,6 @@ class RangeReader:
 
 
 @task(**IO_TASK)
-def stream_version(url: str, storage_options: dict[str, Any]) -> StreamVersion | None:
-    """HEAD the stream object (retried when S3 is unreachable)."""
-    return head_stream(url, storage_options)
-
-
-@task(**IO_TASK)
 def write_stream(url: str, text: str, storage_options: dict[str, Any]) -> None:
     """Rewrite the whole stream object, as the live feed does at every event."""
     fs = s3_filesystem(storage_options)
