@@ -1,6 +1,30 @@
 """Prefect tasks: each does one I/O thing (S3, Dask, MongoDB or SQL) and retries it."""
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from prefect.cache_policies import NO_CACHE
+
+from boxscore.settings import redact_url
 
 #: I/O tasks are never cached: the same inputs must read or write the live state again.
 IO_TASK = {"retries": 3, "retry_delay_seconds": [1, 2, 4], "cache_policy": NO_CACHE}
+
+
+class ServiceUnavailable(RuntimeError):
+    """A service did not answer: the message names it (password masked), never a secret."""
+
+
+@contextmanager
+def reaching(service: str, url: str, errors: tuple[type[BaseException], ...]) -> Iterator[None]:
+    """Turn a driver's connection error into one that names the service and its redacted URL.
+
+    The driver's exception is not chained: its text and context can carry connection details.
+    """
+    try:
+        yield
+    except errors as error:
+        reason = redact_url(str(error).splitlines()[0] if str(error) else type(error).__name__)[:300]
+        raise ServiceUnavailable(f"{service} at {redact_url(url)} is unreachable: {reason}") from None

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from functools import lru_cache
 
 import pymongo
 from prefect import task
 from pymongo import ReplaceOne
 from pymongo.collection import Collection
+from pymongo.errors import ConnectionFailure
 
 from boxscore.document import BoxScore
-from tasks import IO_TASK
+from tasks import IO_TASK, reaching
 
 #: Fail a single call fast; the task's retries give MongoDB time to come back.
 SERVER_SELECTION_MS = 5000
@@ -26,12 +28,17 @@ def boxscores(url: str, database: str, collection: str) -> Collection:
     return mongo_client(url)[database][collection]
 
 
+def _reaching_mongo(url: str) -> AbstractContextManager[None]:
+    return reaching("MongoDB", url, (ConnectionFailure,))
+
+
 @task(**IO_TASK)
 def upsert_boxscores(url: str, database: str, collection: str, documents: list[BoxScore]) -> None:
     """Write a tick's box scores (one per changed game) in one bulk round trip."""
     if documents:
-        boxscores(url, database, collection).bulk_write(
-            [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in documents], ordered=False)
+        with _reaching_mongo(url):
+            boxscores(url, database, collection).bulk_write(
+                [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in documents], ordered=False)
 
 
 @task(**IO_TASK)
@@ -48,11 +55,12 @@ def latest_of_game(url: str, database: str, collection: str, game_id: str) -> Bo
 @task(**IO_TASK)
 def latest_boxscores(url: str, database: str, collection: str) -> list[BoxScore]:
     """The latest box score of every game (of the single stream: the latest document)."""
-    games = boxscores(url, database, collection).distinct("game_id")
-    if not games:
-        latest = latest_boxscore.fn(url, database, collection)
-        return [] if latest is None else [latest]
-    return [doc for game in sorted(games) if (doc := latest_of_game(url, database, collection, game)) is not None]
+    with _reaching_mongo(url):
+        games = boxscores(url, database, collection).distinct("game_id")
+        if not games:
+            latest = latest_boxscore.fn(url, database, collection)
+            return [] if latest is None else [latest]
+        return [doc for game in sorted(games) if (doc := latest_of_game(url, database, collection, game)) is not None]
 
 
 @task(**IO_TASK)

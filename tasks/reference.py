@@ -33,7 +33,11 @@ from sqlalchemy.sql.dml import Delete, Insert
 
 from boxscore.games import Matchup
 from boxscore.roster import Player, Team, players_from_rows, teams_from_rows
-from tasks import IO_TASK
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from tasks import IO_TASK, reaching
+
+SQL_DOWN = (OperationalError, InterfaceError)
 
 metadata = MetaData()
 
@@ -102,14 +106,15 @@ def replace_statements(team_table: Table, player_table: Table,
 def _replace_tables(url: str, team_table: Table, player_table: Table,
                     team_rows: Sequence[Team], player_rows: Sequence[Player]) -> None:
     engine = sql_engine(url)
-    metadata.create_all(engine, tables=[team_table, player_table])
-    with engine.begin() as connection:  # one transaction: readers see the old tables or the new ones
-        for statement, parameters in replace_statements(team_table, player_table, team_rows, player_rows):
-            connection.execute(statement, parameters)
+    with reaching("SQL database", url, SQL_DOWN):
+        metadata.create_all(engine, tables=[team_table, player_table])
+        with engine.begin() as connection:  # one transaction: readers see the old tables or the new ones
+            for statement, parameters in replace_statements(team_table, player_table, team_rows, player_rows):
+                connection.execute(statement, parameters)
 
 
 def _read_tables(url: str, team_table: Table, player_table: Table) -> tuple[list[Team], list[Player]]:
-    with sql_engine(url).connect() as connection:
+    with reaching("SQL database", url, SQL_DOWN), sql_engine(url).connect() as connection:
         team_rows = connection.execute(select(team_table)).mappings().all()
         player_rows = connection.execute(select(player_table)).mappings().all()
     return teams_from_rows(team_rows), players_from_rows(player_rows)
