@@ -42,6 +42,9 @@ class Background:
         self._thread.start()
         return self
 
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
     def result(self, timeout: float | None = None) -> Any:
         self._thread.join(timeout)
         if self._thread.is_alive():
@@ -60,7 +63,7 @@ def start_polling(call: Callable[[], Any], timeout: float = 180.0) -> Background
     try:
         background = Background(call).start()
         while not watcher.polling.wait(0.5):
-            if not background._thread.is_alive():
+            if not background.running():
                 background.result()  # raises the flow's error
                 raise RuntimeError("the live flow finished before it polled for the stream")
             timeout -= 0.5
