@@ -51,11 +51,12 @@ class Reference:
         self.players: list[Player] = []
         self.matchups: dict[str, Matchup] = {}
 
-    def matchup(self, game: str) -> Matchup | None:
-        if game not in self.matchups or not self.teams:
+    def matchups_for(self, games: list[str]) -> dict[str, Matchup]:
+        """The matchups of these games, reading the tables once if any game is new to us."""
+        if games and (not self.teams or any(game not in self.matchups for game in games)):
             self.teams, self.players = read_reference(self.sql_url)
             self.matchups = {SINGLE: self.single} if self.single else read_matchups(self.sql_url)
-        return self.matchups.get(game)
+        return {game: self.matchups[game] for game in games if game in self.matchups}
 
 
 def _poll(settings: Settings) -> dict[str, StreamVersion]:
@@ -116,13 +117,11 @@ def live_boxscore(
                 if ("waiting", None) not in warned:
                     warned.add(("waiting", None))
                     logger.info("waiting for the stream %s to appear", settings.gamestream_url)
-            todo = {}
-            for game in changed(versions, seen, set(finals)):
-                matchup = reference.matchup(game)
-                if matchup is None:
+            games = changed(versions, seen, set(finals))
+            todo = reference.matchups_for(games)
+            for game in games:
+                if game not in todo:
                     warn_once(("no matchup", game), "game %s is not in the games table yet; skipping it", game)
-                    continue
-                todo[game] = matchup
             if todo:
                 last_change = now
                 streams = {g: (stream_url(settings.gamestream_url, g) if multi else settings.gamestream_url,
