@@ -14,6 +14,7 @@ one bulk write. Each game is finalized as it ends.
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 from typing import Any
 
@@ -98,10 +99,10 @@ def live_boxscore(
     if multi:
         ensure_game_index(settings.mongo_url, settings.mongo_db, settings.mongo_collection)
 
-    def warn_once(key: tuple[str, Any], message: str, *args: Any) -> None:
+    def once(key: tuple[str, Any], level: int, message: str, *args: Any) -> None:
         if key not in warned:
             warned.add(key)
-            logger.warning(message, *args)
+            logger.log(level, message, *args)
 
     with dask_client(settings.dask_address) as client:
         while True:
@@ -114,14 +115,12 @@ def live_boxscore(
             if not versions and not seen:
                 if now - started > wait_for_stream:
                     raise StreamTimeout(f"{settings.gamestream_url} did not appear within {wait_for_stream:.0f} s")
-                if ("waiting", None) not in warned:
-                    warned.add(("waiting", None))
-                    logger.info("waiting for the stream %s to appear", settings.gamestream_url)
+                once(("waiting", None), logging.INFO, "waiting for the stream %s to appear", settings.gamestream_url)
             games = changed(versions, seen, set(finals))
             todo = reference.matchups_for(games)
             for game in games:
                 if game not in todo:
-                    warn_once(("no matchup", game), "game %s is not in the games table yet; skipping it", game)
+                    once(("no matchup", game), logging.WARNING, "game %s is not in the games table yet; skipping it", game)
             if todo:
                 last_change = now
                 streams = {g: (stream_url(settings.gamestream_url, g) if multi else settings.gamestream_url,
@@ -138,8 +137,9 @@ def live_boxscore(
                     documents.append(build_boxscore(tally, home, away, reference.players, game if multi else None))
                     for team in (matchup.home, matchup.away):
                         for jersey in unknown_shooters(tally, team, reference.players):
-                            warn_once((game, team, jersey), "game %s team %d: jersey %s is not on the roster "
-                                      "(shots counted)", game or "-", team, jersey)
+                            once((game, team, jersey), logging.WARNING,
+                                 "game %s team %d: jersey %s is not on the roster (shots counted)",
+                                 game or "-", team, jersey)
                 upsert_boxscores(settings.mongo_url, settings.mongo_db, settings.mongo_collection, documents)
                 for document in documents:
                     logger.info("%s%s", f"{document['game_id']}: " if multi else "", scoreline(document))
