@@ -122,15 +122,16 @@ def parse_lines(data: bytes | str, teams: frozenset[int] | None = None) -> Parse
 
 _COLUMNS = list(EVENT_DTYPES)
 _MAX_ID = 10**18  # the line parser takes at most 18 digits
-# Anything the vectorised path would read differently from the line parser: one scan finds it.
+# Bytes the vectorised path would read differently from the line parser.
 _NOT_CLEAN = (b"\t", b"  ", b"\n ", b" \n", b" \r", b"\x0b", b"\x0c", b"\r ", b'"', b"+")
 
 
 def parse_clean_block(data: bytes, teams: frozenset[int] | None = None) -> ParsedBlock | None:
     """Vectorised parse of a block in which every line is valid; ``None`` for any other block.
 
-    pyarrow splits the columns (typed as strings, so a ``mm:ss`` clock stays text) and checks
-    them with regular expressions; one doubtful byte sends the block to :func:`parse_lines`.
+    pyarrow splits the columns (ids as integers, the ``mm:ss`` clock and the jersey as text, so a
+    clock is never a time of day) and checks their shapes and ranges with vectorised compute
+    functions; one doubtful byte or value sends the block to :func:`parse_lines`.
     """
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from boxscore.events import CLOCK_MARK_TEAM, SENTINEL_EVENT_ID, ParsedBlock
+from boxscore.events import CLOCK_MARK_TEAM, MAX_EXAMPLES, SENTINEL_EVENT_ID, ParsedBlock
 
 FINAL_CLOCK = "00:00"
 
@@ -83,7 +83,7 @@ def tally_blocks(blocks: list[ParsedBlock]) -> Tally:
     return assemble_tally(shots, latest, bool(final), merge_quality(blocks, len(events) - len(unique)))
 
 
-def merge_quality(blocks: list[ParsedBlock], duplicates: int, max_examples: int = 5) -> Quality:
+def merge_quality(blocks: list[ParsedBlock], duplicates: int, max_examples: int = MAX_EXAMPLES) -> Quality:
     """Sum the rejections of several blocks, keeping the first few example lines."""
     examples = tuple(line for block in blocks for line in block.examples)[:max_examples]
     return Quality(sum(block.rejected for block in blocks), duplicates, examples)
@@ -96,7 +96,7 @@ def quality_frame(block: ParsedBlock) -> pd.DataFrame:
     )
 
 
-def quality_from_frame(frame: pd.DataFrame, duplicates: int, max_examples: int = 5) -> Quality:
+def quality_from_frame(frame: pd.DataFrame, duplicates: int, max_examples: int = MAX_EXAMPLES) -> Quality:
     """Merge computed :func:`quality_frame` rows, in stream order."""
     examples = tuple(line for text in frame["examples"] for line in text.split("\n") if line)[:max_examples]
     return Quality(int(frame["rejected"].sum()), duplicates, examples)
