@@ -54,3 +54,24 @@ def replay_schedule(recordings: dict[str, str], stagger: int = 0) -> list[Write]
             elapsed += frame.wait_game_seconds
             writes.append(Write(elapsed, game_id, frame.text))
     return sorted(writes, key=lambda write: write.at)
+
+
+def replay_rounds(schedule: list[Write]) -> list[list[Write]]:
+    """The schedule as rounds of writes sent together: same moment, at most one write per game.
+
+    Writes due at the same game second go out at once (concurrently, as independent feeds
+    would), but two frames of one game stay in order, each in its own round, so a reader can
+    still see every frame.
+    """
+    rounds: list[list[Write]] = []
+    moment_start = 0
+    for write in schedule:
+        if rounds and rounds[-1][0].at != write.at:
+            moment_start = len(rounds)
+        for candidate in rounds[moment_start:]:
+            if all(other.game_id != write.game_id for other in candidate):
+                candidate.append(write)
+                break
+        else:
+            rounds.append([write])
+    return rounds

@@ -57,9 +57,12 @@ def roster_of(team_id: int, players: Iterable[Player]) -> list[Player]:
     return sorted((p for p in players if p.teamid == team_id), key=lambda p: p.id)
 
 
-def team_by_id(team_id: int, teams: Iterable[Team]) -> Team:
-    """Look a team up, saying which id is missing rather than raising a bare KeyError."""
-    for team in teams:
-        if team.id == team_id:
-            return team
-    raise LookupError(f"team {team_id} is not in the teams table")
+def team_by_id(team_id: int, teams: Iterable[Team] | Mapping[int, Team]) -> Team:
+    """Look a team up (in a list, or a dict by id), saying which id is missing rather than a bare KeyError."""
+    if isinstance(teams, Mapping):
+        found = teams.get(team_id)
+    else:
+        found = next((team for team in teams if team.id == team_id), None)
+    if found is None:
+        raise LookupError(f"team {team_id} is not in the teams table")
+    return found

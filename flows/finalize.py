@@ -17,7 +17,7 @@ from boxscore.report import final_summary, scoreline
 from boxscore.roster import Player, Team
 from boxscore.season import GameNotOver, players_after, require_final, teams_after
 from boxscore.settings import Settings
-from tasks.boxscores import latest_boxscores
+from tasks.boxscores import final_boxscores, game_count, latest_boxscore
 from tasks.reference import read_reference, write_season_tables
 
 
@@ -25,18 +25,19 @@ from tasks.reference import read_reference, write_season_tables
 def finalize_game() -> tuple[list[Team], list[Player]]:
     """Read the final box scores and the base tables; write the tables after the games.
 
-    Single stream: its latest box score must be final. Several games: every game whose latest
-    box score is final counts (games still running are left for a later finalize).
+    Single stream: its latest box score must be final. Several games: every game with a final
+    box score counts (games still running are left for a later finalize).
     """
     settings = Settings.from_env()
     logger = get_run_logger()
-    latest = latest_boxscores(settings.mongo_url, settings.mongo_db, settings.mongo_collection)
-    if len(latest) <= 1 or "game_id" not in latest[0]:
-        finals = [require_final(latest[0] if latest else None)]
+    mongo = (settings.mongo_url, settings.mongo_db, settings.mongo_collection)
+    latest = latest_boxscore(*mongo)
+    if latest is None or "game_id" not in latest:
+        finals = [require_final(latest)]
     else:
-        finals = [doc for doc in latest if doc["final"]]
+        finals = final_boxscores(*mongo)
         if not finals:
-            raise GameNotOver(f"none of the {len(latest)} games is over; teams2/players2 were not written")
+            raise GameNotOver(f"none of the {game_count(*mongo)} games is over; teams2/players2 were not written")
     team_rows, player_rows = read_reference(settings.sql_url)
     teams2, players2 = teams_after(team_rows, finals), players_after(player_rows, finals)
     write_season_tables(settings.sql_url, teams2, players2)

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger
 
 from boxscore.games import Matchup, is_prefix, stream_url
-from boxscore.replay import Write, replay_schedule
+from boxscore.replay import Write, replay_rounds, replay_schedule
 from boxscore.settings import Settings
 from boxscore.synthetic import synthetic_league
 from tasks.reference import read_seed, reset_reference
-from tasks.stream import write_stream
+from tasks.stream import ensure_bucket, write_streams
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "data" / "seed"
 RECORDED_GAME = SEED_DIR / "game_events.txt"
@@ -61,14 +63,36 @@ def gamestream(
     schedule = replay_schedule(recordings, stagger)
     logger.info("replaying %d game(s), %d writes, into %s at %.3g s per game second",
                 len(recordings), len(schedule), url, delay)
-    started = time.monotonic()
-    for number, write in enumerate(schedule, start=1):
-        if delay > 0:
-            time.sleep(max(0.0, started + write.at * delay - time.monotonic()))
-        write_stream.fn(_target(url, write), write.text, settings.storage_options)
-        if number % max(1, len(schedule) // 10) == 0 or number == len(schedule):
-            logger.info("wrote %d/%d", number, len(schedule))
+    play(schedule, url, settings.storage_options, delay, progress=lambda done: logger.info(
+        "wrote %d/%d", done, len(schedule)))
     return len(schedule)
+
+
+def play(
+    schedule: list[Write],
+    url: str,
+    storage_options: dict[str, Any],
+    delay: float,
+    on_written: Callable[[list[Write], float], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Write the schedule in game time, ``delay`` real seconds per game second.
+
+    Writes due together go out in one concurrent batch (a round); ``on_written`` hears each
+    round with the ``time.perf_counter()`` at which its last PUT finished (the benchmarks time
+    freshness from there); ``progress`` hears the writes done, every tenth of the schedule.
+    """
+    ensure_bucket(url, storage_options)
+    started, done, step = time.monotonic(), 0, max(1, len(schedule) // 10)
+    for writes in replay_rounds(schedule):
+        if delay > 0:
+            time.sleep(max(0.0, started + writes[0].at * delay - time.monotonic()))
+        write_streams.fn({_target(url, write): write.text for write in writes}, storage_options)
+        if on_written is not None:
+            on_written(writes, time.perf_counter())
+        before, done = done, done + len(writes)
+        if progress is not None and (done // step > before // step or done == len(schedule)):
+            progress(done)
 
 
 def _target(url: str, write: Write) -> str:

@@ -37,6 +37,8 @@ from tasks.stream import StreamVersion, head_stream, list_streams
 HOME_TEAM, AWAY_TEAM = 101, 205
 BOXSCORE_ARTIFACT = "boxscore"  # one key: the UI shows the latest box score, older ones as history
 SINGLE = ""  # the game key of the single-stream mode
+FINALIZE_SECONDS = 5.0  # many games ending together share one finalize
+SUMMARY_SECONDS = 30.0  # with many games, one progress line this often instead of one per box score
 
 
 class StreamTimeout(RuntimeError):
@@ -44,20 +46,32 @@ class StreamTimeout(RuntimeError):
 
 
 class Reference:
-    """Teams, rosters and matchups, read when a stream first appears and again for a new game."""
+    """Teams, rosters and matchups, read when a stream first appears and again for a new game.
+
+    Indexed by team, so a tick with a thousand games does not scan every player per game.
+    """
 
     def __init__(self, sql_url: str, single: Matchup | None) -> None:
         self.sql_url, self.single = sql_url, single
-        self.teams: list[Team] = []
-        self.players: list[Player] = []
+        self.teams: dict[int, Team] = {}
+        self.rosters: dict[int, list[Player]] = {}
         self.matchups: dict[str, Matchup] = {}
 
     def matchups_for(self, games: list[str]) -> dict[str, Matchup]:
         """The matchups of these games, reading the tables once if any game is new to us."""
         if games and (not self.teams or any(game not in self.matchups for game in games)):
-            self.teams, self.players = read_reference(self.sql_url)
+            teams, players = read_reference(self.sql_url)
+            self.teams = {team.id: team for team in teams}
+            self.rosters = {}
+            for player in players:
+                self.rosters.setdefault(player.teamid, []).append(player)
             self.matchups = {SINGLE: self.single} if self.single else read_matchups(self.sql_url)
         return {game: self.matchups[game] for game in games if game in self.matchups}
+
+    def sides(self, matchup: Matchup) -> tuple[Team, Team, list[Player]]:
+        """Home team, away team and the players of both."""
+        home, away = team_by_id(matchup.home, self.teams), team_by_id(matchup.away, self.teams)
+        return home, away, self.rosters.get(matchup.home, []) + self.rosters.get(matchup.away, [])
 
 
 def _poll(settings: Settings) -> dict[str, StreamVersion]:
@@ -94,7 +108,9 @@ def live_boxscore(
     running: dict[str, RunningTally] = {}  # per game: what the bytes read so far add up to
     finals: dict[str, BoxScore] = {}
     warned: set[tuple[str, Any]] = set()
-    started = last_change = time.monotonic()
+    started = last_change = last_summary = time.monotonic()
+    written = 0  # box scores since the last summary
+    unfinalized, last_finalized = 0, float("-inf")  # games final since the last finalize
     clock = None if multi else create_progress_artifact(0.0, key="game-clock", description="game clock: 60:00 -> 00:00")
     if multi:
         ensure_game_index(settings.mongo_url, settings.mongo_db, settings.mongo_collection)
@@ -106,6 +122,7 @@ def live_boxscore(
 
     with dask_client(settings.dask_address) as client:
         while True:
+            tick = time.monotonic()
             try:
                 versions = _poll(settings)
             except Exception as error:  # noqa: BLE001 - S3 unreachable: keep polling until the stall timeout
@@ -132,30 +149,40 @@ def live_boxscore(
                     tally = step.tally()
                     if tally.last_event_id is None:
                         continue
-                    matchup = todo[game]
-                    home, away = team_by_id(matchup.home, reference.teams), team_by_id(matchup.away, reference.teams)
-                    documents.append(build_boxscore(tally, home, away, reference.players, game if multi else None))
-                    for team in (matchup.home, matchup.away):
-                        for jersey in unknown_shooters(tally, team, reference.players):
+                    home, away, players = reference.sides(todo[game])
+                    documents.append(build_boxscore(tally, home, away, players, game if multi else None))
+                    for team in (home.id, away.id):
+                        for jersey in unknown_shooters(tally, team, players):
                             once((game, team, jersey), logging.WARNING,
                                  "game %s team %d: jersey %s is not on the roster (shots counted)",
                                  game or "-", team, jersey)
                 upsert_boxscores(settings.mongo_url, settings.mongo_db, settings.mongo_collection, documents)
                 for document in documents:
-                    logger.info("%s%s", f"{document['game_id']}: " if multi else "", scoreline(document))
                     if document["final"]:
                         finals[document.get("game_id", SINGLE)] = document
+                    # one game: every change is news; a thousand: only the finals, plus a summary below
+                    logger.log(logging.INFO if document["final"] or not multi else logging.DEBUG, "%s%s",
+                               f"{document['game_id']}: " if multi else "", scoreline(document))
+                written += len(documents)
                 if clock is not None and documents:
                     (document,) = documents
                     create_table_artifact(boxscore_rows(document), key=BOXSCORE_ARTIFACT, description=scoreline(document))
                     update_progress_artifact(clock, game_progress(document), f"clock {document['timestamp']}")
-                if finalize and any(doc["final"] for doc in documents):
-                    finalize_game()
+                unfinalized += sum(doc["final"] for doc in documents)
             elif seen and len(finals) < len(seen) and now - last_change > stall_timeout:
                 raise StreamTimeout(f"{settings.gamestream_url} has not changed for {stall_timeout:.0f} s")
+            # finalize rewrites the season tables from every final game: when a game ends, but with
+            # many games at most every FINALIZE_SECONDS (and once all are final), not once per game
+            if finalize and unfinalized and (len(finals) == len(seen) or now - last_finalized >= FINALIZE_SECONDS):
+                finalize_game()
+                unfinalized, last_finalized = 0, now
+            if multi and now - last_summary >= SUMMARY_SECONDS:
+                logger.info("following %d games (%d final): %d box scores written in %.0f s",
+                            len(seen), len(finals), written, now - last_summary)
+                last_summary, written = now, 0
             if seen and len(finals) == len(seen) and (not multi or now - last_change >= settle_seconds):
                 break
-            time.sleep(poll_interval)
+            time.sleep(max(0.0, poll_interval - (time.monotonic() - tick)))
     return dict(sorted(finals.items())) if multi else finals[SINGLE]
 
 

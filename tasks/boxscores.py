@@ -44,7 +44,10 @@ def upsert_boxscores(url: str, database: str, collection: str, documents: list[B
 @task(**IO_TASK)
 def ensure_game_index(url: str, database: str, collection: str) -> None:
     """Index for the page's query of a game's latest box score (see README)."""
-    boxscores(url, database, collection).create_index([("game_id", pymongo.ASCENDING), ("event_id", pymongo.DESCENDING)])
+    with _reaching_mongo(url):
+        games = boxscores(url, database, collection)
+        games.create_index([("game_id", pymongo.ASCENDING), ("event_id", pymongo.DESCENDING)])
+        games.create_index([("final", pymongo.ASCENDING)])  # finalize's query
 
 
 def latest_of_game(url: str, database: str, collection: str, game_id: str) -> BoxScore | None:
@@ -53,17 +56,29 @@ def latest_of_game(url: str, database: str, collection: str, game_id: str) -> Bo
 
 
 @task(**IO_TASK)
-def latest_boxscores(url: str, database: str, collection: str) -> list[BoxScore]:
-    """The latest box score of every game (of the single stream: the latest document)."""
+def final_boxscores(url: str, database: str, collection: str) -> list[BoxScore]:
+    """The final box score of every finished game, by game id: one query however many games.
+
+    A game is followed until its first final box score and not after, so each finished game
+    has one; should a rerun have written two, the one of the later event wins.
+    """
     with _reaching_mongo(url):
-        games = boxscores(url, database, collection).distinct("game_id")
-        if not games:
-            latest = latest_boxscore.fn(url, database, collection)
-            return [] if latest is None else [latest]
-        return [doc for game in sorted(games) if (doc := latest_of_game(url, database, collection, game)) is not None]
+        finals: dict[str, BoxScore] = {}
+        for doc in boxscores(url, database, collection).find({"final": True, "game_id": {"$exists": True}}):
+            if doc["game_id"] not in finals or doc["event_id"] > finals[doc["game_id"]]["event_id"]:
+                finals[doc["game_id"]] = doc
+        return [finals[game] for game in sorted(finals)]
+
+
+@task(**IO_TASK)
+def game_count(url: str, database: str, collection: str) -> int:
+    """How many games have a box score (for the message when none is over)."""
+    with _reaching_mongo(url):
+        return len(boxscores(url, database, collection).distinct("game_id"))
 
 
 @task(**IO_TASK)
 def latest_boxscore(url: str, database: str, collection: str) -> BoxScore | None:
     """The box score of the latest event, or ``None`` before the first one."""
-    return boxscores(url, database, collection).find_one(sort=[("_id", pymongo.DESCENDING)])
+    with _reaching_mongo(url):
+        return boxscores(url, database, collection).find_one(sort=[("_id", pymongo.DESCENDING)])

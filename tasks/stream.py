@@ -70,12 +70,26 @@ class RangeReader:
         return s3_filesystem(self.storage_options).cat_file(stream_path(self.url), start=start, end=end)
 
 
+def ensure_bucket(url: str, storage_options: dict[str, Any]) -> None:
+    """Create the stream's bucket if it is missing (once per replay, not once per write)."""
+    fs = s3_filesystem(storage_options)
+    bucket = stream_path(url).split("/", 1)[0]
+    if not fs.exists(bucket):
+        fs.mkdir(bucket)
+
+
 @task(**IO_TASK)
 def write_stream(url: str, text: str, storage_options: dict[str, Any]) -> None:
     """Rewrite the whole stream object, as the live feed does at every event."""
-    fs = s3_filesystem(storage_options)
-    path = stream_path(url)
-    bucket = path.split("/", 1)[0]
-    if not fs.exists(bucket):
-        fs.mkdir(bucket)
-    fs.pipe(path, text.encode())
+    ensure_bucket(url, storage_options)
+    s3_filesystem(storage_options).pipe(stream_path(url), text.encode())
+
+
+@task(**IO_TASK)
+def write_streams(texts: dict[str, str], storage_options: dict[str, Any]) -> None:
+    """Rewrite several stream objects (url -> whole text) at once.
+
+    s3fs sends the PUTs concurrently on its event loop, as a thousand independent feeds would
+    arrive: one round trip of latency for the batch instead of one per game.
+    """
+    s3_filesystem(storage_options).pipe({stream_path(url): text.encode() for url, text in texts.items()})
