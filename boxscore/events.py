@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 
@@ -41,16 +42,35 @@ EVENT_DTYPES: dict[str, str] = {
 }
 
 
+Row = tuple[int, str, int, str, int]
+
+#: Blocks shorter than this skip pyarrow: a live tick's few new lines are parsed and folded as
+#: plain tuples, since building a DataFrame costs more than the lines themselves.
+SMALL_BLOCK_BYTES = 16 * 1024
+
+
 @dataclass(frozen=True)
 class ParsedBlock:
-    """The valid events of a block of lines, in stream order, and what was rejected."""
+    """The valid events of a block of lines, in stream order, and what was rejected.
 
-    events: pd.DataFrame
+    Held either as a DataFrame (``frame``, the vectorised path) or as plain ``rows`` (the line
+    path); ``events`` is always the DataFrame, built from the rows on first use.
+    """
+
+    frame: pd.DataFrame | None = None
     rejected: int = 0
     examples: tuple[str, ...] = field(default=())
+    rows: list[Row] | None = None
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        return self.frame if self.frame is not None else events_frame(self.rows or ())
+
+    def __len__(self) -> int:
+        return len(self.rows) if self.rows is not None else len(self.events)
 
 
-def events_frame(rows: Iterable[tuple[int, str, int, str, int]] = ()) -> pd.DataFrame:
+def events_frame(rows: Iterable[Row] = ()) -> pd.DataFrame:
     """Build an events frame with the canonical columns and dtypes (also Dask's ``meta``)."""
     frame = pd.DataFrame(list(rows), columns=list(EVENT_DTYPES))
     return frame.astype(EVENT_DTYPES)
@@ -62,7 +82,7 @@ def clock_seconds(clock: str) -> int:
     return int(minutes) * 60 + int(seconds)
 
 
-def parse_line(line: str, teams: frozenset[int] | None = None) -> tuple[int, str, int, str, int] | None:
+def parse_line(line: str, teams: frozenset[int] | None = None) -> Row | None:
     """Parse one stripped, non-blank line; ``None`` when it does not count.
 
     ``teams`` are the shooting teams of this game: a shot by any other team is rejected, while
@@ -86,11 +106,11 @@ def parse_line(line: str, teams: frozenset[int] | None = None) -> tuple[int, str
 def parse_block(data: bytes | str, teams: frozenset[int] | None = None) -> ParsedBlock:
     """Parse a block of whole lines (bytes from S3 or text) into events and rejections.
 
-    A clean block (single spaces, every line valid) takes a vectorised pyarrow path; anything
-    else takes the line-by-line reference path, which defines the semantics (the two are
+    A large clean block (single spaces, every line valid) takes a vectorised pyarrow path; a
+    small one, or anything else, takes the line-by-line reference path, which defines the semantics (the two are
     checked equal on arbitrary input by tests/test_events.py).
     """
-    if isinstance(data, bytes):
+    if isinstance(data, bytes) and len(data) >= SMALL_BLOCK_BYTES:
         fast = parse_clean_block(data, teams)
         if fast is not None:
             return fast
@@ -103,7 +123,7 @@ def parse_lines(data: bytes | str, teams: frozenset[int] | None = None) -> Parse
     Undecodable bytes are replaced rather than raised on, so a corrupt byte costs one line.
     """
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
-    rows: list[tuple[int, str, int, str, int]] = []
+    rows: list[Row] = []
     rejected = 0
     examples: list[str] = []
     for raw in text.split("\n"):
@@ -117,7 +137,7 @@ def parse_lines(data: bytes | str, teams: frozenset[int] | None = None) -> Parse
                 examples.append(line[:120])
         else:
             rows.append(row)
-    return ParsedBlock(events_frame(rows), rejected, tuple(examples))
+    return ParsedBlock(None, rejected, tuple(examples), rows)
 
 
 _COLUMNS = list(EVENT_DTYPES)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
-from boxscore.events import CLOCK_MARK_TEAM, MAX_EXAMPLES, SENTINEL_EVENT_ID, ParsedBlock, parse_block
+from boxscore.events import CLOCK_MARK_TEAM, MAX_EXAMPLES, SENTINEL_EVENT_ID, ParsedBlock, Row, parse_block
 from boxscore.tally import FINAL_CLOCK, Quality, Tally
 
 #: Read bytes [start, end) of the stream object.
@@ -51,6 +53,16 @@ def _seen(intervals: list[tuple[int, int]], ids: np.ndarray) -> np.ndarray:
     return mask
 
 
+class _Counted(NamedTuple):
+    """What one block adds to a running tally."""
+
+    shots: dict[tuple[int, str], tuple[int, int]]
+    top: tuple[int, str] | None  # the largest new real event id and its clock
+    final: bool
+    ids: np.ndarray  # the new (not duplicate) event ids
+    duplicates: int
+
+
 @dataclass(frozen=True)
 class RunningTally:
     """The tally of the complete lines in bytes [0, offset) of a stream."""
@@ -72,38 +84,60 @@ class RunningTally:
 
     def fold(self, block: ParsedBlock, consumed: bytes = b"") -> RunningTally:
         """Add a block of lines that follows what was folded; ``consumed`` are its bytes."""
-        events = block.events
-        ids = events["event_id"].to_numpy()
-        keep = ~(events["event_id"].duplicated(keep="first").to_numpy() | _seen(self.seen, ids))
-        new = events[keep]
+        new = self._count_rows(block.rows) if block.rows is not None else self._count_frame(block.events)
         shots = dict(self.shots)
-        counted = new[new["team"] != CLOCK_MARK_TEAM].groupby(["team", "jersey"])["goal"].agg(["count", "sum"])
-        for (team, jersey), row in counted.iterrows():
-            before = shots.get((int(team), str(jersey)), (0, 0))
-            shots[(int(team), str(jersey))] = (before[0] + int(row["count"]), before[1] + int(row["sum"]))
-        latest = self.latest
-        real = new[new["event_id"] > SENTINEL_EVENT_ID]
-        if len(real):
-            top = real.loc[real["event_id"].idxmax()]
-            if latest is None or int(top["event_id"]) > latest[0]:
-                latest = (int(top["event_id"]), str(top["clock"]))
-        final = self.final or bool(((new["clock"] == FINAL_CLOCK) | (new["event_id"] == SENTINEL_EVENT_ID)).any())
+        for key, (count, goals) in new.shots.items():
+            before = shots.get(key, (0, 0))
+            shots[key] = (before[0] + count, before[1] + goals)
+        latest = self.latest if new.top is None or (self.latest and self.latest[0] >= new.top[0]) else new.top
         return replace(
             self,
             offset=self.offset + len(consumed),
             last_line=consumed[:-1].rsplit(b"\n", 1)[-1] + b"\n" if consumed else self.last_line,
-            seen=_union(self.seen, _runs(new["event_id"].to_numpy())),
+            seen=_union(self.seen, _runs(new.ids)),
             shots=shots,
             latest=latest,
-            final=final,
+            final=self.final or new.final,
             rejected=self.rejected + block.rejected,
-            duplicates=self.duplicates + int((~keep).sum()),
+            duplicates=self.duplicates + new.duplicates,
             examples=(self.examples + block.examples)[:MAX_EXAMPLES],
         )
 
+    def _count_frame(self, events: pd.DataFrame) -> _Counted:
+        """What a block adds, vectorised (a first read of a long stream)."""
+        ids = events["event_id"].to_numpy()
+        keep = ~(events["event_id"].duplicated(keep="first").to_numpy() | _seen(self.seen, ids))
+        new = events[keep]
+        counted = new[new["team"] != CLOCK_MARK_TEAM].groupby(["team", "jersey"])["goal"].agg(["count", "sum"])
+        shots = {(int(team), str(jersey)): (int(row["count"]), int(row["sum"])) for (team, jersey), row in counted.iterrows()}
+        real = new[new["event_id"] > SENTINEL_EVENT_ID]
+        top = None
+        if len(real):
+            row = real.loc[real["event_id"].idxmax()]
+            top = (int(row["event_id"]), str(row["clock"]))
+        final = bool(((new["clock"] == FINAL_CLOCK) | (new["event_id"] == SENTINEL_EVENT_ID)).any())
+        return _Counted(shots, top, final, new["event_id"].to_numpy(), int((~keep).sum()))
+
+    def _count_rows(self, rows: list[Row]) -> _Counted:
+        """What a block adds, line by line (a tick's few new lines: cheaper than a DataFrame)."""
+        shots: dict[tuple[int, str], tuple[int, int]] = {}
+        top, final, kept, duplicates = None, False, set(), 0
+        for event_id, clock, team, jersey, goal in rows:
+            if event_id in kept or any(lo <= event_id <= hi for lo, hi in self.seen):
+                duplicates += 1
+                continue
+            kept.add(event_id)
+            if team != CLOCK_MARK_TEAM:
+                count, goals = shots.get((team, jersey), (0, 0))
+                shots[(team, jersey)] = (count + 1, goals + goal)
+            if event_id > SENTINEL_EVENT_ID and (top is None or event_id > top[0]):
+                top = (event_id, clock)
+            final = final or clock == FINAL_CLOCK or event_id == SENTINEL_EVENT_ID
+        return _Counted(shots, top, final, np.fromiter(kept, dtype=np.int64, count=len(kept)), duplicates)
+
     def tally(self, tail: ParsedBlock | None = None) -> Tally:
         """The :class:`Tally` of the whole object: the folded lines plus an unterminated last line."""
-        state = self.fold(tail) if tail is not None and (len(tail.events) or tail.rejected) else self
+        state = self.fold(tail) if tail is not None and (len(tail) or tail.rejected) else self
         quality = Quality(state.rejected, state.duplicates, state.examples)
         clock = state.latest[1] if state.latest else None
         return Tally(state.max_id if state.latest else None, clock, state.final, state.shots, quality)
@@ -140,21 +174,30 @@ def full_read(read: Reader, size: int, teams: frozenset[int] | None) -> Progress
 
 
 def _first_event(block: ParsedBlock) -> int | None:
-    return int(block.events["event_id"].iloc[0]) if len(block.events) else None
+    if not len(block):
+        return None
+    return block.rows[0][0] if block.rows is not None else int(block.events["event_id"].iloc[0])
+
+
+def next_range(state: RunningTally | None, size: int) -> tuple[int, int]:
+    """The bytes :func:`advance` reads first: from the last folded line on, or all of them."""
+    if state is None or size <= state.offset:
+        return 0, size  # first read, shrank, or rewritten in place
+    return state.offset - len(state.last_line), size
 
 
 def advance(state: RunningTally | None, read: Reader, size: int, teams: frozenset[int] | None) -> Progress:
     """Bring ``state`` up to the object's current ``size``, reading only the new bytes if it can."""
     if state is None or size <= state.offset:
-        return full_read(read, size, teams)  # first read, shrank, or rewritten in place
-    start = state.offset - len(state.last_line)
+        return full_read(read, size, teams)
+    start, _ = next_range(state, size)
     data = read(start, size)
     if not data.startswith(state.last_line):
         return full_read(read, size, teams)  # the last folded line changed: a correction
     new = data[len(state.last_line):]
     complete, partial = _split(new)
     block, tail = parse_block(complete, teams), parse_block(partial, teams)
-    first = _first_event(block) if len(block.events) else _first_event(tail)
+    first = _first_event(block) if len(block) else _first_event(tail)
     if first is not None and first not in (state.max_id + 1, SENTINEL_EVENT_ID):
         return full_read(read, size, teams)  # the new part does not continue the event sequence
     return Progress(state.fold(block, complete), tail, False, len(data))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -273,3 +274,41 @@ def running(*servers: LocalServer) -> Iterator[tuple[LocalServer, ...]]:
     finally:
         for server in reversed(started):
             server.stop()
+
+
+@dataclass
+class LiveFlowProcess(LocalServer):
+    """``python -m flows.live_boxscore`` in a process of its own, with an ephemeral Prefect API.
+
+    Fault tests SIGKILL it mid-game and start it again; benchmarks read its CPU time and peak
+    memory from the kernel when it exits (:meth:`finish`).
+    """
+
+    project_dir: Path = Path(".")
+    extra_env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)
+    name = "live-boxscore"
+
+    def environment(self) -> dict[str, str]:
+        return {**offline_prefect_env(self.workdir / "home"), "PYTHONPATH": str(self.project_dir), **self.extra_env}
+
+    def cwd(self) -> Path:
+        return self.project_dir
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "flows.live_boxscore", *self.args]
+
+    def ready(self) -> bool:
+        return "following the game" in self.log_path.read_text(errors="replace")
+
+    def finish(self, timeout: float) -> tuple[int, resource.struct_rusage]:
+        """Wait for the flow to end by itself: its exit code and the kernel's account of its resources."""
+        assert self.process is not None, "the flow was not started"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
+            if pid:
+                self.process.returncode = os.waitstatus_to_exitcode(status)
+                return self.process.returncode, usage
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name} did not finish within {timeout:.0f} s (log: {self.log_path})")

@@ -20,6 +20,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.utilities.annotations import quote
 
 from boxscore.document import BoxScore, build_boxscore, unknown_shooters
 from boxscore.games import Matchup, changed, is_prefix, stream_url
@@ -142,7 +143,8 @@ def live_boxscore(
                 last_change = now
                 streams = {g: (stream_url(settings.gamestream_url, g) if multi else settings.gamestream_url,
                                frozenset({m.home, m.away}), running.get(g), versions[g].size) for g, m in todo.items()}
-                progress = advance_streams(client, streams, settings.storage_options)
+                # quote(): Prefect need not walk a thousand states looking for futures
+                progress = advance_streams(client, quote(streams), settings.storage_options)
                 documents = []
                 for game, step in progress.items():
                     seen[game], running[game] = versions[game], step.state
@@ -156,7 +158,7 @@ def live_boxscore(
                             once((game, team, jersey), logging.WARNING,
                                  "game %s team %d: jersey %s is not on the roster (shots counted)",
                                  game or "-", team, jersey)
-                upsert_boxscores(settings.mongo_url, settings.mongo_db, settings.mongo_collection, documents)
+                upsert_boxscores(settings.mongo_url, settings.mongo_db, settings.mongo_collection, quote(documents))
                 for document in documents:
                     if document["final"]:
                         finals[document.get("game_id", SINGLE)] = document
@@ -190,6 +192,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--wait-for-stream", type=float, default=300.0)
+    parser.add_argument("--stall-timeout", type=float, default=900.0)
+    parser.add_argument("--settle-seconds", type=float, default=30.0, help="prefix: quiet time after the last final")
     parser.add_argument("--no-finalize", action="store_true")
     args = parser.parse_args()
-    live_boxscore(poll_interval=args.poll_interval, wait_for_stream=args.wait_for_stream, finalize=not args.no_finalize)
+    live_boxscore(poll_interval=args.poll_interval, wait_for_stream=args.wait_for_stream,
+                  stall_timeout=args.stall_timeout, finalize=not args.no_finalize, settle_seconds=args.settle_seconds)

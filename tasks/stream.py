@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,19 @@ def list_streams(prefix: str, storage_options: dict[str, Any]) -> dict[str, Stre
         if game_id is not None:
             found[game_id] = StreamVersion(str(entry.get("ETag", "")), int(entry["size"]))
     return found
+
+
+@dataclass(frozen=True)
+class PrefetchedReader:
+    """Serves one range already fetched (in a batch); any other range is read by ``reader``."""
+
+    reader: Callable[[int, int], bytes]
+    start: int
+    end: int
+    data: bytes = field(repr=False)
+
+    def __call__(self, start: int, end: int) -> bytes:
+        return self.data if (start, end) == (self.start, self.end) else self.reader(start, end)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from boxscore.events import parse_block
-from boxscore.running import advance, full_read
+from boxscore.events import ParsedBlock, parse_block, parse_lines
+from boxscore.running import RunningTally, advance, full_read
 from boxscore.tally import tally_blocks
 from tests.recorded_game import EVENTS_FILE
 
@@ -108,3 +108,16 @@ def test_incremental_equals_full_recompute(versions: list[bytes]) -> None:
         assert progress.tally() == full_recompute(data)
         assert full_read(reader(data), len(data), GAME).tally() == full_recompute(data)
         state = progress.state
+
+
+@settings(max_examples=200, deadline=None)
+@given(histories())
+def test_folding_rows_equals_folding_a_frame(versions: list[bytes]) -> None:
+    """A tick's few lines are folded as tuples, a long first read as a DataFrame: same totals."""
+    by_rows = by_frame = RunningTally()
+    for data in versions:
+        block = parse_lines(data, GAME)
+        assert block.rows is not None
+        by_rows = by_rows.fold(block, data)
+        by_frame = by_frame.fold(ParsedBlock(block.events, block.rejected, block.examples), data)
+        assert by_rows == by_frame

@@ -1,0 +1,188 @@
+"""Many games: 10, 100 and 1,000 concurrent synthetic games replayed at 40x speed.
+
+    make bench-many            (or: .venv/bin/python -m bench.many_games [games ...])
+
+For each size, on fresh local SeaweedFS and SecantusDB servers: the live flow runs as its own
+process (``python -m flows.live_boxscore`` on a prefix), the simulator replays a seeded league
+(every game starting at once, 60 game minutes in 90 s), and a watcher asks MongoDB every 20 ms
+for the box scores it has not seen yet (by ``_id``, which it can predict). Reported per size:
+
+- freshness p50/p95/max: from the end of the PUT that wrote event k of a game to the first box
+  score of that game covering k;
+- events/s: events replayed / seconds from the first write to the last box score seen;
+- CPU seconds per 1,000 events and peak memory of the live flow process (Dask threads
+  included), from the kernel when it exits; CPU of its Prefect API server, of the S3 and
+  MongoDB servers and of the simulator, sampled, so it shows where the machine's time goes.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import statistics
+import sys
+import threading
+import time
+from collections import defaultdict
+
+import psutil
+import pymongo
+
+from bench.common import ROOT, SCRATCH, save
+from bench.freshness import percentile
+from devstack.servers import LiveFlowProcess, SeaweedS3, SecantusMongo, running
+
+SPEED = 40  # game seconds per real second
+POLL = 0.2
+SEED = 29
+WATCH_EVERY = 0.02
+
+
+def last_event(text: str) -> int:
+    return int(text.rstrip("\n").rsplit("\n", 1)[-1].split()[0])
+
+
+class Watcher(threading.Thread):
+    """Notes when each written event first shows in a box score of its game.
+
+    Every document the flow can write for a game is ``<game>/<k>`` with k between the last
+    event seen covered and the last event written, so one ``$in`` query finds all new ones.
+    """
+
+    def __init__(self, mongo_url: str) -> None:
+        super().__init__(daemon=True)
+        self.collection = pymongo.MongoClient(mongo_url).sidearm.boxscores
+        self.lock = threading.Lock()
+        self.pending: dict[str, list[tuple[int, float]]] = defaultdict(list)  # game -> [(event, written at)]
+        self.covered: dict[str, int] = defaultdict(lambda: -1)
+        self.lags: list[float] = []
+        self.first_write = self.last_shown = 0.0
+        self.done = threading.Event()
+
+    def written(self, game: str, event: int, at: float) -> None:
+        with self.lock:
+            self.first_write = self.first_write or at
+            if event > self.covered[game]:
+                self.pending[game].append((event, at))
+
+    def run(self) -> None:
+        while not self.done.is_set() or self.outstanding():
+            with self.lock:
+                candidates = [f"{game}/{k}" for game, events in self.pending.items() if events
+                              for k in range(self.covered[game] + 1, events[-1][0] + 1)]
+            found = list(self.collection.find({"_id": {"$in": candidates}}, {"_id": 1})) if candidates else []
+            now = time.perf_counter()
+            with self.lock:
+                for doc in found:
+                    game, k = doc["_id"].rsplit("/", 1)
+                    self.covered[game] = max(self.covered[game], int(k))
+                    events = self.pending[game]
+                    self.lags += [now - at for event, at in events if event <= int(k)]
+                    self.pending[game] = [(event, at) for event, at in events if event > int(k)]
+                    self.last_shown = now
+            time.sleep(WATCH_EVERY)
+
+    def outstanding(self) -> int:
+        with self.lock:
+            return sum(len(events) for events in self.pending.values())
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return times.user + times.system
+
+
+def run(games: int, poll: float = POLL) -> dict:
+    from boxscore.replay import replay_schedule
+    from boxscore.synthetic import synthetic_league
+    from flows.gamestream import SEED_DIR, play
+    from tasks.reference import read_seed, reset_reference
+
+    workdir = SCRATCH / f"many-{games}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    league = synthetic_league(games, SEED)
+    schedule = replay_schedule(league.recordings, stagger=0)
+    events = sum(1 for write in schedule if last_event(write.text) >= 0)
+    sql_url = f"sqlite:///{workdir / 'sidearmdb.sqlite'}"
+    with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
+        teams, players = read_seed(SEED_DIR)
+        workdir.mkdir(parents=True, exist_ok=True)
+        reset_reference.fn(sql_url, teams + league.teams, players + league.players, league.matchups)
+        prefix = f"s3://{s3.bucket}/saturday/"
+        env = {"GAMESTREAM_URL": prefix, "S3_ENDPOINT_URL": s3.endpoint_url, "S3_ACCESS_KEY": s3.access_key,
+               "S3_SECRET_KEY": s3.secret_key, "MONGO_URL": mongo.url, "SQL_URL": sql_url,
+               "DASK_LOGGING__DISTRIBUTED": "warning", "PREFECT_LOGGING_LEVEL": "INFO"}
+        flow = LiveFlowProcess(workdir / "flow", project_dir=ROOT, extra_env=env,
+                               args=["--poll-interval", str(poll), "--settle-seconds", "1", "--stall-timeout", "120"])
+        flow.start(timeout=300)
+        flow_process = psutil.Process(flow.process.pid)
+        servers = [psutil.Process(s3.process.pid), psutil.Process(mongo.process.pid)]
+        cpu_before = {"s3": cpu_seconds(servers[0]), "mongo": cpu_seconds(servers[1])}
+        watcher = Watcher(mongo.url)
+        watcher.start()
+        api_cpu: dict[int, float] = {}
+
+        def sample() -> None:  # the flow's Prefect API server is a child process: sample its CPU
+            for child in flow_process.children(recursive=True):
+                api_cpu[child.pid] = cpu_seconds(child)
+
+        def on_written(writes, at: float) -> None:
+            for write in writes:
+                if (event := last_event(write.text)) >= 0:
+                    watcher.written(write.game_id, event, at)
+
+        def progress(done: int) -> None:
+            sample()
+            print(f"  {games} games: wrote {done}/{len(schedule)}, {watcher.outstanding()} events not yet shown",
+                  flush=True)
+
+        own_before = resource.getrusage(resource.RUSAGE_SELF)
+        play(schedule, prefix, s3.storage_options, 1 / SPEED, on_written=on_written, progress=progress)
+        own_after = resource.getrusage(resource.RUSAGE_SELF)
+        sample()
+        code, usage = flow.finish(timeout=300)
+        watcher.done.set()
+        watcher.join()
+        cpu_after = {"s3": cpu_seconds(servers[0]), "mongo": cpu_seconds(servers[1])}
+    if code != 0:
+        raise RuntimeError(f"the live flow exited with {code}: see {flow.log_path}")
+    lags = watcher.lags
+    flow_cpu = usage.ru_utime + usage.ru_stime
+    return {
+        "games": games, "speed": SPEED, "poll_interval": poll, "events": events, "writes": len(schedule),
+        "events_timed": len(lags),
+        "p50_s": round(statistics.median(lags), 3), "p95_s": round(percentile(lags, 0.95), 3),
+        "max_s": round(max(lags), 3),
+        "events_per_s": round(events / (watcher.last_shown - watcher.first_write), 1),
+        "flow_cpu_s": round(flow_cpu, 2),
+        "flow_cpu_s_per_1000_events": round(1000 * flow_cpu / events, 3),
+        "flow_peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "prefect_api_cpu_s": round(sum(api_cpu.values()), 2),
+        "s3_server_cpu_s": round(cpu_after["s3"] - cpu_before["s3"], 2),
+        "mongo_server_cpu_s": round(cpu_after["mongo"] - cpu_before["mongo"], 2),
+        "simulator_and_watcher_cpu_s": round(own_after.ru_utime + own_after.ru_stime
+                                             - own_before.ru_utime - own_before.ru_stime, 2),
+        "target_p95_s": 2.0 if games >= 1000 else round(poll + 0.3, 3),
+    }
+
+
+def main(sizes: list[int]) -> None:
+    (SCRATCH / "many-prefect").mkdir(parents=True, exist_ok=True)
+    os.environ.update({"PREFECT_HOME": str(SCRATCH / "many-prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                       "DO_NOT_TRACK": "1"})
+    results = []
+    for games in sizes:
+        print(f"{games} concurrent games at {SPEED}x, poll {POLL} s ...", flush=True)
+        started = time.perf_counter()
+        result = run(games)
+        print(f"  {result} ({time.perf_counter() - started:.0f} s)", flush=True)
+        results.append(result)
+    print("saved", save("many_games", {"runs": results}))
+
+
+if __name__ == "__main__":
+    main([int(arg) for arg in sys.argv[1:]] or [10, 100, 1000])
