@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv tools demo test bench bench-venv bench-long bench-freshness clean
+.PHONY: venv tools demo test bench bench-venv bench-long bench-freshness bench-many clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,10 @@ bench-long: bench-venv  ## 10^5..10^7 events: ours vs PySpark local[2] vs pyarro
 bench-freshness: venv  ## the recorded game at 0.05 s per game second, poll 0.2 s
 	$(BIN)/python -m bench.freshness
 
-bench: bench-long bench-freshness  ## every figure, then bench/results/README.md and the chart
+bench-many: venv  ## 10, 100 and 1,000 concurrent synthetic games at 40x: freshness, events/s, CPU, memory
+	$(BIN)/python -m bench.many_games
+
+bench: bench-long bench-freshness bench-many  ## every figure, then bench/results/README.md and the chart
 	$(BIN)/python -m bench.report
 
 clean:

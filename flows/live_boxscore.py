@@ -9,6 +9,11 @@ close, so the loop stays inside it). A poll is one S3 HEAD (or one LIST for a pr
 the new bytes of changed streams are read and folded into running totals (a full read when an
 object was rewritten), all games in one Dask computation, and their box scores are upserted in
 one bulk write. Each game is finalized as it ends.
+
+The per-tick I/O calls the tasks' functions, not a task run per tick, and the loop is their
+retry: an outage of S3, MongoDB or a Dask worker is waited out with backoff (:class:`Backoff`),
+box scores not yet written are kept and written when MongoDB is back, and a failed read is
+made again at the next tick. finalize is a subflow with its own task retries.
 """
 
 from __future__ import annotations
@@ -18,17 +23,18 @@ import logging
 import time
 from typing import Any
 
+from distributed import Client
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
-from prefect.utilities.annotations import quote
 
 from boxscore.document import BoxScore, build_boxscore, unknown_shooters
 from boxscore.games import Matchup, changed, is_prefix, stream_url
 from boxscore.report import boxscore_rows, game_progress, scoreline
 from boxscore.roster import Player, Team, team_by_id
 from boxscore.running import RunningTally
-from boxscore.settings import Settings
+from boxscore.settings import Settings, redact_url
 from flows.finalize import finalize_game
+from tasks import ServiceUnavailable
 from tasks.aggregate import advance_streams
 from tasks.boxscores import ensure_game_index, upsert_boxscores
 from tasks.cluster import dask_client
@@ -75,12 +81,131 @@ class Reference:
         return home, away, self.rosters.get(matchup.home, []) + self.rosters.get(matchup.away, [])
 
 
-def _poll(settings: Settings) -> dict[str, StreamVersion]:
-    """The current version of every stream: one HEAD, or one LIST for a prefix."""
-    if is_prefix(settings.gamestream_url):
-        return list_streams(settings.gamestream_url, settings.storage_options)
-    version = head_stream(settings.gamestream_url, settings.storage_options)
-    return {} if version is None else {SINGLE: version}
+class Backoff:
+    """Retries a failing service at growing intervals and says so per attempt, not per tick.
+
+    The live loop never dies of an outage: what it could not do waits for the next attempt
+    (1, 2, 4 ... at most 15 s apart), and the recovery is logged with the outage's length.
+    """
+
+    def __init__(self, service: str, logger: Any, first: float = 1.0, longest: float = 15.0) -> None:
+        self.service, self.logger, self.first, self.longest = service, logger, first, longest
+        self.failures, self.next_try, self.since = 0, 0.0, 0.0
+
+    def ready(self, now: float) -> bool:
+        return now >= self.next_try
+
+    def failed(self, now: float, error: BaseException, waiting: str) -> None:
+        if not self.failures:
+            self.since = now
+        self.failures += 1
+        delay = min(self.first * 2 ** (self.failures - 1), self.longest)
+        self.next_try = now + delay
+        reason = redact_url(str(error).splitlines()[0] if str(error) else "")[:300]
+        self.logger.warning("%s failed (%s: %s); %s, next attempt in %.0f s", self.service, type(error).__name__,
+                            reason, waiting, delay)
+
+    def succeeded(self, now: float) -> None:
+        if self.failures:
+            self.logger.info("%s answers again after %.0f s", self.service, now - self.since)
+        self.failures, self.next_try = 0, 0.0
+
+
+class LiveGames:
+    """The state of one live run: what was read of each stream, what is written, what is final."""
+
+    def __init__(self, settings: Settings, logger: Any, single: Matchup | None) -> None:
+        self.settings, self.logger = settings, logger
+        self.multi = single is None
+        self.reference = Reference(settings.sql_url, single)
+        self.seen: dict[str, StreamVersion] = {}  # per game: the version folded into ``running``
+        self.running: dict[str, RunningTally] = {}  # per game: what the bytes read so far add up to
+        self.unwritten: dict[str, BoxScore] = {}  # per game: the newest box score not yet in MongoDB
+        self.finals: dict[str, BoxScore] = {}
+        self.warned: set[tuple[str, Any]] = set()
+        self.s3 = Backoff(f"S3 ({settings.gamestream_url})", logger)
+        self.mongo = Backoff(f"MongoDB ({redact_url(settings.mongo_url)})", logger)
+
+    def once(self, key: tuple[str, Any], level: int, message: str, *args: Any) -> None:
+        if key not in self.warned:
+            self.warned.add(key)
+            self.logger.log(level, message, *args)
+
+    def poll(self, now: float) -> dict[str, StreamVersion] | None:
+        """The current version of every stream (one HEAD, or one LIST); ``None`` while S3 is down."""
+        url, options = self.settings.gamestream_url, self.settings.storage_options
+        if not self.s3.ready(now):
+            return None
+        try:
+            if self.multi:
+                versions = list_streams(url, options)
+            else:
+                version = head_stream(url, options)
+                versions = {} if version is None else {SINGLE: version}
+        except Exception as error:  # noqa: BLE001 - any S3 failure: wait and poll again
+            self.s3.failed(now, error, "keeping the box scores as they are")
+            return None
+        self.s3.succeeded(now)
+        for game in self.seen.keys() - versions.keys() - self.finals.keys():
+            self.once(("missing", game), logging.WARNING, "the stream %s is missing; waiting for it to come back",
+                      stream_url(url, game) if self.multi else url)
+        return versions
+
+    def read(self, client: Client, versions: dict[str, StreamVersion], now: float) -> int:
+        """Fold the new bytes of every changed game; queue their box scores. Returns the games read."""
+        games = changed(versions, self.seen, set(self.finals))
+        todo = self.reference.matchups_for(games)
+        for game in games:
+            if game not in todo:
+                self.once(("no matchup", game), logging.WARNING, "game %s is not in the games table yet; skipping it", game)
+        if not todo:
+            return 0
+        url = self.settings.gamestream_url
+        streams = {g: (stream_url(url, g) if self.multi else url, frozenset({m.home, m.away}), self.running.get(g),
+                       versions[g].size) for g, m in todo.items()}
+        try:
+            progress = advance_streams.fn(client, streams, self.settings.storage_options)
+        except Exception as error:  # noqa: BLE001 - S3 or a Dask worker failed mid-read: read again next time
+            self.s3.failed(now, error, f"{len(streams)} changed stream(s) will be read again")
+            return 0
+        for game, step in progress.items():
+            self.seen[game], self.running[game] = versions[game], step.state
+            tally = step.tally()
+            if tally.last_event_id is None:
+                self.once(("empty", game, versions[game]), logging.WARNING,
+                          "the stream of %s has no event; its box score stays as it was", game or url)
+                continue
+            home, away, players = self.reference.sides(todo[game])
+            self.unwritten[game] = build_boxscore(tally, home, away, players, game if self.multi else None)
+            for team in (home.id, away.id):
+                for jersey in unknown_shooters(tally, team, players):
+                    self.once((game, team, jersey), logging.WARNING,
+                              "game %s team %d: jersey %s is not on the roster (shots counted)", game or "-", team, jersey)
+        return len(progress)
+
+    def write(self, now: float) -> list[BoxScore]:
+        """Upsert the queued box scores in one bulk write; kept for the next attempt if MongoDB is down."""
+        if not self.unwritten or not self.mongo.ready(now):
+            return []
+        documents = list(self.unwritten.values())
+        try:
+            upsert_boxscores.fn(self.settings.mongo_url, self.settings.mongo_db, self.settings.mongo_collection,
+                                documents)
+        except ServiceUnavailable as error:
+            self.mongo.failed(now, error, f"{len(documents)} box score(s) kept for the next attempt")
+            return []
+        self.mongo.succeeded(now)
+        self.unwritten.clear()
+        for document in documents:
+            if document["final"]:
+                self.finals[document.get("game_id", SINGLE)] = document
+            # one game: every change is news; a thousand: only the finals, plus a summary
+            self.logger.log(logging.INFO if document["final"] or not self.multi else logging.DEBUG, "%s%s",
+                            f"{document['game_id']}: " if self.multi else "", scoreline(document))
+        return documents
+
+    def all_final(self) -> bool:
+        return bool(self.seen) and len(self.finals) == len(self.seen) and not self.unwritten
 
 
 @flow(name="live-boxscore")
@@ -96,96 +221,55 @@ def live_boxscore(
     """Upsert a box score at every change of a stream; finalize each game when it is over.
 
     ``wait_for_stream`` bounds the wait for a first stream; ``stall_timeout`` the wait for a
-    change while a game is not over. With a prefix, the run ends once every game is final and
-    no stream changed for ``settle_seconds``. Returns the final box score (single stream) or a
-    dict of final box scores by game id (prefix).
+    change while a game is not over (outages of S3 or MongoDB are waited out within it). With
+    a prefix, the run ends once every game is final and no stream changed for
+    ``settle_seconds``. Returns the final box score (single stream) or a dict of final box
+    scores by game id (prefix).
     """
     settings = Settings.from_env()
     logger = get_run_logger()
     logger.info("following the game: %s", settings.describe())
-    multi = is_prefix(settings.gamestream_url)
-    reference = Reference(settings.sql_url, None if multi else Matchup(SINGLE, home_team, away_team))
-    seen: dict[str, StreamVersion] = {}
-    running: dict[str, RunningTally] = {}  # per game: what the bytes read so far add up to
-    finals: dict[str, BoxScore] = {}
-    warned: set[tuple[str, Any]] = set()
+    live = LiveGames(settings, logger, None if is_prefix(settings.gamestream_url) else Matchup(SINGLE, home_team, away_team))
     started = last_change = last_summary = time.monotonic()
     written = 0  # box scores since the last summary
     unfinalized, last_finalized = 0, float("-inf")  # games final since the last finalize
-    clock = None if multi else create_progress_artifact(0.0, key="game-clock", description="game clock: 60:00 -> 00:00")
-    if multi:
+    clock = None if live.multi else create_progress_artifact(0.0, key="game-clock",
+                                                             description="game clock: 60:00 -> 00:00")
+    if live.multi:
         ensure_game_index(settings.mongo_url, settings.mongo_db, settings.mongo_collection)
-
-    def once(key: tuple[str, Any], level: int, message: str, *args: Any) -> None:
-        if key not in warned:
-            warned.add(key)
-            logger.log(level, message, *args)
 
     with dask_client(settings.dask_address) as client:
         while True:
             tick = time.monotonic()
-            try:
-                versions = _poll(settings)
-            except Exception as error:  # noqa: BLE001 - S3 unreachable: keep polling until the stall timeout
-                logger.warning("S3 did not answer for %s (%s); retrying", settings.gamestream_url, type(error).__name__)
-                versions = dict(seen)
-            now = time.monotonic()
-            if not versions and not seen:
-                if now - started > wait_for_stream:
+            versions = live.poll(tick)
+            if versions is not None and not versions and not live.seen:
+                if tick - started > wait_for_stream:
                     raise StreamTimeout(f"{settings.gamestream_url} did not appear within {wait_for_stream:.0f} s")
-                once(("waiting", None), logging.INFO, "waiting for the stream %s to appear", settings.gamestream_url)
-            games = changed(versions, seen, set(finals))
-            todo = reference.matchups_for(games)
-            for game in games:
-                if game not in todo:
-                    once(("no matchup", game), logging.WARNING, "game %s is not in the games table yet; skipping it", game)
-            if todo:
-                last_change = now
-                streams = {g: (stream_url(settings.gamestream_url, g) if multi else settings.gamestream_url,
-                               frozenset({m.home, m.away}), running.get(g), versions[g].size) for g, m in todo.items()}
-                # quote(): Prefect need not walk a thousand states looking for futures
-                progress = advance_streams(client, quote(streams), settings.storage_options)
-                documents = []
-                for game, step in progress.items():
-                    seen[game], running[game] = versions[game], step.state
-                    tally = step.tally()
-                    if tally.last_event_id is None:
-                        continue
-                    home, away, players = reference.sides(todo[game])
-                    documents.append(build_boxscore(tally, home, away, players, game if multi else None))
-                    for team in (home.id, away.id):
-                        for jersey in unknown_shooters(tally, team, players):
-                            once((game, team, jersey), logging.WARNING,
-                                 "game %s team %d: jersey %s is not on the roster (shots counted)",
-                                 game or "-", team, jersey)
-                upsert_boxscores(settings.mongo_url, settings.mongo_db, settings.mongo_collection, quote(documents))
-                for document in documents:
-                    if document["final"]:
-                        finals[document.get("game_id", SINGLE)] = document
-                    # one game: every change is news; a thousand: only the finals, plus a summary below
-                    logger.log(logging.INFO if document["final"] or not multi else logging.DEBUG, "%s%s",
-                               f"{document['game_id']}: " if multi else "", scoreline(document))
-                written += len(documents)
-                if clock is not None and documents:
-                    (document,) = documents
-                    create_table_artifact(boxscore_rows(document), key=BOXSCORE_ARTIFACT, description=scoreline(document))
-                    update_progress_artifact(clock, game_progress(document), f"clock {document['timestamp']}")
-                unfinalized += sum(doc["final"] for doc in documents)
-            elif seen and len(finals) < len(seen) and now - last_change > stall_timeout:
+                live.once(("waiting", None), logging.INFO, "waiting for the stream %s to appear", settings.gamestream_url)
+            if versions and live.read(client, versions, tick):
+                last_change = tick
+            documents = live.write(tick)
+            written += len(documents)
+            unfinalized += sum(doc["final"] for doc in documents)
+            if clock is not None and documents:
+                (document,) = documents
+                create_table_artifact(boxscore_rows(document), key=BOXSCORE_ARTIFACT, description=scoreline(document))
+                update_progress_artifact(clock, game_progress(document), f"clock {document['timestamp']}")
+            if not live.all_final() and live.seen and tick - last_change > stall_timeout:
                 raise StreamTimeout(f"{settings.gamestream_url} has not changed for {stall_timeout:.0f} s")
             # finalize rewrites the season tables from every final game: when a game ends, but with
             # many games at most every FINALIZE_SECONDS (and once all are final), not once per game
-            if finalize and unfinalized and (len(finals) == len(seen) or now - last_finalized >= FINALIZE_SECONDS):
+            if finalize and unfinalized and (live.all_final() or tick - last_finalized >= FINALIZE_SECONDS):
                 finalize_game()
-                unfinalized, last_finalized = 0, now
-            if multi and now - last_summary >= SUMMARY_SECONDS:
+                unfinalized, last_finalized = 0, tick
+            if live.multi and tick - last_summary >= SUMMARY_SECONDS:
                 logger.info("following %d games (%d final): %d box scores written in %.0f s",
-                            len(seen), len(finals), written, now - last_summary)
-                last_summary, written = now, 0
-            if seen and len(finals) == len(seen) and (not multi or now - last_change >= settle_seconds):
+                            len(live.seen), len(live.finals), written, tick - last_summary)
+                last_summary, written = tick, 0
+            if live.all_final() and not unfinalized and (not live.multi or tick - last_change >= settle_seconds):
                 break
             time.sleep(max(0.0, poll_interval - (time.monotonic() - tick)))
-    return dict(sorted(finals.items())) if multi else finals[SINGLE]
+    return dict(sorted(live.finals.items())) if live.multi else live.finals[SINGLE]
 
 
 if __name__ == "__main__":

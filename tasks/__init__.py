@@ -28,3 +28,4 @@ def reaching(service: str, url: str, errors: tuple[type[BaseException], ...]) ->
     except errors as error:
         reason = redact_url(str(error).splitlines()[0] if str(error) else type(error).__name__)[:300]
         raise ServiceUnavailable(f"{service} at {redact_url(url)} is unreachable: {reason}") from None
+

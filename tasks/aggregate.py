@@ -100,7 +100,9 @@ def advance_streams(
         return {}
     games = sorted(streams)
     batches = min(len(games), max(1, sum(client.nthreads().values())))
-    lazy = [dask.delayed(_advance_batch)({game: streams[game] for game in games[i::batches]}, storage_options)
+    # traverse=False: the batches hold plain states, there is nothing lazy in them for Dask to find
+    lazy = [dask.delayed(_advance_batch)(dask.delayed({game: streams[game] for game in games[i::batches]},
+                                                      traverse=False), storage_options)
             for i in range(batches)]
     (done,) = dask.compute(lazy, scheduler=client)
     return {game: step for batch in done for game, step in batch.items()}
