@@ -27,6 +27,11 @@ DEFAULTS: dict[str, str] = {
     "DASK_ADDRESS": "",
 }
 
+#: Settings that hold a secret (a key, or a URL with a password): each may instead name a
+#: Prefect Secret block in ``<NAME>_BLOCK``, e.g. ``S3_SECRET_KEY_BLOCK=sidearm-s3-secret``.
+SECRET_SETTINGS = ("S3_SECRET_KEY", "MONGO_URL", "SQL_URL")
+BLOCK_SUFFIX = "_BLOCK"
+
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^/:@\s]*:)[^@/\s]*@", re.IGNORECASE)
 
 
@@ -54,9 +59,15 @@ class Settings:
         """Read the process environment over ``.env`` over the defaults."""
         values: dict[str, Any] = dict(DEFAULTS)
         if env_file and Path(env_file).is_file():
-            values.update({k: v for k, v in dotenv_values(env_file).items() if k in DEFAULTS and v is not None})
+            values.update({k: v for k, v in dotenv_values(env_file).items()
+                           if (k in DEFAULTS or k.removesuffix(BLOCK_SUFFIX) in SECRET_SETTINGS) and v is not None})
         source = os.environ if environ is None else environ
         values.update({k: source[k] for k in DEFAULTS if k in source})
+        for name in SECRET_SETTINGS:
+            block = source.get(name + BLOCK_SUFFIX) or values.get(name + BLOCK_SUFFIX)
+            if block and name not in source:
+                values[name] = _secret_block(block)
+        values = {k: v for k, v in values.items() if k in DEFAULTS}
         return cls(**{key.lower(): value for key, value in values.items()})
 
     @property
@@ -76,3 +87,13 @@ class Settings:
             f"mongo={redact_url(self.mongo_url)}/{self.mongo_db}.{self.mongo_collection} "
             f"sql={redact_url(self.sql_url)} dask={self.dask_address or 'local threads cluster'}"
         )
+
+
+def _secret_block(name: str) -> str:
+    """The value of a Prefect Secret block (read through the Prefect API of the run)."""
+    from prefect.blocks.system import Secret
+
+    try:
+        return str(Secret.load(name).get())
+    except ValueError as error:  # Prefect says a missing block is a ValueError
+        raise LookupError(f"the Prefect Secret block {name!r} could not be loaded: {error}") from None
