@@ -21,8 +21,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SENTINEL_EVENT_ID = -1
 CLOCK_MARK_TEAM = 0
@@ -147,7 +151,17 @@ _NOT_CLEAN = (b"\t", b"  ", b"\n ", b" \n", b" \r", b"\x0b", b"\x0c", b"\r ", b'
 
 
 def parse_clean_block(data: bytes, teams: frozenset[int] | None = None) -> ParsedBlock | None:
-    """Vectorised parse of a block in which every line is valid; ``None`` for any other block.
+    """Vectorised parse of a block in which every line is valid; ``None`` for any other block."""
+    table = clean_table(data, teams)
+    if table is None:
+        return None
+    if not table.num_rows:
+        return ParsedBlock(events_frame())
+    return ParsedBlock(table.to_pandas().astype(EVENT_DTYPES))
+
+
+def clean_table(data: bytes, teams: frozenset[int] | None = None) -> pa.Table | None:
+    """The block as an Arrow table if every line in it is valid, else ``None``.
 
     pyarrow splits the columns (ids as integers, the ``mm:ss`` clock and the jersey as text, so a
     clock is never a time of day) and checks their shapes and ranges with vectorised compute
@@ -158,14 +172,14 @@ def parse_clean_block(data: bytes, teams: frozenset[int] | None = None) -> Parse
     import pyarrow.csv as pacsv
 
     if not data.strip(b"\r\n"):
-        return ParsedBlock(events_frame())
+        return _empty_table()
     body = data.rstrip(b"\r\n")
     if body[:1] == b" " or body[-1:] == b" " or any(mark in data for mark in _NOT_CLEAN):
         return None
     if data.count(b"\r") != data.count(b"\r\n"):
         return None  # a lone carriage return
     clean_types = {"event_id": pa.int64(), "clock": pa.string(), "team": pa.int64(), "jersey": pa.string(),
-                    "goal": pa.string()}
+                   "goal": pa.string()}
     wrong_width: list[object] = []
 
     def skip_and_note(row: object) -> str:
@@ -186,7 +200,7 @@ def parse_clean_block(data: bytes, teams: frozenset[int] | None = None) -> Parse
     if wrong_width:
         return None
     if not table.num_rows:
-        return ParsedBlock(events_frame())
+        return _empty_table()
     clock, jersey = table["clock"], table["jersey"]
     jersey_length = pc.utf8_length(jersey)
     shape = [pc.equal(pc.utf8_length(clock), 5), pc.equal(pc.utf8_slice_codeunits(clock, 2, 3), ":"),
@@ -209,5 +223,12 @@ def parse_clean_block(data: bytes, teams: frozenset[int] | None = None) -> Parse
         checks.append(pc.is_in(team, value_set=pa.array(sorted(teams | {CLOCK_MARK_TEAM}), pa.int64())))
     if not all(pc.all(check).as_py() for check in checks):
         return None
-    frame = table.set_column(4, "goal", pc.cast(table["goal"], pa.int64())).to_pandas()
-    return ParsedBlock(frame.astype(EVENT_DTYPES))
+    return table.set_column(4, "goal", pc.cast(table["goal"], pa.int64()))
+
+
+def _empty_table() -> pa.Table:
+    import pyarrow as pa
+
+    return pa.table({"event_id": pa.array([], pa.int64()), "clock": pa.array([], pa.string()),
+                     "team": pa.array([], pa.int64()), "jersey": pa.array([], pa.string()),
+                     "goal": pa.array([], pa.int64())})

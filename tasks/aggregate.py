@@ -12,6 +12,7 @@ from prefect import task
 
 from boxscore.events import ParsedBlock, events_frame, parse_block
 from boxscore.running import Progress, RunningTally, advance, next_range
+from boxscore.summary import merge_summaries, summarise_block
 from boxscore.tally import Tally, assemble_tally, quality_frame, quality_from_frame, tally_parts
 from tasks import IO_TASK
 from tasks.stream import PrefetchedReader, RangeReader, s3_filesystem, stream_path
@@ -44,21 +45,33 @@ def _assemble(parts: tuple | None) -> Tally:
     return assemble_tally(shots, latest, bool(final), quality_from_frame(rejections, int(total) - int(kept)))
 
 
+def _lazy_summaries(url: str, storage_options: dict[str, Any], teams: frozenset[int], blocksize: int) -> list:
+    """One delayed :func:`summarise_block` per block of the stream."""
+    _, per_file = read_bytes(url, delimiter=b"\n", blocksize=blocksize, **storage_options)
+    return [dask.delayed(summarise_block)(data, teams) for data in per_file[0]]
+
+
 @task(**IO_TASK)
 def tally_streams(
     client: Client, streams: dict[str, tuple[str, frozenset[int]]], storage_options: dict[str, Any],
     blocksize: int = BLOCKSIZE,
 ) -> dict[str, Tally]:
-    """Tally several streams (game id -> (url, shooting teams)) in one Dask computation.
+    """Tally several streams (game id -> (url, shooting teams)) on the Dask workers.
 
-    Each stream is read with s3fs into a Dask dataframe, one partition per block of lines parsed
-    on a worker; de-duplication by event id, the per-player group-by and the latest event of
-    every game are computed together, and only their small results come back here.
+    First pass, for every stream at once: each block is read with s3fs, checked and counted in
+    Arrow on a worker, and the small per-block summaries are merged here, with no shuffle (see
+    :mod:`boxscore.summary`). A stream with a rejected line or a repeated event id is tallied
+    again the exact way: a Dask dataframe, one partition per block of lines parsed on a worker,
+    de-duplicated by event id, grouped per player, all in one computation.
     """
-    graphs = {game: _lazy_tally(url, storage_options, teams, blocksize) for game, (url, teams) in streams.items()}
-    lazy = {game: parts for game, parts in graphs.items() if parts is not None}
-    (computed,) = dask.compute(lazy, scheduler=client) if lazy else ({},)
-    return {game: _assemble(computed.get(game)) for game in streams}
+    lazy = {game: _lazy_summaries(url, storage_options, teams, blocksize) for game, (url, teams) in streams.items()}
+    (summaries,) = dask.compute(lazy, scheduler=client) if lazy else ({},)
+    tallies = {game: merge_summaries(parts) for game, parts in summaries.items()}
+    exact = [game for game, tally in tallies.items() if tally is None]
+    graphs = {game: _lazy_tally(streams[game][0], storage_options, streams[game][1], blocksize) for game in exact}
+    graphs = {game: parts for game, parts in graphs.items() if parts is not None}
+    (computed,) = dask.compute(graphs, scheduler=client) if graphs else ({},)
+    return {game: tallies[game] or _assemble(computed.get(game)) for game in streams}
 
 
 def _advance_batch(

@@ -1,0 +1,81 @@
+"""A long stream in blocks: what each clean block adds up to, merged without a shuffle.
+
+De-duplicating by event id in general needs every id in one place (Dask's
+``drop_duplicates(split_out=1)`` gathers all rows into one partition). A live feed's ids
+increase, though: when each block's real ids strictly increase and the blocks' id ranges do
+not overlap, no id repeats (only the ``-1`` sentinel may), and the per-block counts simply add
+up (a repeated sentinel is a clock mark, not a shot, so it adds nothing but a duplicate).
+:func:`merge_summaries` checks exactly that and returns ``None`` otherwise, so the caller
+falls back to the exact de-duplicating path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from boxscore.events import CLOCK_MARK_TEAM, SENTINEL_EVENT_ID, clean_table
+from boxscore.tally import FINAL_CLOCK, Quality, ShotCounts, Tally
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class BlockSummary:
+    """One clean block whose real event ids strictly increase: its id range and its counts."""
+
+    first: int | None  # smallest real event id (None: no real event)
+    last: int | None
+    last_clock: str | None  # the clock of ``last``
+    sentinels: int
+    final: bool
+    shots: ShotCounts
+
+
+def summarise_block(data: bytes, teams: frozenset[int] | None = None) -> BlockSummary | None:
+    """The summary of a block of whole lines, or ``None`` if it is not clean or not increasing."""
+    table = clean_table(data, teams)
+    return None if table is None else summarise_table(table)
+
+
+def summarise_table(table: pa.Table) -> BlockSummary | None:
+    import pyarrow.compute as pc
+
+    ids = table["event_id"].to_numpy()
+    real = np.flatnonzero(ids != SENTINEL_EVENT_ID)
+    if len(real) > 1 and not (np.diff(ids[real]) > 0).all():
+        return None
+    sentinels = len(ids) - len(real)
+    if sentinels and (table["team"].to_numpy()[ids == SENTINEL_EVENT_ID] != CLOCK_MARK_TEAM).any():
+        return None  # a shot on the sentinel id: whether it counts depends on order, so be exact
+    final = sentinels > 0 or bool(pc.any(pc.equal(table["clock"], FINAL_CLOCK)).as_py())
+    shots_table = table.filter(pc.not_equal(table["team"], CLOCK_MARK_TEAM)).group_by(["team", "jersey"]).aggregate(
+        [("goal", "count"), ("goal", "sum")])
+    shots = {(team, jersey): (count, goals) for team, jersey, count, goals in zip(
+        shots_table["team"].to_pylist(), shots_table["jersey"].to_pylist(), shots_table["goal_count"].to_pylist(),
+        shots_table["goal_sum"].to_pylist(), strict=True)}
+    if not len(real):
+        return BlockSummary(None, None, None, sentinels, final, shots)
+    last = int(real[-1])
+    return BlockSummary(int(ids[real[0]]), int(ids[last]), table["clock"][last].as_py(), sentinels, final, shots)
+
+
+def merge_summaries(parts: list[BlockSummary | None]) -> Tally | None:
+    """The tally of the whole stream from its blocks' summaries; ``None`` if an id may repeat."""
+    if any(part is None for part in parts):
+        return None
+    spans = sorted((part.first, part.last) for part in parts if part.first is not None)
+    if any(later[0] <= earlier[1] for earlier, later in zip(spans, spans[1:])):
+        return None
+    shots: dict[tuple[int, str], tuple[int, int]] = {}
+    for part in parts:
+        for key, (count, goals) in part.shots.items():
+            before = shots.get(key, (0, 0))
+            shots[key] = (before[0] + count, before[1] + goals)
+    top = max((part for part in parts if part.last is not None), key=lambda part: part.last, default=None)
+    sentinels = sum(part.sentinels for part in parts)
+    return Tally(top.last if top else None, top.last_clock if top else None, any(part.final for part in parts),
+                 shots, Quality(0, max(0, sentinels - 1), ()))
