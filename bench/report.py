@@ -30,7 +30,7 @@ def main() -> None:
         if long.get("append_tick"):
             tick = long["append_tick"]
             lines += [f"One appended line on the {tick['events']:,}-event stream: "
-                      f"{tick['seconds'] * 1000:.1f} ms from the new bytes to an updated tally (target 50 ms)."]
+                      f"{tick['seconds'] * 1000:.2f} ms from the new bytes to an updated tally (target 50 ms)."]
         lines.append("")
     if fresh:
         lines += ["## Freshness: S3 write of event k -> box score k readable in MongoDB", "",
