@@ -250,7 +250,8 @@ def live_boxscore(
                 last_change = tick
             documents = live.write(tick)
             written += len(documents)
-            unfinalized += sum(doc["final"] for doc in documents)
+            if finalize:
+                unfinalized += sum(doc["final"] for doc in documents)
             if clock is not None and documents:
                 (document,) = documents
                 create_table_artifact(boxscore_rows(document), key=BOXSCORE_ARTIFACT, description=scoreline(document))
@@ -259,7 +260,7 @@ def live_boxscore(
                 raise StreamTimeout(f"{settings.gamestream_url} has not changed for {stall_timeout:.0f} s")
             # finalize rewrites the season tables from every final game: when a game ends, but with
             # many games at most every FINALIZE_SECONDS (and once all are final), not once per game
-            if finalize and unfinalized and (live.all_final() or tick - last_finalized >= FINALIZE_SECONDS):
+            if unfinalized and (live.all_final() or tick - last_finalized >= FINALIZE_SECONDS):
                 finalize_game()
                 unfinalized, last_finalized = 0, tick
             if live.multi and tick - last_summary >= SUMMARY_SECONDS:
