@@ -1,0 +1,78 @@
+"""The stream's rules (issue 5), written out naively here and checked against the pipeline.
+
+For arbitrary text, the tally the live flow computes (incremental fold, line by line or
+vectorised) equals this plain reading of the rules: five ASCII-whitespace-separated fields,
+event id >= -1, clock mm:ss within 00:00-60:00, team 0 or one of the game's, jersey of 1-3
+digits, goal 0 or 1; the first line with an id counts, later ones are duplicates.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from boxscore.events import parse_block
+from boxscore.running import full_read
+from boxscore.tally import tally_blocks
+from tests.test_events import GAME, _block
+
+DIGITS = set("0123456789")
+
+
+def digits(text: str, low: int, high: int) -> bool:
+    return low <= len(text) <= high and set(text) <= DIGITS
+
+
+def naive_tally(text: str) -> dict:
+    shots: dict[tuple[int, str], list[int]] = {}
+    seen: set[int] = set()
+    rejected, duplicates, examples = 0, 0, []
+    latest, final = None, False
+    for raw in text.split("\n"):
+        line = raw.strip(" \t\r\f\v")
+        if not line:
+            continue
+        fields = re.split("[ \t\r\f\v]+", line)
+        ok = len(fields) == 5
+        if ok:
+            event, clock, team, jersey, goal = fields
+            ok = (digits(event.removeprefix("-"), 1, 18) and int(event) >= -1 and len(clock) == 5 and clock[2] == ":"
+                  and digits(clock[:2] + clock[3:], 4, 4) and int(clock[3:]) < 60
+                  and int(clock[:2]) * 60 + int(clock[3:]) <= 3600 and digits(team, 1, 18)
+                  and (int(team) == 0 or int(team) in GAME) and digits(jersey, 1, 3) and goal in ("0", "1"))
+        if not ok:
+            rejected += 1
+            if len(examples) < 5:
+                examples.append(line[:120])
+            continue
+        if int(event) in seen:
+            duplicates += 1
+            continue
+        seen.add(int(event))
+        if int(team) != 0:
+            counts = shots.setdefault((int(team), jersey), [0, 0])
+            counts[0] += 1
+            counts[1] += int(goal)
+        if int(event) >= 0 and (latest is None or int(event) > latest[0]):
+            latest = (int(event), clock)
+        final = final or clock == "00:00" or int(event) == -1
+    return {"last_event_id": latest and latest[0], "clock": latest and latest[1], "final": final,
+            "shots": {key: tuple(value) for key, value in shots.items()},
+            "quality": (rejected, duplicates, tuple(examples))}
+
+
+def as_dict(tally) -> dict:
+    return {"last_event_id": tally.last_event_id, "clock": tally.clock, "final": tally.final, "shots": dict(tally.shots),
+            "quality": (tally.quality.rejected, tally.quality.duplicates, tally.quality.examples)}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_block, min_size=1, max_size=4))
+def test_the_pipeline_follows_the_rules_as_written(blocks: list[str]) -> None:
+    text = "\n".join(blocks)
+    data = text.encode("utf-8", "surrogatepass")
+    expected = naive_tally(data.decode("utf-8", errors="replace"))
+    assert as_dict(full_read(lambda a, b: data[a:b], len(data), GAME).tally()) == expected
+    assert as_dict(tally_blocks([parse_block(data, GAME)])) == expected
