@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from boxscore.events import CLOCK_MARK_TEAM, MAX_EXAMPLES, SENTINEL_EVENT_ID, ParsedBlock, Row, parse_block
-from boxscore.tally import FINAL_CLOCK, Quality, Tally
+from boxscore.tally import FINAL_CLOCK, Quality, Tally, add_shots
 
 #: Read bytes [start, end) of the stream object.
 Reader = Callable[[int, int], bytes]
@@ -86,9 +86,7 @@ class RunningTally:
         """Add a block of lines that follows what was folded; ``consumed`` are its bytes."""
         new = self._count_rows(block.rows) if block.rows is not None else self._count_frame(block.events)
         shots = dict(self.shots)
-        for key, (count, goals) in new.shots.items():
-            before = shots.get(key, (0, 0))
-            shots[key] = (before[0] + count, before[1] + goals)
+        add_shots(shots, new.shots)
         latest = self.latest if new.top is None or (self.latest and self.latest[0] >= new.top[0]) else new.top
         return replace(
             self,
@@ -179,16 +177,21 @@ def _first_event(block: ParsedBlock) -> int | None:
     return block.rows[0][0] if block.rows is not None else int(block.events["event_id"].iloc[0])
 
 
+def _reads_in_full(state: RunningTally | None, size: int) -> bool:
+    """A first read, or the object shrank or was rewritten in place."""
+    return state is None or size <= state.offset
+
+
 def next_range(state: RunningTally | None, size: int) -> tuple[int, int]:
     """The bytes :func:`advance` reads first: from the last folded line on, or all of them."""
-    if state is None or size <= state.offset:
-        return 0, size  # first read, shrank, or rewritten in place
+    if _reads_in_full(state, size):
+        return 0, size
     return state.offset - len(state.last_line), size
 
 
 def advance(state: RunningTally | None, read: Reader, size: int, teams: frozenset[int] | None) -> Progress:
     """Bring ``state`` up to the object's current ``size``, reading only the new bytes if it can."""
-    if state is None or size <= state.offset:
+    if _reads_in_full(state, size):
         return full_read(read, size, teams)
     start, _ = next_range(state, size)
     data = read(start, size)

@@ -40,6 +40,12 @@ def redact_url(url: str) -> str:
     return _URL_PASSWORD.sub(r"\g<head>***@", url)
 
 
+def error_reason(error: BaseException) -> str:
+    """The first line of an error's message, passwords in URLs masked, at most 300 characters."""
+    text = str(error)
+    return redact_url(text.splitlines()[0] if text else "")[:300]
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the stream, the box scores, the reference tables and the Dask cluster live."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from boxscore.events import CLOCK_MARK_TEAM, SENTINEL_EVENT_ID, clean_table
-from boxscore.tally import FINAL_CLOCK, Quality, ShotCounts, Tally
+from boxscore.tally import FINAL_CLOCK, Quality, ShotCounts, Tally, add_shots
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -72,9 +72,7 @@ def merge_summaries(parts: list[BlockSummary | None]) -> Tally | None:
         return None
     shots: dict[tuple[int, str], tuple[int, int]] = {}
     for part in parts:
-        for key, (count, goals) in part.shots.items():
-            before = shots.get(key, (0, 0))
-            shots[key] = (before[0] + count, before[1] + goals)
+        add_shots(shots, part.shots)
     top = max((part for part in parts if part.last is not None), key=lambda part: part.last, default=None)
     sentinels = sum(part.sentinels for part in parts)
     return Tally(top.last if top else None, top.last_clock if top else None, any(part.final for part in parts),

@@ -21,6 +21,13 @@ FINAL_CLOCK = "00:00"
 ShotCounts = Mapping[tuple[int, str], tuple[int, int]]
 
 
+def add_shots(into: dict[tuple[int, str], tuple[int, int]], more: ShotCounts) -> None:
+    """Add ``more`` (shots, goals) per team and jersey into ``into``."""
+    for key, (shots, goals) in more.items():
+        before = into.get(key, (0, 0))
+        into[key] = (before[0] + shots, before[1] + goals)
+
+
 @dataclass(frozen=True)
 class Quality:
     """What the feed got wrong so far: visible in the box score, never fatal."""

@@ -32,7 +32,7 @@ from boxscore.games import Matchup, changed, is_prefix, stream_url
 from boxscore.report import boxscore_rows, game_progress, scoreline
 from boxscore.roster import Player, Team, team_by_id
 from boxscore.running import RunningTally
-from boxscore.settings import Settings, redact_url
+from boxscore.settings import Settings, error_reason, redact_url
 from flows.finalize import finalize_game
 from tasks import ServiceUnavailable
 from tasks.aggregate import advance_streams
@@ -101,9 +101,8 @@ class Backoff:
         self.failures += 1
         delay = min(self.first * 2 ** (self.failures - 1), self.longest)
         self.next_try = now + delay
-        reason = redact_url(str(error).splitlines()[0] if str(error) else "")[:300]
         self.logger.warning("%s failed (%s: %s); %s, next attempt in %.0f s", self.service, type(error).__name__,
-                            reason, waiting, delay)
+                            error_reason(error), waiting, delay)
 
     def succeeded(self, now: float) -> None:
         if self.failures:

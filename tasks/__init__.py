@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from prefect.cache_policies import NO_CACHE
 
-from boxscore.settings import redact_url
+from boxscore.settings import error_reason, redact_url
 
 #: I/O tasks are never cached: the same inputs must read or write the live state again.
 IO_TASK = {"retries": 3, "retry_delay_seconds": [1, 2, 4], "cache_policy": NO_CACHE}
@@ -26,6 +26,6 @@ def reaching(service: str, url: str, errors: tuple[type[BaseException], ...]) ->
     try:
         yield
     except errors as error:
-        reason = redact_url(str(error).splitlines()[0] if str(error) else type(error).__name__)[:300]
+        reason = error_reason(error) or type(error).__name__
         raise ServiceUnavailable(f"{service} at {redact_url(url)} is unreachable: {reason}") from None
 

@@ -39,3 +39,12 @@ def test_redact_url() -> None:
     assert redact_url("postgresql+psycopg://u:p%40ss@h:5432/db") == "postgresql+psycopg://u:***@h:5432/db"
     assert redact_url("sqlite:///sidearmdb.sqlite") == "sqlite:///sidearmdb.sqlite"
     assert redact_url("mongodb://127.0.0.1:27017") == "mongodb://127.0.0.1:27017"
+
+
+def test_error_reason_keeps_the_first_line_and_masks_passwords() -> None:
+    from boxscore.settings import error_reason
+
+    error = ConnectionError("cannot reach postgresql://app:s3cret@db:5432/x\ntraceback detail")
+    assert error_reason(error) == "cannot reach postgresql://app:***@db:5432/x"
+    assert error_reason(ConnectionError()) == ""
+    assert len(error_reason(ValueError("x" * 1000))) == 300
