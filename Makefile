@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv tools demo test bench bench-venv bench-long bench-freshness bench-many clean
+.PHONY: venv tools demo check test test-unit test-integration bench bench-venv bench-long bench-freshness bench-many clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,21 @@ tools:  ## Debian packages the tests use: headless Chromium for the Prefect UI t
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else echo "chromium is missing and this is not root: the UI screenshot test will be skipped"; fi; }
 
-test: venv tools  ## unit tests and integration tests against real local servers
-	$(BIN)/python -m pytest
+check: venv  ## lint, format, types of the core, and the layer contracts (pyproject.toml)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test-unit: venv  ## the fast tier: no server, no Prefect API
+	$(BIN)/python -m pytest tests/unit
+
+test-integration: venv tools  ## against real local servers (SeaweedFS, SecantusDB, PostgreSQL, Prefect, Dask)
+	$(BIN)/python -m pytest tests/integration
+
+test: check  ## every check, then both tiers in one pytest run
+	$(MAKE) --no-print-directory tools
+	$(BIN)/python -m pytest tests/unit tests/integration
 
 bench-venv: venv
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt

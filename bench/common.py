@@ -19,8 +19,12 @@ SCRATCH = ROOT / "var" / "bench"
 def machine() -> dict[str, Any]:
     with open("/proc/meminfo") as meminfo:
         total_kb = int(meminfo.readline().split()[1])
-    return {"cores": os.cpu_count(), "ram_gib": round(total_kb / 2**20, 1), "python": platform.python_version(),
-            "platform": platform.platform()}
+    return {
+        "cores": os.cpu_count(),
+        "ram_gib": round(total_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def save(name: str, results: dict[str, Any]) -> Path:
@@ -47,16 +51,20 @@ def long_stream(events: int, seed: int = 3) -> Path:
         return path
     SCRATCH.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    jerseys = {101: ["6", "1", "2", "13", "17", "8", "9", "4", "15", "10"],
-               205: ["1", "9", "2", "15", "16", "8", "17", "3", "5", "22"]}
+    jerseys = {
+        101: ["6", "1", "2", "13", "17", "8", "9", "4", "15", "10"],
+        205: ["1", "9", "2", "15", "16", "8", "17", "3", "5", "22"],
+    }
     tmp = path.with_suffix(".tmp")
     with tmp.open("w") as out:
         chunk = []
         for event in range(events):
             left = 3599 - event * 3599 // events
             team = 101 if rng.random() < 0.5 else 205
-            chunk.append(f"{event} {left // 60:02d}:{left % 60:02d} {team} {rng.choice(jerseys[team])} "
-                         f"{int(rng.random() < 0.3)}\n")
+            chunk.append(
+                f"{event} {left // 60:02d}:{left % 60:02d} {team} {rng.choice(jerseys[team])} "
+                f"{int(rng.random() < 0.3)}\n"
+            )
             if len(chunk) == 100_000:
                 out.write("".join(chunk))
                 chunk = []

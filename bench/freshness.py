@@ -29,13 +29,26 @@ def percentile(values: list[float], share: float) -> float:
 def main(delay: float = 0.05, poll: float = 0.2) -> None:
     workdir = SCRATCH / "freshness"
     shutil.rmtree(workdir, ignore_errors=True)
-    os.environ.update({"PREFECT_HOME": str(workdir / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                       "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "WARNING",
-                       "DASK_LOGGING__DISTRIBUTED": "warning"})
+    os.environ.update(
+        {
+            "PREFECT_HOME": str(workdir / "prefect"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "WARNING",
+            "DASK_LOGGING__DISTRIBUTED": "warning",
+        }
+    )
     with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
-        os.environ.update({"GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt", "S3_ENDPOINT_URL": s3.endpoint_url,
-                           "S3_ACCESS_KEY": s3.access_key, "S3_SECRET_KEY": s3.secret_key, "MONGO_URL": mongo.url,
-                           "SQL_URL": f"sqlite:///{workdir / 'sidearmdb.sqlite'}"})
+        os.environ.update(
+            {
+                "GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt",
+                "S3_ENDPOINT_URL": s3.endpoint_url,
+                "S3_ACCESS_KEY": s3.access_key,
+                "S3_SECRET_KEY": s3.secret_key,
+                "MONGO_URL": mongo.url,
+                "SQL_URL": f"sqlite:///{workdir / 'sidearmdb.sqlite'}",
+            }
+        )
         import pymongo
 
         from boxscore.replay import replay_frames
@@ -66,7 +79,7 @@ def main(delay: float = 0.05, poll: float = 0.2) -> None:
         for frame in replay_frames(RECORDED_GAME.read_text()):
             elapsed += frame.wait_game_seconds
             time.sleep(max(0.0, started + elapsed * delay - time.perf_counter()))
-            write_stream.fn(os.environ["GAMESTREAM_URL"], frame.text, s3.storage_options)
+            write_stream(os.environ["GAMESTREAM_URL"], frame.text, s3.storage_options)
             event = int(frame.text.rstrip("\n").rsplit("\n", 1)[-1].split()[0])
             if event >= 0:
                 written[event] = time.perf_counter()
@@ -79,9 +92,15 @@ def main(delay: float = 0.05, poll: float = 0.2) -> None:
         first = next((t for t, shown_id in shown if shown_id >= event), None)
         if first is not None:
             lags.append(max(0.0, first - at))
-    result = {"delay": delay, "poll_interval": poll, "events": len(lags),
-              "p50_s": round(statistics.median(lags), 3), "p95_s": round(percentile(lags, 0.95), 3),
-              "max_s": round(max(lags), 3), "target_p95_s": round(poll + 0.3, 3)}
+    result = {
+        "delay": delay,
+        "poll_interval": poll,
+        "events": len(lags),
+        "p50_s": round(statistics.median(lags), 3),
+        "p95_s": round(percentile(lags, 0.95), 3),
+        "max_s": round(max(lags), 3),
+        "target_p95_s": round(poll + 0.3, 3),
+    }
     print(result)
     print("saved", save("freshness", result))
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
+from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -30,38 +31,51 @@ COLUMNS = ["event_id", "clock", "team", "jersey", "goal"]
 
 
 def floor(path: str) -> dict:
-    table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(column_names=COLUMNS),
-                           parse_options=pacsv.ParseOptions(delimiter=" "),
-                           convert_options=pacsv.ConvertOptions(column_types={"clock": pa.string(), "jersey": pa.string()}))
+    table = pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(column_names=COLUMNS),
+        parse_options=pacsv.ParseOptions(delimiter=" "),
+        convert_options=pacsv.ConvertOptions(column_types={"clock": pa.string(), "jersey": pa.string()}),
+    )
     frame = table.to_pandas().drop_duplicates("event_id")
     shots = frame[frame.team != 0].groupby(["team", "jersey"]).goal.agg(["count", "sum"])
     return {int(t): int(g) for t, g in shots.groupby(level=0)["sum"].sum().items()}
 
 
 def ours(client, path: str) -> dict:
-    tally = tally_streams.fn(client, {"g": (path, TEAMS)}, {}, 32 * 2**20)["g"]
+    tally = tally_streams(client, {"g": (path, TEAMS)}, {}, 32 * 2**20)["g"]
     return {team: tally.team_totals(team)[1] for team in sorted(TEAMS)}
 
 
 def spark_session():
     from pyspark.sql import SparkSession
 
-    return (SparkSession.builder.master("local[2]").appName("bench").config("spark.ui.enabled", "false")
-            .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
-            .config("spark.sql.shuffle.partitions", "4").getOrCreate())
+    return (
+        SparkSession.builder.master("local[2]")
+        .appName("bench")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
 
 
 def spark(session, path: str) -> dict:
     from pyspark.sql import functions as F
 
     frame = session.read.csv(path, sep=" ", schema="event_id LONG, clock STRING, team LONG, jersey STRING, goal LONG")
-    shots = (frame.dropDuplicates(["event_id"]).where(F.col("team") != 0)
-             .groupBy("team", "jersey").agg(F.count("*").alias("shots"), F.sum("goal").alias("goals")))
+    shots = (
+        frame.dropDuplicates(["event_id"])
+        .where(F.col("team") != 0)
+        .groupBy("team", "jersey")
+        .agg(F.count("*").alias("shots"), F.sum("goal").alias("goals"))
+    )
     return {int(r["team"]): int(r["goals"]) for r in shots.groupBy("team").agg(F.sum("goals").alias("goals")).collect()}
 
 
 def append_tick(path: str) -> dict:
-    data = open(path, "rb").read()
+    data = Path(path).read_bytes()
     state = full_read(lambda a, b: data[a:b], len(data), TEAMS).state
     grown = data + f"{state.max_id + 1} 00:00 101 6 1\n".encode()
 
@@ -80,20 +94,26 @@ def main(sizes: list[int]) -> None:
     with dask_client() as client:
         for size in sizes:
             path = str(long_stream(size))
-            t_ours, r_ours = best_of(3, lambda: ours(client, path))
-            t_floor, r_floor = best_of(3, lambda: floor(path))
-            t_spark, r_spark = best_of(3, lambda: spark(session, path))
+            t_ours, r_ours = best_of(3, partial(ours, client, path))
+            t_floor, r_floor = best_of(3, partial(floor, path))
+            t_spark, r_spark = best_of(3, partial(spark, session, path))
             assert r_ours == r_floor == r_spark, (r_ours, r_floor, r_spark)
-            row = {"events": size, "ours_s": round(t_ours, 3), "spark_s": round(t_spark, 3),
-                   "floor_s": round(t_floor, 3), "ours_over_spark": round(t_ours / t_spark, 3),
-                   "ours_over_floor": round(t_ours / t_floor, 3)}
+            row = {
+                "events": size,
+                "ours_s": round(t_ours, 3),
+                "spark_s": round(t_spark, 3),
+                "floor_s": round(t_floor, 3),
+                "ours_over_spark": round(t_ours / t_spark, 3),
+                "ours_over_floor": round(t_ours / t_floor, 3),
+            }
             results.append(row)
             print(row, flush=True)
     session.stop()
     tick = append_tick(str(long_stream(10**6))) if 10**6 in sizes else None
     print("append one line to the 10^6 stream:", tick)
-    print("saved", save("long_stream", {"spark_startup_s": round(spark_startup, 2), "runs": results,
-                                        "append_tick": tick}))
+    print(
+        "saved", save("long_stream", {"spark_startup_s": round(spark_startup, 2), "runs": results, "append_tick": tick})
+    )
 
 
 if __name__ == "__main__":

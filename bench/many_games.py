@@ -71,8 +71,12 @@ class Watcher(threading.Thread):
     def run(self) -> None:
         while not self.done.is_set() or self.outstanding():
             with self.lock:
-                candidates = [f"{game}/{k}" for game, events in self.pending.items() if events
-                              for k in range(self.covered[game] + 1, events[-1][0] + 1)]
+                candidates = [
+                    f"{game}/{k}"
+                    for game, events in self.pending.items()
+                    if events
+                    for k in range(self.covered[game] + 1, events[-1][0] + 1)
+                ]
             found = list(self.collection.find({"_id": {"$in": candidates}}, {"_id": 1})) if candidates else []
             now = time.perf_counter()
             with self.lock:
@@ -115,11 +119,22 @@ def run(games: int, poll: float = POLL) -> dict:
         workdir.mkdir(parents=True, exist_ok=True)
         reset_reference.fn(sql_url, teams + league.teams, players + league.players, league.matchups)
         prefix = f"s3://{s3.bucket}/saturday/"
-        env = {"GAMESTREAM_URL": prefix, "S3_ENDPOINT_URL": s3.endpoint_url, "S3_ACCESS_KEY": s3.access_key,
-               "S3_SECRET_KEY": s3.secret_key, "MONGO_URL": mongo.url, "SQL_URL": sql_url,
-               "DASK_LOGGING__DISTRIBUTED": "warning", "PREFECT_LOGGING_LEVEL": "INFO"}
-        flow = LiveFlowProcess(workdir / "flow", project_dir=ROOT, extra_env=env,
-                               args=["--poll-interval", str(poll), "--settle-seconds", "1", "--stall-timeout", "120"])
+        env = {
+            "GAMESTREAM_URL": prefix,
+            "S3_ENDPOINT_URL": s3.endpoint_url,
+            "S3_ACCESS_KEY": s3.access_key,
+            "S3_SECRET_KEY": s3.secret_key,
+            "MONGO_URL": mongo.url,
+            "SQL_URL": sql_url,
+            "DASK_LOGGING__DISTRIBUTED": "warning",
+            "PREFECT_LOGGING_LEVEL": "INFO",
+        }
+        flow = LiveFlowProcess(
+            workdir / "flow",
+            project_dir=ROOT,
+            extra_env=env,
+            args=["--poll-interval", str(poll), "--settle-seconds", "1", "--stall-timeout", "120"],
+        )
         flow.start(timeout=300)
         flow_process = psutil.Process(flow.process.pid)
         servers = [psutil.Process(s3.process.pid), psutil.Process(mongo.process.pid)]
@@ -139,8 +154,10 @@ def run(games: int, poll: float = POLL) -> dict:
 
         def progress(done: int) -> None:
             sample()
-            print(f"  {games} games: wrote {done}/{len(schedule)}, {watcher.outstanding()} events not yet shown",
-                  flush=True)
+            print(
+                f"  {games} games: wrote {done}/{len(schedule)}, {watcher.outstanding()} events not yet shown",
+                flush=True,
+            )
 
         own_before = resource.getrusage(resource.RUSAGE_SELF)
         replay_started = time.perf_counter()
@@ -157,10 +174,16 @@ def run(games: int, poll: float = POLL) -> dict:
     lags = watcher.lags
     flow_cpu = usage.ru_utime + usage.ru_stime
     return {
-        "games": games, "speed": SPEED, "poll_interval": poll, "events": events, "writes": len(schedule),
+        "games": games,
+        "speed": SPEED,
+        "poll_interval": poll,
+        "events": events,
+        "writes": len(schedule),
         "events_timed": len(lags),
-        "replay_s": round(replay_seconds, 1), "replay_s_scheduled": round(schedule[-1].at / SPEED, 1),
-        "p50_s": round(statistics.median(lags), 3), "p95_s": round(percentile(lags, 0.95), 3),
+        "replay_s": round(replay_seconds, 1),
+        "replay_s_scheduled": round(schedule[-1].at / SPEED, 1),
+        "p50_s": round(statistics.median(lags), 3),
+        "p95_s": round(percentile(lags, 0.95), 3),
         "max_s": round(max(lags), 3),
         "events_per_s": round(events / (watcher.last_shown - watcher.first_write), 1),
         "flow_cpu_s": round(flow_cpu, 2),
@@ -169,16 +192,22 @@ def run(games: int, poll: float = POLL) -> dict:
         "prefect_api_cpu_s": round(sum(api_cpu.values()), 2),
         "s3_server_cpu_s": round(cpu_after["s3"] - cpu_before["s3"], 2),
         "mongo_server_cpu_s": round(cpu_after["mongo"] - cpu_before["mongo"], 2),
-        "simulator_and_watcher_cpu_s": round(own_after.ru_utime + own_after.ru_stime
-                                             - own_before.ru_utime - own_before.ru_stime, 2),
+        "simulator_and_watcher_cpu_s": round(
+            own_after.ru_utime + own_after.ru_stime - own_before.ru_utime - own_before.ru_stime, 2
+        ),
         "target_p95_s": 2.0 if games >= 1000 else round(poll + 0.3, 3),
     }
 
 
 def main(sizes: list[int]) -> None:
     (SCRATCH / "many-prefect").mkdir(parents=True, exist_ok=True)
-    os.environ.update({"PREFECT_HOME": str(SCRATCH / "many-prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                       "DO_NOT_TRACK": "1"})
+    os.environ.update(
+        {
+            "PREFECT_HOME": str(SCRATCH / "many-prefect"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+        }
+    )
     results = []
     for games in sizes:
         print(f"{games} concurrent games at {SPEED}x, poll {POLL} s ...", flush=True)

@@ -7,9 +7,9 @@ import json
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from bench.common import RESULTS  # noqa: E402
+from bench.common import RESULTS
 
 
 def main() -> None:
@@ -18,26 +18,42 @@ def main() -> None:
     fresh = json.loads((RESULTS / "freshness.json").read_text()) if (RESULTS / "freshness.json").exists() else None
     many = json.loads((RESULTS / "many_games.json").read_text()) if (RESULTS / "many_games.json").exists() else None
     machine = (long or fresh or {}).get("machine", {})
-    lines += [f"Machine: {machine.get('cores')} cores, {machine.get('ram_gib')} GiB RAM, Python {machine.get('python')}.",
-              "Each time is the best of 3 runs; ratios come from the same run.", ""]
+    lines += [
+        f"Machine: {machine.get('cores')} cores, {machine.get('ram_gib')} GiB RAM, Python {machine.get('python')}.",
+        "Each time is the best of 3 runs; ratios come from the same run.",
+        "",
+    ]
     if long:
-        lines += ["## Long stream: full aggregation (dedup by event id, shots and goals per player)", "",
-                  "| events | ours (Dask, s) | PySpark local[2] (s) | pyarrow + pandas floor (s) | ours / Spark | ours / floor |",
-                  "|---:|---:|---:|---:|---:|---:|"]
-        lines += [f"| {r['events']:,} | {r['ours_s']} | {r['spark_s']} | {r['floor_s']} | {r['ours_over_spark']} | "
-                  f"{r['ours_over_floor']} |" for r in long["runs"]]
+        lines += [
+            "## Long stream: full aggregation (dedup by event id, shots and goals per player)",
+            "",
+            "| events | ours (Dask, s) | PySpark local[2] (s) | pyarrow + pandas floor (s) "
+            "| ours / Spark | ours / floor |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {r['events']:,} | {r['ours_s']} | {r['spark_s']} | {r['floor_s']} | {r['ours_over_spark']} | "
+            f"{r['ours_over_floor']} |"
+            for r in long["runs"]
+        ]
         lines += ["", f"PySpark session start-up (not in the times above): {long['spark_startup_s']} s."]
         if long.get("append_tick"):
             tick = long["append_tick"]
-            lines += [f"One appended line on the {tick['events']:,}-event stream: "
-                      f"{tick['seconds'] * 1000:.2f} ms from the new bytes to an updated tally (target 50 ms)."]
+            lines += [
+                f"One appended line on the {tick['events']:,}-event stream: "
+                f"{tick['seconds'] * 1000:.2f} ms from the new bytes to an updated tally (target 50 ms)."
+            ]
         lines.append("")
     if fresh:
-        lines += ["## Freshness: S3 write of event k -> box score k readable in MongoDB", "",
-                  "| replay delay (s/game s) | poll (s) | events | p50 (s) | p95 (s) | max (s) | target p95 (s) |",
-                  "|---:|---:|---:|---:|---:|---:|---:|",
-                  f"| {fresh['delay']} | {fresh['poll_interval']} | {fresh['events']} | {fresh['p50_s']} | "
-                  f"{fresh['p95_s']} | {fresh['max_s']} | {fresh['target_p95_s']} |", ""]
+        lines += [
+            "## Freshness: S3 write of event k -> box score k readable in MongoDB",
+            "",
+            "| replay delay (s/game s) | poll (s) | events | p50 (s) | p95 (s) | max (s) | target p95 (s) |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {fresh['delay']} | {fresh['poll_interval']} | {fresh['events']} | {fresh['p50_s']} | "
+            f"{fresh['p95_s']} | {fresh['max_s']} | {fresh['target_p95_s']} |",
+            "",
+        ]
     if many:
         lines += many_games_table(many["runs"])
     if long:
@@ -62,20 +78,32 @@ def main() -> None:
 
 
 def many_games_table(runs: list[dict]) -> list[str]:
-    lines = ["## Many games: concurrent synthetic games replayed at 40x, poll 0.2 s", "",
-             "| games | events | replay (s, 90 scheduled) | p50 (s) | p95 (s) | max (s) | target p95 (s) | events/s | "
-             "flow CPU s / 1,000 events | flow peak RSS (MiB) |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r['games']:,} | {r['events']:,} | {r['replay_s']} | {r['p50_s']} | {r['p95_s']} | {r['max_s']} | "
-              f"{r['target_p95_s']} | {r['events_per_s']} | {r['flow_cpu_s_per_1000_events']} | {r['flow_peak_rss_mib']} |"
-              for r in runs]
-    lines += ["", "Where the CPU seconds of each run went (the flow's figure includes its Prefect API server, "
-              "whose own share is shown beside it):", "",
-              "| games | live flow | of which its Prefect API | S3 server | MongoDB server | simulator + watcher |",
-              "|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r['games']:,} | {r['flow_cpu_s']} | {r['prefect_api_cpu_s']} | {r['s3_server_cpu_s']} | "
-              f"{r['mongo_server_cpu_s']} | {r['simulator_and_watcher_cpu_s']} |" for r in runs]
-    return lines + [""]
+    lines = [
+        "## Many games: concurrent synthetic games replayed at 40x, poll 0.2 s",
+        "",
+        "| games | events | replay (s, 90 scheduled) | p50 (s) | p95 (s) | max (s) | target p95 (s) | events/s | "
+        "flow CPU s / 1,000 events | flow peak RSS (MiB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['games']:,} | {r['events']:,} | {r['replay_s']} | {r['p50_s']} | {r['p95_s']} | {r['max_s']} | "
+        f"{r['target_p95_s']} | {r['events_per_s']} | {r['flow_cpu_s_per_1000_events']} | {r['flow_peak_rss_mib']} |"
+        for r in runs
+    ]
+    lines += [
+        "",
+        "Where the CPU seconds of each run went (the flow's figure includes its Prefect API server, "
+        "whose own share is shown beside it):",
+        "",
+        "| games | live flow | of which its Prefect API | S3 server | MongoDB server | simulator + watcher |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['games']:,} | {r['flow_cpu_s']} | {r['prefect_api_cpu_s']} | {r['s3_server_cpu_s']} | "
+        f"{r['mongo_server_cpu_s']} | {r['simulator_and_watcher_cpu_s']} |"
+        for r in runs
+    ]
+    return [*lines, ""]
 
 
 def many_games_chart(runs: list[dict]) -> None:
@@ -91,8 +119,12 @@ def many_games_chart(runs: list[dict]) -> None:
     left.set_yscale("log")
     left.set_title("Freshness")
     left.legend()
-    parts = (("flow_cpu_s", "live flow (incl. its Prefect API)"), ("s3_server_cpu_s", "S3 server"),
-             ("mongo_server_cpu_s", "MongoDB server"), ("simulator_and_watcher_cpu_s", "simulator + watcher"))
+    parts = (
+        ("flow_cpu_s", "live flow (incl. its Prefect API)"),
+        ("s3_server_cpu_s", "S3 server"),
+        ("mongo_server_cpu_s", "MongoDB server"),
+        ("simulator_and_watcher_cpu_s", "simulator + watcher"),
+    )
     bottom = [0.0] * len(runs)
     for key, label in parts:
         values = [r[key] for r in runs]

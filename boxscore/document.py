@@ -13,12 +13,58 @@ Contract (``sidearm.boxscores``)::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from boxscore.roster import Player, Team, roster_of
 from boxscore.tally import Tally
 
-BoxScore = dict[str, Any]
+
+class PlayerLine(TypedDict):
+    """A player's line; ``id`` and ``name`` are ``None`` for a shooter missing from the roster."""
+
+    id: int | None
+    name: str | None
+    number: str
+    shots: int
+    goals: int
+    pct: float
+
+
+class TeamSide(TypedDict):
+    """One team in the box score: ``wins``/``losses`` are its record before the game."""
+
+    teamid: int
+    name: str
+    conference: str
+    wins: int
+    losses: int
+    score: int
+    status: str
+    players: list[PlayerLine]
+
+
+class QualityNote(TypedDict):
+    """What the feed got wrong so far (shown on the page when lines were rejected)."""
+
+    rejected: int
+    duplicates: int
+    examples: list[str]
+
+
+class BoxScore(TypedDict):
+    """The document in ``sidearm.boxscores``: everything the page needs, from one query.
+
+    ``game_id`` and ``event_id`` are present when the stream is one of many games (prefix mode).
+    """
+
+    _id: int | str
+    game_id: NotRequired[str]
+    event_id: NotRequired[int]
+    timestamp: str
+    final: bool
+    home: TeamSide
+    away: TeamSide
+    quality: QualityNote
 
 
 def shooting_pct(shots: int, goals: int) -> float:
@@ -43,7 +89,7 @@ def _jersey_order(jersey: str) -> tuple[int, str]:
     return int(jersey), jersey
 
 
-def player_lines(tally: Tally, team_id: int, players: Sequence[Player]) -> list[dict[str, Any]]:
+def player_lines(tally: Tally, team_id: int, players: Sequence[Player]) -> list[PlayerLine]:
     """Every roster player by id with in-game numbers, then shooters missing from the roster."""
     lines = []
     for player in roster_of(team_id, players):
@@ -55,24 +101,23 @@ def player_lines(tally: Tally, team_id: int, players: Sequence[Player]) -> list[
     return lines
 
 
-def _line(player_id: int | None, name: str | None, number: str, shots: int, goals: int) -> dict[str, Any]:
-    return {"id": player_id, "name": name, "number": number, "shots": shots, "goals": goals,
-            "pct": shooting_pct(shots, goals)}
+def _line(player_id: int | None, name: str | None, number: str, shots: int, goals: int) -> PlayerLine:
+    return PlayerLine(id=player_id, name=name, number=number, shots=shots, goals=goals, pct=shooting_pct(shots, goals))
 
 
-def team_side(tally: Tally, team: Team, opponent: Team, players: Sequence[Player]) -> dict[str, Any]:
+def team_side(tally: Tally, team: Team, opponent: Team, players: Sequence[Player]) -> TeamSide:
     """One side of the box score: the team, its record before the game, score and players."""
     score = tally.team_totals(team.id)[1]
-    return {
-        "teamid": team.id,
-        "name": team.name,
-        "conference": team.conference,
-        "wins": team.wins,
-        "losses": team.losses,
-        "score": score,
-        "status": status(score, tally.team_totals(opponent.id)[1]),
-        "players": player_lines(tally, team.id, players),
-    }
+    return TeamSide(
+        teamid=team.id,
+        name=team.name,
+        conference=team.conference,
+        wins=team.wins,
+        losses=team.losses,
+        score=score,
+        status=status(score, tally.team_totals(opponent.id)[1]),
+        players=player_lines(tally, team.id, players),
+    )
 
 
 def boxscore_id(game_id: str | None, event_id: int) -> int | str:
@@ -84,24 +129,25 @@ def build_boxscore(
     tally: Tally, home: Team, away: Team, players: Sequence[Player], game_id: str | None = None
 ) -> BoxScore:
     """The document for the stream as tallied; keyed by the latest event id (and game)."""
-    if tally.last_event_id is None:
+    if tally.last_event_id is None or tally.clock is None:
         raise ValueError("no event in the stream yet: there is no box score to build")
-    game = {} if game_id is None else {"game_id": game_id, "event_id": tally.last_event_id}
-    return {
-        "_id": boxscore_id(game_id, tally.last_event_id),
-        **game,
-        "timestamp": tally.clock,
-        "final": tally.final,
-        "home": team_side(tally, home, away, players),
-        "away": team_side(tally, away, home, players),
-        "quality": {
-            "rejected": tally.quality.rejected,
-            "duplicates": tally.quality.duplicates,
-            "examples": list(tally.quality.examples),
-        },
-    }
+    document = BoxScore(
+        _id=boxscore_id(game_id, tally.last_event_id),
+        timestamp=tally.clock,
+        final=tally.final,
+        home=team_side(tally, home, away, players),
+        away=team_side(tally, away, home, players),
+        quality=QualityNote(
+            rejected=tally.quality.rejected,
+            duplicates=tally.quality.duplicates,
+            examples=list(tally.quality.examples),
+        ),
+    )
+    if game_id is None:
+        return document
+    return {"_id": document["_id"], "game_id": game_id, "event_id": tally.last_event_id, **document}
 
 
 def final_score(boxscore: BoxScore) -> dict[int, int]:
     """Goals per team id, e.g. ``{101: 14, 205: 9}``."""
-    return {boxscore[side]["teamid"]: boxscore[side]["score"] for side in ("home", "away")}
+    return {side["teamid"]: side["score"] for side in (boxscore["home"], boxscore["away"])}

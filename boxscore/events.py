@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 SENTINEL_EVENT_ID = -1
 CLOCK_MARK_TEAM = 0
+FINAL_CLOCK = "00:00"
 GAME_LENGTH_SECONDS = 60 * 60
 MAX_EXAMPLES = 5
 
@@ -37,6 +38,8 @@ MAX_EXAMPLES = 5
 _LINE = re.compile(r"(-?\d{1,18})\s+(\d\d):(\d\d)\s+(\d{1,18})\s+(\d{1,3})\s+([01])", re.ASCII)
 _ASCII_SPACE = " \t\r\f\v"
 
+#: The five fields of a line, in order, and their pandas dtypes: the one declaration of the
+#: event schema (Arrow types, Dask's ``meta`` and the empty table are derived from it).
 EVENT_DTYPES: dict[str, str] = {
     "event_id": "int64",
     "clock": "str",
@@ -44,6 +47,25 @@ EVENT_DTYPES: dict[str, str] = {
     "jersey": "str",
     "goal": "int64",
 }
+
+
+# The rules below are written with ``==``, ``!=``, ``>`` and ``|`` only, so each one applies to a
+# single value, a numpy array, a pandas Series or a Dask Series alike: one owner per rule.
+
+
+def is_shot(team: Any) -> Any:
+    """A line by a team is a shot; team ``0`` marks the clock only."""
+    return team != CLOCK_MARK_TEAM
+
+
+def is_real_event(event_id: Any) -> Any:
+    """Every event id but the end-of-game sentinel orders the game (the latest event is the largest)."""
+    return event_id > SENTINEL_EVENT_ID
+
+
+def ends_game(event_id: Any, clock: Any) -> Any:
+    """The game is final once an event has the clock at ``00:00`` or the sentinel id."""
+    return (clock == FINAL_CLOCK) | (event_id == SENTINEL_EVENT_ID)
 
 
 Row = tuple[int, str, int, str, int]
@@ -102,7 +124,7 @@ def parse_line(line: str, teams: frozenset[int] | None = None) -> Row | None:
     if int(minutes) * 60 + int(seconds) > GAME_LENGTH_SECONDS:
         return None
     team_id = int(team)
-    if team_id != CLOCK_MARK_TEAM and teams is not None and team_id not in teams:
+    if is_shot(team_id) and teams is not None and team_id not in teams:
         return None
     return event, f"{minutes}:{seconds}", team_id, jersey, int(goal)
 
@@ -112,7 +134,7 @@ def parse_block(data: bytes | str, teams: frozenset[int] | None = None) -> Parse
 
     A large clean block (single spaces, every line valid) takes a vectorised pyarrow path; a
     small one, or anything else, takes the line-by-line reference path, which defines the semantics (the two are
-    checked equal on arbitrary input by tests/test_events.py).
+    checked equal on arbitrary input by tests/unit/test_events.py).
     """
     if isinstance(data, bytes) and len(data) >= SMALL_BLOCK_BYTES:
         fast = parse_clean_block(data, teams)
@@ -144,7 +166,6 @@ def parse_lines(data: bytes | str, teams: frozenset[int] | None = None) -> Parse
     return ParsedBlock(None, rejected, tuple(examples), rows)
 
 
-_COLUMNS = list(EVENT_DTYPES)
 _MAX_ID = 10**18  # the line parser takes at most 18 digits
 # Bytes the vectorised path would read differently from the line parser.
 _NOT_CLEAN = (b"\t", b"  ", b"\n ", b" \n", b" \r", b"\x0b", b"\x0c", b"\r ", b'"', b"+")
@@ -178,8 +199,7 @@ def clean_table(data: bytes, teams: frozenset[int] | None = None) -> pa.Table | 
         return None
     if data.count(b"\r") != data.count(b"\r\n"):
         return None  # a lone carriage return
-    clean_types = {"event_id": pa.int64(), "clock": pa.string(), "team": pa.int64(), "jersey": pa.string(),
-                   "goal": pa.string()}
+    clean_types = {**_arrow_types(), "goal": pa.string()}  # the goal flag is checked as text first
     wrong_width: list[object] = []
 
     def skip_and_note(row: object) -> str:
@@ -189,11 +209,17 @@ def clean_table(data: bytes, teams: frozenset[int] | None = None) -> pa.Table | 
     try:
         table = pacsv.read_csv(
             pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(column_names=_COLUMNS),
-            parse_options=pacsv.ParseOptions(delimiter=" ", quote_char=False, double_quote=False,
-                                             escape_char=False, invalid_row_handler=skip_and_note),
-            convert_options=pacsv.ConvertOptions(column_types=clean_types,
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+            read_options=pacsv.ReadOptions(column_names=list(EVENT_DTYPES)),
+            parse_options=pacsv.ParseOptions(
+                delimiter=" ",
+                quote_char=False,
+                double_quote=False,
+                escape_char=False,
+                invalid_row_handler=skip_and_note,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=clean_types, strings_can_be_null=False, quoted_strings_can_be_null=False
+            ),
         )
     except pa.ArrowInvalid:
         return None
@@ -203,9 +229,13 @@ def clean_table(data: bytes, teams: frozenset[int] | None = None) -> pa.Table | 
         return _empty_table()
     clock, jersey = table["clock"], table["jersey"]
     jersey_length = pc.utf8_length(jersey)
-    shape = [pc.equal(pc.utf8_length(clock), 5), pc.equal(pc.utf8_slice_codeunits(clock, 2, 3), ":"),
-             pc.less_equal(jersey_length, 3), pc.greater_equal(jersey_length, 1),
-             pc.is_in(table["goal"], value_set=pa.array(["0", "1"]))]
+    shape = [
+        pc.equal(pc.utf8_length(clock), 5),
+        pc.equal(pc.utf8_slice_codeunits(clock, 2, 3), ":"),
+        pc.less_equal(jersey_length, 3),
+        pc.greater_equal(jersey_length, 1),
+        pc.is_in(table["goal"], value_set=pa.array(["0", "1"])),
+    ]
     if not all(pc.all(check).as_py() for check in shape):
         return None
     try:
@@ -216,9 +246,17 @@ def clean_table(data: bytes, teams: frozenset[int] | None = None) -> pa.Table | 
         return None
     event_id, team = table["event_id"], table["team"]
     in_game = pc.less_equal(pc.add(pc.multiply(minutes, 60), seconds), GAME_LENGTH_SECONDS)
-    checks = [pc.greater_equal(event_id, SENTINEL_EVENT_ID), pc.less(event_id, _MAX_ID), pc.less(team, _MAX_ID),
-              pc.greater_equal(team, 0), pc.greater_equal(minutes, 0), pc.greater_equal(seconds, 0),
-              pc.less(seconds, 60), pc.greater_equal(jersey_number, 0), in_game]
+    checks = [
+        pc.greater_equal(event_id, SENTINEL_EVENT_ID),
+        pc.less(event_id, _MAX_ID),
+        pc.less(team, _MAX_ID),
+        pc.greater_equal(team, 0),
+        pc.greater_equal(minutes, 0),
+        pc.greater_equal(seconds, 0),
+        pc.less(seconds, 60),
+        pc.greater_equal(jersey_number, 0),
+        in_game,
+    ]
     if teams is not None:
         checks.append(pc.is_in(team, value_set=pa.array(sorted(teams | {CLOCK_MARK_TEAM}), pa.int64())))
     if not all(pc.all(check).as_py() for check in checks):
@@ -226,9 +264,15 @@ def clean_table(data: bytes, teams: frozenset[int] | None = None) -> pa.Table | 
     return table.set_column(4, "goal", pc.cast(table["goal"], pa.int64()))
 
 
+def _arrow_types() -> dict[str, pa.DataType]:
+    """The event schema as Arrow types."""
+    import pyarrow as pa
+
+    arrow = {"int64": pa.int64(), "str": pa.string()}
+    return {name: arrow[dtype] for name, dtype in EVENT_DTYPES.items()}
+
+
 def _empty_table() -> pa.Table:
     import pyarrow as pa
 
-    return pa.table({"event_id": pa.array([], pa.int64()), "clock": pa.array([], pa.string()),
-                     "team": pa.array([], pa.int64()), "jersey": pa.array([], pa.string()),
-                     "goal": pa.array([], pa.int64())})
+    return pa.schema(_arrow_types()).empty_table()

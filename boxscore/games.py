@@ -47,8 +47,3 @@ def stream_url(prefix: str, game_id: str) -> str:
 def changed(versions: Mapping[str, V], seen: Mapping[str, V], finished: set[str]) -> list[str]:
     """Games whose stream differs from the version last tallied, skipping finished games."""
     return sorted(g for g, v in versions.items() if g not in finished and seen.get(g) != v)
-
-
-def artifact_key(game_id: str) -> str:
-    """A Prefect artifact key for a game (lowercase letters, digits and dashes only)."""
-    return "boxscore-" + re.sub(r"[^a-z0-9]+", "-", game_id.lower()).strip("-")

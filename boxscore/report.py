@@ -8,6 +8,7 @@ from dataclasses import astuple, fields
 from tabulate import tabulate
 
 from boxscore.document import BoxScore
+from boxscore.events import GAME_LENGTH_SECONDS, clock_seconds
 from boxscore.roster import Player, Team
 
 
@@ -15,8 +16,10 @@ def scoreline(boxscore: BoxScore) -> str:
     """``event 70 (00:00, final): syracuse 14 - 9 johns hopkins``."""
     home, away = boxscore["home"], boxscore["away"]
     state = "final" if boxscore["final"] else "live"
-    return (f"event {boxscore['_id']} ({boxscore['timestamp']}, {state}): "
-            f"{home['name']} {home['score']} - {away['score']} {away['name']}")
+    return (
+        f"event {boxscore['_id']} ({boxscore['timestamp']}, {state}): "
+        f"{home['name']} {home['score']} - {away['score']} {away['name']}"
+    )
 
 
 def boxscore_table(boxscore: BoxScore) -> str:
@@ -25,9 +28,15 @@ def boxscore_table(boxscore: BoxScore) -> str:
     for side in ("home", "away"):
         team = boxscore[side]
         rows = [(p["id"], p["name"], p["number"], p["shots"], p["goals"], f"{p['pct']:.2f}") for p in team["players"]]
-        parts.append(f"\n{side}: {team['name']} ({team['conference']}, {team['wins']}-{team['losses']}) "
-                     f"{team['score']} {team['status']}")
-        parts.append(tabulate(rows, headers=["id", "name", "#", "shots", "goals", "pct"], tablefmt="github", disable_numparse=True))
+        parts.append(
+            f"\n{side}: {team['name']} ({team['conference']}, {team['wins']}-{team['losses']}) "
+            f"{team['score']} {team['status']}"
+        )
+        parts.append(
+            tabulate(
+                rows, headers=["id", "name", "#", "shots", "goals", "pct"], tablefmt="github", disable_numparse=True
+            )
+        )
     return "\n".join(parts)
 
 
@@ -35,14 +44,27 @@ def rows_table(rows: Sequence[Team] | Sequence[Player]) -> str:
     """A table of teams or players, one row each."""
     if not rows:
         return "(no rows)"
-    return tabulate([astuple(row) for row in rows], headers=[f.name for f in fields(rows[0])], tablefmt="github", disable_numparse=True)
+    table: str = tabulate(
+        [astuple(row) for row in rows],
+        headers=[f.name for f in fields(rows[0])],
+        tablefmt="github",
+        disable_numparse=True,
+    )
+    return table
 
 
 def boxscore_rows(boxscore: BoxScore) -> list[dict[str, object]]:
     """One row per player line of both teams (the UI's table artifact)."""
     return [
-        {"team": boxscore[side]["name"], "id": p["id"], "name": p["name"], "number": p["number"],
-         "shots": p["shots"], "goals": p["goals"], "pct": p["pct"]}
+        {
+            "team": boxscore[side]["name"],
+            "id": p["id"],
+            "name": p["name"],
+            "number": p["number"],
+            "shots": p["shots"],
+            "goals": p["goals"],
+            "pct": p["pct"],
+        }
         for side in ("home", "away")
         for p in boxscore[side]["players"]
     ]
@@ -52,9 +74,8 @@ def game_progress(boxscore: BoxScore) -> float:
     """Percent of the 60 minutes played at the box score's clock (100 once final)."""
     if boxscore["final"]:
         return 100.0
-    minutes, seconds = boxscore["timestamp"].split(":")
-    remaining = int(minutes) * 60 + int(seconds)
-    return round(100.0 * (3600 - remaining) / 3600, 1)
+    remaining = clock_seconds(boxscore["timestamp"])
+    return round(100.0 * (GAME_LENGTH_SECONDS - remaining) / GAME_LENGTH_SECONDS, 1)
 
 
 def final_summary(final: BoxScore, before: Sequence[Team], after: Sequence[Team]) -> str:
@@ -65,8 +86,15 @@ def final_summary(final: BoxScore, before: Sequence[Team], after: Sequence[Team]
         for old, new in zip(before, after, strict=True)
         if old.id in playing and (old.wins, old.losses) != (new.wins, new.losses)
     ]
-    lines = [f"# Final: {scoreline(final)}", "", "## teams2: records after the game", "",
-             "| team | before | after |", "|---|---|---|", *rows]
+    lines = [
+        f"# Final: {scoreline(final)}",
+        "",
+        "## teams2: records after the game",
+        "",
+        "| team | before | after |",
+        "|---|---|---|",
+        *rows,
+    ]
     if not rows:
         lines.append("| (a tie: no record changed) | | |")
     return "\n".join(lines) + "\n"

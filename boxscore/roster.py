@@ -66,3 +66,29 @@ def team_by_id(team_id: int, teams: Iterable[Team] | Mapping[int, Team]) -> Team
     if found is None:
         raise LookupError(f"team {team_id} is not in the teams table")
     return found
+
+
+@dataclass(frozen=True)
+class League:
+    """The reference tables as read once: teams by id and each team's roster.
+
+    Indexed by team, so a tick with a thousand games does not scan every player per game.
+    """
+
+    teams: Mapping[int, Team]
+    rosters: Mapping[int, list[Player]]
+
+    @classmethod
+    def of(cls, teams: Iterable[Team], players: Iterable[Player]) -> League:
+        rosters: dict[int, list[Player]] = {}
+        for player in players:
+            rosters.setdefault(player.teamid, []).append(player)
+        return cls({team.id: team for team in teams}, rosters)
+
+    def sides(self, home: int, away: int) -> tuple[Team, Team, list[Player]]:
+        """Home team, away team and the players of both; ``LookupError`` names a missing team."""
+        return (
+            team_by_id(home, self.teams),
+            team_by_id(away, self.teams),
+            self.rosters.get(home, []) + self.rosters.get(away, []),
+        )

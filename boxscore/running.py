@@ -6,7 +6,7 @@ event ids seen (as intervals: a live feed's ids are sequential, so this stays ti
 offset, checks that the object still continues what was folded, and folds the new lines;
 when the object shrank, its last folded line changed, or the new part does not continue the
 event sequence (a rewrite or correction), it starts over with a full read. Either way the
-result equals a full recompute (tests/test_running.py checks it on random histories).
+result equals a full recompute (tests/unit/test_running.py checks it on random histories).
 """
 
 from __future__ import annotations
@@ -18,8 +18,17 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from boxscore.events import CLOCK_MARK_TEAM, MAX_EXAMPLES, SENTINEL_EVENT_ID, ParsedBlock, Row, parse_block
-from boxscore.tally import FINAL_CLOCK, Quality, Tally, add_shots
+from boxscore.events import (
+    MAX_EXAMPLES,
+    SENTINEL_EVENT_ID,
+    ParsedBlock,
+    Row,
+    ends_game,
+    is_real_event,
+    is_shot,
+    parse_block,
+)
+from boxscore.tally import Quality, Tally, add_shots
 
 #: Read bytes [start, end) of the stream object.
 Reader = Callable[[int, int], bytes]
@@ -106,14 +115,16 @@ class RunningTally:
         ids = events["event_id"].to_numpy()
         keep = ~(events["event_id"].duplicated(keep="first").to_numpy() | _seen(self.seen, ids))
         new = events[keep]
-        counted = new[new["team"] != CLOCK_MARK_TEAM].groupby(["team", "jersey"])["goal"].agg(["count", "sum"])
-        shots = {(int(team), str(jersey)): (int(row["count"]), int(row["sum"])) for (team, jersey), row in counted.iterrows()}
-        real = new[new["event_id"] > SENTINEL_EVENT_ID]
+        counted = new[is_shot(new["team"])].groupby(["team", "jersey"])["goal"].agg(["count", "sum"])
+        shots = {
+            (int(team), str(jersey)): (int(row["count"]), int(row["sum"])) for (team, jersey), row in counted.iterrows()
+        }
+        real = new[is_real_event(new["event_id"])]
         top = None
         if len(real):
             row = real.loc[real["event_id"].idxmax()]
             top = (int(row["event_id"]), str(row["clock"]))
-        final = bool(((new["clock"] == FINAL_CLOCK) | (new["event_id"] == SENTINEL_EVENT_ID)).any())
+        final = bool(ends_game(new["event_id"], new["clock"]).any())
         return _Counted(shots, top, final, new["event_id"].to_numpy(), int((~keep).sum()))
 
     def _count_rows(self, rows: list[Row]) -> _Counted:
@@ -125,12 +136,12 @@ class RunningTally:
                 duplicates += 1
                 continue
             kept.add(event_id)
-            if team != CLOCK_MARK_TEAM:
+            if is_shot(team):
                 count, goals = shots.get((team, jersey), (0, 0))
                 shots[(team, jersey)] = (count + 1, goals + goal)
-            if event_id > SENTINEL_EVENT_ID and (top is None or event_id > top[0]):
+            if is_real_event(event_id) and (top is None or event_id > top[0]):
                 top = (event_id, clock)
-            final = final or clock == FINAL_CLOCK or event_id == SENTINEL_EVENT_ID
+            final = final or ends_game(event_id, clock)
         return _Counted(shots, top, final, np.fromiter(kept, dtype=np.int64, count=len(kept)), duplicates)
 
     def tally(self, tail: ParsedBlock | None = None) -> Tally:
@@ -177,27 +188,25 @@ def _first_event(block: ParsedBlock) -> int | None:
     return block.rows[0][0] if block.rows is not None else int(block.events["event_id"].iloc[0])
 
 
-def _reads_in_full(state: RunningTally | None, size: int) -> bool:
-    """A first read, or the object shrank or was rewritten in place."""
-    return state is None or size <= state.offset
-
-
 def next_range(state: RunningTally | None, size: int) -> tuple[int, int]:
-    """The bytes :func:`advance` reads first: from the last folded line on, or all of them."""
-    if _reads_in_full(state, size):
+    """The bytes :func:`advance` reads first: from the last folded line on, or all of them.
+
+    All of them on a first read, or when the object shrank or was rewritten in place.
+    """
+    if state is None or size <= state.offset:
         return 0, size
     return state.offset - len(state.last_line), size
 
 
 def advance(state: RunningTally | None, read: Reader, size: int, teams: frozenset[int] | None) -> Progress:
     """Bring ``state`` up to the object's current ``size``, reading only the new bytes if it can."""
-    if _reads_in_full(state, size):
+    if state is None or size <= state.offset:
         return full_read(read, size, teams)
     start, _ = next_range(state, size)
     data = read(start, size)
     if not data.startswith(state.last_line):
         return full_read(read, size, teams)  # the last folded line changed: a correction
-    new = data[len(state.last_line):]
+    new = data[len(state.last_line) :]
     complete, partial = _split(new)
     block, tail = parse_block(complete, teams), parse_block(partial, teams)
     first = _first_event(block) if len(block) else _first_event(tail)

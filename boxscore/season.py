@@ -51,5 +51,7 @@ def players_after(players: Sequence[Player], finals: Iterable[BoxScore]) -> list
                 if line["id"] is None:
                     continue  # a jersey missing from the roster has no season row to add to
                 player = by_id[line["id"]]
-                by_id[player.id] = replace(player, shots=player.shots + line["shots"], goals=player.goals + line["goals"])
+                by_id[player.id] = replace(
+                    player, shots=player.shots + line["shots"], goals=player.goals + line["goals"]
+                )
     return sorted(by_id.values(), key=lambda player: player.id)

@@ -12,12 +12,13 @@ falls back to the exact de-duplicating path.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from boxscore.events import CLOCK_MARK_TEAM, SENTINEL_EVENT_ID, clean_table
-from boxscore.tally import FINAL_CLOCK, Quality, ShotCounts, Tally, add_shots
+from boxscore.events import clean_table, ends_game, is_real_event, is_shot
+from boxscore.tally import Quality, ShotCounts, Tally, add_shots
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -42,21 +43,28 @@ def summarise_block(data: bytes, teams: frozenset[int] | None = None) -> BlockSu
 
 
 def summarise_table(table: pa.Table) -> BlockSummary | None:
-    import pyarrow.compute as pc
-
-    ids = table["event_id"].to_numpy()
-    real = np.flatnonzero(ids != SENTINEL_EVENT_ID)
+    ids, teams = table["event_id"].to_numpy(), table["team"].to_numpy()
+    is_real = is_real_event(ids)
+    real = np.flatnonzero(is_real)
     if len(real) > 1 and not (np.diff(ids[real]) > 0).all():
         return None
     sentinels = len(ids) - len(real)
-    if sentinels and (table["team"].to_numpy()[ids == SENTINEL_EVENT_ID] != CLOCK_MARK_TEAM).any():
+    if sentinels and is_shot(teams[~is_real]).any():
         return None  # a shot on the sentinel id: whether it counts depends on order, so be exact
-    final = sentinels > 0 or bool(pc.any(pc.equal(table["clock"], FINAL_CLOCK)).as_py())
-    shots_table = table.filter(pc.not_equal(table["team"], CLOCK_MARK_TEAM)).group_by(["team", "jersey"]).aggregate(
-        [("goal", "count"), ("goal", "sum")])
-    shots = {(team, jersey): (count, goals) for team, jersey, count, goals in zip(
-        shots_table["team"].to_pylist(), shots_table["jersey"].to_pylist(), shots_table["goal_count"].to_pylist(),
-        shots_table["goal_sum"].to_pylist(), strict=True)}
+    final = bool(ends_game(ids, table["clock"].to_numpy(zero_copy_only=False)).any())
+    shots_table = (
+        table.filter(is_shot(teams)).group_by(["team", "jersey"]).aggregate([("goal", "count"), ("goal", "sum")])
+    )
+    shots = {
+        (team, jersey): (count, goals)
+        for team, jersey, count, goals in zip(
+            shots_table["team"].to_pylist(),
+            shots_table["jersey"].to_pylist(),
+            shots_table["goal_count"].to_pylist(),
+            shots_table["goal_sum"].to_pylist(),
+            strict=True,
+        )
+    }
     if not len(real):
         return BlockSummary(None, None, None, sentinels, final, shots)
     last = int(real[-1])
@@ -65,15 +73,22 @@ def summarise_table(table: pa.Table) -> BlockSummary | None:
 
 def merge_summaries(parts: list[BlockSummary | None]) -> Tally | None:
     """The tally of the whole stream from its blocks' summaries; ``None`` if an id may repeat."""
-    if any(part is None for part in parts):
+    known = [part for part in parts if part is not None]
+    if len(known) < len(parts):
         return None
-    spans = sorted((part.first, part.last) for part in parts if part.first is not None)
-    if any(later[0] <= earlier[1] for earlier, later in zip(spans, spans[1:])):
+    spans = sorted((part.first, part.last) for part in known if part.first is not None and part.last is not None)
+    if any(later[0] <= earlier[1] for earlier, later in pairwise(spans)):
         return None
     shots: dict[tuple[int, str], tuple[int, int]] = {}
-    for part in parts:
+    for part in known:
         add_shots(shots, part.shots)
-    top = max((part for part in parts if part.last is not None), key=lambda part: part.last, default=None)
-    sentinels = sum(part.sentinels for part in parts)
-    return Tally(top.last if top else None, top.last_clock if top else None, any(part.final for part in parts),
-                 shots, Quality(0, max(0, sentinels - 1), ()))
+    tops = [(part.last, part.last_clock) for part in known if part.last is not None]
+    top = max(tops, default=None)
+    sentinels = sum(part.sentinels for part in known)
+    return Tally(
+        top[0] if top else None,
+        top[1] if top else None,
+        any(part.final for part in known),
+        shots,
+        Quality(0, max(0, sentinels - 1), ()),
+    )

@@ -53,8 +53,16 @@ def synthetic_league(games: int, seed: int = 7, shots: tuple[int, int] = (40, 90
             rosters[team_id] = numbers
             for number in numbers:
                 season_shots = rng.randint(0, 90)
-                players.append(Player(len(players) + 10_000, f"player {len(players)}", number, season_shots,
-                                      rng.randint(0, season_shots), team_id))
+                players.append(
+                    Player(
+                        len(players) + 10_000,
+                        f"player {len(players)}",
+                        number,
+                        season_shots,
+                        rng.randint(0, season_shots),
+                        team_id,
+                    )
+                )
         game_id = f"g{index:04d}"
         matchups.append(Matchup(game_id, home, away))
         recordings[game_id] = game_recording(rng, home, away, rosters, rng.randint(*shots))

@@ -13,9 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from boxscore.events import CLOCK_MARK_TEAM, MAX_EXAMPLES, SENTINEL_EVENT_ID, ParsedBlock
-
-FINAL_CLOCK = "00:00"
+from boxscore.events import MAX_EXAMPLES, ParsedBlock, ends_game, is_real_event, is_shot
 
 #: (team id, jersey) -> (shots, goals)
 ShotCounts = Mapping[tuple[int, str], tuple[int, int]]
@@ -53,47 +51,27 @@ class Tally:
         return sum(s for s, _ in counts), sum(g for _, g in counts)
 
 
-def unique_events(events: pd.DataFrame) -> pd.DataFrame:
-    """Drop repeated event ids: the first line with an id counts, later ones are duplicates."""
-    return events.drop_duplicates(subset="event_id", keep="first")
-
-
 def tally_parts(unique: Any) -> tuple[Any, Any, Any]:
     """Lazy pieces of a tally; ``unique`` is a pandas or Dask frame of de-duplicated events.
 
     Returns (shot counts per team and jersey, the row of the latest event, the final flag).
     """
-    shots = unique[unique.team != CLOCK_MARK_TEAM].groupby(["team", "jersey"]).goal.agg(["count", "sum"])
-    latest = unique[unique.event_id > SENTINEL_EVENT_ID].nlargest(1, "event_id")[["event_id", "clock"]]
-    final = ((unique.clock == FINAL_CLOCK) | (unique.event_id == SENTINEL_EVENT_ID)).any()
+    shots = unique[is_shot(unique.team)].groupby(["team", "jersey"]).goal.agg(["count", "sum"])
+    latest = unique[is_real_event(unique.event_id)].nlargest(1, "event_id")[["event_id", "clock"]]
+    final = ends_game(unique.event_id, unique.clock).any()
     return shots, latest, final
 
 
 def assemble_tally(shots: pd.DataFrame, latest: pd.DataFrame, final: bool, quality: Quality) -> Tally:
     """Turn computed :func:`tally_parts` results into a :class:`Tally`."""
     counts = {
-        (int(team), str(jersey)): (int(row["count"]), int(row["sum"]))
-        for (team, jersey), row in shots.iterrows()
+        (int(team), str(jersey)): (int(row["count"]), int(row["sum"])) for (team, jersey), row in shots.iterrows()
     }
     if len(latest):
         last_event_id, clock = int(latest["event_id"].iloc[0]), str(latest["clock"].iloc[0])
     else:
         last_event_id, clock = None, None
     return Tally(last_event_id, clock, bool(final), counts, quality)
-
-
-def tally_blocks(blocks: list[ParsedBlock]) -> Tally:
-    """Tally parsed blocks in one process (the reference path; Dask does the same at scale)."""
-    events = pd.concat([block.events for block in blocks], ignore_index=True)
-    unique = unique_events(events)
-    shots, latest, final = tally_parts(unique)
-    return assemble_tally(shots, latest, bool(final), merge_quality(blocks, len(events) - len(unique)))
-
-
-def merge_quality(blocks: list[ParsedBlock], duplicates: int, max_examples: int = MAX_EXAMPLES) -> Quality:
-    """Sum the rejections of several blocks, keeping the first few example lines."""
-    examples = tuple(line for block in blocks for line in block.examples)[:max_examples]
-    return Quality(sum(block.rejected for block in blocks), duplicates, examples)
 
 
 def quality_frame(block: ParsedBlock) -> pd.DataFrame:

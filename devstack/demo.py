@@ -31,26 +31,28 @@ def main() -> None:
     started = time.monotonic()
     print("starting SeaweedFS (S3) and SecantusDB (MongoDB) on 127.0.0.1 ...", flush=True)
     with running(SeaweedS3(WORKDIR / "seaweedfs"), SecantusMongo(WORKDIR / "secantusdb")) as (s3, mongo):
-        os.environ.update({
-            "GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt",
-            "S3_ENDPOINT_URL": s3.endpoint_url,
-            "S3_ACCESS_KEY": s3.access_key,
-            "S3_SECRET_KEY": s3.secret_key,
-            "MONGO_URL": mongo.url,
-            "SQL_URL": f"sqlite:///{WORKDIR / 'sidearmdb.sqlite'}",
-        })
+        os.environ.update(
+            {
+                "GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt",
+                "S3_ENDPOINT_URL": s3.endpoint_url,
+                "S3_ACCESS_KEY": s3.access_key,
+                "S3_SECRET_KEY": s3.secret_key,
+                "MONGO_URL": mongo.url,
+                "SQL_URL": f"sqlite:///{WORKDIR / 'sidearmdb.sqlite'}",
+            }
+        )
         # Imported here so Prefect picks up the environment above.
         from boxscore.report import boxscore_table, rows_table
-        from boxscore.settings import Settings
         from devstack.follow import start_polling
         from flows.gamestream import gamestream
         from flows.live_boxscore import live_boxscore
         from tasks.reference import read_season_tables
+        from tasks.settings import Settings
 
         live = start_polling(lambda: live_boxscore(poll_interval=0.2, wait_for_stream=120))
         gamestream(delay=REPLAY_DELAY)
         final = live.result(timeout=600)
-        teams2, players2 = read_season_tables.fn(Settings.from_env().sql_url)
+        teams2, players2 = read_season_tables(Settings.from_env().sql_url)
 
         print("\n==== final box score (MongoDB sidearm.boxscores, latest document) ====")
         print(boxscore_table(final))

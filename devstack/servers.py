@@ -94,8 +94,13 @@ class LocalServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            self.command(), cwd=self.cwd(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=self.environment(),
+            self.command(),
+            cwd=self.cwd(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=self.environment(),
         )
         wait_until(self.ready, timeout, f"{self.name} (log: {self.log_path})", self.process)
         return self
@@ -153,16 +158,31 @@ class SeaweedS3(LocalServer):
 
     def command(self) -> list[str]:
         config = self.workdir / "s3.json"
-        identity = {"name": "pipeline", "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
-                    "actions": ["Admin", "Read", "Write", "List", "Tagging"]}
+        identity = {
+            "name": "pipeline",
+            "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        }
         config.write_text(json.dumps({"identities": [identity]}))
         (self.workdir / "data").mkdir(exist_ok=True)
         return [
-            _bin("weed"), "mini", f"-dir={self.workdir / 'data'}", f"-ip={HOST}", f"-ip.bind={HOST}",
-            f"-master.port={self.master_port}", f"-volume.port={self.volume_port}", f"-filer.port={self.filer_port}",
-            f"-s3.port={self.s3_port}", f"-admin.port={self.admin_port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-            "-webdav=false", "-master.telemetry=false", "-s3.allowDeleteBucketNotEmpty=false",
-            f"-s3.config={config}", f"-bucket={self.bucket}",
+            _bin("weed"),
+            "mini",
+            f"-dir={self.workdir / 'data'}",
+            f"-ip={HOST}",
+            f"-ip.bind={HOST}",
+            f"-master.port={self.master_port}",
+            f"-volume.port={self.volume_port}",
+            f"-filer.port={self.filer_port}",
+            f"-s3.port={self.s3_port}",
+            f"-admin.port={self.admin_port}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-webdav=false",
+            "-master.telemetry=false",
+            "-s3.allowDeleteBucketNotEmpty=false",
+            f"-s3.config={config}",
+            f"-bucket={self.bucket}",
         ]
 
     def ready(self) -> bool:
@@ -185,8 +205,17 @@ class SecantusMongo(LocalServer):
         return f"mongodb://{HOST}:{self.port}"
 
     def command(self) -> list[str]:
-        return [_bin("secantusd-py"), "--host", HOST, "--port", str(self.port),
-                "--storage-path", str(self.workdir / "data"), "--log-level", "WARNING"]
+        return [
+            _bin("secantusd-py"),
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--storage-path",
+            str(self.workdir / "data"),
+            "--log-level",
+            "WARNING",
+        ]
 
     def ready(self) -> bool:
         with pymongo.MongoClient(self.url, serverSelectionTimeoutMS=500) as client:
@@ -196,13 +225,15 @@ class SecantusMongo(LocalServer):
 def offline_prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
     """Environment for a Prefect process of ours: its own home, no analytics, loopback only."""
     env = dict(os.environ)
-    env.update({
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-    })
+    env.update(
+        {
+            "PREFECT_HOME": str(home),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        }
+    )
     if api_url:
         env["PREFECT_API_URL"] = api_url
     return env

@@ -16,9 +16,9 @@ from prefect.artifacts import create_markdown_artifact
 from boxscore.report import final_summary, scoreline
 from boxscore.roster import Player, Team
 from boxscore.season import GameNotOver, players_after, require_final, teams_after
-from boxscore.settings import Settings
 from tasks.boxscores import final_boxscores, game_count, latest_boxscore
 from tasks.reference import read_reference, write_season_tables
+from tasks.settings import Settings
 
 
 @flow(name="finalize-game")
@@ -43,8 +43,13 @@ def finalize_game() -> tuple[list[Team], list[Player]]:
     write_season_tables(settings.sql_url, teams2, players2)
     summary = "\n".join(final_summary(final, team_rows, teams2) for final in finals[:20])
     create_markdown_artifact(summary, key="final-result", description=scoreline(finals[-1]))
-    logger.info("finalized %d game(s), last %s: wrote %d teams2 and %d players2 rows",
-                len(finals), scoreline(finals[-1]), len(teams2), len(players2))
+    logger.info(
+        "finalized %d game(s), last %s: wrote %d teams2 and %d players2 rows",
+        len(finals),
+        scoreline(finals[-1]),
+        len(teams2),
+        len(players2),
+    )
     return teams2, players2
 
 

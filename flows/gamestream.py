@@ -21,9 +21,9 @@ from prefect import flow, get_run_logger
 
 from boxscore.games import Matchup, is_prefix, stream_url
 from boxscore.replay import Write, replay_rounds, replay_schedule
-from boxscore.settings import Settings
 from boxscore.synthetic import synthetic_league
 from tasks.reference import read_seed, reset_reference
+from tasks.settings import Settings
 from tasks.stream import ensure_bucket, write_streams
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "data" / "seed"
@@ -61,10 +61,16 @@ def gamestream(
     if reset_tables:
         reset_reference(settings.sql_url, team_rows, player_rows, matchups if is_prefix(url) else ())
     schedule = replay_schedule(recordings, stagger)
-    logger.info("replaying %d game(s), %d writes, into %s at %.3g s per game second",
-                len(recordings), len(schedule), url, delay)
-    play(schedule, url, settings.storage_options, delay, progress=lambda done: logger.info(
-        "wrote %d/%d", done, len(schedule)))
+    logger.info(
+        "replaying %d game(s), %d writes, into %s at %.3g s per game second", len(recordings), len(schedule), url, delay
+    )
+    play(
+        schedule,
+        url,
+        settings.storage_options,
+        delay,
+        progress=lambda done: logger.info("wrote %d/%d", done, len(schedule)),
+    )
     return len(schedule)
 
 
@@ -87,7 +93,7 @@ def play(
     for writes in replay_rounds(schedule):
         if delay > 0:
             time.sleep(max(0.0, started + writes[0].at * delay - time.monotonic()))
-        write_streams.fn({_target(url, write): write.text for write in writes}, storage_options)
+        write_streams({_target(url, write): write.text for write in writes}, storage_options)
         if on_written is not None:
             on_written(writes, time.perf_counter())
         before, done = done, done + len(writes)
@@ -108,5 +114,11 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--stagger", type=int, default=60, help="game seconds between game starts")
     args = parser.parse_args()
-    gamestream(delay=args.delay, events_file=args.events_file, reset_tables=not args.keep_tables,
-               games=args.games, seed=args.seed, stagger=args.stagger)
+    gamestream(
+        delay=args.delay,
+        events_file=args.events_file,
+        reset_tables=not args.keep_tables,
+        games=args.games,
+        seed=args.seed,
+        stagger=args.stagger,
+    )

@@ -1,4 +1,9 @@
-"""Prefect tasks: each does one I/O thing (S3, Dask, MongoDB or SQL) and retries it."""
+"""The adapters: each function does one I/O thing (S3, Dask, MongoDB, SQL or settings).
+
+Those a flow calls a few times per run are Prefect tasks with retries (:data:`IO_TASK`). Those the
+live loop calls every tick are plain functions: a task run per tick cost half the flow's CPU, and
+the loop's own backoff (:class:`boxscore.live.Backoff`) retries them instead.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,9 @@ from contextlib import contextmanager
 
 from prefect.cache_policies import NO_CACHE
 
-from boxscore.settings import error_reason, redact_url
+from boxscore.masking import error_reason, redact_url
 
-#: I/O tasks are never cached: the same inputs must read or write the live state again.
+#: Retries for the tasks; never cached: the same inputs must read or write the live state again.
 IO_TASK = {"retries": 3, "retry_delay_seconds": [1, 2, 4], "cache_policy": NO_CACHE}
 
 
@@ -28,4 +33,3 @@ def reaching(service: str, url: str, errors: tuple[type[BaseException], ...]) ->
     except errors as error:
         reason = error_reason(error) or type(error).__name__
         raise ServiceUnavailable(f"{service} at {redact_url(url)} is unreachable: {reason}") from None
-

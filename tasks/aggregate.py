@@ -8,13 +8,12 @@ import dask
 import dask.dataframe as dd
 from dask.bytes import read_bytes
 from distributed import Client
-from prefect import task
 
 from boxscore.events import ParsedBlock, events_frame, parse_block
-from boxscore.running import Progress, RunningTally, advance, next_range
+from boxscore.live import GameRead
+from boxscore.running import Progress, Reader, advance, next_range
 from boxscore.summary import merge_summaries, summarise_block
 from boxscore.tally import Tally, assemble_tally, quality_frame, quality_from_frame, tally_parts
-from tasks import IO_TASK
 from tasks.stream import PrefetchedReader, RangeReader, s3_filesystem, stream_path
 
 #: Stream bytes per Dask partition; a recorded game is one partition, a long feed many.
@@ -33,8 +32,11 @@ def _lazy_tally(url: str, storage_options: dict[str, Any], teams: frozenset[int]
         return None
     events = dd.from_delayed([dask.delayed(_events)(b) for b in blocks], meta=events_frame(), verify_meta=False)
     unique = events.drop_duplicates(subset="event_id", keep="first", split_out=1)
-    rejections = dd.from_delayed([dask.delayed(quality_frame)(b) for b in blocks],
-                                 meta=quality_frame(ParsedBlock(events_frame())), verify_meta=False)
+    rejections = dd.from_delayed(
+        [dask.delayed(quality_frame)(b) for b in blocks],
+        meta=quality_frame(ParsedBlock(events_frame())),
+        verify_meta=False,
+    )
     return (*tally_parts(unique), events.event_id.count(), unique.event_id.count(), rejections)
 
 
@@ -51,9 +53,10 @@ def _lazy_summaries(url: str, storage_options: dict[str, Any], teams: frozenset[
     return [dask.delayed(summarise_block)(data, teams) for data in per_file[0]]
 
 
-@task(**IO_TASK)
 def tally_streams(
-    client: Client, streams: dict[str, tuple[str, frozenset[int]]], storage_options: dict[str, Any],
+    client: Client,
+    streams: dict[str, tuple[str, frozenset[int]]],
+    storage_options: dict[str, Any],
     blocksize: int = BLOCKSIZE,
 ) -> dict[str, Tally]:
     """Tally several streams (game id -> (url, shooting teams)) on the Dask workers.
@@ -74,37 +77,39 @@ def tally_streams(
     return {game: tallies[game] or _assemble(computed.get(game)) for game in streams}
 
 
-def _advance_batch(
-    batch: dict[str, tuple[str, frozenset[int], RunningTally | None, int]], storage_options: dict[str, Any]
-) -> dict[str, Progress]:
+def _advance_batch(batch: dict[str, GameRead], storage_options: dict[str, Any]) -> dict[str, Progress]:
     """One Dask task for a batch of games: their new bytes fetched concurrently, then folded.
 
     s3fs sends the range GETs of the whole batch at once on its event loop, so a tick pays about
     one round trip per batch, not one per game. A read :func:`advance` needs beyond the
     prefetched range (a full re-read after a rewrite) is made on demand.
     """
-    ranges = {game: next_range(state, size) for game, (_, _, state, size) in batch.items()}
+    ranges = {game: next_range(read.state, read.size) for game, read in batch.items()}
     wanted = [game for game, (start, end) in ranges.items() if end > start]
-    fetched = s3_filesystem(storage_options).cat_ranges(
-        [stream_path(batch[game][0]) for game in wanted], [ranges[game][0] for game in wanted],
-        [ranges[game][1] for game in wanted], on_error="return") if wanted else []
+    fetched = (
+        s3_filesystem(storage_options).cat_ranges(
+            [stream_path(batch[game].url) for game in wanted],
+            [ranges[game][0] for game in wanted],
+            [ranges[game][1] for game in wanted],
+            on_error="return",
+        )
+        if wanted
+        else []
+    )
     prefetched = {game: data for game, data in zip(wanted, fetched, strict=True) if isinstance(data, bytes)}
     progress = {}
-    for game, (url, teams, state, size) in batch.items():
-        reader = RangeReader(url, storage_options)
+    for game, read in batch.items():
+        reader: Reader = RangeReader(read.url, storage_options)
         if game in prefetched:
             reader = PrefetchedReader(reader, *ranges[game], prefetched[game])
-        progress[game] = advance(state, reader, size, teams)
+        progress[game] = advance(read.state, reader, read.size, read.teams)
     return progress
 
 
-@task(**IO_TASK)
 def advance_streams(
-    client: Client,
-    streams: dict[str, tuple[str, frozenset[int], RunningTally | None, int]],
-    storage_options: dict[str, Any],
+    client: Client, streams: dict[str, GameRead], storage_options: dict[str, Any]
 ) -> dict[str, Progress]:
-    """Bring every changed game (id -> (url, teams, running state, new size)) up to date.
+    """Bring every changed game up to date (game id -> what to read of its stream).
 
     One Dask computation per tick, one task per worker thread: each reads the new bytes of its
     games and folds them (a full read where an object was rewritten); only small states come back.
@@ -114,8 +119,11 @@ def advance_streams(
     games = sorted(streams)
     batches = min(len(games), max(1, sum(client.nthreads().values())))
     # traverse=False: the batches hold plain states, there is nothing lazy in them for Dask to find
-    lazy = [dask.delayed(_advance_batch)(dask.delayed({game: streams[game] for game in games[i::batches]},
-                                                      traverse=False), storage_options)
-            for i in range(batches)]
+    lazy = [
+        dask.delayed(_advance_batch)(
+            dask.delayed({game: streams[game] for game in games[i::batches]}, traverse=False), storage_options
+        )
+        for i in range(batches)
+    ]
     (done,) = dask.compute(lazy, scheduler=client)
     return {game: step for batch in done for game, step in batch.items()}

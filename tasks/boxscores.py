@@ -32,13 +32,13 @@ def _reaching_mongo(url: str) -> AbstractContextManager[None]:
     return reaching("MongoDB", url, (ConnectionFailure,))
 
 
-@task(**IO_TASK)
 def upsert_boxscores(url: str, database: str, collection: str, documents: list[BoxScore]) -> None:
     """Write a tick's box scores (one per changed game) in one bulk round trip."""
     if documents:
         with _reaching_mongo(url):
             boxscores(url, database, collection).bulk_write(
-                [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in documents], ordered=False)
+                [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in documents], ordered=False
+            )
 
 
 @task(**IO_TASK)
@@ -48,11 +48,6 @@ def ensure_game_index(url: str, database: str, collection: str) -> None:
         games = boxscores(url, database, collection)
         games.create_index([("game_id", pymongo.ASCENDING), ("event_id", pymongo.DESCENDING)])
         games.create_index([("final", pymongo.ASCENDING)])  # finalize's query
-
-
-def latest_of_game(url: str, database: str, collection: str, game_id: str) -> BoxScore | None:
-    """The documented page query: a game's latest box score."""
-    return boxscores(url, database, collection).find_one({"game_id": game_id}, sort=[("event_id", pymongo.DESCENDING)])
 
 
 @task(**IO_TASK)

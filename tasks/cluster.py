@@ -19,7 +19,8 @@ def dask_client(address: str = "", threads: int = 2) -> Iterator[Client]:
         with Client(address, set_as_default=False) as client:
             yield client
         return
-    with LocalCluster(
-        processes=False, n_workers=1, threads_per_worker=threads, dashboard_address=None
-    ) as cluster, Client(cluster, set_as_default=False) as client:
+    with (
+        LocalCluster(processes=False, n_workers=1, threads_per_worker=threads, dashboard_address=None) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
         yield client

@@ -29,12 +29,11 @@ from sqlalchemy import (
     inspect,
     select,
 )
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.sql.dml import Delete, Insert
 
 from boxscore.games import Matchup
 from boxscore.roster import Player, Team, players_from_rows, teams_from_rows
-from sqlalchemy.exc import InterfaceError, OperationalError
-
 from tasks import IO_TASK, reaching
 
 SQL_DOWN = (OperationalError, InterfaceError)
@@ -47,7 +46,8 @@ Statement = tuple[Delete | Insert, list[dict[str, Any]] | None]
 
 def _teams_table(name: str) -> Table:
     return Table(
-        name, metadata,
+        name,
+        metadata,
         Column("id", Integer, primary_key=True, autoincrement=False),
         Column("name", String(50), nullable=False),
         Column("conference", String(50), nullable=False),
@@ -58,7 +58,8 @@ def _teams_table(name: str) -> Table:
 
 def _players_table(name: str, teams: Table) -> Table:
     return Table(
-        name, metadata,
+        name,
+        metadata,
         Column("id", Integer, primary_key=True, autoincrement=False),
         Column("name", String(50), nullable=False),
         Column("number", String(3), nullable=False),
@@ -70,7 +71,8 @@ def _players_table(name: str, teams: Table) -> Table:
 
 #: Who plays each game of a multi-game prefix (``<game_id>.txt``): written by the simulator.
 games = Table(
-    "games", metadata,
+    "games",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("home", Integer, nullable=False),
     Column("away", Integer, nullable=False),
@@ -88,8 +90,9 @@ def sql_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def replace_statements(team_table: Table, player_table: Table,
-                       team_rows: Sequence[Team], player_rows: Sequence[Player]) -> list[Statement]:
+def replace_statements(
+    team_table: Table, player_table: Table, team_rows: Sequence[Team], player_rows: Sequence[Player]
+) -> list[Statement]:
     """Statements that make the two tables hold exactly these rows (players first: foreign key).
 
     Inserts are executemany with bound parameters: no SQL text is built from data, and no
@@ -103,8 +106,9 @@ def replace_statements(team_table: Table, player_table: Table,
     return statements
 
 
-def _replace_tables(url: str, team_table: Table, player_table: Table,
-                    team_rows: Sequence[Team], player_rows: Sequence[Player]) -> None:
+def _replace_tables(
+    url: str, team_table: Table, player_table: Table, team_rows: Sequence[Team], player_rows: Sequence[Player]
+) -> None:
     engine = sql_engine(url)
     with reaching("SQL database", url, SQL_DOWN):
         metadata.create_all(engine, tables=[team_table, player_table])
@@ -126,7 +130,6 @@ def read_reference(url: str) -> tuple[list[Team], list[Player]]:
     return _read_tables(url, teams, players)
 
 
-@task(**IO_TASK)
 def read_season_tables(url: str) -> tuple[list[Team], list[Player]]:
     """``teams2`` and ``players2`` (records and totals after the game)."""
     return _read_tables(url, teams2, players2)
@@ -165,5 +168,8 @@ def write_season_tables(url: str, team_rows: Sequence[Team], player_rows: Sequen
 
 def read_seed(directory: Path) -> tuple[list[Team], list[Player]]:
     """The seed tables shipped in ``data/seed`` (CSV exports of ``sidearmdb``)."""
-    with (directory / "teams.csv").open(newline="") as team_file, (directory / "players.csv").open(newline="") as player_file:
+    with (
+        (directory / "teams.csv").open(newline="") as team_file,
+        (directory / "players.csv").open(newline="") as player_file,
+    ):
         return teams_from_rows(csv.DictReader(team_file)), players_from_rows(csv.DictReader(player_file))

@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import s3fs
-from prefect import task
 
 from boxscore.games import game_id_of
-from tasks import IO_TASK
 
 
 @dataclass(frozen=True)
@@ -92,14 +90,12 @@ def ensure_bucket(url: str, storage_options: dict[str, Any]) -> None:
         fs.mkdir(bucket)
 
 
-@task(**IO_TASK)
 def write_stream(url: str, text: str, storage_options: dict[str, Any]) -> None:
     """Rewrite the whole stream object, as the live feed does at every event."""
     ensure_bucket(url, storage_options)
     s3_filesystem(storage_options).pipe(stream_path(url), text.encode())
 
 
-@task(**IO_TASK)
 def write_streams(texts: dict[str, str], storage_options: dict[str, Any]) -> None:
     """Rewrite several stream objects (url -> whole text) at once.
 

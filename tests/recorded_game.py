@@ -41,30 +41,59 @@ AWAY_PLAYERS = [
 
 def _players(rows: list[tuple]) -> list[dict]:
     keys = ("id", "name", "number", "shots", "goals", "pct")
-    return [dict(zip(keys, row)) for row in rows]
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 FINAL_BOXSCORE = {
     "_id": 70,
     "timestamp": "00:00",
     "final": True,
-    "home": {"teamid": 101, "name": "syracuse", "conference": "acc", "wins": 11, "losses": 2,
-             "score": 14, "status": "winning", "players": _players(HOME_PLAYERS)},
-    "away": {"teamid": 205, "name": "johns hopkins", "conference": "big10", "wins": 9, "losses": 4,
-             "score": 9, "status": "losing", "players": _players(AWAY_PLAYERS)},
+    "home": {
+        "teamid": 101,
+        "name": "syracuse",
+        "conference": "acc",
+        "wins": 11,
+        "losses": 2,
+        "score": 14,
+        "status": "winning",
+        "players": _players(HOME_PLAYERS),
+    },
+    "away": {
+        "teamid": 205,
+        "name": "johns hopkins",
+        "conference": "big10",
+        "wins": 9,
+        "losses": 4,
+        "score": 9,
+        "status": "losing",
+        "players": _players(AWAY_PLAYERS),
+    },
     "quality": {"rejected": 0, "duplicates": 0, "examples": []},
 }
 
 # teams2 and players2 after the game: (id, name, conference, wins, losses) / (id, name, number, shots, goals, teamid)
 TEAMS2 = [(101, "syracuse", "acc", 12, 2), (205, "johns hopkins", "big10", 9, 5)]
 PLAYERS2 = [
-    (1, "sam", "6", 60, 25, 101), (2, "sarah", "1", 93, 40, 101), (3, "steve", "2", 67, 22, 101),
-    (4, "stone", "13", 40, 11, 101), (5, "sean", "17", 28, 9, 101), (6, "sly", "8", 82, 15, 101),
-    (7, "sol", "9", 57, 20, 101), (8, "shree", "4", 25, 5, 101), (9, "shelly", "15", 13, 3, 101),
-    (10, "swede", "10", 93, 51, 101), (11, "jimmy", "1", 103, 53, 205), (12, "julie", "9", 14, 0, 205),
-    (13, "james", "2", 48, 16, 205), (14, "jane", "15", 84, 48, 205), (15, "jimmy", "16", 43, 30, 205),
-    (16, "julie", "8", 69, 33, 205), (17, "james", "17", 43, 15, 205), (18, "jane", "3", 92, 40, 205),
-    (19, "jimmy", "5", 80, 23, 205), (20, "julie", "22", 84, 19, 205),
+    (1, "sam", "6", 60, 25, 101),
+    (2, "sarah", "1", 93, 40, 101),
+    (3, "steve", "2", 67, 22, 101),
+    (4, "stone", "13", 40, 11, 101),
+    (5, "sean", "17", 28, 9, 101),
+    (6, "sly", "8", 82, 15, 101),
+    (7, "sol", "9", 57, 20, 101),
+    (8, "shree", "4", 25, 5, 101),
+    (9, "shelly", "15", 13, 3, 101),
+    (10, "swede", "10", 93, 51, 101),
+    (11, "jimmy", "1", 103, 53, 205),
+    (12, "julie", "9", 14, 0, 205),
+    (13, "james", "2", 48, 16, 205),
+    (14, "jane", "15", 84, 48, 205),
+    (15, "jimmy", "16", 43, 30, 205),
+    (16, "julie", "8", 69, 33, 205),
+    (17, "james", "17", 43, 15, 205),
+    (18, "jane", "3", 92, 40, 205),
+    (19, "jimmy", "5", 80, 23, 205),
+    (20, "julie", "22", 84, 19, 205),
 ]
 
 

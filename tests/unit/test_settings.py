@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from boxscore.settings import Settings, redact_url
+from boxscore.masking import redact_url
+from tasks.settings import Settings
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -21,14 +22,21 @@ def test_environment_wins_over_env_file(tmp_path: Path) -> None:
     settings = Settings.from_env({"MONGO_DB": "from_env", "S3_ENDPOINT_URL": "http://127.0.0.1:1"}, env_file=env_file)
     assert settings.mongo_db == "from_env"
     assert settings.storage_options == {
-        "key": "file-key", "secret": "", "client_kwargs": {"endpoint_url": "http://127.0.0.1:1"}}
+        "key": "file-key",
+        "secret": "",
+        "client_kwargs": {"endpoint_url": "http://127.0.0.1:1"},
+    }
 
 
 def test_secrets_never_in_repr_or_description(tmp_path: Path) -> None:
     settings = Settings.from_env(
-        {"S3_SECRET_KEY": "s3-hunter2", "MONGO_URL": "mongodb://app:mongo-hunter2@db:27017",
-         "SQL_URL": "mssql+pyodbc://sa:sql-hunter2@mssql:1433/sidearmdb?driver=ODBC"},
-        env_file=tmp_path / "none")
+        {
+            "S3_SECRET_KEY": "s3-hunter2",
+            "MONGO_URL": "mongodb://app:mongo-hunter2@db:27017",
+            "SQL_URL": "mssql+pyodbc://sa:sql-hunter2@mssql:1433/sidearmdb?driver=ODBC",
+        },
+        env_file=tmp_path / "none",
+    )
     shown = repr(settings) + settings.describe()
     for secret in ("s3-hunter2", "mongo-hunter2", "sql-hunter2"):
         assert secret not in shown
@@ -42,7 +50,7 @@ def test_redact_url() -> None:
 
 
 def test_error_reason_keeps_the_first_line_and_masks_passwords() -> None:
-    from boxscore.settings import error_reason
+    from boxscore.masking import error_reason
 
     error = ConnectionError("cannot reach postgresql://app:s3cret@db:5432/x\ntraceback detail")
     assert error_reason(error) == "cannot reach postgresql://app:***@db:5432/x"

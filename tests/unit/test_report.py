@@ -33,4 +33,10 @@ def test_terminal_tables() -> None:
     table = boxscore_table(FINAL_BOXSCORE)
     assert "home: syracuse (acc, 11-2) 14 winning" in table
     assert "| 2    | sarah  | 1   | 8       | 6       | 0.75  |" in table
-    assert rows_table(AFTER).splitlines()[2].split("|")[1:-1] == [" 101  ", " syracuse      ", " acc          ", " 12     ", " 2        "]
+    assert rows_table(AFTER).splitlines()[2].split("|")[1:-1] == [
+        " 101  ",
+        " syracuse      ",
+        " acc          ",
+        " 12     ",
+        " 2        ",
+    ]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pymongo
 import pytest
 import sqlalchemy
 
@@ -12,28 +9,8 @@ from devstack.follow import start_polling
 from flows.finalize import finalize_game
 from flows.gamestream import gamestream
 from flows.live_boxscore import StreamTimeout, live_boxscore
-from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2, event_lines, reference_counts
-
-
-def boxscores(env: dict[str, str]) -> list[dict[str, Any]]:
-    with pymongo.MongoClient(env["MONGO_URL"]) as client:
-        return list(client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find(sort=[("_id", 1)]))
-
-
-def table_rows(url: str, table: str) -> list[tuple]:
-    with sqlalchemy.create_engine(url).connect() as connection:
-        return [tuple(row) for row in connection.execute(sqlalchemy.text(f"SELECT * FROM {table} ORDER BY id"))]
-
-
-def assert_matches_events(doc: dict[str, Any]) -> None:
-    """A box score is exactly the naive re-count of the events up to its _id."""
-    expected = reference_counts(doc["_id"])
-    assert (doc["timestamp"], doc["final"]) == (expected["clock"], expected["final"])
-    for side in ("home", "away"):
-        team = doc[side]
-        assert team["score"] == expected["score"][team["teamid"]]
-        for line in team["players"]:
-            assert (line["shots"], line["goals"]) == expected["shots"].get((team["teamid"], line["number"]), (0, 0))
+from tests.helpers import assert_matches_events, boxscores, table_rows
+from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2, event_lines
 
 
 def test_live_flow_follows_a_growing_stream(pipeline_env: dict[str, str]) -> None:
@@ -70,7 +47,7 @@ def test_finalize_refuses_a_game_in_progress(pipeline_env: dict[str, str], tmp_p
     with pytest.raises(StreamTimeout, match="has not changed"):
         live_boxscore(poll_interval=0.05, stall_timeout=0.5)
     assert [d["_id"] for d in boxscores(pipeline_env)] == [40]
-    with pytest.raises(Exception, match="not over.*event 40, clock 30:07"):
+    with pytest.raises(Exception, match=r"not over.*event 40, clock 30:07"):
         finalize_game()
     inspector = sqlalchemy.inspect(sqlalchemy.create_engine(pipeline_env["SQL_URL"]))
     assert not inspector.has_table("teams2") and not inspector.has_table("players2")

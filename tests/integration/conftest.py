@@ -18,16 +18,25 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
 
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+from collections.abc import Iterator
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
-from devstack.servers import SeaweedS3, SecantusMongo  # noqa: E402
+from devstack.servers import SeaweedS3, SecantusMongo
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-ENV_NAMES = ("GAMESTREAM_URL", "S3_ENDPOINT_URL", "S3_ACCESS_KEY", "S3_SECRET_KEY", "MONGO_URL", "MONGO_DB",
-             "MONGO_COLLECTION", "SQL_URL", "DASK_ADDRESS")
+ENV_NAMES = (
+    "GAMESTREAM_URL",
+    "S3_ENDPOINT_URL",
+    "S3_ACCESS_KEY",
+    "S3_SECRET_KEY",
+    "MONGO_URL",
+    "MONGO_DB",
+    "MONGO_COLLECTION",
+    "SQL_URL",
+    "DASK_ADDRESS",
+)
 
 
 @pytest.fixture(scope="session")
@@ -90,8 +99,14 @@ def _drop_all(url: str) -> None:
 
 
 @pytest.fixture
-def pipeline_env(monkeypatch: pytest.MonkeyPatch, s3: SeaweedS3, mongo: SecantusMongo, sql_url: str,
-                 prefect_api: None, tmp_path: Path) -> dict[str, str]:
+def pipeline_env(
+    monkeypatch: pytest.MonkeyPatch,
+    s3: SeaweedS3,
+    mongo: SecantusMongo,
+    sql_url: str,
+    prefect_api: None,
+    tmp_path: Path,
+) -> dict[str, str]:
     """The environment a user sets, pointing at this test's own stream, database and tables."""
     monkeypatch.chdir(tmp_path)  # no stray .env is read
     test_id = uuid.uuid4().hex[:10]

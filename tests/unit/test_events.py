@@ -3,9 +3,8 @@
 import pytest
 
 from boxscore.events import clock_seconds, parse_block, parse_line
+from tests.helpers import GAME, text_blocks
 from tests.recorded_game import EVENTS_FILE
-
-GAME = frozenset({101, 205})
 
 
 def test_recorded_game_parses_every_line() -> None:
@@ -69,18 +68,9 @@ from hypothesis import strategies as st  # noqa: E402
 
 from boxscore.events import parse_clean_block, parse_lines  # noqa: E402
 
-_valid = st.builds(
-    lambda e, m, s, t, j, g: f"{e} {m:02d}:{s:02d} {t} {j} {g}",
-    st.integers(-3, 200), st.integers(0, 61), st.integers(0, 60), st.sampled_from([0, 101, 205, 999]),
-    st.sampled_from(["1", "06", "22", "1000"]), st.sampled_from([0, 1, 2]),
-)
-_line = st.one_of(_valid, _valid, st.text(max_size=25), st.just(""), st.just("  "))
-_block = st.builds(lambda lines, end: "\n".join(lines) + end, st.lists(_line, max_size=12),
-                   st.sampled_from(["", "\n", "\r\n"]))
-
 
 @settings(max_examples=400, deadline=None)
-@given(_block, st.sampled_from(["utf-8", "crlf"]))
+@given(text_blocks, st.sampled_from(["utf-8", "crlf"]))
 def test_parser_never_raises_and_both_paths_agree(text: str, encoding: str) -> None:
     data = text.replace("\n", "\r\n").encode() if encoding == "crlf" else text.encode("utf-8", "surrogatepass")
     reference = parse_lines(data, GAME)
@@ -93,4 +83,6 @@ def test_parser_never_raises_and_both_paths_agree(text: str, encoding: str) -> N
 
 
 def test_clean_recorded_game_takes_the_vectorised_path() -> None:
-    assert parse_clean_block(EVENTS_FILE.read_bytes(), GAME).events.equals(parse_lines(EVENTS_FILE.read_bytes(), GAME).events)
+    assert parse_clean_block(EVENTS_FILE.read_bytes(), GAME).events.equals(
+        parse_lines(EVENTS_FILE.read_bytes(), GAME).events
+    )

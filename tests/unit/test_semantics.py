@@ -1,4 +1,4 @@
-"""The stream's rules (issue 5), written out naively here and checked against the pipeline.
+"""The stream's rules, written out naively here and checked against the pipeline.
 
 For arbitrary text, the tally the live flow computes (incremental fold, line by line or
 vectorised) equals this plain reading of the rules: five ASCII-whitespace-separated fields,
@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 
 from boxscore.events import parse_block
 from boxscore.running import full_read
-from boxscore.tally import tally_blocks
-from tests.test_events import GAME, _block
+from tests.helpers import GAME, tally_blocks, text_blocks
 
 DIGITS = set("0123456789")
 
@@ -38,10 +37,19 @@ def naive_tally(text: str) -> dict:
         ok = len(fields) == 5
         if ok:
             event, clock, team, jersey, goal = fields
-            ok = (digits(event.removeprefix("-"), 1, 18) and int(event) >= -1 and len(clock) == 5 and clock[2] == ":"
-                  and digits(clock[:2] + clock[3:], 4, 4) and int(clock[3:]) < 60
-                  and int(clock[:2]) * 60 + int(clock[3:]) <= 3600 and digits(team, 1, 18)
-                  and (int(team) == 0 or int(team) in GAME) and digits(jersey, 1, 3) and goal in ("0", "1"))
+            ok = (
+                digits(event.removeprefix("-"), 1, 18)
+                and int(event) >= -1
+                and len(clock) == 5
+                and clock[2] == ":"
+                and digits(clock[:2] + clock[3:], 4, 4)
+                and int(clock[3:]) < 60
+                and int(clock[:2]) * 60 + int(clock[3:]) <= 3600
+                and digits(team, 1, 18)
+                and (int(team) == 0 or int(team) in GAME)
+                and digits(jersey, 1, 3)
+                and goal in ("0", "1")
+            )
         if not ok:
             rejected += 1
             if len(examples) < 5:
@@ -58,18 +66,27 @@ def naive_tally(text: str) -> dict:
         if int(event) >= 0 and (latest is None or int(event) > latest[0]):
             latest = (int(event), clock)
         final = final or clock == "00:00" or int(event) == -1
-    return {"last_event_id": latest and latest[0], "clock": latest and latest[1], "final": final,
-            "shots": {key: tuple(value) for key, value in shots.items()},
-            "quality": (rejected, duplicates, tuple(examples))}
+    return {
+        "last_event_id": latest and latest[0],
+        "clock": latest and latest[1],
+        "final": final,
+        "shots": {key: tuple(value) for key, value in shots.items()},
+        "quality": (rejected, duplicates, tuple(examples)),
+    }
 
 
 def as_dict(tally) -> dict:
-    return {"last_event_id": tally.last_event_id, "clock": tally.clock, "final": tally.final, "shots": dict(tally.shots),
-            "quality": (tally.quality.rejected, tally.quality.duplicates, tally.quality.examples)}
+    return {
+        "last_event_id": tally.last_event_id,
+        "clock": tally.clock,
+        "final": tally.final,
+        "shots": dict(tally.shots),
+        "quality": (tally.quality.rejected, tally.quality.duplicates, tally.quality.examples),
+    }
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(_block, min_size=1, max_size=4))
+@given(st.lists(text_blocks, min_size=1, max_size=4))
 def test_the_pipeline_follows_the_rules_as_written(blocks: list[str]) -> None:
     text = "\n".join(blocks)
     data = text.encode("utf-8", "surrogatepass")

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from boxscore.events import ParsedBlock, parse_block, parse_lines
 from boxscore.running import RunningTally, advance, full_read
-from boxscore.tally import tally_blocks
+from tests.helpers import GAME, histories, reader, tally_blocks
 from tests.recorded_game import EVENTS_FILE
-
-GAME = frozenset({101, 205})
-
-
-def reader(data: bytes):
-    return lambda start, end: data[start:end]
 
 
 def full_recompute(data: bytes):
@@ -57,46 +50,6 @@ def test_a_shrunk_object_is_read_again() -> None:
     after = b"0 59:51 101 2 1\n"
     second = advance(advance(None, reader(before), len(before), GAME).state, reader(after), len(after), GAME)
     assert second.full_read and second.tally() == full_recompute(after)
-
-
-valid_line = st.builds(
-    lambda team, jersey, goal, minute: (team, jersey, goal, minute),
-    st.sampled_from([101, 205, 0, 999]), st.sampled_from(["1", "2", "6", "99"]), st.integers(0, 1),
-    st.integers(0, 60),
-)
-junk = st.text(alphabet="0123456789 :-x\t\r", max_size=20)
-
-
-@st.composite
-def histories(draw):
-    """A sequence of object versions: appends (good, junk, duplicate, gap) and rewrites."""
-    lines: list[str] = []
-    next_id = 0
-    versions: list[bytes] = []
-    for _ in range(draw(st.integers(1, 12))):
-        action = draw(st.sampled_from(["append", "append", "append", "junk", "duplicate", "gap", "truncate",
-                                       "correct_last", "sentinel", "no_newline"]))
-        if action in ("append", "gap", "sentinel", "no_newline"):
-            for _ in range(draw(st.integers(1, 4))):
-                team, jersey, goal, minute = draw(valid_line)
-                if action == "gap":
-                    next_id += draw(st.integers(2, 5))
-                event = -1 if action == "sentinel" else next_id
-                lines.append(f"{event} {minute:02d}:00 {team} {jersey} {goal}\n")
-                next_id += 1
-        elif action == "junk":
-            lines.append(draw(junk) + "\n")
-        elif action == "duplicate" and lines:
-            lines.append(draw(st.sampled_from(lines)))
-        elif action == "truncate" and lines:
-            lines = lines[: draw(st.integers(0, len(lines) - 1))]
-        elif action == "correct_last" and lines:
-            lines[-1] = lines[-1].replace(" 0\n", " 1\n") if lines[-1].endswith(" 0\n") else lines[-1].replace(" 1\n", " 0\n")
-        data = "".join(lines).encode()
-        if action == "no_newline":
-            data = data.rstrip(b"\n")
-        versions.append(data)
-    return versions
 
 
 @settings(max_examples=300, deadline=None)

@@ -8,10 +8,8 @@ from boxscore.document import build_boxscore, final_score, shooting_pct, status
 from boxscore.events import parse_block
 from boxscore.roster import Player, players_from_rows, team_by_id, teams_from_rows
 from boxscore.season import GameNotOver, players_after, require_final, teams_after
-from boxscore.tally import tally_blocks
+from tests.helpers import GAME, tally_blocks
 from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, PLAYERS2, SEED, TEAMS2, event_lines, reference_counts
-
-GAME = frozenset({101, 205})
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +38,13 @@ def test_partial_boxscores_match_a_naive_recount(reference: tuple, upto: int) ->
     assert final_score(doc) == expected["score"]
     for side in ("home", "away"):
         for line in doc[side]["players"]:
-            assert (line["shots"], line["goals"]) == expected["shots"].get((doc[side]["teamid"], line["number"]), (0, 0))
+            assert (line["shots"], line["goals"]) == expected["shots"].get(
+                (doc[side]["teamid"], line["number"]), (0, 0)
+            )
 
 
 def test_sentinel_alone_makes_the_game_final(reference: tuple) -> None:
-    lines = event_lines()[:70] + ["-1 00:17 0 0 0"]
+    lines = [*event_lines()[:70], "-1 00:17 0 0 0"]
     doc = boxscore_for("\n".join(lines), reference)
     assert (doc["_id"], doc["timestamp"], doc["final"]) == (69, "00:17", True)
 
@@ -93,14 +93,19 @@ def test_tie_changes_no_record(reference: tuple) -> None:
 
 def test_unknown_shooter_has_no_season_row() -> None:
     players = [Player(1, "sam", "6", 10, 5, 101)]
-    doc = {"home": {"teamid": 101, "score": 1, "players": [
-        {"id": 1, "shots": 2, "goals": 1}, {"id": None, "shots": 3, "goals": 1}]},
-        "away": {"teamid": 205, "score": 0, "players": []}}
+    doc = {
+        "home": {
+            "teamid": 101,
+            "score": 1,
+            "players": [{"id": 1, "shots": 2, "goals": 1}, {"id": None, "shots": 3, "goals": 1}],
+        },
+        "away": {"teamid": 205, "score": 0, "players": []},
+    }
     assert players_after(players, [doc]) == [Player(1, "sam", "6", 12, 6, 101)]
 
 
 def test_finalize_refuses_a_game_in_progress() -> None:
-    with pytest.raises(GameNotOver, match="not over.*event 40, clock 30:07"):
+    with pytest.raises(GameNotOver, match=r"not over.*event 40, clock 30:07"):
         require_final({"_id": 40, "timestamp": "30:07", "final": False})
     with pytest.raises(GameNotOver, match="no box score"):
         require_final(None)

@@ -26,10 +26,10 @@ from flows.gamestream import SEED_DIR, gamestream
 from flows.live_boxscore import live_boxscore
 from tasks.reference import read_seed, reset_reference
 from tasks.stream import s3_filesystem, stream_path, write_stream
+from tests.helpers import assert_matches_events, boxscores, table_rows
 from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, PLAYERS2, TEAMS2
-from tests.test_pipeline import assert_matches_events, boxscores, table_rows
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: FRAMES[k]: the stream object once line k is written (line k is event k; 71 is the sentinel)
 FRAMES = [frame.text for frame in replay_frames(EVENTS_FILE.read_text())]
 LAST = len(FRAMES) - 1
@@ -75,7 +75,7 @@ class Stack:
 
     def write(self, line: int) -> None:
         """The stream as the feed has it once ``line`` is written."""
-        write_stream.fn(self.env["GAMESTREAM_URL"], FRAMES[line] if line >= 0 else "", self.s3.storage_options)
+        write_stream(self.env["GAMESTREAM_URL"], FRAMES[line] if line >= 0 else "", self.s3.storage_options)
 
     def latest_id(self) -> int | None:
         docs = boxscores(self.env)
@@ -91,9 +91,16 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefect_api: None) ->
     s3, mongo = SeaweedS3(tmp_path / "s3"), SecantusMongo(tmp_path / "mongo")
     s3.start()
     mongo.start()
-    env = {"GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt", "S3_ENDPOINT_URL": s3.endpoint_url,
-           "S3_ACCESS_KEY": s3.access_key, "S3_SECRET_KEY": s3.secret_key, "MONGO_URL": mongo.url,
-           "MONGO_DB": "sidearm", "MONGO_COLLECTION": "boxscores", "SQL_URL": f"sqlite:///{tmp_path / 'sidearmdb.sqlite'}"}
+    env = {
+        "GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt",
+        "S3_ENDPOINT_URL": s3.endpoint_url,
+        "S3_ACCESS_KEY": s3.access_key,
+        "S3_SECRET_KEY": s3.secret_key,
+        "MONGO_URL": mongo.url,
+        "MONGO_DB": "sidearm",
+        "MONGO_COLLECTION": "boxscores",
+        "SQL_URL": f"sqlite:///{tmp_path / 'sidearmdb.sqlite'}",
+    }
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DASK_ADDRESS", raising=False)
     for name, value in env.items():
@@ -155,9 +162,7 @@ def test_s3_down_then_stream_missing_then_empty_never_loses_a_box_score(stack: S
     assert_game_right(stack.env, {20, 40, 70})
 
 
-def test_killed_live_flow_resumes_and_the_season_tables_count_the_game_once(
-    stack: Stack, tmp_path: Path
-) -> None:
+def test_killed_live_flow_resumes_and_the_season_tables_count_the_game_once(stack: Stack, tmp_path: Path) -> None:
     from prefect.settings import PREFECT_API_URL
 
     api = {"PREFECT_API_URL": str(PREFECT_API_URL.value())}  # the test harness: no server per process
@@ -196,8 +201,10 @@ def test_a_dask_worker_dying_mid_computation_costs_a_recompute_not_the_tick(
     pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     marker = tmp_path / "worker-died"
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster, set_as_default=False) as client:
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
         client.register_plugin(DieOnFirstTask(str(marker)))
         monkeypatch.setenv("DASK_ADDRESS", cluster.scheduler_address)
         gamestream(delay=0)

@@ -19,13 +19,21 @@ import pymongo
 import pytest
 
 from devstack.servers import PrefectServer, PrefectWorker, offline_prefect_env
+from tests.helpers import table_rows
 from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2
-from tests.test_pipeline import table_rows
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +48,9 @@ def prefect_cli(server: PrefectServer, *args: str, env: dict[str, str] | None = 
     run_env = offline_prefect_env(server.workdir / "cli-home", server.api_url)
     run_env.update(env or {})
     done = subprocess.run(list(args), cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"{' '.join(args)} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, (
+        f"{' '.join(args)} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
     return done.stdout
 
 
@@ -50,17 +60,32 @@ def deployed_game(prefect_server: PrefectServer, s3, mongo, tmp_path_factory: py
     workdir = tmp_path_factory.mktemp("deployed-game")
     env = {
         "GAMESTREAM_URL": f"s3://{s3.bucket}/deployed/gamestream.txt",
-        "S3_ENDPOINT_URL": s3.endpoint_url, "S3_ACCESS_KEY": s3.access_key, "S3_SECRET_KEY": s3.secret_key,
-        "MONGO_URL": mongo.url, "MONGO_DB": "sidearm_deployed", "MONGO_COLLECTION": "boxscores",
-        "SQL_URL": f"sqlite:///{workdir / 'sidearmdb.sqlite'}", "DASK_ADDRESS": "",
+        "S3_ENDPOINT_URL": s3.endpoint_url,
+        "S3_ACCESS_KEY": s3.access_key,
+        "S3_SECRET_KEY": s3.secret_key,
+        "MONGO_URL": mongo.url,
+        "MONGO_DB": "sidearm_deployed",
+        "MONGO_COLLECTION": "boxscores",
+        "SQL_URL": f"sqlite:///{workdir / 'sidearmdb.sqlite'}",
+        "DASK_ADDRESS": "",
     }
     prefect_cli(prefect_server, "sh", "deployments/deploy.sh")
     worker = PrefectWorker(workdir / "worker", api_url=prefect_server.api_url, project_dir=ROOT, extra_env=env)
     worker.start(timeout=120)
     try:
         prefect_cli(prefect_server, "prefect", "deployment", "run", "gamestream/replay", "--param", "delay=0.005")
-        live = prefect_cli(prefect_server, "prefect", "deployment", "run", "live-boxscore/live",
-                           "--param", "poll_interval=0.2", "--watch", "--watch-timeout", "300")
+        live = prefect_cli(
+            prefect_server,
+            "prefect",
+            "deployment",
+            "run",
+            "live-boxscore/live",
+            "--param",
+            "poll_interval=0.2",
+            "--watch",
+            "--watch-timeout",
+            "300",
+        )
     finally:
         worker.stop()
     flow_run_id = re.search(r"UUID: ([0-9a-f-]{36})", live).group(1)
@@ -83,7 +108,8 @@ async def _artifacts(api_url: str) -> dict[str, Any]:
 
     async with PrefectClient(api=api_url) as client:
         found = await client.read_latest_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["boxscore", "game-clock", "final-result"])))
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["boxscore", "game-clock", "final-result"]))
+        )
     return {artifact.key: artifact for artifact in found}
 
 
@@ -99,8 +125,19 @@ def test_ui_artifacts_exist(deployed_game: dict) -> None:
 def chromium(url: str, profile: Path, *args: str) -> str:
     """Headless Debian Chromium on a page of ours; returns what it printed (the DOM for --dump-dom)."""
     done = subprocess.run(
-        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1400,1000",
-         "--virtual-time-budget=20000", *args, url], check=True, capture_output=True, text=True, timeout=120,
+        [
+            CHROMIUM,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            "--window-size=1400,1000",
+            "--virtual-time-budget=20000",
+            *args,
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     return done.stdout
 
@@ -114,9 +151,14 @@ def test_ui_shows_the_flow_run_and_the_boxscore_artifact(deployed_game: dict, tm
     server = deployed_game["server"]
     artifact_id = asyncio.run(_artifacts(server.api_url))["boxscore"].latest_id
     pages = {
-        "ui-flow-run.png": (f"{server.url}/runs/flow-run/{deployed_game['flow_run_id']}", ["live-boxscore", "Completed"]),
-        "ui-boxscore-artifact.png": (f"{server.url}/artifacts/artifact/{artifact_id}",
-                                     ["syracuse 14 - 9 johns hopkins", "sarah", "julie"]),
+        "ui-flow-run.png": (
+            f"{server.url}/runs/flow-run/{deployed_game['flow_run_id']}",
+            ["live-boxscore", "Completed"],
+        ),
+        "ui-boxscore-artifact.png": (
+            f"{server.url}/artifacts/artifact/{artifact_id}",
+            ["syracuse 14 - 9 johns hopkins", "sarah", "julie"],
+        ),
     }
     target_dir = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
     for name, (url, visible) in pages.items():

@@ -13,19 +13,22 @@ from devstack.follow import start_polling
 from flows.finalize import finalize_game
 from flows.gamestream import gamestream
 from flows.live_boxscore import live_boxscore
-from tasks.boxscores import latest_of_game
+from tests.helpers import latest_of_game, table_rows
 from tests.recorded_game import SEED, recount
-from tests.test_pipeline import table_rows
 
 GAMES, SEED_NUMBER, STAGGER = 3, 11, 900  # game i starts 15 game-minutes after game i-1
 
 
 def expected_tables(league: Any) -> tuple[list[tuple], list[tuple]]:
     """teams2/players2 recounted naively: base rows plus each game's shots, goals and result."""
-    teams = {int(r["id"]): [int(r["id"]), r["name"], r["conference"], int(r["wins"]), int(r["losses"])]
-             for r in csv.DictReader((SEED / "teams.csv").open())}
-    players = {int(r["id"]): [int(r["id"]), r["name"], r["number"], int(r["shots"]), int(r["goals"]), int(r["teamid"])]
-               for r in csv.DictReader((SEED / "players.csv").open())}
+    teams = {
+        int(r["id"]): [int(r["id"]), r["name"], r["conference"], int(r["wins"]), int(r["losses"])]
+        for r in csv.DictReader((SEED / "teams.csv").open())
+    }
+    players = {
+        int(r["id"]): [int(r["id"]), r["name"], r["number"], int(r["shots"]), int(r["goals"]), int(r["teamid"])]
+        for r in csv.DictReader((SEED / "players.csv").open())
+    }
     teams |= {t.id: [t.id, t.name, t.conference, t.wins, t.losses] for t in league.teams}
     players |= {p.id: [p.id, p.name, p.number, p.shots, p.goals, p.teamid] for p in league.players}
     for game in league.matchups:
@@ -43,12 +46,15 @@ def expected_tables(league: Any) -> tuple[list[tuple], list[tuple]]:
 
 
 @pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
-def test_one_flow_follows_every_game_under_a_prefix(pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_flow_follows_every_game_under_a_prefix(
+    pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     prefix = pipeline_env["GAMESTREAM_URL"].rsplit("/", 1)[0] + "/games/"
     monkeypatch.setenv("GAMESTREAM_URL", prefix)
     league = synthetic_league(GAMES, SEED_NUMBER)
-    live = start_polling(lambda: live_boxscore(poll_interval=0.2, wait_for_stream=120, stall_timeout=60,
-                                               settle_seconds=1.0))
+    live = start_polling(
+        lambda: live_boxscore(poll_interval=0.2, wait_for_stream=120, stall_timeout=60, settle_seconds=1.0)
+    )
     writes = gamestream(delay=0.003, games=GAMES, seed=SEED_NUMBER, stagger=STAGGER)
     finals = live.result(timeout=300)
     assert writes == sum(len(text.split("\n")) for text in league.recordings.values())
@@ -71,9 +77,9 @@ def test_one_flow_follows_every_game_under_a_prefix(pipeline_env: dict[str, str]
                 assert doc[side]["score"] == expected["score"][doc[side]["teamid"]]
                 for line in doc[side]["players"]:
                     assert (line["shots"], line["goals"]) == expected["shots"].get(
-                        (doc[side]["teamid"], line["number"]), (0, 0))
-        latest = latest_of_game(pipeline_env["MONGO_URL"], pipeline_env["MONGO_DB"], pipeline_env["MONGO_COLLECTION"],
-                                game_id)
+                        (doc[side]["teamid"], line["number"]), (0, 0)
+                    )
+        latest = latest_of_game(pipeline_env, game_id)
         assert latest == finals[game_id] and latest["final"]
 
     teams2, players2 = expected_tables(league)

@@ -12,12 +12,20 @@ import pytest
 import yaml
 from dotenv import dotenv_values
 
-from boxscore.settings import DEFAULTS
+from tasks.settings import DEFAULTS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT_SERVICES = {"dask-scheduler", "dask-worker-1", "dask-worker-2", "prefect-worker", "gamestream", "jupyter"}
-SERVICES = PROJECT_SERVICES | {"mssql", "mssql-init", "minio", "minio-init", "mongo", "drill", "drill-init",
-                               "prefect-server"}
+SERVICES = PROJECT_SERVICES | {
+    "mssql",
+    "mssql-init",
+    "minio",
+    "minio-init",
+    "mongo",
+    "drill",
+    "drill-init",
+    "prefect-server",
+}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +78,11 @@ def test_pipeline_environment_is_wired_to_the_services(compose: dict, password: 
         assert env["S3_SECRET_KEY"] == compose["minio"]["environment"]["MINIO_ROOT_PASSWORD"] == password
         mongo = urlsplit(env["MONGO_URL"])
         assert (mongo.hostname, mongo.port, mongo.username, mongo.password) == (
-            "mongo", 27017, compose["mongo"]["environment"]["MONGO_INITDB_ROOT_USERNAME"], password)
+            "mongo",
+            27017,
+            compose["mongo"]["environment"]["MONGO_INITDB_ROOT_USERNAME"],
+            password,
+        )
         sql = urlsplit(env["SQL_URL"])
         assert sql.scheme == "mssql+pyodbc" and (sql.hostname, sql.port, sql.path) == ("mssql", 1433, "/sidearmdb")
         assert (sql.username, sql.password) == ("sa", compose["mssql"]["environment"]["MSSQL_SA_PASSWORD"])
@@ -104,7 +116,9 @@ def test_every_mounted_file_exists(compose: dict) -> None:
 
 
 def test_drill_plugins_match_the_stack(compose: dict, password: str) -> None:
-    plugins = {p.stem.removeprefix("storage-"): json.loads(p.read_text()) for p in (ROOT / "drill").glob("storage-*.json")}
+    plugins = {
+        p.stem.removeprefix("storage-"): json.loads(p.read_text()) for p in (ROOT / "drill").glob("storage-*.json")
+    }
     assert set(plugins) == {"minio", "mongo", "mssql"}
     assert all(plugin["name"] == name and plugin["config"]["enabled"] for name, plugin in plugins.items())
     s3 = plugins["minio"]["config"]
@@ -122,8 +136,14 @@ def test_drill_queries_cover_every_store() -> None:
     queries = [q for q in (ROOT / "drill" / "queries.sql").read_text().split(";") if "SELECT" in q]
     assert len(queries) == 6
     text = " ".join(queries)
-    for source in ("mssql.sidearmdb.dbo.teams", "mssql.sidearmdb.dbo.players", "minio.root.`gamestream.txt`",
-                   "mongo.sidearm.boxscores", "mssql.sidearmdb.dbo.teams2", "mssql.sidearmdb.dbo.players2"):
+    for source in (
+        "mssql.sidearmdb.dbo.teams",
+        "mssql.sidearmdb.dbo.players",
+        "minio.root.`gamestream.txt`",
+        "mongo.sidearm.boxscores",
+        "mssql.sidearmdb.dbo.teams2",
+        "mssql.sidearmdb.dbo.players2",
+    ):
         assert source in text
 
 

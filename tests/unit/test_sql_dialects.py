@@ -8,14 +8,14 @@ from sqlalchemy.schema import CreateTable
 from boxscore.roster import Player, Team
 from tasks.reference import players2, replace_statements, teams2
 
-
 #: What ``mssql+pyodbc://`` uses, built without importing the driver.
 MSSQL = mssql_pyodbc.dialect(paramstyle="qmark")
 
 
 def test_finalize_statements_compile_for_mssql() -> None:
-    statements = replace_statements(teams2, players2, [Team(101, "syracuse", "acc", 12, 2)],
-                                    [Player(1, "sam", "6", 60, 25, 101)])
+    statements = replace_statements(
+        teams2, players2, [Team(101, "syracuse", "acc", 12, 2)], [Player(1, "sam", "6", 60, 25, 101)]
+    )
     compiled = [str(statement.compile(dialect=MSSQL)) for statement, _ in statements]
     assert compiled == [
         "DELETE FROM players2",

@@ -10,8 +10,8 @@ from flows.finalize import finalize_game
 from flows.gamestream import gamestream
 from flows.live_boxscore import live_boxscore
 from tasks import ServiceUnavailable
+from tests.helpers import table_rows
 from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2
-from tests.test_pipeline import table_rows
 
 SECRET = "hunter2-sql-secret"
 
@@ -41,7 +41,9 @@ def test_sql_down_at_finalize_fails_by_name_writes_nothing_and_a_rerun_fixes_it(
 
 @pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
 def test_mongo_down_is_reported_by_name(pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MONGO_URL", f"mongodb://app:mongo-secret@127.0.0.1:{free_ports(1)[0]}/?serverSelectionTimeoutMS=300")
+    monkeypatch.setenv(
+        "MONGO_URL", f"mongodb://app:mongo-secret@127.0.0.1:{free_ports(1)[0]}/?serverSelectionTimeoutMS=300"
+    )
     with pytest.raises(ServiceUnavailable, match=r"^MongoDB at mongodb://app:\*\*\*@127\.0\.0\.1:\d+/") as failure:
         finalize_game()
     assert "mongo-secret" not in str(failure.value)

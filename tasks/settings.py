@@ -1,4 +1,7 @@
-"""Settings, from environment variables (and an optional ``.env``), in one place.
+"""Settings, from environment variables (and an optional ``.env``): the one place they are read.
+
+Configuration is an adapter: the core never reads the environment, files or Prefect blocks;
+flows read a :class:`Settings` here and pass plain values down.
 
 Every variable and default is listed in README and ``.env.example``. Secrets are excluded from
 ``repr`` and URLs are shown with their password masked, so a logged ``Settings`` leaks nothing.
@@ -7,13 +10,14 @@ Every variable and default is listed in README and ``.env.example``. Secrets are
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
+
+from boxscore.masking import redact_url
 
 DEFAULTS: dict[str, str] = {
     "GAMESTREAM_URL": "s3://gamestreams/gamestream.txt",
@@ -31,19 +35,6 @@ DEFAULTS: dict[str, str] = {
 #: Prefect Secret block in ``<NAME>_BLOCK``, e.g. ``S3_SECRET_KEY_BLOCK=sidearm-s3-secret``.
 SECRET_SETTINGS = ("S3_SECRET_KEY", "MONGO_URL", "SQL_URL")
 BLOCK_SUFFIX = "_BLOCK"
-
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^/:@\s]*:)[^@/\s]*@", re.IGNORECASE)
-
-
-def redact_url(url: str) -> str:
-    """``scheme://user:secret@host`` -> ``scheme://user:***@host``; other text unchanged."""
-    return _URL_PASSWORD.sub(r"\g<head>***@", url)
-
-
-def error_reason(error: BaseException) -> str:
-    """The first line of an error's message, passwords in URLs masked, at most 300 characters."""
-    text = str(error)
-    return redact_url(text.splitlines()[0] if text else "")[:300]
 
 
 @dataclass(frozen=True)
@@ -65,8 +56,13 @@ class Settings:
         """Read the process environment over ``.env`` over the defaults."""
         values: dict[str, Any] = dict(DEFAULTS)
         if env_file and Path(env_file).is_file():
-            values.update({k: v for k, v in dotenv_values(env_file).items()
-                           if (k in DEFAULTS or k.removesuffix(BLOCK_SUFFIX) in SECRET_SETTINGS) and v is not None})
+            values.update(
+                {
+                    k: v
+                    for k, v in dotenv_values(env_file).items()
+                    if (k in DEFAULTS or k.removesuffix(BLOCK_SUFFIX) in SECRET_SETTINGS) and v is not None
+                }
+            )
         source = os.environ if environ is None else environ
         values.update({k: source[k] for k in DEFAULTS if k in source})
         for name in SECRET_SETTINGS:

@@ -8,24 +8,28 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests.helpers import boxscores
 from tests.recorded_game import FINAL_BOXSCORE
-from tests.test_pipeline import boxscores
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "boxscore.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "boxscore.ipynb"
 
 
 @pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
-def test_notebook_runs_the_game_and_shows_table_and_chart(pipeline_env: dict[str, str],
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notebook_runs_the_game_and_shows_table_and_chart(
+    pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from prefect.settings import PREFECT_API_URL
 
     monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())  # the kernel uses the test harness API
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
 
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])]
-    text = "\n".join(str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", "")) for output in outputs)
+    text = "\n".join(
+        str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", "")) for output in outputs
+    )
     assert "event 70 (00:00, final): syracuse 14 - 9 johns hopkins" in text
     assert "sarah" in text and "julie" in text
     images = [output for output in outputs if "image/png" in output.get("data", {})]

@@ -7,9 +7,8 @@ from hypothesis import strategies as st
 
 from boxscore.events import parse_block
 from boxscore.summary import merge_summaries, summarise_block
-from boxscore.tally import tally_blocks
+from tests.helpers import GAME, histories, tally_blocks
 from tests.recorded_game import EVENTS_FILE
-from tests.test_running import GAME, histories
 
 
 def blocks_of(data: bytes, cuts: list[int]) -> list[bytes]:
@@ -32,31 +31,20 @@ def test_the_recorded_game_in_any_number_of_blocks_takes_the_merge() -> None:
     data = EVENTS_FILE.read_bytes()
     whole = tally_blocks([parse_block(data, GAME)])
     for step in (1, 97, 500, 10**6):
-        merged = merge_summaries([summarise_block(block, GAME) for block in blocks_of(data, list(range(0, len(data), step)))])
+        merged = merge_summaries(
+            [summarise_block(block, GAME) for block in blocks_of(data, list(range(0, len(data), step)))]
+        )
         assert merged == whole
     # hand-checked values of the recorded game: event 70 at 00:00, final, the sentinel not a duplicate
     assert (whole.last_event_id, whole.clock, whole.final, whole.quality.duplicates) == (70, "00:00", True, 0)
 
 
 def test_overlapping_or_repeated_ids_are_refused() -> None:
-    assert merge_summaries([summarise_block(b"0 59:00 101 6 1\n1 58:00 101 6 0\n", GAME),
-                            summarise_block(b"1 57:00 205 2 1\n", GAME)]) is None
+    assert (
+        merge_summaries(
+            [summarise_block(b"0 59:00 101 6 1\n1 58:00 101 6 0\n", GAME), summarise_block(b"1 57:00 205 2 1\n", GAME)]
+        )
+        is None
+    )
     assert summarise_block(b"3 59:00 101 6 1\n2 58:00 101 6 0\n", GAME) is None
     assert summarise_block(b"3 59:00 101 6 1\nbad line\n", GAME) is None
-
-
-def test_tally_streams_takes_the_merge_for_a_clean_stream_and_the_exact_path_for_a_dirty_one(tmp_path) -> None:
-    from tasks.aggregate import tally_streams
-    from tasks.cluster import dask_client
-
-    clean = tmp_path / "clean.txt"
-    clean.write_bytes(EVENTS_FILE.read_bytes())
-    dirty = tmp_path / "dirty.txt"  # event 5 again (a duplicate) and a junk line
-    dirty.write_bytes(EVENTS_FILE.read_bytes().replace(b"\n6 54:14", b"\n5 54:00 205 8 1\nnot a shot\n6 54:14"))
-    with dask_client() as client:
-        tallies = tally_streams.fn(client, {"clean": (str(clean), GAME), "dirty": (str(dirty), GAME)}, {}, 256)
-    assert tallies["clean"] == tally_blocks([parse_block(clean.read_bytes(), GAME)])
-    assert tallies["dirty"] == tally_blocks([parse_block(dirty.read_bytes(), GAME)])
-    assert tallies["clean"].team_totals(101)[1] == 14 and tallies["clean"].team_totals(205)[1] == 9  # 14-9 by hand
-    assert (tallies["dirty"].quality.rejected, tallies["dirty"].quality.duplicates) == (1, 1)
-    assert tallies["dirty"].team_totals(205) == tallies["clean"].team_totals(205)  # the duplicate counts once

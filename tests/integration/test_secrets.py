@@ -17,10 +17,10 @@ import pymongo
 import pytest
 
 from devstack.servers import LiveFlowProcess, SeaweedS3, SecantusMongo, offline_prefect_env
+from tests.helpers import table_rows
 from tests.recorded_game import FINAL_BOXSCORE, TEAMS2
-from tests.test_pipeline import table_rows
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 S3_SECRET = "s3-Secret-7f3a9e"
 MONGO_PASSWORD = "mongo-Secret-51be"
 SQL_PASSWORD = "sql-Secret-c04d"
@@ -60,24 +60,48 @@ def test_a_full_run_at_debug_level_shows_no_secret(
         pymongo.MongoClient(mongo.url).admin.command("createUser", "app", pwd=MONGO_PASSWORD, roles=["root"])
         mongo_url = mongo.url.replace("mongodb://", f"mongodb://app:{MONGO_PASSWORD}@")
         sql_url = postgres_server.replace("://postgres@", f"://postgres:{SQL_PASSWORD}@")  # trust auth: any password
-        env = {"GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt", "S3_ENDPOINT_URL": s3.endpoint_url,
-               "S3_ACCESS_KEY": s3.access_key, "S3_SECRET_KEY_BLOCK": BLOCK, "MONGO_URL": mongo_url,
-               "MONGO_DB": "sidearm", "MONGO_COLLECTION": "boxscores", "SQL_URL": sql_url,
-               "PREFECT_API_URL": str(PREFECT_API_URL.value()), "PREFECT_LOGGING_LEVEL": "DEBUG",
-               "DASK_LOGGING__DISTRIBUTED": "debug"}
+        env = {
+            "GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt",
+            "S3_ENDPOINT_URL": s3.endpoint_url,
+            "S3_ACCESS_KEY": s3.access_key,
+            "S3_SECRET_KEY_BLOCK": BLOCK,
+            "MONGO_URL": mongo_url,
+            "MONGO_DB": "sidearm",
+            "MONGO_COLLECTION": "boxscores",
+            "SQL_URL": sql_url,
+            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+            "PREFECT_LOGGING_LEVEL": "DEBUG",
+            "DASK_LOGGING__DISTRIBUTED": "debug",
+        }
         monkeypatch.delenv("S3_SECRET_KEY", raising=False)
-        live = LiveFlowProcess(tmp_path / "live", project_dir=ROOT, extra_env=env,
-                               args=["--poll-interval", "0.05", "--wait-for-stream", "120", "--stall-timeout", "120"])
+        live = LiveFlowProcess(
+            tmp_path / "live",
+            project_dir=ROOT,
+            extra_env=env,
+            args=["--poll-interval", "0.05", "--wait-for-stream", "120", "--stall-timeout", "120"],
+        )
         live.start(timeout=180)
         process_env = {**offline_prefect_env(tmp_path / "home"), "PYTHONPATH": str(ROOT), **env}
         process_env.pop("S3_SECRET_KEY", None)
-        simulator = subprocess.run([sys.executable, "-m", "flows.gamestream", "--delay", "0.002"], cwd=ROOT,
-                                   env=process_env, capture_output=True, text=True, timeout=300)
+        simulator = subprocess.run(
+            [sys.executable, "-m", "flows.gamestream", "--delay", "0.002"],
+            cwd=ROOT,
+            env=process_env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert simulator.returncode == 0, simulator.stderr[-3000:]
         code, _ = live.finish(timeout=300)
         assert code == 0, live.log_path.read_text()[-3000:]
-        finalize = subprocess.run([sys.executable, "-m", "flows.finalize"], cwd=ROOT, env=process_env,
-                                  capture_output=True, text=True, timeout=300)
+        finalize = subprocess.run(
+            [sys.executable, "-m", "flows.finalize"],
+            cwd=ROOT,
+            env=process_env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert finalize.returncode == 0, finalize.stderr[-3000:]
 
         with pymongo.MongoClient(mongo_url) as client:

@@ -1,0 +1,292 @@
+"""The live loop's rules: what to poll, read, write, finalize and log, and when to stop.
+
+A state machine with no I/O and no clock of its own. The flow tells it what happened (a poll's
+versions, a read's progress, a write, a failure) and when, and asks it what to do next; what it
+has to say comes out as :class:`Notice` values for the flow to log. So every rule of the loop
+(backoff per service, waiting for the stream, stalls, settling, the finalize and summary
+cadences) is tested with fake time and no server.
+
+One tick of the flow, in order::
+
+    poll_due -> polled / poll_failed -> reads -> read_done / read_failed
+    -> to_write -> written / write_failed -> finalize_due -> finalized -> finished
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Generic, Literal, Protocol, TypeVar
+
+from boxscore.document import BoxScore, build_boxscore, unknown_shooters
+from boxscore.games import Matchup, changed, stream_url
+from boxscore.masking import error_reason
+from boxscore.report import scoreline
+from boxscore.roster import League
+from boxscore.running import Progress, RunningTally
+
+Level = Literal["debug", "info", "warning"]
+
+#: The single-stream mode's one game.
+SINGLE = ""
+#: What the loop says while no stream exists yet (the demo and tests wait for this line).
+WAITING = "waiting for the stream"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One line for the flow's log."""
+
+    level: Level
+    message: str
+
+
+class StreamTimeout(RuntimeError):
+    """The stream did not appear, or stopped changing before the game was over."""
+
+
+@dataclass(frozen=True)
+class GameRead:
+    """One game's read for a tick: its stream from where ``state`` ends up to ``size`` bytes."""
+
+    url: str
+    teams: frozenset[int]
+    state: RunningTally | None
+    size: int
+
+
+class Backoff:
+    """When to try a failing service again: 1, 2, 4 ... at most 15 s apart.
+
+    The live loop never dies of an outage: what it could not do waits for the next attempt, and
+    each attempt (not each tick) is reported, as is the recovery with the outage's length.
+    """
+
+    def __init__(self, service: str, first: float = 1.0, longest: float = 15.0) -> None:
+        self.service, self.first, self.longest = service, first, longest
+        self.failures, self.next_try, self.since = 0, 0.0, 0.0
+
+    def ready(self, now: float) -> bool:
+        return now >= self.next_try
+
+    def failed(self, now: float, error: BaseException, waiting: str) -> Notice:
+        if not self.failures:
+            self.since = now
+        self.failures += 1
+        delay = min(self.first * 2 ** (self.failures - 1), self.longest)
+        self.next_try = now + delay
+        return Notice(
+            "warning",
+            f"{self.service} failed ({type(error).__name__}: {error_reason(error)}); "
+            f"{waiting}, next attempt in {delay:.0f} s",
+        )
+
+    def succeeded(self, now: float) -> Notice | None:
+        notice = None
+        if self.failures:
+            notice = Notice("info", f"{self.service} answers again after {now - self.since:.0f} s")
+        self.failures, self.next_try = 0, 0.0
+        return notice
+
+
+@dataclass(frozen=True)
+class LoopRules:
+    """The live flow's parameters, and the cadences that keep a thousand games cheap."""
+
+    poll_interval: float = 1.0
+    wait_for_stream: float = 300.0
+    stall_timeout: float = 900.0
+    settle_seconds: float = 30.0
+    finalize: bool = True
+    #: many games ending together share one finalize, at most this often
+    finalize_every: float = 5.0
+    #: with many games, one progress line this often instead of one per box score
+    summary_every: float = 30.0
+
+
+class Version(Hashable, Protocol):
+    """A stream object's version as a poll sees it: compared for equality, and its size."""
+
+    @property
+    def size(self) -> int: ...
+
+
+V = TypeVar("V", bound=Version)
+
+
+class LiveLoop(Generic[V]):
+    """The state of one live run: what was read of each stream, what is written, what is final.
+
+    ``url`` is one stream object (single mode, the game :data:`SINGLE`) or a prefix of
+    ``<game_id>.txt`` streams (``multi``); ``mongo`` names MongoDB (password masked) in notices.
+    """
+
+    def __init__(self, url: str, multi: bool, rules: LoopRules, started: float, mongo: str) -> None:
+        self.url, self.multi, self.rules = url, multi, rules
+        self.seen: dict[str, V] = {}  # per game: the version folded into ``running``
+        self.running: dict[str, RunningTally] = {}  # per game: what the bytes read so far add up to
+        self.unwritten: dict[str, BoxScore] = {}  # per game: the newest box score not yet in MongoDB
+        self.finals: dict[str, BoxScore] = {}
+        self.s3 = Backoff(f"S3 ({url})")
+        self.mongo = Backoff(f"MongoDB ({mongo})")
+        self.started = self.last_change = self.last_summary = started
+        self.written_since_summary = 0
+        self.unfinalized = 0  # games final since the last finalize
+        self.last_finalized = float("-inf")
+        self._versions: Mapping[str, V] = {}
+        self._notices: list[Notice] = []
+        self._said: set[Hashable] = set()
+
+    # -- what to say -------------------------------------------------------------------------
+
+    def notices(self) -> list[Notice]:
+        """What happened since the last call, oldest first."""
+        said, self._notices = self._notices, []
+        return said
+
+    def _say(self, notice: Notice | None) -> None:
+        if notice is not None:
+            self._notices.append(notice)
+
+    def _once(self, key: Hashable, level: Level, message: str) -> None:
+        if key not in self._said:
+            self._said.add(key)
+            self._notices.append(Notice(level, message))
+
+    def stream_of(self, game: str) -> str:
+        return stream_url(self.url, game) if self.multi else self.url
+
+    # -- poll --------------------------------------------------------------------------------
+
+    def poll_due(self, now: float) -> bool:
+        return self.s3.ready(now)
+
+    def poll_failed(self, now: float, error: BaseException) -> None:
+        self._say(self.s3.failed(now, error, "keeping the box scores as they are"))
+
+    def polled(self, now: float, versions: Mapping[str, V]) -> list[str]:
+        """Record a poll's versions (game -> version); return the games to read, in order.
+
+        Raises :class:`StreamTimeout` when no stream appeared within ``wait_for_stream``.
+        """
+        self._say(self.s3.succeeded(now))
+        self._versions = versions
+        for game in sorted(self.seen.keys() - versions.keys() - self.finals.keys()):
+            self._once(
+                ("missing", game),
+                "warning",
+                f"the stream {self.stream_of(game)} is missing; waiting for it to come back",
+            )
+        if not versions and not self.seen:
+            if now - self.started > self.rules.wait_for_stream:
+                raise StreamTimeout(f"{self.url} did not appear within {self.rules.wait_for_stream:.0f} s")
+            self._once("waiting", "info", f"{WAITING} {self.url} to appear")
+        return changed(versions, self.seen, set(self.finals))
+
+    # -- read --------------------------------------------------------------------------------
+
+    def reads(self, games: list[str], matchups: Mapping[str, Matchup]) -> dict[str, GameRead]:
+        """The reads for these changed games; a game without a matchup is skipped with a warning."""
+        todo = {}
+        for game in games:
+            matchup = matchups.get(game)
+            if matchup is None:
+                self._once(("no matchup", game), "warning", f"game {game} is not in the games table yet; skipping it")
+                continue
+            todo[game] = GameRead(
+                self.stream_of(game),
+                frozenset({matchup.home, matchup.away}),
+                self.running.get(game),
+                self._versions[game].size,
+            )
+        return todo
+
+    def read_failed(self, now: float, error: BaseException, games: int) -> None:
+        self._say(self.s3.failed(now, error, f"{games} changed stream(s) will be read again"))
+
+    def read_done(
+        self, now: float, progress: Mapping[str, Progress], matchups: Mapping[str, Matchup], league: League
+    ) -> None:
+        """Fold each game's progress and queue its new box score."""
+        for game, step in progress.items():
+            self.seen[game], self.running[game] = self._versions[game], step.state
+            tally = step.tally()
+            if tally.last_event_id is None:
+                self._once(
+                    ("empty", game, self._versions[game]),
+                    "warning",
+                    f"the stream of {game or self.url} has no event; its box score stays as it was",
+                )
+                continue
+            matchup = matchups[game]
+            home, away, players = league.sides(matchup.home, matchup.away)
+            self.unwritten[game] = build_boxscore(tally, home, away, players, game if self.multi else None)
+            for team in (home.id, away.id):
+                for jersey in unknown_shooters(tally, team, players):
+                    self._once(
+                        (game, team, jersey),
+                        "warning",
+                        f"game {game or '-'} team {team}: jersey {jersey} is not on the roster (shots counted)",
+                    )
+        if progress:
+            self.last_change = now
+
+    # -- write -------------------------------------------------------------------------------
+
+    def to_write(self, now: float) -> list[BoxScore]:
+        """The box scores to upsert now (none while MongoDB backs off)."""
+        return list(self.unwritten.values()) if self.mongo.ready(now) else []
+
+    def write_failed(self, now: float, error: BaseException, count: int) -> None:
+        self._say(self.mongo.failed(now, error, f"{count} box score(s) kept for the next attempt"))
+
+    def written(self, now: float, documents: list[BoxScore]) -> None:
+        self._say(self.mongo.succeeded(now))
+        for document in documents:
+            game = document.get("game_id", SINGLE)
+            if self.unwritten.get(game) is document:
+                del self.unwritten[game]
+            if document["final"]:
+                self.finals[game] = document
+                self.unfinalized += self.rules.finalize
+            # one game: every change is news; a thousand: only the finals, plus a summary
+            level: Level = "info" if document["final"] or not self.multi else "debug"
+            self._say(Notice(level, f"{game}: {scoreline(document)}" if self.multi else scoreline(document)))
+        self.written_since_summary += len(documents)
+
+    # -- finalize ----------------------------------------------------------------------------
+
+    def all_final(self) -> bool:
+        return bool(self.seen) and len(self.finals) == len(self.seen) and not self.unwritten
+
+    def finalize_due(self, now: float) -> bool:
+        """When a game ends; with many games at most every ``finalize_every`` s, and once all are final."""
+        return bool(self.unfinalized) and (self.all_final() or now - self.last_finalized >= self.rules.finalize_every)
+
+    def finalized(self, now: float) -> None:
+        self.unfinalized, self.last_finalized = 0, now
+
+    # -- end of tick -------------------------------------------------------------------------
+
+    def finished(self, now: float) -> bool:
+        """Whether the run is over; raises :class:`StreamTimeout` on a stall before the end."""
+        if not self.all_final() and self.seen and now - self.last_change > self.rules.stall_timeout:
+            raise StreamTimeout(f"{self.url} has not changed for {self.rules.stall_timeout:.0f} s")
+        if self.multi and now - self.last_summary >= self.rules.summary_every:
+            self._say(
+                Notice(
+                    "info",
+                    f"following {len(self.seen)} games ({len(self.finals)} final): "
+                    f"{self.written_since_summary} box scores written in {now - self.last_summary:.0f} s",
+                )
+            )
+            self.last_summary, self.written_since_summary = now, 0
+        return (
+            self.all_final()
+            and not self.unfinalized
+            and (not self.multi or now - self.last_change >= self.rules.settle_seconds)
+        )
+
+    def pause(self, tick_started: float, now: float) -> float:
+        """Seconds to wait before the next tick, so ticks start ``poll_interval`` apart."""
+        return max(0.0, self.rules.poll_interval - (now - tick_started))

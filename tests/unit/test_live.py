@@ -1,0 +1,221 @@
+"""The live loop's rules with fake time: no server, no clock, no Prefect.
+
+Each test plays the flow's part (poll, read, write, finalize) against :class:`LiveLoop`, with the
+time as plain numbers, and checks what the loop decides and says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from boxscore.games import Matchup
+from boxscore.live import SINGLE, WAITING, Backoff, GameRead, LiveLoop, LoopRules, Notice, StreamTimeout
+from boxscore.roster import League, Player, Team
+from boxscore.running import Progress, full_read
+from tests.helpers import reader
+
+HOME, AWAY = 101, 205
+LEAGUE = League.of(
+    [Team(HOME, "syracuse", "acc", 11, 2), Team(AWAY, "johns hopkins", "big10", 9, 4)],
+    [Player(1, "sam", "6", 0, 0, HOME), Player(11, "jimmy", "1", 0, 0, AWAY)],
+)
+LIVE = b"0 59:00 101 6 1\n1 58:00 205 1 0\n"  # syracuse 1 - 0, game on
+FINAL = LIVE + b"2 00:00 0 0 0\n"  # the clock at 00:00: final
+
+
+@dataclass(frozen=True)
+class Version:
+    etag: str
+    size: int
+
+
+def version(data: bytes) -> Version:
+    return Version(str(hash(data)), len(data))
+
+
+def progress(data: bytes) -> Progress:
+    return full_read(reader(data), len(data), frozenset({HOME, AWAY}))
+
+
+def single(**rules: float) -> LiveLoop[Version]:
+    return LiveLoop("s3://games/gamestream.txt", False, LoopRules(**rules), 0.0, "mongodb://db")  # type: ignore[arg-type]
+
+
+def multi(**rules: float) -> LiveLoop[Version]:
+    return LiveLoop("s3://games/saturday/", True, LoopRules(**rules), 0.0, "mongodb://db")  # type: ignore[arg-type]
+
+
+def tick(loop: LiveLoop[Version], now: float, streams: dict[str, bytes]) -> list[str]:
+    """One tick as the flow runs it when S3 and MongoDB answer: poll, read, write."""
+    games = loop.polled(now, {game: version(data) for game, data in streams.items()})
+    matchups = {game: Matchup(game, HOME, AWAY) for game in games}
+    reads = loop.reads(games, matchups)
+    loop.read_done(now, {game: progress(streams[game]) for game in reads}, matchups, LEAGUE)
+    documents = loop.to_write(now)
+    if documents:
+        loop.written(now, documents)
+    return games
+
+
+def messages(loop: LiveLoop[Version], level: str | None = None) -> list[str]:
+    return [n.message for n in loop.notices() if level is None or n.level == level]
+
+
+def test_backoff_doubles_from_1_to_15_s_and_reports_the_recovery() -> None:
+    backoff, now, delays = Backoff("S3 (s3://games/x.txt)"), 100.0, []
+    for _ in range(7):
+        assert backoff.ready(now)
+        notice = backoff.failed(now, ConnectionError("no route"), "keeping the box scores")
+        delays.append(backoff.next_try - now)
+        assert not backoff.ready(now + delays[-1] - 0.01)
+        now += delays[-1]
+    assert delays == [1, 2, 4, 8, 15, 15, 15]
+    assert notice == Notice(
+        "warning",
+        "S3 (s3://games/x.txt) failed (ConnectionError: no route); keeping the box scores, next attempt in 15 s",
+    )
+    assert backoff.succeeded(now) == Notice("info", "S3 (s3://games/x.txt) answers again after 60 s")
+    assert backoff.succeeded(now + 1) is None  # nothing to report once it answers
+    assert backoff.ready(now)
+
+
+def test_an_s3_outage_pauses_polling_by_backoff_and_a_poll_ends_it() -> None:
+    loop = single()
+    tick(loop, 0.0, {SINGLE: LIVE})
+    loop.notices()
+    attempts = []
+    now = 1.0
+    while now < 30:
+        if loop.poll_due(now):
+            attempts.append(now)
+            loop.poll_failed(now, TimeoutError("read timed out"))
+        now += 0.25
+    assert attempts == [1.0, 2.0, 4.0, 8.0, 16.0]  # every 0.25 s tick wanted to poll; backoff let five through
+    assert messages(loop)[-1].endswith("keeping the box scores as they are, next attempt in 15 s")
+    assert not tick(loop, 31.0, {SINGLE: LIVE})  # nothing changed meanwhile: nothing to read
+    assert messages(loop) == ["S3 (s3://games/gamestream.txt) answers again after 30 s"]
+
+
+def test_mongodb_down_keeps_the_newest_box_score_until_a_write_succeeds() -> None:
+    loop = single()
+    loop.polled(0.0, {SINGLE: version(LIVE)})
+    loop.read_done(0.0, {SINGLE: progress(LIVE)}, {SINGLE: Matchup(SINGLE, HOME, AWAY)}, LEAGUE)
+    (document,) = loop.to_write(0.0)
+    loop.write_failed(0.0, ConnectionError("refused"), 1)
+    assert loop.to_write(0.5) == []  # backing off
+    loop.polled(0.6, {SINGLE: version(FINAL)})
+    loop.read_done(0.6, {SINGLE: progress(FINAL)}, {SINGLE: Matchup(SINGLE, HOME, AWAY)}, LEAGUE)
+    (newest,) = loop.to_write(1.0)  # only the newest box score of the game is kept
+    assert (document["_id"], newest["_id"], newest["final"]) == (1, 2, True)
+    loop.written(1.0, [newest])
+    assert loop.unwritten == {} and loop.finals == {SINGLE: newest}
+    assert messages(loop)[-2:] == [
+        "MongoDB (mongodb://db) answers again after 1 s",
+        "event 2 (00:00, final): syracuse 1 - 0 johns hopkins",
+    ]
+
+
+def test_waiting_for_the_stream_is_said_once_then_times_out() -> None:
+    loop = single(wait_for_stream=10.0)
+    for now in (0.0, 5.0, 10.0):
+        assert loop.polled(now, {}) == []
+    assert messages(loop) == [f"{WAITING} s3://games/gamestream.txt to appear"]
+    with pytest.raises(StreamTimeout, match=r"gamestream\.txt did not appear within 10 s"):
+        loop.polled(10.5, {})
+
+
+def test_a_stalled_game_times_out_but_a_final_one_does_not() -> None:
+    loop = single(stall_timeout=60.0)
+    tick(loop, 0.0, {SINGLE: LIVE})
+    for now in (30.0, 60.0):
+        tick(loop, now, {SINGLE: LIVE})
+        assert not loop.finished(now)
+    with pytest.raises(StreamTimeout, match="has not changed for 60 s"):
+        loop.finished(60.5)
+
+    final = single(stall_timeout=60.0, finalize=False)
+    tick(final, 0.0, {SINGLE: FINAL})
+    assert final.finished(1000.0)
+
+
+def test_single_game_finalizes_at_once_then_stops() -> None:
+    loop = single()
+    tick(loop, 0.0, {SINGLE: LIVE})
+    assert not loop.finalize_due(0.0) and not loop.finished(0.0)
+    tick(loop, 1.0, {SINGLE: FINAL})
+    assert loop.finalize_due(1.0)
+    assert not loop.finished(1.0)  # not before finalize has run
+    loop.finalized(1.0)
+    assert not loop.finalize_due(1.0)
+    assert loop.finished(1.0)
+
+
+def test_many_games_share_a_finalize_at_most_every_5_s_and_all_final_finalizes_at_once() -> None:
+    loop = multi()
+    tick(loop, 0.0, {"a": LIVE, "b": LIVE, "c": LIVE})
+    tick(loop, 1.0, {"a": FINAL, "b": LIVE, "c": LIVE})
+    assert loop.finalize_due(1.0)
+    loop.finalized(1.0)
+    tick(loop, 2.0, {"a": FINAL, "b": FINAL, "c": LIVE})
+    assert [loop.finalize_due(t) for t in (2.0, 5.9, 6.0)] == [False, False, True]
+    tick(loop, 3.0, {"a": FINAL, "b": FINAL, "c": FINAL})
+    assert loop.finalize_due(3.0)  # every game final: no reason to wait
+
+
+def test_many_games_settle_before_the_run_ends() -> None:
+    loop = multi(settle_seconds=30.0, finalize=False)
+    tick(loop, 0.0, {"a": FINAL, "b": LIVE})
+    tick(loop, 10.0, {"a": FINAL, "b": FINAL})
+    assert loop.all_final()
+    assert [loop.finished(t) for t in (10.0, 39.9, 40.0)] == [False, False, True]
+
+
+def test_many_games_log_a_summary_every_30_s_and_scorelines_only_for_finals() -> None:
+    loop = multi()
+    tick(loop, 0.0, {"a": LIVE, "b": LIVE})
+    loop.finished(0.0)
+    tick(loop, 10.0, {"a": FINAL, "b": LIVE})
+    loop.finished(10.0)
+    assert messages(loop, "info") == ["a: event a/2 (00:00, final): syracuse 1 - 0 johns hopkins"]
+    loop.finished(29.9)
+    assert messages(loop) == []
+    loop.finished(30.0)
+    assert messages(loop) == ["following 2 games (1 final): 3 box scores written in 30 s"]
+    loop.finished(59.0)
+    loop.finished(60.0)
+    assert messages(loop) == ["following 2 games (1 final): 0 box scores written in 30 s"]
+
+
+def test_a_game_without_a_matchup_is_skipped_with_one_warning() -> None:
+    loop = multi()
+    for now in (0.0, 1.0):
+        games = loop.polled(now, {"a": version(LIVE), "zz": version(LIVE)})
+        reads = loop.reads(games, {"a": Matchup("a", HOME, AWAY)})
+        assert list(reads) == ["a"]
+    assert reads["a"] == GameRead("s3://games/saturday/a.txt", frozenset({HOME, AWAY}), None, len(LIVE))
+    assert messages(loop, "warning") == ["game zz is not in the games table yet; skipping it"]
+
+
+def test_a_read_continues_from_the_folded_state_and_finals_are_not_read_again() -> None:
+    loop = multi()
+    tick(loop, 0.0, {"a": LIVE})
+    games = loop.polled(1.0, {"a": version(FINAL)})
+    (read,) = loop.reads(games, {"a": Matchup("a", HOME, AWAY)}).values()
+    assert read.state is not None and read.state.offset == len(LIVE) and read.size == len(FINAL)
+    loop.read_done(1.0, {"a": progress(FINAL)}, {"a": Matchup("a", HOME, AWAY)}, LEAGUE)
+    loop.written(1.0, loop.to_write(1.0))
+    assert loop.polled(2.0, {"a": version(FINAL + b"3 00:00 101 6 1\n")}) == []  # final: never read again
+
+
+def test_a_missing_stream_and_an_empty_one_are_reported_once_and_change_nothing() -> None:
+    loop = single()
+    tick(loop, 0.0, {SINGLE: LIVE})
+    loop.notices()
+    for now in (1.0, 2.0):
+        loop.polled(now, {})
+    assert messages(loop) == ["the stream s3://games/gamestream.txt is missing; waiting for it to come back"]
+    tick(loop, 3.0, {SINGLE: b""})
+    assert loop.to_write(3.0) == []
+    assert messages(loop) == ["the stream of s3://games/gamestream.txt has no event; its box score stays as it was"]
