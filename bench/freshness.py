@@ -59,7 +59,7 @@ def main(delay: float = 0.05, poll: float = 0.2) -> None:
         from tasks.stream import write_stream
 
         reset_reference.fn(os.environ["SQL_URL"], *read_seed(SEED_DIR))
-        live = start_polling(lambda: live_boxscore(poll_interval=poll))
+        live = start_polling(lambda: live_boxscore(poll_interval=poll, settle_seconds=0.5))
         written: dict[int, float] = {}
         shown: list[tuple[float, int]] = []
         done = threading.Event()

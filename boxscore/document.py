@@ -13,7 +13,7 @@ Contract (``sidearm.boxscores``)::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NotRequired, TypedDict
+from typing import TypedDict
 
 from boxscore.roster import Player, Team, roster_of
 from boxscore.tally import Tally
@@ -54,12 +54,13 @@ class QualityNote(TypedDict):
 class BoxScore(TypedDict):
     """The document in ``sidearm.boxscores``: everything the page needs, from one query.
 
-    ``game_id`` and ``event_id`` are present when the stream is one of many games (prefix mode).
+    ``_id`` is the event id on a single stream (the page sorts by it) and ``<game_id>/<event_id>``
+    when the stream is one of many games (prefix mode); ``game_id`` and ``event_id`` are always there.
     """
 
     _id: int | str
-    game_id: NotRequired[str]
-    event_id: NotRequired[int]
+    game_id: str
+    event_id: int
     timestamp: str
     final: bool
     home: TeamSide
@@ -120,19 +121,21 @@ def team_side(tally: Tally, team: Team, opponent: Team, players: Sequence[Player
     )
 
 
-def boxscore_id(game_id: str | None, event_id: int) -> int | str:
+def boxscore_id(game_id: str, event_id: int, per_game: bool) -> int | str:
     """The document key: the event id for the single stream, ``<game_id>/<event_id>`` per game."""
-    return event_id if game_id is None else f"{game_id}/{event_id}"
+    return f"{game_id}/{event_id}" if per_game else event_id
 
 
 def build_boxscore(
-    tally: Tally, home: Team, away: Team, players: Sequence[Player], game_id: str | None = None
+    tally: Tally, home: Team, away: Team, players: Sequence[Player], game_id: str, per_game: bool = False
 ) -> BoxScore:
     """The document for the stream as tallied; keyed by the latest event id (and game)."""
     if tally.last_event_id is None or tally.clock is None:
         raise ValueError("no event in the stream yet: there is no box score to build")
-    document = BoxScore(
-        _id=boxscore_id(game_id, tally.last_event_id),
+    return BoxScore(
+        _id=boxscore_id(game_id, tally.last_event_id, per_game),
+        game_id=game_id,
+        event_id=tally.last_event_id,
         timestamp=tally.clock,
         final=tally.final,
         home=team_side(tally, home, away, players),
@@ -143,9 +146,6 @@ def build_boxscore(
             examples=list(tally.quality.examples),
         ),
     )
-    if game_id is None:
-        return document
-    return {"_id": document["_id"], "game_id": game_id, "event_id": tally.last_event_id, **document}
 
 
 def final_score(boxscore: BoxScore) -> dict[int, int]:

@@ -9,17 +9,24 @@ cadences) is tested with fake time and no server.
 One tick of the flow, in order::
 
     poll_due -> polled / poll_failed -> reads -> read_done / read_failed
-    -> to_write -> written / write_failed -> finalize_due -> finalized -> finished
+    -> archive_due -> archived -> to_write -> written / write_failed
+    -> finalize_due -> finalized -> records_to_save -> finished
+
+Single-stream mode follows whatever game the stream holds (:mod:`boxscore.identity`): when it
+holds a new game, the box scores of the others are archived before the new game's first one is
+written, so the page's query always finds the current game. A final game is watched for
+``settle_seconds`` more: a scorer's correction in that time is applied and finalized again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, Literal, Protocol, TypeVar
 
 from boxscore.document import BoxScore, build_boxscore, unknown_shooters
 from boxscore.games import Matchup, changed, stream_url
+from boxscore.identity import IDENTITY_BYTES, GameRecord, first_line, identify, opening
 from boxscore.masking import error_reason
 from boxscore.report import scoreline
 from boxscore.roster import League
@@ -53,6 +60,7 @@ class GameRead:
     teams: frozenset[int]
     state: RunningTally | None
     size: int
+    keep: int = 0  # bytes of the new complete lines to bring back (single mode: for the identity)
 
 
 class Backoff:
@@ -121,8 +129,28 @@ class LiveLoop(Generic[V]):
     ``<game_id>.txt`` streams (``multi``); ``mongo`` names MongoDB (password masked) in notices.
     """
 
-    def __init__(self, url: str, multi: bool, rules: LoopRules, started: float, mongo: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        multi: bool,
+        rules: LoopRules,
+        started: float,
+        mongo: str,
+        records: list[GameRecord] | None = None,
+        game_id: str | None = None,
+    ) -> None:
         self.url, self.multi, self.rules = url, multi, rules
+        self.given = game_id  # single mode: the user's GAME_ID, else derived from the stream
+        self.records: list[GameRecord] = list(records or ())  # single mode: games seen, newest first
+        self.game_id: str | None = None  # single mode: the game the stream holds now
+        self.lines: dict[str, bytes] = {}  # single mode: the stream's complete lines (for the identity)
+        self.archive_other_games = False  # single mode: a new game began, archive the others first
+        self.already_finalized: set[str] = set()
+        self.final_at: dict[str, float] = {}
+        self.to_finalize: set[str] = set()  # game ids final since the last finalize
+        self._unsaved: dict[str, GameRecord] = {}
+        self._fully_read: set[str] = set()  # games read in full since their last write
+        self._stale: list[tuple[str, int]] = []
         self.seen: dict[str, V] = {}  # per game: the version folded into ``running``
         self.running: dict[str, RunningTally] = {}  # per game: what the bytes read so far add up to
         self.unwritten: dict[str, BoxScore] = {}  # per game: the newest box score not yet in MongoDB
@@ -131,7 +159,6 @@ class LiveLoop(Generic[V]):
         self.mongo = Backoff(f"MongoDB ({mongo})")
         self.started = self.last_change = self.last_summary = started
         self.written_since_summary = 0
-        self.unfinalized = 0  # games final since the last finalize
         self.last_finalized = float("-inf")
         self._versions: Mapping[str, V] = {}
         self._notices: list[Notice] = []
@@ -181,7 +208,8 @@ class LiveLoop(Generic[V]):
             if now - self.started > self.rules.wait_for_stream:
                 raise StreamTimeout(f"{self.url} did not appear within {self.rules.wait_for_stream:.0f} s")
             self._once("waiting", "info", f"{WAITING} {self.url} to appear")
-        return changed(versions, self.seen, set(self.finals))
+        settled = {game for game, at in self.final_at.items() if now - at >= self.rules.settle_seconds}
+        return changed(versions, self.seen, settled)
 
     # -- read --------------------------------------------------------------------------------
 
@@ -198,6 +226,7 @@ class LiveLoop(Generic[V]):
                 frozenset({matchup.home, matchup.away}),
                 self.running.get(game),
                 self._versions[game].size,
+                0 if self.multi else IDENTITY_BYTES,
             )
         return todo
 
@@ -210,6 +239,8 @@ class LiveLoop(Generic[V]):
         """Fold each game's progress and queue its new box score."""
         for game, step in progress.items():
             self.seen[game], self.running[game] = self._versions[game], step.state
+            if step.full_read:
+                self._fully_read.add(game)
             tally = step.tally()
             if tally.last_event_id is None:
                 self._once(
@@ -218,9 +249,12 @@ class LiveLoop(Generic[V]):
                     f"the stream of {game or self.url} has no event; its box score stays as it was",
                 )
                 continue
+            game_id = game if self.multi else self._identify(now, game, step)
+            if game_id is None:
+                continue
             matchup = matchups[game]
             home, away, players = league.sides(matchup.home, matchup.away)
-            self.unwritten[game] = build_boxscore(tally, home, away, players, game if self.multi else None)
+            self.unwritten[game] = build_boxscore(tally, home, away, players, game_id, self.multi)
             for team in (home.id, away.id):
                 for jersey in unknown_shooters(tally, team, players):
                     self._once(
@@ -231,11 +265,62 @@ class LiveLoop(Generic[V]):
         if progress:
             self.last_change = now
 
+    def _identify(self, now: float, game: str, step: Progress) -> str | None:
+        """Single mode: the id of the game the stream holds after this read (``None``: not yet known)."""
+        lines = step.lines if step.full_read else self.lines.get(game, b"") + step.lines
+        self.lines[game] = lines = lines[:IDENTITY_BYTES]
+        settling = game in self.final_at and now - self.final_at[game] < self.rules.settle_seconds
+        identity = identify(lines, self.records, self.given, settling)
+        if identity is None:
+            self._once(
+                ("no identity", opening(lines)),
+                "warning",
+                f"the first line of {self.url} is not an event ({opening(lines)!r}); "
+                "no box score is written until it is",
+            )
+            return None
+        if identity.game_id != self.game_id:
+            self._follow(game, identity.game_id, identity.new, lines)
+        current = self.records[0]
+        if not current.final and current.lines != lines:
+            self.records[0] = replace(current, lines=lines)
+        return identity.game_id
+
+    def _follow(self, game: str, game_id: str, new: bool, lines: bytes) -> None:
+        """Start following ``game_id`` on the stream: a new game, a replay or a resumed one."""
+        known = next((r for r in self.records if r.game_id == game_id), None)
+        if known is None:
+            known = GameRecord(game_id, first_line(lines) or "", lines)
+        self.records = [known, *(r for r in self.records if r.game_id != game_id)]
+        self._unsaved[game_id] = known
+        self.game_id = game_id
+        self.finals.pop(game, None)
+        self.final_at.pop(game, None)
+        if new:
+            self.archive_other_games = True
+            self._say(Notice("info", f"a new game on {self.url}: {game_id}"))
+        else:
+            self._say(Notice("info", f"following game {game_id} on {self.url}"))
+        if known.final and known.finalized and known.lines == lines:
+            self.already_finalized.add(game_id)
+            self._say(Notice("info", f"game {game_id} is already final and finalized: nothing to finalize again"))
+
+    # -- archive -----------------------------------------------------------------------------
+
+    def archive_due(self) -> str | None:
+        """Single mode: the game to keep when the others' box scores must move to the archive first."""
+        return self.game_id if self.archive_other_games and self.unwritten else None
+
+    def archived(self) -> None:
+        self.archive_other_games = False
+
     # -- write -------------------------------------------------------------------------------
 
     def to_write(self, now: float) -> list[BoxScore]:
-        """The box scores to upsert now (none while MongoDB backs off)."""
-        return list(self.unwritten.values()) if self.mongo.ready(now) else []
+        """The box scores to upsert now (none while MongoDB backs off or an archive is due)."""
+        if self.archive_other_games or not self.mongo.ready(now):
+            return []
+        return list(self.unwritten.values())
 
     def write_failed(self, now: float, error: BaseException, count: int) -> None:
         self._say(self.mongo.failed(now, error, f"{count} box score(s) kept for the next attempt"))
@@ -243,28 +328,71 @@ class LiveLoop(Generic[V]):
     def written(self, now: float, documents: list[BoxScore]) -> None:
         self._say(self.mongo.succeeded(now))
         for document in documents:
-            game = document.get("game_id", SINGLE)
+            game = document["game_id"] if self.multi else SINGLE
             if self.unwritten.get(game) is document:
                 del self.unwritten[game]
+            if game in self._fully_read:
+                self._fully_read.discard(game)
+                self._stale.append((document["game_id"], document["event_id"]))
             if document["final"]:
+                if self.finals.get(game) != document:
+                    self.final_at[game] = now
+                    self._final_written(game, document)
                 self.finals[game] = document
-                self.unfinalized += self.rules.finalize
             # one game: every change is news; a thousand: only the finals, plus a summary
             level: Level = "info" if document["final"] or not self.multi else "debug"
             self._say(Notice(level, f"{game}: {scoreline(document)}" if self.multi else scoreline(document)))
         self.written_since_summary += len(documents)
 
+    def stale(self) -> list[tuple[str, int]]:
+        """(game id, event id): the game's box scores of later events are stale, to archive.
+
+        Asked after a full read is written: the stream was rewritten (a correction that removed
+        lines, or a prefix game id used again by another game), so box scores past its latest
+        event no longer describe it and must not be what the page finds.
+        """
+        stale, self._stale = self._stale, []
+        return stale
+
     # -- finalize ----------------------------------------------------------------------------
+
+    def _final_written(self, game: str, document: BoxScore) -> None:
+        game_id = document["game_id"]
+        if not self.multi:
+            self.records[0] = replace(
+                self.records[0], lines=self.lines[game], final=True, finalized=game_id in self.already_finalized
+            )
+            self._unsaved[game_id] = self.records[0]
+        if self.rules.finalize and game_id not in self.already_finalized:
+            self.to_finalize.add(game_id)
+        self.already_finalized.discard(game_id)  # a later change of it is a correction: finalize again
 
     def all_final(self) -> bool:
         return bool(self.seen) and len(self.finals) == len(self.seen) and not self.unwritten
 
     def finalize_due(self, now: float) -> bool:
         """When a game ends; with many games at most every ``finalize_every`` s, and once all are final."""
-        return bool(self.unfinalized) and (self.all_final() or now - self.last_finalized >= self.rules.finalize_every)
+        return bool(self.to_finalize) and (self.all_final() or now - self.last_finalized >= self.rules.finalize_every)
 
-    def finalized(self, now: float) -> None:
-        self.unfinalized, self.last_finalized = 0, now
+    def finalized(self, now: float, games: set[str]) -> None:
+        """These games' results are in the season tables."""
+        self.to_finalize -= games
+        self.last_finalized = now
+        for index, record in enumerate(self.records):
+            if record.game_id in games:
+                self.records[index] = replace(record, finalized=True)
+                self._unsaved[record.game_id] = self.records[index]
+
+    def keep_unsaved(self, records: list[tuple[int, GameRecord]]) -> None:
+        """Records that could not be saved: saved with the next ones."""
+        for _, record in records:
+            self._unsaved.setdefault(record.game_id, record)
+
+    def records_to_save(self) -> list[tuple[int, GameRecord]]:
+        """Single mode: the game records changed since the last call, each with its rank (newest highest)."""
+        rank = {record.game_id: len(self.records) - index for index, record in enumerate(self.records)}
+        saved, self._unsaved = self._unsaved, {}
+        return sorted((rank[record.game_id], record) for record in saved.values())
 
     # -- end of tick -------------------------------------------------------------------------
 
@@ -281,11 +409,7 @@ class LiveLoop(Generic[V]):
                 )
             )
             self.last_summary, self.written_since_summary = now, 0
-        return (
-            self.all_final()
-            and not self.unfinalized
-            and (not self.multi or now - self.last_change >= self.rules.settle_seconds)
-        )
+        return self.all_final() and not self.to_finalize and now - self.last_change >= self.rules.settle_seconds
 
     def pause(self, tick_started: float, now: float) -> float:
         """Seconds to wait before the next tick, so ticks start ``poll_interval`` apart."""

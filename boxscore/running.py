@@ -160,6 +160,9 @@ class Progress:
     tail: ParsedBlock
     full_read: bool
     bytes_read: int
+    #: the complete lines folded by this step (all of them after a full read), at most
+    #: ``keep`` bytes: what the game's identity is decided on
+    lines: bytes = b""
 
     def tally(self) -> Tally:
         return self.state.tally(self.tail)
@@ -171,15 +174,11 @@ def _split(data: bytes) -> tuple[bytes, bytes]:
     return data[:cut], data[cut:]
 
 
-def _fold_bytes(state: RunningTally, data: bytes, teams: frozenset[int] | None) -> tuple[RunningTally, ParsedBlock]:
-    complete, partial = _split(data)
-    return state.fold(parse_block(complete, teams), complete), parse_block(partial, teams)
-
-
-def full_read(read: Reader, size: int, teams: frozenset[int] | None) -> Progress:
-    """Tally the whole object from scratch."""
-    state, tail = _fold_bytes(RunningTally(), read(0, size) if size else b"", teams)
-    return Progress(state, tail, True, size)
+def full_read(read: Reader, size: int, teams: frozenset[int] | None, keep: int = 0) -> Progress:
+    """Tally the whole object from scratch; ``keep`` bytes of its complete lines come back too."""
+    complete, partial = _split(read(0, size) if size else b"")
+    state = RunningTally().fold(parse_block(complete, teams), complete)
+    return Progress(state, parse_block(partial, teams), True, size, complete[:keep])
 
 
 def _first_event(block: ParsedBlock) -> int | None:
@@ -198,18 +197,23 @@ def next_range(state: RunningTally | None, size: int) -> tuple[int, int]:
     return state.offset - len(state.last_line), size
 
 
-def advance(state: RunningTally | None, read: Reader, size: int, teams: frozenset[int] | None) -> Progress:
-    """Bring ``state`` up to the object's current ``size``, reading only the new bytes if it can."""
+def advance(
+    state: RunningTally | None, read: Reader, size: int, teams: frozenset[int] | None, keep: int = 0
+) -> Progress:
+    """Bring ``state`` up to the object's current ``size``, reading only the new bytes if it can.
+
+    ``keep``: how many bytes of the newly folded complete lines to return (:attr:`Progress.lines`).
+    """
     if state is None or size <= state.offset:
-        return full_read(read, size, teams)
+        return full_read(read, size, teams, keep)
     start, _ = next_range(state, size)
     data = read(start, size)
     if not data.startswith(state.last_line):
-        return full_read(read, size, teams)  # the last folded line changed: a correction
+        return full_read(read, size, teams, keep)  # the last folded line changed: a correction
     new = data[len(state.last_line) :]
     complete, partial = _split(new)
     block, tail = parse_block(complete, teams), parse_block(partial, teams)
     first = _first_event(block) if len(block) else _first_event(tail)
     if first is not None and first not in (state.max_id + 1, SENTINEL_EVENT_ID):
-        return full_read(read, size, teams)  # the new part does not continue the event sequence
-    return Progress(state.fold(block, complete), tail, False, len(data))
+        return full_read(read, size, teams, keep)  # the new part does not continue the event sequence
+    return Progress(state.fold(block, complete), tail, False, len(data), complete[:keep])

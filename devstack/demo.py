@@ -49,7 +49,7 @@ def main() -> None:
         from tasks.reference import read_season_tables
         from tasks.settings import Settings
 
-        live = start_polling(lambda: live_boxscore(poll_interval=0.2, wait_for_stream=120))
+        live = start_polling(lambda: live_boxscore(poll_interval=0.2, wait_for_stream=120, settle_seconds=2.0))
         gamestream(delay=REPLAY_DELAY)
         final = live.result(timeout=600)
         teams2, players2 = read_season_tables(Settings.from_env().sql_url)

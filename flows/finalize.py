@@ -1,56 +1,114 @@
-"""Finalize a game: write ``teams2`` and ``players2`` from the final box score.
+"""Finalize games: record each final result and write ``teams2``/``players2`` for the season so far.
 
     python -m flows.finalize
 
-Recomputed from ``teams``/``players`` every time, so running it twice gives identical tables.
-Exits non-zero, writing nothing, while the latest box score is not final.
+The season tables are the base tables plus every finished game's result (the ``results`` and
+``result_players`` tables), recomputed each time: finalizing twice, or a replayed game, counts
+each game once, and a game finalized again with corrected lines replaces its earlier result.
+Before a final counts, its stream is read in full and tallied from scratch, so a correction the
+live loop did not see is applied to the box score first. Exits with 2, writing nothing, while
+the single stream's latest box score is not final.
 """
 
 from __future__ import annotations
 
 import sys
+from logging import Logger, LoggerAdapter
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from boxscore.document import BoxScore, build_boxscore
+from boxscore.games import is_prefix, stream_url
+from boxscore.identity import IDENTITY_BYTES, identify
 from boxscore.report import final_summary, scoreline
-from boxscore.roster import Player, Team
-from boxscore.season import GameNotOver, players_after, require_final, teams_after
-from tasks.boxscores import final_boxscores, game_count, latest_boxscore
-from tasks.reference import read_reference, write_season_tables
+from boxscore.roster import League, Player, Team
+from boxscore.running import full_read
+from boxscore.season import GameNotOver, require_final, result_of
+from tasks.boxscores import (
+    archive_boxscores,
+    final_boxscores,
+    game_count,
+    latest_boxscore,
+    mark_finalized,
+    read_game_records,
+    upsert_boxscores,
+)
+from tasks.reference import read_reference, write_season
 from tasks.settings import Settings
+from tasks.stream import read_stream
 
 
 @flow(name="finalize-game")
-def finalize_game() -> tuple[list[Team], list[Player]]:
-    """Read the final box scores and the base tables; write the tables after the games.
+def finalize_game(games: list[str] | None = None) -> tuple[list[Team], list[Player]]:
+    """Record these games' final results (``None``: every game that is over) and write the tables.
 
-    Single stream: its latest box score must be final. Several games: every game with a final
-    box score counts (games still running are left for a later finalize).
+    Single stream with ``games`` unset: the current game, whose latest box score must be final.
+    Several games: every game with a final box score (games still running are left for later).
     """
     settings = Settings.from_env()
     logger = get_run_logger()
     mongo = (settings.mongo_url, settings.mongo_db, settings.mongo_collection)
-    latest = latest_boxscore(*mongo)
-    if latest is None or "game_id" not in latest:
-        finals = [require_final(latest)]
-    else:
-        finals = final_boxscores(*mongo)
-        if not finals:
-            raise GameNotOver(f"none of the {game_count(*mongo)} games is over; teams2/players2 were not written")
-    team_rows, player_rows = read_reference(settings.sql_url)
-    teams2, players2 = teams_after(team_rows, finals), players_after(player_rows, finals)
-    write_season_tables(settings.sql_url, teams2, players2)
-    summary = "\n".join(final_summary(final, team_rows, teams2) for final in finals[:20])
-    create_markdown_artifact(summary, key="final-result", description=scoreline(finals[-1]))
+    multi = is_prefix(settings.gamestream_url)
+    if games is None and not multi:
+        games = [require_final(latest_boxscore(*mongo))["game_id"]]
+    finals = final_boxscores(*mongo, games)
+    if not finals:
+        raise GameNotOver(f"none of the {game_count(*mongo)} games is over; teams2/players2 were not written")
+    league = League.of(*read_reference(settings.sql_url))
+    checked = [_as_streamed(final, settings, league, logger) for final in finals]
+    season = write_season(settings.sql_url, [result_of(final["game_id"], final) for final in checked])
+    for game_id, reason in sorted(season.skipped.items()):
+        logger.warning("game %s does not count in the season tables: %s", game_id, reason)
+    if not multi:
+        mark_finalized(*mongo, [final["game_id"] for final in checked])
+    before = sorted(league.teams.values(), key=lambda team: team.id)
+    summary = "\n".join(final_summary(final, before, season.teams) for final in checked[:20])
+    create_markdown_artifact(summary, key="final-result", description=scoreline(checked[-1]))
     logger.info(
         "finalized %d game(s), last %s: wrote %d teams2 and %d players2 rows",
-        len(finals),
-        scoreline(finals[-1]),
-        len(teams2),
-        len(players2),
+        len(checked),
+        scoreline(checked[-1]),
+        len(season.teams),
+        len(season.players),
     )
-    return teams2, players2
+    return season.teams, season.players
+
+
+def _as_streamed(final: BoxScore, settings: Settings, league: League, logger: Logger | LoggerAdapter[Any]) -> BoxScore:
+    """The final as its stream says now, read in full and tallied from scratch.
+
+    The stored final stands when the stream is gone, holds another game by now, is no longer
+    final, or names a team the base tables lack (the season reports that game by name).
+    """
+    multi = is_prefix(settings.gamestream_url)
+    game_id = final["game_id"]
+    url = stream_url(settings.gamestream_url, game_id) if multi else settings.gamestream_url
+    data = read_stream(url, settings.storage_options)
+    if data is None:
+        return final
+    home, away = final["home"]["teamid"], final["away"]["teamid"]
+    progress = full_read(lambda start, end: data[start:end], len(data), frozenset({home, away}), IDENTITY_BYTES)
+    if not multi:
+        records = read_game_records(settings.mongo_url, settings.mongo_db, settings.mongo_collection, url)
+        identity = identify(progress.lines, records, settings.chosen_game_id())
+        if identity is None or identity.game_id != game_id:
+            return final
+    tally = progress.tally()
+    if not tally.final:
+        return final
+    try:
+        home_team, away_team, players = league.sides(home, away)
+    except LookupError:
+        return final
+    streamed = build_boxscore(tally, home_team, away_team, players, game_id, multi)
+    if streamed != final:
+        mongo = (settings.mongo_url, settings.mongo_db, settings.mongo_collection)
+        upsert_boxscores(*mongo, [streamed])
+        archive_boxscores(*mongo, {"game_id": game_id, "event_id": {"$gt": streamed["event_id"]}})
+        logger.warning("game %s was corrected after its final: %s", game_id, scoreline(streamed))
+    return streamed
 
 
 if __name__ == "__main__":

@@ -37,7 +37,13 @@ from boxscore.roster import League
 from flows.finalize import finalize_game
 from tasks import ServiceUnavailable
 from tasks.aggregate import advance_streams
-from tasks.boxscores import ensure_game_index, upsert_boxscores
+from tasks.boxscores import (
+    archive_boxscores,
+    ensure_game_index,
+    read_game_records,
+    save_game_records,
+    upsert_boxscores,
+)
 from tasks.cluster import dask_client
 from tasks.reference import read_matchups, read_reference
 from tasks.settings import Settings
@@ -84,28 +90,32 @@ def live_boxscore(
     away_team: int = AWAY_TEAM,
     finalize: bool = True,
     settle_seconds: float = 30.0,
+    game_id: str | None = None,
 ) -> Any:
     """Upsert a box score at every change of a stream; finalize each game when it is over.
 
     ``wait_for_stream`` bounds the wait for a first stream; ``stall_timeout`` the wait for a
     change while a game is not over (outages of S3 or MongoDB are waited out within it). With
-    a prefix, the run ends once every game is final and no stream changed for
-    ``settle_seconds``. Returns the final box score (single stream) or a dict of final box
-    scores by game id (prefix).
+    the run ends once every game is final and no stream changed for ``settle_seconds`` (a
+    correction within that time is applied and finalized again). ``game_id`` (or ``GAME_ID``)
+    names the single stream's game; unset, it is derived from the stream (README "Games and
+    seasons"). Returns the final box score (single stream) or a dict of final box scores by game
+    id (prefix).
     """
     settings = Settings.from_env()
+    chosen = settings.chosen_game_id(game_id)
     logger = get_run_logger()
     logger.info("following the game: %s", settings.describe())
     multi = is_prefix(settings.gamestream_url)
     rules = LoopRules(poll_interval, wait_for_stream, stall_timeout, settle_seconds, finalize)
+    mongo = (settings.mongo_url, settings.mongo_db, settings.mongo_collection)
+    records = [] if multi else read_game_records(*mongo, settings.gamestream_url)
     loop: LiveLoop[StreamVersion] = LiveLoop(
-        settings.gamestream_url, multi, rules, time.monotonic(), redact_url(settings.mongo_url)
+        settings.gamestream_url, multi, rules, time.monotonic(), redact_url(settings.mongo_url), records, chosen
     )
     reference = Reference(settings.sql_url, None if multi else Matchup(SINGLE, home_team, away_team))
-    mongo = (settings.mongo_url, settings.mongo_db, settings.mongo_collection)
     clock = None if multi else create_progress_artifact(0.0, key="game-clock", description="game clock: 60:00 -> 00:00")
-    if multi:
-        ensure_game_index(*mongo)
+    ensure_game_index(*mongo)
 
     with dask_client(settings.dask_address) as client:
         while True:
@@ -127,19 +137,13 @@ def live_boxscore(
                         else:
                             assert reference.league is not None  # read with the matchups
                             loop.read_done(tick, progress, matchups, reference.league)
-            documents = loop.to_write(tick)
-            if documents:
-                try:
-                    upsert_boxscores(*mongo, documents)
-                except ServiceUnavailable as error:
-                    loop.write_failed(tick, error, len(documents))
-                else:
-                    loop.written(tick, documents)
-                    if clock is not None:
-                        _show(documents[-1], clock)
+            _write(loop, tick, mongo, settings.gamestream_url, clock)
             if loop.finalize_due(tick):
-                finalize_game()
-                loop.finalized(tick)
+                games = set(loop.to_finalize)
+                finalize_game(games=sorted(games))
+                loop.finalized(tick, games)
+                if not multi:
+                    _save_records(loop, tick, mongo, settings.gamestream_url)
             done = loop.finished(tick)
             for notice in loop.notices():
                 logger.log(LEVELS[notice.level], "%s", notice.message)
@@ -147,6 +151,41 @@ def live_boxscore(
                 break
             time.sleep(loop.pause(tick, time.monotonic()))
     return dict(sorted(loop.finals.items())) if multi else loop.finals[SINGLE]
+
+
+def _write(loop: LiveLoop[StreamVersion], tick: float, mongo: tuple[str, str, str], stream: str, clock: Any) -> None:
+    """Archive what the loop says is another game's or stale, upsert the box scores, save the records."""
+    try:
+        keep = loop.archive_due()
+        if keep is not None:
+            archive_boxscores(*mongo, {"game_id": {"$ne": keep}})
+            loop.archived()
+        documents = loop.to_write(tick)
+        if not documents:
+            return
+        upsert_boxscores(*mongo, documents)
+    except ServiceUnavailable as error:
+        loop.write_failed(tick, error, len(loop.unwritten))
+        return
+    loop.written(tick, documents)
+    try:
+        for game_id, event_id in loop.stale():
+            archive_boxscores(*mongo, {"game_id": game_id, "event_id": {"$gt": event_id}})
+    except ServiceUnavailable as error:
+        loop.write_failed(tick, error, 0)
+    if not loop.multi:
+        _save_records(loop, tick, mongo, stream)
+    if clock is not None:
+        _show(documents[-1], clock)
+
+
+def _save_records(loop: LiveLoop[StreamVersion], tick: float, mongo: tuple[str, str, str], stream: str) -> None:
+    records = loop.records_to_save()
+    try:
+        save_game_records(*mongo, stream, records)
+    except ServiceUnavailable as error:
+        loop.write_failed(tick, error, 0)
+        loop.keep_unsaved(records)
 
 
 def _show(document: BoxScore, clock: Any) -> None:
@@ -162,6 +201,7 @@ if __name__ == "__main__":
     parser.add_argument("--stall-timeout", type=float, default=900.0)
     parser.add_argument("--settle-seconds", type=float, default=30.0, help="prefix: quiet time after the last final")
     parser.add_argument("--no-finalize", action="store_true")
+    parser.add_argument("--game-id", default=None, help="the single stream's game (default: GAME_ID, else derived)")
     args = parser.parse_args()
     live_boxscore(
         poll_interval=args.poll_interval,
@@ -169,4 +209,5 @@ if __name__ == "__main__":
         stall_timeout=args.stall_timeout,
         finalize=not args.no_finalize,
         settle_seconds=args.settle_seconds,
+        game_id=args.game_id,
     )

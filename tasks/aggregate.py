@@ -102,7 +102,7 @@ def _advance_batch(batch: dict[str, GameRead], storage_options: dict[str, Any]) 
         reader: Reader = RangeReader(read.url, storage_options)
         if game in prefetched:
             reader = PrefetchedReader(reader, *ranges[game], prefetched[game])
-        progress[game] = advance(read.state, reader, read.size, read.teams)
+        progress[game] = advance(read.state, reader, read.size, read.teams, read.keep)
     return progress
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from functools import lru_cache
+from typing import Any
 
 import pymongo
+from bson import Binary
 from prefect import task
 from pymongo import ReplaceOne
 from pymongo.collection import Collection
 from pymongo.errors import ConnectionFailure
 
 from boxscore.document import BoxScore
+from boxscore.identity import GameRecord
 from tasks import IO_TASK, reaching
 
 #: Fail a single call fast; the task's retries give MongoDB time to come back.
@@ -48,18 +51,83 @@ def ensure_game_index(url: str, database: str, collection: str) -> None:
         games = boxscores(url, database, collection)
         games.create_index([("game_id", pymongo.ASCENDING), ("event_id", pymongo.DESCENDING)])
         games.create_index([("final", pymongo.ASCENDING)])  # finalize's query
+        archived = mongo_client(url)[database][archive_collection(collection)]
+        archived.create_index([("game_id", pymongo.ASCENDING), ("event_id", pymongo.DESCENDING)])
+
+
+def archive_collection(collection: str) -> str:
+    """Where a game's box scores go once another game holds the stream: ``<collection>_archive``."""
+    return f"{collection}_archive"
+
+
+def records_collection(collection: str) -> str:
+    """What identifies each game seen on the single stream: ``<collection>_games``."""
+    return f"{collection}_games"
+
+
+def archive_boxscores(url: str, database: str, collection: str, query: dict[str, Any]) -> int:
+    """Move the box scores matching ``query`` to the archive, keyed ``<game_id>/<event_id>``.
+
+    Copied first, then deleted, so a crash in between leaves a copy in both places and the move
+    is simply made again: never lost.
+    """
+    with _reaching_mongo(url):
+        db = mongo_client(url)[database]
+        documents = list(db[collection].find(query))
+        if not documents:
+            return 0
+        archived = [
+            {**doc, "_id": f"{doc.get('game_id', 'unidentified')}/{doc.get('event_id', doc['_id'])}"}
+            for doc in documents
+        ]
+        db[archive_collection(collection)].bulk_write(
+            [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in archived], ordered=False
+        )
+        db[collection].delete_many({"_id": {"$in": [doc["_id"] for doc in documents]}})
+        return len(documents)
 
 
 @task(**IO_TASK)
-def final_boxscores(url: str, database: str, collection: str) -> list[BoxScore]:
-    """The final box score of every finished game, by game id: one query however many games.
+def read_game_records(url: str, database: str, collection: str, stream: str) -> list[GameRecord]:
+    """The games seen on one stream, newest first."""
+    with _reaching_mongo(url):
+        found = mongo_client(url)[database][records_collection(collection)].find(
+            {"stream": stream}, sort=[("seq", pymongo.DESCENDING)]
+        )
+        return [GameRecord(d["_id"], d["first_line"], bytes(d["lines"]), d["final"], d["finalized"]) for d in found]
 
-    A game is followed until its first final box score and not after, so each finished game
-    has one; should a rerun have written two, the one of the later event wins.
+
+def save_game_records(
+    url: str, database: str, collection: str, stream: str, records: list[tuple[int, GameRecord]]
+) -> None:
+    """Upsert game records with their rank on the stream (``seq``: the newest game is the highest)."""
+    if not records:
+        return
+    with _reaching_mongo(url):
+        games = mongo_client(url)[database][records_collection(collection)]
+        for seq, record in records:
+            document = {
+                "stream": stream,
+                "first_line": record.first_line,
+                "lines": Binary(record.lines),
+                "final": record.final,
+                "finalized": record.finalized,
+                "seq": seq,
+            }
+            games.replace_one({"_id": record.game_id}, document, upsert=True)
+
+
+@task(**IO_TASK)
+def final_boxscores(url: str, database: str, collection: str, games: list[str] | None = None) -> list[BoxScore]:
+    """The final box score of these games (``None``: of every finished game), one query in all.
+
+    Box scores a correction made stale are archived when it is read, so each finished game has
+    one final here; should two be found, the one of the later event wins.
     """
+    query: dict[str, Any] = {"final": True, "game_id": {"$exists": True} if games is None else {"$in": games}}
     with _reaching_mongo(url):
         finals: dict[str, BoxScore] = {}
-        for doc in boxscores(url, database, collection).find({"final": True, "game_id": {"$exists": True}}):
+        for doc in boxscores(url, database, collection).find(query):
             if doc["game_id"] not in finals or doc["event_id"] > finals[doc["game_id"]]["event_id"]:
                 finals[doc["game_id"]] = doc
         return [finals[game] for game in sorted(finals)]
@@ -77,3 +145,11 @@ def latest_boxscore(url: str, database: str, collection: str) -> BoxScore | None
     """The box score of the latest event, or ``None`` before the first one."""
     with _reaching_mongo(url):
         return boxscores(url, database, collection).find_one(sort=[("_id", pymongo.DESCENDING)])
+
+
+def mark_finalized(url: str, database: str, collection: str, games: list[str]) -> None:
+    """Note in the game records that these games' results are in the season tables."""
+    with _reaching_mongo(url):
+        mongo_client(url)[database][records_collection(collection)].update_many(
+            {"_id": {"$in": games}}, {"$set": {"finalized": True}}
+        )

@@ -17,6 +17,7 @@ from typing import Any
 from prefect import task
 from sqlalchemy import (
     Column,
+    Connection,
     Engine,
     ForeignKey,
     Integer,
@@ -28,12 +29,14 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    update,
 )
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.sql.dml import Delete, Insert
 
 from boxscore.games import Matchup
 from boxscore.roster import Player, Team, players_from_rows, teams_from_rows
+from boxscore.season import GameResult, PlayerResult, Season, season_after
 from tasks import IO_TASK, reaching
 
 SQL_DOWN = (OperationalError, InterfaceError)
@@ -78,6 +81,35 @@ games = Table(
     Column("away", Integer, nullable=False),
 )
 
+#: Every finished game's result and its rostered players' lines: what the season tables add up.
+results = Table(
+    "results",
+    metadata,
+    Column("game_id", String(64), primary_key=True),
+    Column("home", Integer, nullable=False),
+    Column("away", Integer, nullable=False),
+    Column("home_score", Integer, nullable=False),
+    Column("away_score", Integer, nullable=False),
+    Column("event_id", Integer, nullable=False),
+    Column("clock", String(5), nullable=False),
+)
+result_players = Table(
+    "result_players",
+    metadata,
+    Column("game_id", String(64), primary_key=True),
+    Column("player_id", Integer, primary_key=True, autoincrement=False),
+    Column("shots", Integer, nullable=False),
+    Column("goals", Integer, nullable=False),
+)
+#: One row that each finalize updates first, so finalizers take turns on every database.
+season_lock = Table(
+    "season_lock",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
+)
+SEASON_TABLES = [results, result_players, season_lock]
+
 teams = _teams_table("teams")
 players = _players_table("players", teams)
 teams2 = _teams_table("teams2")
@@ -86,8 +118,12 @@ players2 = _players_table("players2", teams2)
 
 @lru_cache(maxsize=8)
 def sql_engine(url: str) -> Engine:
-    """One engine (and pool) per URL; ``pool_pre_ping`` survives a restarted server."""
-    return create_engine(url, pool_pre_ping=True)
+    """One engine (and pool) per URL; ``pool_pre_ping`` survives a restarted server.
+
+    SQLite waits up to 30 s for another finalizer's transaction instead of failing at once.
+    """
+    connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def replace_statements(
@@ -160,10 +196,72 @@ def reset_reference(
             connection.execute(insert(games), [{"id": m.game_id, "home": m.home, "away": m.away} for m in matchups])
 
 
+def result_statements(new: Sequence[GameResult]) -> list[Statement]:
+    """Statements that record these results, replacing any earlier result of the same games."""
+    if not new:
+        return []
+    games = [result.game_id for result in new]
+    statements: list[Statement] = [
+        (delete(result_players).where(result_players.c.game_id.in_(games)), None),
+        (delete(results).where(results.c.game_id.in_(games)), None),
+        (insert(results), [{k: v for k, v in asdict(r).items() if k != "players"} for r in new]),
+    ]
+    lines = [{"game_id": r.game_id, **asdict(line)} for r in new for line in r.players]
+    if lines:
+        statements.append((insert(result_players), lines))
+    return statements
+
+
+def _create_season_tables(engine: Engine) -> None:
+    """Create what is missing; another finalizer creating the same at the same time is fine."""
+    for table in (teams2, players2, *SEASON_TABLES):
+        try:
+            table.create(engine, checkfirst=True)
+        except (ProgrammingError, IntegrityError):
+            if not inspect(engine).has_table(table.name):
+                raise
+    try:
+        with engine.begin() as connection:
+            if connection.execute(select(season_lock.c.id)).first() is None:
+                connection.execute(insert(season_lock).values(id=1, version=0))
+    except IntegrityError:
+        pass  # another finalizer inserted the lock row first
+
+
+def _read_results(connection: Connection) -> list[GameResult]:
+    lines: dict[str, list[PlayerResult]] = {}
+    for row in connection.execute(select(result_players).order_by(result_players.c.player_id)):
+        lines.setdefault(row.game_id, []).append(PlayerResult(row.player_id, row.shots, row.goals))
+    return [
+        GameResult(
+            r.game_id, r.home, r.away, r.home_score, r.away_score, r.event_id, r.clock, tuple(lines.get(r.game_id, ()))
+        )
+        for r in connection.execute(select(results).order_by(results.c.game_id))
+    ]
+
+
 @task(**IO_TASK)
-def write_season_tables(url: str, team_rows: Sequence[Team], player_rows: Sequence[Player]) -> None:
-    """Replace ``teams2``/``players2`` atomically: a rerun yields identical tables."""
-    _replace_tables(url, teams2, players2, team_rows, player_rows)
+def write_season(url: str, new: Sequence[GameResult]) -> Season:
+    """Record these games' results and rewrite teams2/players2 from the base plus every result.
+
+    One transaction that starts by updating the lock row: finalizers running at the same time
+    take turns (a row lock on PostgreSQL and SQL Server, the write lock on SQLite), and each
+    reads every result committed before it, so the last one to commit writes the whole season.
+    """
+    engine = sql_engine(url)
+    with reaching("SQL database", url, SQL_DOWN):
+        _create_season_tables(engine)
+        with engine.begin() as connection:
+            take_turn = update(season_lock).where(season_lock.c.id == 1).values(version=season_lock.c.version + 1)
+            connection.execute(take_turn)
+            for statement, parameters in result_statements(new):
+                connection.execute(statement, parameters)
+            team_rows = teams_from_rows(connection.execute(select(teams)).mappings().all())
+            player_rows = players_from_rows(connection.execute(select(players)).mappings().all())
+            season = season_after(team_rows, player_rows, _read_results(connection))
+            for statement, parameters in replace_statements(teams2, players2, season.teams, season.players):
+                connection.execute(statement, parameters)
+    return season
 
 
 def read_seed(directory: Path) -> tuple[list[Team], list[Player]]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from boxscore.identity import BadGameId, checked_game_id
 from boxscore.masking import redact_url
 
 DEFAULTS: dict[str, str] = {
@@ -30,6 +31,9 @@ DEFAULTS: dict[str, str] = {
     "SQL_URL": "sqlite:///sidearmdb.sqlite",
     "DASK_ADDRESS": "",
 }
+
+#: The optional setting naming the single stream's game (see :mod:`boxscore.identity`).
+GAME_ID = "GAME_ID"
 
 #: Settings that hold a secret (a key, or a URL with a password): each may instead name a
 #: Prefect Secret block in ``<NAME>_BLOCK``, e.g. ``S3_SECRET_KEY_BLOCK=sidearm-s3-secret``.
@@ -50,27 +54,30 @@ class Settings:
     mongo_collection: str
     sql_url: str = field(repr=False)
     dask_address: str
+    #: ``GAME_ID``: the single stream's game, when the user names it; ``None`` (unset) derives it
+    game_id: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | Path = ".env") -> Settings:
         """Read the process environment over ``.env`` over the defaults."""
         values: dict[str, Any] = dict(DEFAULTS)
-        if env_file and Path(env_file).is_file():
-            values.update(
-                {
-                    k: v
-                    for k, v in dotenv_values(env_file).items()
-                    if (k in DEFAULTS or k.removesuffix(BLOCK_SUFFIX) in SECRET_SETTINGS) and v is not None
-                }
-            )
+        from_file: dict[str, str | None] = dotenv_values(env_file) if env_file and Path(env_file).is_file() else {}
+        values.update(
+            {
+                k: v
+                for k, v in from_file.items()
+                if (k in DEFAULTS or k.removesuffix(BLOCK_SUFFIX) in SECRET_SETTINGS) and v is not None
+            }
+        )
         source = os.environ if environ is None else environ
         values.update({k: source[k] for k in DEFAULTS if k in source})
+        game_id = source.get(GAME_ID, from_file.get(GAME_ID))
         for name in SECRET_SETTINGS:
             block = source.get(name + BLOCK_SUFFIX) or values.get(name + BLOCK_SUFFIX)
             if block and name not in source:
                 values[name] = _secret_block(block)
         values = {k: v for k, v in values.items() if k in DEFAULTS}
-        return cls(**{key.lower(): value for key, value in values.items()})
+        return cls(**{key.lower(): value for key, value in values.items()}, game_id=game_id)
 
     @property
     def storage_options(self) -> dict[str, Any]:
@@ -81,6 +88,18 @@ class Settings:
         if self.s3_endpoint_url:
             options["client_kwargs"] = {"endpoint_url": self.s3_endpoint_url}
         return options
+
+    def chosen_game_id(self, parameter: str | None = None) -> str | None:
+        """The game id a user chose (the flow parameter over ``GAME_ID``), checked; ``None`` derives it.
+
+        An empty ``GAME_ID`` is an error rather than "unset": a typo must not silently derive ids.
+        """
+        chosen = parameter if parameter is not None else self.game_id
+        if chosen is None:
+            return None
+        if not chosen.strip():
+            raise BadGameId("GAME_ID is set but empty: unset it to derive the game id from the stream, or give an id")
+        return checked_game_id(chosen)
 
     def describe(self) -> str:
         """One log line with every setting that is safe to show."""

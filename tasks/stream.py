@@ -103,3 +103,14 @@ def write_streams(texts: dict[str, str], storage_options: dict[str, Any]) -> Non
     arrive: one round trip of latency for the batch instead of one per game.
     """
     s3_filesystem(storage_options).pipe({stream_path(url): text.encode() for url, text in texts.items()})
+
+
+def read_stream(url: str, storage_options: dict[str, Any]) -> bytes | None:
+    """The whole stream object (finalize re-tallies a final from it), ``None`` if it is gone."""
+    fs = s3_filesystem(storage_options)
+    fs.invalidate_cache(stream_path(url))
+    try:
+        data: bytes = fs.cat_file(stream_path(url))
+    except FileNotFoundError:
+        return None
+    return data

@@ -6,7 +6,8 @@ rules (de-duplicate, group, count), and the store readers query MongoDB and SQL 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from boxscore.events import MAX_EXAMPLES, ParsedBlock
 from boxscore.tally import Quality, Tally, assemble_tally, tally_parts
-from tests.recorded_game import reference_counts
+from tests.recorded_game import SEED, recount, reference_counts
 
 #: The recorded game's two teams, home 101 and away 205.
 GAME = frozenset({101, 205})
@@ -141,3 +142,36 @@ def latest_of_game(env: dict[str, str], game_id: str) -> dict[str, Any] | None:
     with pymongo.MongoClient(env["MONGO_URL"]) as client:
         collection = client[env["MONGO_DB"]][env["MONGO_COLLECTION"]]
         return collection.find_one({"game_id": game_id}, sort=[("event_id", pymongo.DESCENDING)])
+
+
+def expected_season(
+    games: list[tuple[int, int, str]], extra_teams: Sequence[tuple] = (), extra_players: Sequence[tuple] = ()
+) -> tuple[list[tuple], list[tuple]]:
+    """teams2/players2 recounted naively: the seed CSVs (plus extra rows) and each (home, away, text).
+
+    A plain reading of the sport's rules, independent of the code under test: the winner of
+    each game gets a win and the loser a loss, and each rostered jersey adds its shots and goals.
+    """
+    teams = {
+        int(r["id"]): [int(r["id"]), r["name"], r["conference"], int(r["wins"]), int(r["losses"])]
+        for r in csv.DictReader((SEED / "teams.csv").open())
+    }
+    players = {
+        int(r["id"]): [int(r["id"]), r["name"], r["number"], int(r["shots"]), int(r["goals"]), int(r["teamid"])]
+        for r in csv.DictReader((SEED / "players.csv").open())
+    }
+    teams |= {row[0]: list(row) for row in extra_teams}
+    players |= {row[0]: list(row) for row in extra_players}
+    for home, away, text in games:
+        counts = recount([line for line in text.split("\n") if line.strip()], 10**9)
+        home_goals, away_goals = counts["score"].get(home, 0), counts["score"].get(away, 0)
+        if home_goals != away_goals:
+            winner, loser = (home, away) if home_goals > away_goals else (away, home)
+            teams[winner][3] += 1
+            teams[loser][4] += 1
+        for row in players.values():
+            if row[5] in (home, away):
+                shots, goals = counts["shots"].get((row[5], row[2]), (0, 0))
+                row[3] += shots
+                row[4] += goals
+    return [tuple(teams[k]) for k in sorted(teams)], [tuple(players[k]) for k in sorted(players)]

@@ -7,10 +7,19 @@ re-count used to check intermediate box scores.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 SEED = Path(__file__).resolve().parents[1] / "data" / "seed"
 EVENTS_FILE = SEED / "game_events.txt"
+
+
+def derived_game_id(first_line: str) -> str:
+    """README's rule for a game nobody named: ``g`` + 12 hex digits of its first line's SHA-256."""
+    return "g" + hashlib.sha256(first_line.encode()).hexdigest()[:12]
+
+
+RECORDED_GAME_ID = derived_game_id(EVENTS_FILE.read_text().split("\n")[0].strip())
 
 # (id, name, number, shots, goals, pct) in the game, ordered by id.
 HOME_PLAYERS = [
@@ -46,6 +55,8 @@ def _players(rows: list[tuple]) -> list[dict]:
 
 FINAL_BOXSCORE = {
     "_id": 70,
+    "game_id": RECORDED_GAME_ID,
+    "event_id": 70,
     "timestamp": "00:00",
     "final": True,
     "home": {

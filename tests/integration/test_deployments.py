@@ -82,6 +82,8 @@ def deployed_game(prefect_server: PrefectServer, s3, mongo, tmp_path_factory: py
             "live-boxscore/live",
             "--param",
             "poll_interval=0.2",
+            "--param",
+            "settle_seconds=1",
             "--watch",
             "--watch-timeout",
             "300",

@@ -21,7 +21,7 @@ def test_sql_down_at_finalize_fails_by_name_writes_nothing_and_a_rerun_fixes_it(
     pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     gamestream(delay=0)
-    assert live_boxscore(poll_interval=0.05, finalize=False) == FINAL_BOXSCORE
+    assert live_boxscore(poll_interval=0.05, finalize=False, settle_seconds=0.5) == FINAL_BOXSCORE
     down = f"postgresql+psycopg://sidearm:{SECRET}@127.0.0.1:{free_ports(1)[0]}/sidearmdb"
     monkeypatch.setenv("SQL_URL", down)
     with pytest.raises(ServiceUnavailable) as failure:

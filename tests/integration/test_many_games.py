@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 import pymongo
@@ -13,36 +12,18 @@ from devstack.follow import start_polling
 from flows.finalize import finalize_game
 from flows.gamestream import gamestream
 from flows.live_boxscore import live_boxscore
-from tests.helpers import latest_of_game, table_rows
-from tests.recorded_game import SEED, recount
+from tests.helpers import expected_season, latest_of_game, table_rows
+from tests.recorded_game import recount
 
 GAMES, SEED_NUMBER, STAGGER = 3, 11, 900  # game i starts 15 game-minutes after game i-1
 
 
 def expected_tables(league: Any) -> tuple[list[tuple], list[tuple]]:
     """teams2/players2 recounted naively: base rows plus each game's shots, goals and result."""
-    teams = {
-        int(r["id"]): [int(r["id"]), r["name"], r["conference"], int(r["wins"]), int(r["losses"])]
-        for r in csv.DictReader((SEED / "teams.csv").open())
-    }
-    players = {
-        int(r["id"]): [int(r["id"]), r["name"], r["number"], int(r["shots"]), int(r["goals"]), int(r["teamid"])]
-        for r in csv.DictReader((SEED / "players.csv").open())
-    }
-    teams |= {t.id: [t.id, t.name, t.conference, t.wins, t.losses] for t in league.teams}
-    players |= {p.id: [p.id, p.name, p.number, p.shots, p.goals, p.teamid] for p in league.players}
-    for game in league.matchups:
-        counts = recount(league.recordings[game.game_id].split("\n"), 10**9)
-        home, away = counts["score"].get(game.home, 0), counts["score"].get(game.away, 0)
-        if home != away:
-            winner, loser = (game.home, game.away) if home > away else (game.away, game.home)
-            teams[winner][3] += 1
-            teams[loser][4] += 1
-        for row in players.values():
-            shots, goals = counts["shots"].get((row[5], row[2]), (0, 0)) if row[5] in (game.home, game.away) else (0, 0)
-            row[3] += shots
-            row[4] += goals
-    return [tuple(teams[k]) for k in sorted(teams)], [tuple(players[k]) for k in sorted(players)]
+    games = [(game.home, game.away, league.recordings[game.game_id]) for game in league.matchups]
+    teams = [(t.id, t.name, t.conference, t.wins, t.losses) for t in league.teams]
+    players = [(p.id, p.name, p.number, p.shots, p.goals, p.teamid) for p in league.players]
+    return expected_season(games, teams, players)
 
 
 @pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)

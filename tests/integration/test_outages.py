@@ -125,7 +125,9 @@ def assert_game_right(env: dict[str, str], must_have: set[int]) -> None:
 
 
 def test_mongodb_down_mid_game_keeps_the_box_score_until_it_is_back(stack: Stack, flow_log: FlowLog) -> None:
-    live = start_polling(lambda: live_boxscore(poll_interval=0.1, wait_for_stream=60, stall_timeout=180))
+    live = start_polling(
+        lambda: live_boxscore(poll_interval=0.1, wait_for_stream=60, stall_timeout=180, settle_seconds=0.5)
+    )
     stack.write(30)
     stack.wait_for_boxscore(30)
     stack.mongo.stop()
@@ -140,7 +142,9 @@ def test_mongodb_down_mid_game_keeps_the_box_score_until_it_is_back(stack: Stack
 
 
 def test_s3_down_then_stream_missing_then_empty_never_loses_a_box_score(stack: Stack, flow_log: FlowLog) -> None:
-    live = start_polling(lambda: live_boxscore(poll_interval=0.1, wait_for_stream=60, stall_timeout=180))
+    live = start_polling(
+        lambda: live_boxscore(poll_interval=0.1, wait_for_stream=60, stall_timeout=180, settle_seconds=0.5)
+    )
     stack.write(20)
     stack.wait_for_boxscore(20)
     stack.s3.stop()
@@ -166,7 +170,7 @@ def test_killed_live_flow_resumes_and_the_season_tables_count_the_game_once(stac
     from prefect.settings import PREFECT_API_URL
 
     api = {"PREFECT_API_URL": str(PREFECT_API_URL.value())}  # the test harness: no server per process
-    args = ["--poll-interval", "0.1", "--wait-for-stream", "60", "--stall-timeout", "120"]
+    args = ["--poll-interval", "0.1", "--wait-for-stream", "60", "--stall-timeout", "120", "--settle-seconds", "0.5"]
     stack.write(30)
     first = LiveFlowProcess(tmp_path / "first", project_dir=ROOT, extra_env=api, args=args).start(timeout=180)
     stack.wait_for_boxscore(30)
@@ -208,6 +212,6 @@ def test_a_dask_worker_dying_mid_computation_costs_a_recompute_not_the_tick(
         client.register_plugin(DieOnFirstTask(str(marker)))
         monkeypatch.setenv("DASK_ADDRESS", cluster.scheduler_address)
         gamestream(delay=0)
-        assert live_boxscore(poll_interval=0.05, stall_timeout=120) == FINAL_BOXSCORE
+        assert live_boxscore(poll_interval=0.05, stall_timeout=120, settle_seconds=0.5) == FINAL_BOXSCORE
     assert marker.exists(), "the worker was expected to die during the tick"
     assert_game_right(pipeline_env, {70})

@@ -15,7 +15,9 @@ from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2, event_lines
 
 def test_live_flow_follows_a_growing_stream(pipeline_env: dict[str, str]) -> None:
     """The live flow polls first; then the simulator replays the game: every document is right."""
-    live = start_polling(lambda: live_boxscore(poll_interval=0.2, wait_for_stream=120, stall_timeout=60))
+    live = start_polling(
+        lambda: live_boxscore(poll_interval=0.2, wait_for_stream=120, stall_timeout=60, settle_seconds=0.5)
+    )
     assert gamestream(delay=0.002) == 72
     final = live.result(timeout=120)
 
@@ -32,8 +34,8 @@ def test_live_flow_follows_a_growing_stream(pipeline_env: dict[str, str]) -> Non
 
 def test_rerunning_on_a_finished_stream_rewrites_not_duplicates(pipeline_env: dict[str, str]) -> None:
     gamestream(delay=0)
-    assert live_boxscore(poll_interval=0.05) == FINAL_BOXSCORE
-    assert live_boxscore(poll_interval=0.05) == FINAL_BOXSCORE
+    assert live_boxscore(poll_interval=0.05, settle_seconds=0.5) == FINAL_BOXSCORE
+    assert live_boxscore(poll_interval=0.05, settle_seconds=0.5) == FINAL_BOXSCORE
     assert [d["_id"] for d in boxscores(pipeline_env)] == [70]
     finalize_game()
     assert table_rows(pipeline_env["SQL_URL"], "teams2") == TEAMS2

@@ -78,7 +78,16 @@ def test_a_full_run_at_debug_level_shows_no_secret(
             tmp_path / "live",
             project_dir=ROOT,
             extra_env=env,
-            args=["--poll-interval", "0.05", "--wait-for-stream", "120", "--stall-timeout", "120"],
+            args=[
+                "--poll-interval",
+                "0.05",
+                "--wait-for-stream",
+                "120",
+                "--stall-timeout",
+                "120",
+                "--settle-seconds",
+                "0.5",
+            ],
         )
         live.start(timeout=180)
         process_env = {**offline_prefect_env(tmp_path / "home"), "PYTHONPATH": str(ROOT), **env}

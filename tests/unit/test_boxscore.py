@@ -7,9 +7,27 @@ import pytest
 from boxscore.document import build_boxscore, final_score, shooting_pct, status
 from boxscore.events import parse_block
 from boxscore.roster import Player, players_from_rows, team_by_id, teams_from_rows
-from boxscore.season import GameNotOver, players_after, require_final, teams_after
+from boxscore.season import (
+    GameNotOver,
+    GameResult,
+    PlayerResult,
+    players_after,
+    require_final,
+    result_of,
+    season_after,
+    teams_after,
+)
 from tests.helpers import GAME, tally_blocks
-from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, PLAYERS2, SEED, TEAMS2, event_lines, reference_counts
+from tests.recorded_game import (
+    EVENTS_FILE,
+    FINAL_BOXSCORE,
+    PLAYERS2,
+    RECORDED_GAME_ID,
+    SEED,
+    TEAMS2,
+    event_lines,
+    reference_counts,
+)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +40,7 @@ def reference() -> tuple:
 def boxscore_for(text: str, reference: tuple) -> dict:
     teams, players = reference
     tally = tally_blocks([parse_block(text, GAME)])
-    return build_boxscore(tally, team_by_id(101, teams), team_by_id(205, teams), players)
+    return build_boxscore(tally, team_by_id(101, teams), team_by_id(205, teams), players, RECORDED_GAME_ID)
 
 
 def test_final_boxscore_of_recorded_game(reference: tuple) -> None:
@@ -77,31 +95,45 @@ def test_status_and_pct() -> None:
 
 def test_season_tables_after_recorded_game(reference: tuple) -> None:
     teams, players = reference
-    teams2 = teams_after(teams, [FINAL_BOXSCORE])
-    players2 = players_after(players, [FINAL_BOXSCORE])
+    teams2 = teams_after(teams, [result_of("a", FINAL_BOXSCORE)])
+    players2 = players_after(players, [result_of("a", FINAL_BOXSCORE)])
     assert [(t.id, t.name, t.conference, t.wins, t.losses) for t in teams2] == TEAMS2
     assert [(p.id, p.name, p.number, p.shots, p.goals, p.teamid) for p in players2] == PLAYERS2
     # recomputed from the base tables, so doing it again gives the same tables
-    assert teams_after(teams, [FINAL_BOXSCORE]) == teams2
+    assert teams_after(teams, [result_of("a", FINAL_BOXSCORE)]) == teams2
 
 
 def test_tie_changes_no_record(reference: tuple) -> None:
     teams, _ = reference
     tied = {**FINAL_BOXSCORE, "home": {**FINAL_BOXSCORE["home"], "score": 9}}
-    assert teams_after(teams, [tied]) == teams
+    assert teams_after(teams, [result_of("a", tied)]) == teams
 
 
 def test_unknown_shooter_has_no_season_row() -> None:
     players = [Player(1, "sam", "6", 10, 5, 101)]
-    doc = {
+    final = {
+        **FINAL_BOXSCORE,
         "home": {
-            "teamid": 101,
-            "score": 1,
-            "players": [{"id": 1, "shots": 2, "goals": 1}, {"id": None, "shots": 3, "goals": 1}],
+            **FINAL_BOXSCORE["home"],
+            "players": [
+                {"id": 1, "name": "sam", "number": "6", "shots": 2, "goals": 1, "pct": 0.5},
+                {"id": None, "name": None, "number": "99", "shots": 3, "goals": 1, "pct": 0.33},
+            ],
         },
-        "away": {"teamid": 205, "score": 0, "players": []},
+        "away": {**FINAL_BOXSCORE["away"], "players": []},
     }
-    assert players_after(players, [doc]) == [Player(1, "sam", "6", 12, 6, 101)]
+    assert result_of("a", final).players == (PlayerResult(1, 2, 1),)
+    assert players_after(players, [result_of("a", final)]) == [Player(1, "sam", "6", 12, 6, 101)]
+
+
+def test_a_result_naming_a_missing_team_or_player_is_skipped_by_name(reference: tuple) -> None:
+    teams, players = reference
+    good = result_of("a", FINAL_BOXSCORE)
+    stranger = GameResult("b", 101, 999, 3, 1, 9, "00:00", (PlayerResult(1, 4, 3), PlayerResult(777, 1, 0)))
+    season = season_after(teams, players, [good, stranger])
+    assert season.skipped == {"b": "team 999, player 777 not in the base tables"}
+    assert [(t.id, t.name, t.conference, t.wins, t.losses) for t in season.teams] == TEAMS2
+    assert [(p.id, p.name, p.number, p.shots, p.goals, p.teamid) for p in season.players] == PLAYERS2
 
 
 def test_finalize_refuses_a_game_in_progress() -> None:

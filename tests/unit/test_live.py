@@ -6,11 +6,13 @@ time as plain numbers, and checks what the loop decides and says.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pytest
 
 from boxscore.games import Matchup
+from boxscore.identity import IDENTITY_BYTES, GameRecord
 from boxscore.live import SINGLE, WAITING, Backoff, GameRead, LiveLoop, LoopRules, Notice, StreamTimeout
 from boxscore.roster import League, Player, Team
 from boxscore.running import Progress, full_read
@@ -36,7 +38,10 @@ def version(data: bytes) -> Version:
 
 
 def progress(data: bytes) -> Progress:
-    return full_read(reader(data), len(data), frozenset({HOME, AWAY}))
+    return full_read(reader(data), len(data), frozenset({HOME, AWAY}), IDENTITY_BYTES)
+
+
+GAME_A = "g" + hashlib.sha256(b"0 59:00 101 6 1").hexdigest()[:12]  # README's rule, worked out here
 
 
 def single(**rules: float) -> LiveLoop[Version]:
@@ -53,6 +58,8 @@ def tick(loop: LiveLoop[Version], now: float, streams: dict[str, bytes]) -> list
     matchups = {game: Matchup(game, HOME, AWAY) for game in games}
     reads = loop.reads(games, matchups)
     loop.read_done(now, {game: progress(streams[game]) for game in reads}, matchups, LEAGUE)
+    if loop.archive_due() is not None:
+        loop.archived()
     documents = loop.to_write(now)
     if documents:
         loop.written(now, documents)
@@ -102,6 +109,8 @@ def test_mongodb_down_keeps_the_newest_box_score_until_a_write_succeeds() -> Non
     loop = single()
     loop.polled(0.0, {SINGLE: version(LIVE)})
     loop.read_done(0.0, {SINGLE: progress(LIVE)}, {SINGLE: Matchup(SINGLE, HOME, AWAY)}, LEAGUE)
+    assert loop.to_write(0.0) == [] and loop.archive_due() == GAME_A  # a new game: archive the others first
+    loop.archived()
     (document,) = loop.to_write(0.0)
     loop.write_failed(0.0, ConnectionError("refused"), 1)
     assert loop.to_write(0.5) == []  # backing off
@@ -140,16 +149,16 @@ def test_a_stalled_game_times_out_but_a_final_one_does_not() -> None:
     assert final.finished(1000.0)
 
 
-def test_single_game_finalizes_at_once_then_stops() -> None:
-    loop = single()
+def test_single_game_finalizes_at_once_then_stops_after_settling() -> None:
+    loop = single(settle_seconds=5.0)
     tick(loop, 0.0, {SINGLE: LIVE})
     assert not loop.finalize_due(0.0) and not loop.finished(0.0)
     tick(loop, 1.0, {SINGLE: FINAL})
-    assert loop.finalize_due(1.0)
-    assert not loop.finished(1.0)  # not before finalize has run
-    loop.finalized(1.0)
+    assert loop.finalize_due(1.0) and loop.to_finalize == {GAME_A}
+    assert not loop.finished(6.0)  # not before finalize has run
+    loop.finalized(1.0, {GAME_A})
     assert not loop.finalize_due(1.0)
-    assert loop.finished(1.0)
+    assert [loop.finished(t) for t in (5.9, 6.0)] == [False, True]  # settled 5 s after the last change
 
 
 def test_many_games_share_a_finalize_at_most_every_5_s_and_all_final_finalizes_at_once() -> None:
@@ -157,7 +166,7 @@ def test_many_games_share_a_finalize_at_most_every_5_s_and_all_final_finalizes_a
     tick(loop, 0.0, {"a": LIVE, "b": LIVE, "c": LIVE})
     tick(loop, 1.0, {"a": FINAL, "b": LIVE, "c": LIVE})
     assert loop.finalize_due(1.0)
-    loop.finalized(1.0)
+    loop.finalized(1.0, {"a"})
     tick(loop, 2.0, {"a": FINAL, "b": FINAL, "c": LIVE})
     assert [loop.finalize_due(t) for t in (2.0, 5.9, 6.0)] == [False, False, True]
     tick(loop, 3.0, {"a": FINAL, "b": FINAL, "c": FINAL})
@@ -198,15 +207,17 @@ def test_a_game_without_a_matchup_is_skipped_with_one_warning() -> None:
     assert messages(loop, "warning") == ["game zz is not in the games table yet; skipping it"]
 
 
-def test_a_read_continues_from_the_folded_state_and_finals_are_not_read_again() -> None:
-    loop = multi()
+def test_a_read_continues_from_the_folded_state_and_finals_are_read_only_while_they_settle() -> None:
+    loop = multi(settle_seconds=5.0)
     tick(loop, 0.0, {"a": LIVE})
     games = loop.polled(1.0, {"a": version(FINAL)})
     (read,) = loop.reads(games, {"a": Matchup("a", HOME, AWAY)}).values()
     assert read.state is not None and read.state.offset == len(LIVE) and read.size == len(FINAL)
     loop.read_done(1.0, {"a": progress(FINAL)}, {"a": Matchup("a", HOME, AWAY)}, LEAGUE)
     loop.written(1.0, loop.to_write(1.0))
-    assert loop.polled(2.0, {"a": version(FINAL + b"3 00:00 101 6 1\n")}) == []  # final: never read again
+    corrected = {"a": version(FINAL + b"3 00:00 101 6 1\n")}
+    assert loop.polled(5.9, corrected) == ["a"]  # within settle_seconds of the final: a correction
+    assert loop.polled(6.0, corrected) == []  # settled: never read again
 
 
 def test_a_missing_stream_and_an_empty_one_are_reported_once_and_change_nothing() -> None:
@@ -219,3 +230,66 @@ def test_a_missing_stream_and_an_empty_one_are_reported_once_and_change_nothing(
     tick(loop, 3.0, {SINGLE: b""})
     assert loop.to_write(3.0) == []
     assert messages(loop) == ["the stream of s3://games/gamestream.txt has no event; its box score stays as it was"]
+
+
+def test_a_new_game_on_the_stream_archives_the_previous_one_first() -> None:
+    loop = single(settle_seconds=0.0)
+    tick(loop, 0.0, {SINGLE: FINAL})
+    loop.finalized(0.0, set(loop.to_finalize))
+    other = b"0 59:30 205 1 1\n1 00:00 0 0 0\n"  # a different game: its first line differs
+    game_b = "g" + hashlib.sha256(b"0 59:30 205 1 1").hexdigest()[:12]
+    loop.polled(1.0, {SINGLE: version(other)})
+    loop.read_done(1.0, {SINGLE: progress(other)}, {SINGLE: Matchup(SINGLE, HOME, AWAY)}, LEAGUE)
+    assert loop.to_write(1.0) == []
+    assert loop.archive_due() == game_b
+    loop.archived()
+    (document,) = loop.to_write(1.0)
+    assert (document["game_id"], document["_id"], document["final"]) == (game_b, 1, True)
+    assert [record.game_id for record in loop.records] == [game_b, GAME_A]
+    assert f"a new game on s3://games/gamestream.txt: {game_b}" in messages(loop)
+
+
+def test_a_restart_on_a_finalized_stream_says_so_and_does_not_finalize_again() -> None:
+    finished = GameRecord(GAME_A, "0 59:00 101 6 1", FINAL, final=True, finalized=True)
+    loop = LiveLoop("s3://games/gamestream.txt", False, LoopRules(settle_seconds=0.0), 0.0, "mongodb://db", [finished])
+    tick(loop, 0.0, {SINGLE: FINAL})
+    assert loop.archive_due() is None and loop.finals[SINGLE]["game_id"] == GAME_A
+    assert not loop.to_finalize and loop.finished(0.0)
+    assert f"game {GAME_A} is already final and finalized: nothing to finalize again" in messages(loop)
+
+
+def test_a_restart_mid_game_keeps_the_game_and_archives_nothing() -> None:
+    started = GameRecord(GAME_A, "0 59:00 101 6 1", LIVE)
+    loop = LiveLoop("s3://games/gamestream.txt", False, LoopRules(), 0.0, "mongodb://db", [started])
+    tick(loop, 0.0, {SINGLE: LIVE + b"2 30:00 101 6 0\n"})
+    assert loop.archive_due() is None and not loop.archive_other_games
+    assert loop.finals == {} and [r.game_id for r in loop.records] == [GAME_A]
+
+
+def test_a_correction_within_settle_seconds_is_written_and_finalized_again() -> None:
+    loop = single(settle_seconds=10.0)
+    tick(loop, 0.0, {SINGLE: FINAL})
+    assert loop.stale() == [(GAME_A, 2)]  # a first read is a full read
+    loop.finalized(0.0, set(loop.to_finalize))
+    corrected = FINAL.replace(b"1 58:00 205 1 0", b"1 58:00 205 1 1")  # the scorer: that was a goal
+    tick(loop, 4.0, {SINGLE: corrected})
+    assert loop.finals[SINGLE]["away"]["score"] == 1
+    assert loop.to_finalize == {GAME_A}
+    assert loop.stale() == [(GAME_A, 2)]  # read in full: box scores after event 2 are stale
+
+
+def test_a_first_line_that_is_not_an_event_writes_nothing_under_a_guessed_identity() -> None:
+    loop = single()
+    junk = b"hello feed\n0 59:00 101 6 1\n"
+    tick(loop, 0.0, {SINGLE: junk})
+    assert loop.unwritten == {} and loop.game_id is None
+    assert messages(loop, "warning") == [
+        "the first line of s3://games/gamestream.txt is not an event ('hello feed'); "
+        "no box score is written until it is"
+    ]
+
+
+def test_a_given_game_id_names_the_game() -> None:
+    loop = LiveLoop("s3://games/gamestream.txt", False, LoopRules(), 0.0, "mongodb://db", [], "opener-2026")
+    tick(loop, 0.0, {SINGLE: LIVE})
+    assert loop.finals == {} and loop.records[0].game_id == "opener-2026"

@@ -56,3 +56,16 @@ def test_error_reason_keeps_the_first_line_and_masks_passwords() -> None:
     assert error_reason(error) == "cannot reach postgresql://app:***@db:5432/x"
     assert error_reason(ConnectionError()) == ""
     assert len(error_reason(ValueError("x" * 1000))) == 300
+
+
+def test_game_id_unset_derives_empty_is_an_error_and_the_parameter_wins(tmp_path: Path) -> None:
+    import pytest
+
+    from boxscore.identity import BadGameId
+
+    none = tmp_path / "none"
+    assert Settings.from_env({}, env_file=none).chosen_game_id() is None
+    assert Settings.from_env({"GAME_ID": "opener"}, env_file=none).chosen_game_id() == "opener"
+    assert Settings.from_env({"GAME_ID": "opener"}, env_file=none).chosen_game_id("second") == "second"
+    with pytest.raises(BadGameId, match="GAME_ID is set but empty"):
+        Settings.from_env({"GAME_ID": " "}, env_file=none).chosen_game_id()

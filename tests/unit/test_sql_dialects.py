@@ -2,11 +2,21 @@
 
 import sys
 
+from sqlalchemy import update
 from sqlalchemy.dialects.mssql import pyodbc as mssql_pyodbc
 from sqlalchemy.schema import CreateTable
 
 from boxscore.roster import Player, Team
-from tasks.reference import players2, replace_statements, teams2
+from boxscore.season import GameResult, PlayerResult
+from tasks.reference import (
+    players2,
+    replace_statements,
+    result_players,
+    result_statements,
+    results,
+    season_lock,
+    teams2,
+)
 
 #: What ``mssql+pyodbc://`` uses, built without importing the driver.
 MSSQL = mssql_pyodbc.dialect(paramstyle="qmark")
@@ -36,6 +46,44 @@ def test_season_tables_have_the_seed_schema_on_mssql() -> None:
         "shots INTEGER NOT NULL, goals INTEGER NOT NULL, teamid INTEGER NOT NULL, PRIMARY KEY (id), "
         "FOREIGN KEY(teamid) REFERENCES teams2 (id) )"
     )
+
+
+def test_the_results_statements_compile_for_mssql() -> None:
+    result = GameResult("g1", 101, 205, 14, 9, 70, "00:00", (PlayerResult(1, 4, 2),))
+    compiled = [" ".join(str(statement.compile(dialect=MSSQL)).split()) for statement, _ in result_statements([result])]
+    assert compiled == [
+        "DELETE FROM result_players WHERE result_players.game_id IN (__[POSTCOMPILE_game_id_1])",
+        "DELETE FROM results WHERE results.game_id IN (__[POSTCOMPILE_game_id_1])",
+        "INSERT INTO results (game_id, home, away, home_score, away_score, event_id, clock) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO result_players (game_id, player_id, shots, goals) VALUES (?, ?, ?, ?)",
+    ]
+    assert [params for _, params in result_statements([result])][2:] == [
+        [
+            {
+                "game_id": "g1",
+                "home": 101,
+                "away": 205,
+                "home_score": 14,
+                "away_score": 9,
+                "event_id": 70,
+                "clock": "00:00",
+            }
+        ],
+        [{"game_id": "g1", "player_id": 1, "shots": 4, "goals": 2}],
+    ]
+    take_turn = update(season_lock).where(season_lock.c.id == 1).values(version=season_lock.c.version + 1)
+    assert str(take_turn.compile(dialect=MSSQL)) == (
+        "UPDATE season_lock SET version=(season_lock.version + ?) WHERE season_lock.id = ?"
+    )
+    ddl = [" ".join(str(CreateTable(table).compile(dialect=MSSQL)).split()) for table in (results, result_players)]
+    assert ddl == [
+        "CREATE TABLE results ( game_id VARCHAR(64) NOT NULL, home INTEGER NOT NULL, away INTEGER NOT NULL, "
+        "home_score INTEGER NOT NULL, away_score INTEGER NOT NULL, event_id INTEGER NOT NULL, "
+        "clock VARCHAR(5) NOT NULL, PRIMARY KEY (game_id) )",
+        "CREATE TABLE result_players ( game_id VARCHAR(64) NOT NULL, player_id INTEGER NOT NULL, "
+        "shots INTEGER NOT NULL, goals INTEGER NOT NULL, PRIMARY KEY (game_id, player_id) )",
+    ]
 
 
 def test_pyodbc_is_not_imported_without_an_mssql_url() -> None:

@@ -1,0 +1,226 @@
+"""A season, not one game: games one after another on one stream, replays, restarts, finalizers.
+
+Expected tables are recounted naively from the game texts (tests.helpers.expected_season); game
+ids follow README's rule, worked out here from the first line (tests.recorded_game).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymongo
+import pytest
+
+from boxscore.games import Matchup
+from boxscore.identity import BadGameId
+from boxscore.live import StreamTimeout
+from boxscore.replay import replay_frames
+from boxscore.roster import Player, Team
+from boxscore.synthetic import game_recording
+from devstack.follow import Background
+from devstack.servers import LiveFlowProcess, offline_prefect_env, wait_until
+from flows.gamestream import SEED_DIR, gamestream
+from flows.live_boxscore import live_boxscore
+from tasks.reference import read_seed, reset_reference
+from tasks.stream import write_stream
+from tests.helpers import boxscores, expected_season, latest_of_game, table_rows
+from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, RECORDED_GAME_ID, derived_game_id
+
+ROOT = Path(__file__).resolve().parents[2]
+GAME_A = EVENTS_FILE.read_text()
+SEED_NUMBERS = {
+    101: ["6", "1", "2", "13", "17", "8", "9", "4", "15", "10"],
+    205: ["1", "9", "2", "15", "16", "8", "17", "3", "5", "22"],
+}
+#: A different, shorter game between the same teams: 38 shots, the 00:00 mark and the sentinel.
+GAME_B = game_recording(random.Random(2026), 101, 205, SEED_NUMBERS, 38) + "\n"
+GAME_B_ID = derived_game_id(GAME_B.split("\n")[0])
+FAST = {"poll_interval": 0.05, "wait_for_stream": 60, "stall_timeout": 120, "settle_seconds": 0.5}
+
+
+def page(env: dict[str, str]) -> dict | None:
+    """The seed's page query: the box score of the latest event."""
+    with pymongo.MongoClient(env["MONGO_URL"]) as client:
+        return client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=[("_id", -1)])
+
+
+def archive(env: dict[str, str]) -> dict[str, dict]:
+    with pymongo.MongoClient(env["MONGO_URL"]) as client:
+        return {d["_id"]: d for d in client[env["MONGO_DB"]][env["MONGO_COLLECTION"] + "_archive"].find()}
+
+
+def tables(env: dict[str, str]) -> tuple[list[tuple], list[tuple]]:
+    return table_rows(env["SQL_URL"], "teams2"), table_rows(env["SQL_URL"], "players2")
+
+
+def play_step_by_step(
+    env: dict[str, str], storage: dict, text: str, game_id: str, start: int = 0, upto: int | None = None
+) -> None:
+    """Write frames ``start`` to ``upto`` of the game; after each, the page shows this game at that event."""
+    frames = list(replay_frames(text))[start:upto]
+    for frame in frames:
+        write_stream(env["GAMESTREAM_URL"], frame.text, storage)
+        event = max(int(line.split()[0]) for line in frame.text.split("\n") if line.strip())
+        wait_until(lambda e=event: (page(env) or {}).get("_id") == e, 60, f"the page at event {event}")
+        shown = page(env)
+        assert shown is not None and shown["game_id"] == game_id, shown
+
+
+@pytest.fixture
+def storage(pipeline_env: dict[str, str]) -> dict:
+    return {
+        "key": pipeline_env["S3_ACCESS_KEY"],
+        "secret": pipeline_env["S3_SECRET_KEY"],
+        "client_kwargs": {"endpoint_url": pipeline_env["S3_ENDPOINT_URL"]},
+    }
+
+
+@pytest.fixture
+def flow_log() -> Iterator[list[str]]:
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler = Collect()
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logging.getLogger(name).addHandler(handler)
+    yield lines
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logging.getLogger(name).removeHandler(handler)
+
+
+def test_game_b_after_game_a_takes_the_page_both_count_and_a_replay_of_a_counts_once(
+    pipeline_env: dict[str, str], storage: dict, flow_log: list[str]
+) -> None:
+    gamestream(delay=0)
+    assert live_boxscore(**FAST) == FINAL_BOXSCORE
+
+    # B on the same object and collection: from its first box score on, the page shows B
+    write_stream(pipeline_env["GAMESTREAM_URL"], GAME_B.split("\n")[0] + "\n", storage)
+    live = Background(lambda: live_boxscore(**FAST)).start()
+    play_step_by_step(pipeline_env, storage, GAME_B, GAME_B_ID)
+    final_b = live.result(timeout=120)
+    assert (final_b["game_id"], final_b["final"]) == (GAME_B_ID, True)
+    after_b = expected_season([(101, 205, GAME_A), (101, 205, GAME_B)])
+    assert tables(pipeline_env) == after_b
+    assert archive(pipeline_env)[f"{RECORDED_GAME_ID}/70"] == {**FINAL_BOXSCORE, "_id": f"{RECORDED_GAME_ID}/70"}
+
+    # A replayed: it keeps its id, takes the page again, and the season does not change
+    gamestream(delay=0)
+    assert live_boxscore(**FAST) == FINAL_BOXSCORE
+    assert page(pipeline_env) == FINAL_BOXSCORE
+    assert tables(pipeline_env) == after_b
+    assert any(f"{GAME_B_ID}/" in key for key in archive(pipeline_env))
+
+    # a run that finds only a finalized game says so and does not finalize it again
+    flow_log.clear()
+    assert live_boxscore(**FAST) == FINAL_BOXSCORE
+    assert any(f"game {RECORDED_GAME_ID} is already final and finalized" in line for line in flow_log)
+    assert not any("finalized 1 game" in line for line in flow_log)
+
+
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
+def test_game_b_killed_mid_game_and_restarted_archives_nothing_and_counts_once(
+    pipeline_env: dict[str, str], storage: dict, tmp_path: Path
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    gamestream(delay=0)
+    assert live_boxscore(**FAST) == FINAL_BOXSCORE
+    api = {"PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    args = ["--poll-interval", "0.05", "--wait-for-stream", "60", "--stall-timeout", "120", "--settle-seconds", "0.5"]
+    write_stream(pipeline_env["GAMESTREAM_URL"], GAME_B.split("\n")[0] + "\n", storage)
+    first = LiveFlowProcess(tmp_path / "first", project_dir=ROOT, extra_env=api, args=args).start(timeout=180)
+    play_step_by_step(pipeline_env, storage, GAME_B, GAME_B_ID, upto=15)
+    first.kill()
+    archived = archive(pipeline_env)
+    second = LiveFlowProcess(tmp_path / "second", project_dir=ROOT, extra_env=api, args=args).start(timeout=180)
+    play_step_by_step(pipeline_env, storage, GAME_B, GAME_B_ID, start=15)
+    code, _ = second.finish(timeout=180)
+    assert code == 0, second.log_path.read_text()[-3000:]
+    assert archive(pipeline_env) == archived, "a restart of the same game archives nothing"
+    assert tables(pipeline_env) == expected_season([(101, 205, GAME_A), (101, 205, GAME_B)])
+
+
+def test_two_finalize_runs_started_together_both_exit_0_with_the_right_tables(
+    pipeline_env: dict[str, str], tmp_path: Path
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    gamestream(delay=0)
+    assert live_boxscore(**FAST, finalize=False) == FINAL_BOXSCORE
+    env = {
+        **offline_prefect_env(tmp_path / "home", str(PREFECT_API_URL.value())),
+        "PYTHONPATH": str(ROOT),
+        **pipeline_env,
+    }
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "flows.finalize"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    assert tables(pipeline_env) == expected_season([(101, 205, GAME_A)])
+
+
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
+def test_prefix_game_id_reused_counts_once_and_a_final_naming_an_unknown_team_is_skipped(
+    pipeline_env: dict[str, str], storage: dict, monkeypatch: pytest.MonkeyPatch, flow_log: list[str]
+) -> None:
+    prefix = pipeline_env["GAMESTREAM_URL"].rsplit("/", 1)[0] + "/games/"
+    monkeypatch.setenv("GAMESTREAM_URL", prefix)
+    env = {**pipeline_env, "GAMESTREAM_URL": prefix}
+    teams, players = read_seed(SEED_DIR)
+    visitors, vic = Team(999, "visitors", "none", 0, 0), Player(900, "vic", "7", 0, 0, 999)
+    game_c = "0 59:00 999 7 1\n1 30:00 101 6 1\n2 20:00 999 7 1\n3 00:00 0 0 0\n"  # visitors win 2-1
+    sql = pipeline_env["SQL_URL"]
+    reset_reference(sql, [*teams, visitors], [*players, vic], [Matchup("g1", 101, 205), Matchup("g3", 101, 999)])
+    write_stream(prefix + "g1.txt", GAME_A, storage)
+    write_stream(prefix + "g3.txt", game_c, storage)
+    finals = live_boxscore(**FAST)
+    assert sorted(finals) == ["g1", "g3"]
+    assert tables(env) == expected_season(
+        [(101, 205, GAME_A), (101, 999, game_c)], [(999, "visitors", "none", 0, 0)], [(900, "vic", "7", 0, 0, 999)]
+    )
+
+    # the next run: the visitors are gone from the base tables, and g1 is used again by game B
+    reset_reference(sql, teams, players, [Matchup("g1", 101, 205)])
+    write_stream(prefix + "g1.txt", GAME_B, storage)
+    flow_log.clear()
+    finals = live_boxscore(**FAST)
+    assert finals["g1"]["event_id"] == 38 and latest_of_game(env, "g1") == finals["g1"]
+    assert "g1/70" in archive(env), "game A's final under g1 moved to the archive"
+    assert tables(env) == expected_season([(101, 205, GAME_B)])
+    assert "game g3 does not count in the season tables: team 999, player 900 not in the base tables" in flow_log
+
+
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
+def test_bad_identities_are_refused_by_name_and_nothing_is_written(
+    pipeline_env: dict[str, str], storage: dict, monkeypatch: pytest.MonkeyPatch, flow_log: list[str]
+) -> None:
+    monkeypatch.setenv("GAME_ID", "")
+    with pytest.raises(BadGameId, match="GAME_ID is set but empty"):
+        live_boxscore(**FAST)
+    monkeypatch.delenv("GAME_ID")
+    with pytest.raises(BadGameId, match=r"game id 'a/b' is not valid: use 1 to 64 letters"):
+        live_boxscore(**FAST, game_id="a/b")
+    reset_reference(pipeline_env["SQL_URL"], *read_seed(SEED_DIR))
+    write_stream(pipeline_env["GAMESTREAM_URL"], "hello feed\n" + GAME_A, storage)
+    with pytest.raises(StreamTimeout, match="has not changed for 1 s"):
+        live_boxscore(**{**FAST, "stall_timeout": 1})
+    assert any("is not an event ('hello feed'); no box score is written until it is" in line for line in flow_log)
+    assert boxscores(pipeline_env) == []
