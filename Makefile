@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv tools demo check test test-unit test-integration bench bench-venv bench-long bench-freshness bench-many clean
+.PHONY: venv tools demo compose-env check test test-unit test-integration bench bench-venv bench-long bench-freshness bench-many clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ tools:  ## Debian packages the tests use: headless Chromium for the Prefect UI t
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else echo "chromium is missing and this is not root: the UI screenshot test will be skipped"; fi; }
+
+compose-env:  ## .env for docker compose from .env.example, with a random SIDEARM_PASSWORD (kept if present)
+	@test -f .env && echo ".env exists: kept" || { \
+	  password=$$($(PYTHON) -c 'import secrets; print("Sa1-" + secrets.token_urlsafe(18))'); \
+	  sed "s|^SIDEARM_PASSWORD=.*|SIDEARM_PASSWORD=$$password|" .env.example > .env && echo "wrote .env"; }
 
 check: venv  ## lint, format, types of the core, and the layer contracts (pyproject.toml)
 	$(BIN)/ruff check .

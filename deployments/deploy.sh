@@ -5,7 +5,6 @@
 # the environment of the worker that runs them.
 set -eu
 cd "$(dirname "$0")/.."
-export SIDEARM_PROJECT_DIR="${SIDEARM_PROJECT_DIR:-$(pwd)}"
 POOL="${SIDEARM_WORK_POOL:-gamestreams}"
 prefect work-pool inspect "$POOL" >/dev/null 2>&1 || prefect work-pool create "$POOL" --type process
 prefect --no-prompt deploy --all

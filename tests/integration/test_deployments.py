@@ -69,7 +69,9 @@ def deployed_game(prefect_server: PrefectServer, s3, mongo, tmp_path_factory: py
         "SQL_URL": f"sqlite:///{workdir / 'sidearmdb.sqlite'}",
         "DASK_ADDRESS": "",
     }
-    prefect_cli(prefect_server, "sh", "deployments/deploy.sh")
+    # the plain Prefect commands a user types in the project directory (deploy.sh does the same)
+    prefect_cli(prefect_server, "prefect", "work-pool", "create", "gamestreams", "--type", "process")
+    prefect_cli(prefect_server, "prefect", "--no-prompt", "deploy", "--all")
     worker = PrefectWorker(workdir / "worker", api_url=prefect_server.api_url, project_dir=ROOT, extra_env=env)
     worker.start(timeout=120)
     try:
@@ -91,7 +93,8 @@ def deployed_game(prefect_server: PrefectServer, s3, mongo, tmp_path_factory: py
     finally:
         worker.stop()
     flow_run_id = re.search(r"UUID: ([0-9a-f-]{36})", live).group(1)
-    yield {"env": env, "flow_run_id": flow_run_id, "server": prefect_server, "cli_output": live}
+    inspected = prefect_cli(prefect_server, "prefect", "deployment", "inspect", "live-boxscore/live")
+    yield {"env": env, "flow_run_id": flow_run_id, "server": prefect_server, "cli_output": live, "inspected": inspected}
 
 
 def test_deployed_live_flow_writes_the_right_results(deployed_game: dict) -> None:
@@ -113,6 +116,11 @@ async def _artifacts(api_url: str) -> dict[str, Any]:
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["boxscore", "game-clock", "final-result"]))
         )
     return {artifact.key: artifact for artifact in found}
+
+
+def test_plain_prefect_deploy_records_the_project_directory_for_every_run(deployed_game: dict) -> None:
+    assert "prefect.deployments.steps.set_working_directory" in deployed_game["inspected"]
+    assert f"'directory': '{ROOT}'" in deployed_game["inspected"]
 
 
 def test_ui_artifacts_exist(deployed_game: dict) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,9 +31,8 @@ SERVICES = PROJECT_SERVICES | {
 
 @pytest.fixture(scope="module")
 def password() -> str:
-    value = dotenv_values(ROOT / ".env")["SIDEARM_PASSWORD"]
-    assert value
-    return value
+    """What a user's .env would hold (it is never committed; compose puts it in URLs raw)."""
+    return "Sa1-test_password"
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +116,9 @@ def test_every_mounted_file_exists(compose: dict) -> None:
 
 
 def test_drill_plugins_match_the_stack(compose: dict, password: str) -> None:
-    plugins = {
-        p.stem.removeprefix("storage-"): json.loads(p.read_text()) for p in (ROOT / "drill").glob("storage-*.json")
+    plugins = {  # the password filled in as register-plugins.sh does
+        p.stem.removeprefix("storage-"): json.loads(p.read_text().replace("${SIDEARM_PASSWORD}", password))
+        for p in (ROOT / "drill").glob("storage-*.json")
     }
     assert set(plugins) == {"minio", "mongo", "mssql"}
     assert all(plugin["name"] == name and plugin["config"]["enabled"] for name, plugin in plugins.items())
@@ -152,3 +153,18 @@ def test_mssql_init_loads_the_seed_tables() -> None:
     assert "CREATE DATABASE sidearmdb" in sql
     assert "BULK INSERT dbo.teams FROM '/seed/teams.csv'" in sql
     assert "BULK INSERT dbo.players FROM '/seed/players.csv'" in sql
+
+
+def test_no_password_is_committed_and_compose_says_what_to_set() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    assert ".env" not in tracked
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT, check=False)
+    assert ignored.returncode == 0, ".env must be git-ignored"
+    assert dotenv_values(ROOT / ".env.example")["SIDEARM_PASSWORD"] == ""
+    text = (ROOT / "docker-compose.yaml").read_text()
+    uses = re.findall(r"\$\{SIDEARM_PASSWORD[^}]*\}", text)
+    assert len(uses) >= 9
+    message = "SIDEARM_PASSWORD is not set: run make compose-env, or copy .env.example to .env and set it"
+    assert set(uses) == {"${SIDEARM_PASSWORD:?" + message + "}"}
+    for plugin in (ROOT / "drill").glob("storage-*.json"):
+        assert "${SIDEARM_PASSWORD}" in plugin.read_text(), plugin.name

@@ -66,7 +66,8 @@ def test_clock_seconds() -> None:
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from boxscore.events import parse_clean_block, parse_lines  # noqa: E402
+from boxscore.events import SMALL_BLOCK_BYTES, parse_clean_block, parse_lines  # noqa: E402
+from boxscore.running import full_read  # noqa: E402
 
 
 @settings(max_examples=400, deadline=None)
@@ -86,3 +87,67 @@ def test_clean_recorded_game_takes_the_vectorised_path() -> None:
     assert parse_clean_block(EVENTS_FILE.read_bytes(), GAME).events.equals(
         parse_lines(EVENTS_FILE.read_bytes(), GAME).events
     )
+
+
+# -- the vectorised path applies exactly the line rules ------------------------------------
+
+DIGITS = st.text(alphabet="0123456789", min_size=1, max_size=4)
+#: a field as a feed might garble it: signs, plus, padding, non-ASCII digits, out of range
+NUMBER = st.one_of(
+    DIGITS,
+    st.builds(lambda d: "-" + d, DIGITS),
+    st.builds(lambda d: "+" + d, DIGITS),
+    st.builds(lambda d: "00" + d, DIGITS),
+    st.sampled_from(["-0", "+0", "٣", "３", "1٣", "99999999999999999999", "0x1", "1.0", ""]),
+)
+CLOCK = st.one_of(
+    st.builds(lambda m, s: f"{m:02d}:{s:02d}", st.integers(0, 61), st.integers(0, 61)),
+    st.builds(lambda m, s: f"{m}:{s}", NUMBER, NUMBER),
+    st.sampled_from(["-0:30", "10:-0", "+1:00", "1:00", "60:00", "60:01", "٠٠:٠٠"]),
+)
+TEAM = st.one_of(st.sampled_from(["0", "101", "205", "999"]), NUMBER)
+SPACE = st.sampled_from([" ", " ", " ", " ", "  ", "\t", "\x0b", "\x0c", "\xa0", " \t", "\u2003"])
+GARBLED_LINE = st.builds(
+    lambda lead, e, s1, clock, s2, team, s3, jersey, s4, goal, trail: (
+        f"{lead}{e}{s1}{clock}{s2}{team}{s3}{jersey}{s4}{goal}{trail}"
+    ),
+    st.sampled_from(["", "", "", " ", "\t"]),
+    NUMBER,
+    SPACE,
+    CLOCK,
+    SPACE,
+    TEAM,
+    SPACE,
+    NUMBER,
+    SPACE,
+    st.sampled_from(["0", "1", "2", "-0", "+1", "01", "١"]),
+    st.sampled_from(["", "", "", " ", "\r", "\t"]),
+)
+#: enough clean lines to take any block past SMALL_BLOCK_BYTES, onto the vectorised path
+CLEAN = b"".join(f"{i} 59:{i % 60:02d} 101 6 {i % 2}\n".encode() for i in range(1200))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(GARBLED_LINE, min_size=1, max_size=3), st.integers(0, 1199), st.sampled_from([b"\n", b"\r\n"]))
+def test_a_large_block_parses_as_the_line_parser_says(lines: list[str], at: int, newline: bytes) -> None:
+    cut = CLEAN.index(b"\n", at * 10) + 1 if at else 0
+    inserted = newline.join(line.encode("utf-8", "surrogatepass") for line in lines) + newline
+    data = CLEAN[:cut] + inserted + CLEAN[cut:]
+    assert len(data) >= SMALL_BLOCK_BYTES
+    reference, fast = parse_lines(data, GAME), parse_block(data, GAME)
+    assert fast.events.equals(reference.events)
+    assert (fast.rejected, fast.examples) == (reference.rejected, reference.examples)
+    clean = parse_clean_block(data, GAME)
+    if clean is not None:
+        assert reference.rejected == 0 and clean.events.equals(reference.events)
+
+
+def test_a_signed_team_in_a_large_block_is_rejected_and_does_not_take_the_event_id() -> None:
+    """``5 10:00 -0 7 1`` used to pass the vectorised path as team 0, so the real event 5 after
+    it counted as a duplicate; the line rules reject it, and event 5's goal counts."""
+    data = CLEAN[: CLEAN.index(b"\n5 59:05") + 1]
+    data += b"5 10:00 -0 7 1\n" + CLEAN[CLEAN.index(b"\n5 59:05") + 1 :]
+    tally = full_read(lambda start, end: data[start:end], len(data), GAME).tally()
+    assert (tally.quality.rejected, tally.quality.duplicates) == (1, 0)
+    assert tally.quality.examples == ("5 10:00 -0 7 1",)
+    assert tally.shots[(101, "6")] == (1200, 600)  # every clean line, event 5 included
