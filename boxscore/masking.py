@@ -1,22 +1,67 @@
-"""Masking secrets in text that may be shown: URLs with a password, and error messages.
+"""Masking secrets in text that may be shown: the known secrets, in every form a URL may hold them.
 
-Pure string functions, so the rule for what may be printed has one owner and is tested without
-any service; the adapters in ``tasks/`` apply it to every message that names a service.
+A :class:`Masker` knows the secret values (the adapters find them with the libraries' own URL
+parsers: SQLAlchemy, pymongo) and replaces each, raw or percent-encoded, wherever it appears:
+in a URL, an ODBC string or a driver's error message. :func:`redact_url` is the fallback for a
+URL whose secret is not known: ``scheme://user:secret@host`` -> ``scheme://user:***@host``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import quote, quote_plus
 
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^/:@\s]*:)[^@/\s]*@", re.IGNORECASE)
+MASK = "***"
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^/:@\s]*:)[^@\s]*@", re.IGNORECASE)
+#: ``PWD=...`` / ``password=...`` in an ODBC connection string or a URL query (``{...}`` quoted or up to ``;``/``&``)
+_KEYED_PASSWORD = re.compile(r"(?i)\b(?:pwd|password)\s*=\s*(\{[^}]*\}|[^;&]*)")
+
+
+def secret_forms(secret: str) -> set[str]:
+    """The secret as it may be written: raw, and percent-encoded the ways URLs and queries encode it."""
+    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), quote_plus(secret, safe="/")}
+    return {form for form in forms if form}
+
+
+def keyed_passwords(text: str) -> set[str]:
+    """The values of ``PWD=`` and ``password=`` keys (ODBC strings, URL queries), braces removed."""
+    return {value.strip().removeprefix("{").removesuffix("}") for value in _KEYED_PASSWORD.findall(text)} - {""}
+
+
+@dataclass(frozen=True)
+class Masker:
+    """Replaces each configured URL by its shown form, then every known secret in each of its forms.
+
+    ``urls`` maps a URL as configured to the URL as it may be shown, so a message that quotes the
+    URL is masked however the password was written in it (raw, or partly percent-encoded).
+    """
+
+    forms: tuple[str, ...] = ()
+    urls: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, secrets: Iterable[str], urls: Mapping[str, str] | None = None) -> Masker:
+        forms = {form for secret in secrets if secret for form in secret_forms(secret)}
+        shown = sorted((urls or {}).items(), key=lambda pair: len(pair[0]), reverse=True)
+        return cls(tuple(sorted(forms, key=len, reverse=True)), tuple(shown))
+
+    def __call__(self, text: str) -> str:
+        for url, shown in self.urls:
+            text = text.replace(url, shown)
+        for form in self.forms:
+            text = text.replace(form, MASK)
+        return redact_url(text)
 
 
 def redact_url(url: str) -> str:
     """``scheme://user:secret@host`` -> ``scheme://user:***@host``; other text unchanged."""
-    return _URL_PASSWORD.sub(r"\g<head>***@", url)
+    return _URL_PASSWORD.sub(rf"\g<head>{MASK}@", url)
 
 
-def error_reason(error: BaseException) -> str:
-    """The first line of an error's message, passwords in URLs masked, at most 300 characters."""
+def error_reason(error: BaseException, mask: Masker | None = None) -> str:
+    """The first line of an error's message with secrets masked, at most 300 characters."""
     text = str(error)
-    return redact_url(text.splitlines()[0] if text else "")[:300]
+    first = text.splitlines()[0] if text else ""
+    return (mask or Masker())(first)[:300]

@@ -31,7 +31,6 @@ from prefect.artifacts import create_progress_artifact, create_table_artifact, u
 from boxscore.document import BoxScore
 from boxscore.games import Matchup, is_prefix
 from boxscore.live import SINGLE, LiveLoop, LoopRules, StreamTimeout
-from boxscore.masking import redact_url
 from boxscore.report import boxscore_rows, game_progress, scoreline
 from boxscore.roster import League
 from flows.finalize import finalize_game
@@ -45,6 +44,7 @@ from tasks.boxscores import (
     upsert_boxscores,
 )
 from tasks.cluster import dask_client
+from tasks.masking import shown
 from tasks.reference import read_matchups, read_reference
 from tasks.settings import Settings
 from tasks.stream import StreamVersion, head_stream, list_streams
@@ -106,12 +106,13 @@ def live_boxscore(
     chosen = settings.chosen_game_id(game_id)
     logger = get_run_logger()
     logger.info("following the game: %s", settings.describe())
+    mask = settings.mask
     multi = is_prefix(settings.gamestream_url)
     rules = LoopRules(poll_interval, wait_for_stream, stall_timeout, settle_seconds, finalize)
     mongo = (settings.mongo_url, settings.mongo_db, settings.mongo_collection)
     records = [] if multi else read_game_records(*mongo, settings.gamestream_url)
     loop: LiveLoop[StreamVersion] = LiveLoop(
-        settings.gamestream_url, multi, rules, time.monotonic(), redact_url(settings.mongo_url), records, chosen
+        settings.gamestream_url, multi, rules, time.monotonic(), shown(settings.mongo_url), records, chosen
     )
     reference = Reference(settings.sql_url, None if multi else Matchup(SINGLE, home_team, away_team))
     clock = None if multi else create_progress_artifact(0.0, key="game-clock", description="game clock: 60:00 -> 00:00")
@@ -146,7 +147,7 @@ def live_boxscore(
                     _save_records(loop, tick, mongo, settings.gamestream_url)
             done = loop.finished(tick)
             for notice in loop.notices():
-                logger.log(LEVELS[notice.level], "%s", notice.message)
+                logger.log(LEVELS[notice.level], "%s", mask(notice.message))
             if done:
                 break
             time.sleep(loop.pause(tick, time.monotonic()))

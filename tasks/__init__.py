@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from prefect.cache_policies import NO_CACHE
 
-from boxscore.masking import error_reason, redact_url
+from boxscore.masking import error_reason
 
 #: Retries for the tasks; never cached: the same inputs must read or write the live state again.
 IO_TASK = {"retries": 3, "retry_delay_seconds": [1, 2, 4], "cache_policy": NO_CACHE}
@@ -31,5 +31,7 @@ def reaching(service: str, url: str, errors: tuple[type[BaseException], ...]) ->
     try:
         yield
     except errors as error:
-        reason = error_reason(error) or type(error).__name__
-        raise ServiceUnavailable(f"{service} at {redact_url(url)} is unreachable: {reason}") from None
+        from tasks.masking import masker, shown
+
+        reason = error_reason(error, masker(url)) or type(error).__name__
+        raise ServiceUnavailable(f"{service} at {shown(url)} is unreachable: {reason}") from None

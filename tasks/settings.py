@@ -18,7 +18,8 @@ from typing import Any
 from dotenv import dotenv_values
 
 from boxscore.identity import BadGameId, checked_game_id
-from boxscore.masking import redact_url
+from boxscore.masking import Masker
+from tasks.masking import masker, shown
 
 DEFAULTS: dict[str, str] = {
     "GAMESTREAM_URL": "s3://gamestreams/gamestream.txt",
@@ -46,7 +47,7 @@ class Settings:
     """Where the stream, the box scores, the reference tables and the Dask cluster live."""
 
     gamestream_url: str
-    s3_endpoint_url: str
+    s3_endpoint_url: str = field(repr=False)  # may carry userinfo: shown masked by describe()
     s3_access_key: str
     s3_secret_key: str = field(repr=False)
     mongo_url: str = field(repr=False)
@@ -101,12 +102,17 @@ class Settings:
             raise BadGameId("GAME_ID is set but empty: unset it to derive the game id from the stream, or give an id")
         return checked_game_id(chosen)
 
+    @property
+    def mask(self) -> Masker:
+        """Masks every secret of these settings, in any form, in any text shown."""
+        return masker(self.sql_url, self.mongo_url, self.s3_endpoint_url, secrets=(self.s3_secret_key,))
+
     def describe(self) -> str:
         """One log line with every setting that is safe to show."""
-        return (
+        return self.mask(
             f"stream={self.gamestream_url} s3={self.s3_endpoint_url or 'aws'} "
-            f"mongo={redact_url(self.mongo_url)}/{self.mongo_db}.{self.mongo_collection} "
-            f"sql={redact_url(self.sql_url)} dask={self.dask_address or 'local threads cluster'}"
+            f"mongo={shown(self.mongo_url)}/{self.mongo_db}.{self.mongo_collection} "
+            f"sql={shown(self.sql_url)} dask={self.dask_address or 'local threads cluster'}"
         )
 
 
