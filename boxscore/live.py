@@ -63,6 +63,13 @@ class GameRead:
     keep: int = 0  # bytes of the new complete lines to bring back (single mode: for the identity)
 
 
+@dataclass(frozen=True)
+class ReadFailed:
+    """One game's read failed (its object unreadable, say): the reason, as text that travels back."""
+
+    reason: str
+
+
 class Backoff:
     """When to try a failing service again: 1, 2, 4 ... at most 15 s apart.
 
@@ -73,20 +80,22 @@ class Backoff:
     def __init__(self, service: str, first: float = 1.0, longest: float = 15.0) -> None:
         self.service, self.first, self.longest = service, first, longest
         self.failures, self.next_try, self.since = 0, 0.0, 0.0
+        self.reason = ""  # the last failure, as shown
 
     def ready(self, now: float) -> bool:
         return now >= self.next_try
 
-    def failed(self, now: float, error: BaseException, waiting: str) -> Notice:
+    def failed(self, now: float, error: BaseException | str, waiting: str) -> Notice:
+        """Note a failure (an exception, or its reason as text when it came from a worker)."""
         if not self.failures:
             self.since = now
         self.failures += 1
+        self.reason = error if isinstance(error, str) else f"{type(error).__name__}: {error_reason(error)}"
         delay = min(self.first * 2 ** (self.failures - 1), self.longest)
         self.next_try = now + delay
         return Notice(
             "warning",
-            f"{self.service} failed ({type(error).__name__}: {error_reason(error)}); "
-            f"{waiting}, next attempt in {delay:.0f} s",
+            f"{self.service} failed ({self.reason}); {waiting}, next attempt in {delay:.0f} s",
         )
 
     def succeeded(self, now: float) -> Notice | None:
@@ -110,6 +119,10 @@ class LoopRules:
     finalize_every: float = 5.0
     #: with many games, one progress line this often instead of one per box score
     summary_every: float = 30.0
+    #: a game waiting for its matchup re-reads the reference tables at most this often
+    reference_every: float = 5.0
+    #: how long one tick's Dask read may take before it counts as a failed read
+    read_timeout: float = 60.0
 
 
 class Version(Hashable, Protocol):
@@ -138,6 +151,8 @@ class LiveLoop(Generic[V]):
         mongo: str,
         records: list[GameRecord] | None = None,
         game_id: str | None = None,
+        sql: str = "SQL database",
+        s3: str | None = None,
     ) -> None:
         self.url, self.multi, self.rules = url, multi, rules
         self.given = game_id  # single mode: the user's GAME_ID, else derived from the stream
@@ -155,7 +170,12 @@ class LiveLoop(Generic[V]):
         self.running: dict[str, RunningTally] = {}  # per game: what the bytes read so far add up to
         self.unwritten: dict[str, BoxScore] = {}  # per game: the newest box score not yet in MongoDB
         self.finals: dict[str, BoxScore] = {}
-        self.s3 = Backoff(f"S3 ({url})")
+        self.s3 = Backoff(s3 or f"S3 ({url})")
+        self.finalizing = Backoff(f"finalize ({sql})")
+        self.reading = Backoff(f"reading {self.s3.service}")
+        self.game_reads: dict[str, Backoff] = {}  # per game: a game whose object cannot be read
+        self.reference_read_at = float("-inf")
+        self.polled_games: set[str] = set()  # every game a poll has shown
         self.mongo = Backoff(f"MongoDB ({mongo})")
         self.started = self.last_change = self.last_summary = started
         self.written_since_summary = 0
@@ -192,10 +212,7 @@ class LiveLoop(Generic[V]):
         self._say(self.s3.failed(now, error, "keeping the box scores as they are"))
 
     def polled(self, now: float, versions: Mapping[str, V]) -> list[str]:
-        """Record a poll's versions (game -> version); return the games to read, in order.
-
-        Raises :class:`StreamTimeout` when no stream appeared within ``wait_for_stream``.
-        """
+        """Record a poll's versions (game -> version); return the games to read, in order."""
         self._say(self.s3.succeeded(now))
         self._versions = versions
         for game in sorted(self.seen.keys() - versions.keys() - self.finals.keys()):
@@ -204,22 +221,48 @@ class LiveLoop(Generic[V]):
                 "warning",
                 f"the stream {self.stream_of(game)} is missing; waiting for it to come back",
             )
+        self.polled_games |= versions.keys()
         if not versions and not self.seen:
-            if now - self.started > self.rules.wait_for_stream:
-                raise StreamTimeout(f"{self.url} did not appear within {self.rules.wait_for_stream:.0f} s")
             self._once("waiting", "info", f"{WAITING} {self.url} to appear")
         settled = {game for game, at in self.final_at.items() if now - at >= self.rules.settle_seconds}
         return changed(versions, self.seen, settled)
 
     # -- read --------------------------------------------------------------------------------
 
-    def reads(self, games: list[str], matchups: Mapping[str, Matchup]) -> dict[str, GameRead]:
-        """The reads for these changed games; a game without a matchup is skipped with a warning."""
-        todo = {}
+    def reference_due(self, now: float, games: list[str], matchups: Mapping[str, Matchup], read: bool) -> bool:
+        """Read the reference tables now? Once first; then, while a game waits for its matchup, at
+        most every ``reference_every`` s (not every tick: the tables are three queries)."""
+        if not games:
+            return False
+        if not read:
+            return True
+        waiting = any(game not in matchups for game in games)
+        return waiting and now - self.reference_read_at >= self.rules.reference_every
+
+    def reference_read(self, now: float) -> None:
+        self.reference_read_at = now
+
+    def reads(
+        self, now: float, games: list[str], matchups: Mapping[str, Matchup], league: League | None
+    ) -> dict[str, GameRead]:
+        """The reads for these changed games; a game without a matchup or a known team is skipped, said once."""
+        todo: dict[str, GameRead] = {}
+        if not self.reading.ready(now):
+            return todo
         for game in games:
+            if game in self.game_reads and not self.game_reads[game].ready(now):
+                continue
             matchup = matchups.get(game)
-            if matchup is None:
+            if matchup is None or league is None:
                 self._once(("no matchup", game), "warning", f"game {game} is not in the games table yet; skipping it")
+                continue
+            unknown = [team for team in (matchup.home, matchup.away) if team not in league.teams]
+            if unknown:
+                self._once(
+                    ("unknown team", game, tuple(unknown)),
+                    "warning",
+                    f"game {game}: team {', '.join(map(str, unknown))} is not in the teams table; skipping the game",
+                )
                 continue
             todo[game] = GameRead(
                 self.stream_of(game),
@@ -231,13 +274,26 @@ class LiveLoop(Generic[V]):
         return todo
 
     def read_failed(self, now: float, error: BaseException, games: int) -> None:
-        self._say(self.s3.failed(now, error, f"{games} changed stream(s) will be read again"))
+        """A tick's read failed (S3 GETs, Dask): read again with its own backoff (polls may succeed)."""
+        self._say(self.reading.failed(now, error, f"{games} changed stream(s) will be read again"))
 
     def read_done(
-        self, now: float, progress: Mapping[str, Progress], matchups: Mapping[str, Matchup], league: League
+        self,
+        now: float,
+        progress: Mapping[str, Progress | ReadFailed],
+        matchups: Mapping[str, Matchup],
+        league: League,
     ) -> None:
-        """Fold each game's progress and queue its new box score."""
+        """Fold each game's progress and queue its new box score; a game whose read failed backs off alone."""
         for game, step in progress.items():
+            if isinstance(step, ReadFailed):
+                backoff = self.game_reads.setdefault(
+                    game, Backoff(f"game {game or '-'}: reading {self.stream_of(game)}")
+                )
+                self._say(backoff.failed(now, step.reason, "its box score stays as it was"))
+                continue
+            if game in self.game_reads:
+                self._say(self.game_reads.pop(game).succeeded(now))
             self.seen[game], self.running[game] = self._versions[game], step.state
             if step.full_read:
                 self._fully_read.add(game)
@@ -262,7 +318,8 @@ class LiveLoop(Generic[V]):
                         "warning",
                         f"game {game or '-'} team {team}: jersey {jersey} is not on the roster (shots counted)",
                     )
-        if progress:
+        self._say(self.reading.succeeded(now))
+        if any(not isinstance(step, ReadFailed) for step in progress.values()):
             self.last_change = now
 
     def _identify(self, now: float, game: str, step: Progress) -> str | None:
@@ -372,10 +429,20 @@ class LiveLoop(Generic[V]):
 
     def finalize_due(self, now: float) -> bool:
         """When a game ends; with many games at most every ``finalize_every`` s, and once all are final."""
-        return bool(self.to_finalize) and (self.all_final() or now - self.last_finalized >= self.rules.finalize_every)
+        return (
+            bool(self.to_finalize)
+            and self.finalizing.ready(now)
+            and (self.all_final() or now - self.last_finalized >= self.rules.finalize_every)
+        )
+
+    def finalize_failed(self, now: float, error: BaseException) -> None:
+        """Finalize failed: the games stay to finalize, tried again with backoff; the others go on."""
+        waiting = f"{len(self.to_finalize)} final game(s) are finalized at the next attempt"
+        self._say(self.finalizing.failed(now, error, waiting))
 
     def finalized(self, now: float, games: set[str]) -> None:
         """These games' results are in the season tables."""
+        self._say(self.finalizing.succeeded(now))
         self.to_finalize -= games
         self.last_finalized = now
         for index, record in enumerate(self.records):
@@ -397,9 +464,20 @@ class LiveLoop(Generic[V]):
     # -- end of tick -------------------------------------------------------------------------
 
     def finished(self, now: float) -> bool:
-        """Whether the run is over; raises :class:`StreamTimeout` on a stall before the end."""
+        """Whether the run is over; raises :class:`StreamTimeout` when it can never end well.
+
+        Every timeout counts from the run's start or the last change, whatever the polls, reads
+        and writes did meanwhile, so an unreachable service ends the run with its name.
+        """
+        if not self.seen and now - self.started > self.rules.wait_for_stream:
+            raise StreamTimeout(f"nothing could be followed within {self.rules.wait_for_stream:.0f} s: {self._why()}")
         if not self.all_final() and self.seen and now - self.last_change > self.rules.stall_timeout:
-            raise StreamTimeout(f"{self.url} has not changed for {self.rules.stall_timeout:.0f} s")
+            raise StreamTimeout(f"{self.url} has not changed for {self.rules.stall_timeout:.0f} s{self._failing()}")
+        if self.to_finalize and self.finalizing.failures and now - self.finalizing.since > self.rules.stall_timeout:
+            raise StreamTimeout(
+                f"{self.finalizing.service} kept failing for {self.rules.stall_timeout:.0f} s "
+                f"({self.finalizing.reason}); games not finalized: {', '.join(sorted(self.to_finalize))}"
+            )
         if self.multi and now - self.last_summary >= self.rules.summary_every:
             self._say(
                 Notice(
@@ -410,6 +488,20 @@ class LiveLoop(Generic[V]):
             )
             self.last_summary, self.written_since_summary = now, 0
         return self.all_final() and not self.to_finalize and now - self.last_change >= self.rules.settle_seconds
+
+    def _why(self) -> str:
+        """Why no game was followed: the failing service, unmatched games, or no stream at all."""
+        for service in (self.s3, self.reading):
+            if service.failures:
+                return f"{service.service} keeps failing ({service.reason})"
+        if self.polled_games:
+            games = ", ".join(sorted(self.polled_games)[:5]) if self.multi else self.url
+            return f"no game could be read ({games}): see the warnings about the games table and teams"
+        return f"{self.url} did not appear"
+
+    def _failing(self) -> str:
+        failing = [f"; {b.service} keeps failing ({b.reason})" for b in (self.s3, self.reading) if b.failures]
+        return "".join(failing)
 
     def pause(self, tick_started: float, now: float) -> float:
         """Seconds to wait before the next tick, so ticks start ``poll_interval`` apart."""

@@ -294,6 +294,29 @@ class PrefectWorker(LocalServer):
         return "started" in self.log_path.read_text(errors="replace")
 
 
+@dataclass
+class DaskScheduler(LocalServer):
+    """``dask scheduler`` on loopback (with no dashboard): the address a user gives as DASK_ADDRESS."""
+
+    port: int = field(default_factory=lambda: free_ports(1)[0])
+    project_dir: Path = Path(__file__).resolve().parents[1]
+    name = "dask-scheduler"
+
+    def environment(self) -> dict[str, str]:
+        """The project importable, as on every Dask process: graphs carry its functions by reference."""
+        return {**os.environ, "PYTHONPATH": str(self.project_dir)}
+
+    @property
+    def address(self) -> str:
+        return f"tcp://{HOST}:{self.port}"
+
+    def command(self) -> list[str]:
+        return [_bin("dask"), "scheduler", "--host", HOST, "--port", str(self.port), "--no-dashboard"]
+
+    def ready(self) -> bool:
+        return "Scheduler at:" in self.log_path.read_text(errors="replace")
+
+
 @contextmanager
 def running(*servers: LocalServer) -> Iterator[tuple[LocalServer, ...]]:
     """Start servers in order and always stop them, even when the body fails."""

@@ -64,12 +64,10 @@ class Reference:
         self.league: League | None = None
         self.matchups: dict[str, Matchup] = {}
 
-    def matchups_for(self, games: list[str]) -> dict[str, Matchup]:
-        """The matchups of these games, reading the tables once if any game is new to us."""
-        if games and (self.league is None or any(game not in self.matchups for game in games)):
-            self.league = League.of(*read_reference(self.sql_url))
-            self.matchups = {SINGLE: self.single} if self.single else read_matchups(self.sql_url)
-        return {game: self.matchups[game] for game in games if game in self.matchups}
+    def read(self) -> None:
+        """Read teams, players and (with a prefix) the games table; the loop says when."""
+        self.league = League.of(*read_reference(self.sql_url))
+        self.matchups = {SINGLE: self.single} if self.single else read_matchups(self.sql_url)
 
 
 def _poll(settings: Settings, multi: bool) -> dict[str, StreamVersion]:
@@ -91,6 +89,7 @@ def live_boxscore(
     finalize: bool = True,
     settle_seconds: float = 30.0,
     game_id: str | None = None,
+    read_timeout: float = 60.0,
 ) -> Any:
     """Upsert a box score at every change of a stream; finalize each game when it is over.
 
@@ -99,7 +98,8 @@ def live_boxscore(
     the run ends once every game is final and no stream changed for ``settle_seconds`` (a
     correction within that time is applied and finalized again). ``game_id`` (or ``GAME_ID``)
     names the single stream's game; unset, it is derived from the stream (README "Games and
-    seasons"). Returns the final box score (single stream) or a dict of final box scores by game
+    seasons"). ``read_timeout`` bounds one tick's Dask read (a scheduler without workers, say).
+    Returns the final box score (single stream) or a dict of final box scores by game
     id (prefix).
     """
     settings = Settings.from_env()
@@ -108,11 +108,22 @@ def live_boxscore(
     logger.info("following the game: %s", settings.describe())
     mask = settings.mask
     multi = is_prefix(settings.gamestream_url)
-    rules = LoopRules(poll_interval, wait_for_stream, stall_timeout, settle_seconds, finalize)
+    rules = LoopRules(
+        poll_interval, wait_for_stream, stall_timeout, settle_seconds, finalize, read_timeout=read_timeout
+    )
     mongo = (settings.mongo_url, settings.mongo_db, settings.mongo_collection)
     records = [] if multi else read_game_records(*mongo, settings.gamestream_url)
+    s3 = f"S3 ({settings.gamestream_url} at {shown(settings.s3_endpoint_url) or 'AWS'})"
     loop: LiveLoop[StreamVersion] = LiveLoop(
-        settings.gamestream_url, multi, rules, time.monotonic(), shown(settings.mongo_url), records, chosen
+        settings.gamestream_url,
+        multi,
+        rules,
+        time.monotonic(),
+        shown(settings.mongo_url),
+        records,
+        chosen,
+        sql=f"SQL database at {shown(settings.sql_url)}",
+        s3=s3,
     )
     reference = Reference(settings.sql_url, None if multi else Matchup(SINGLE, home_team, away_team))
     clock = None if multi else create_progress_artifact(0.0, key="game-clock", description="game clock: 60:00 -> 00:00")
@@ -128,23 +139,28 @@ def live_boxscore(
                     loop.poll_failed(tick, error)
                 else:
                     games = loop.polled(tick, versions)
-                    matchups = reference.matchups_for(games)
-                    reads = loop.reads(games, matchups)
-                    if reads:
+                    if loop.reference_due(tick, games, reference.matchups, reference.league is not None):
+                        reference.read()
+                        loop.reference_read(tick)
+                    reads = loop.reads(tick, games, reference.matchups, reference.league)
+                    if reads and reference.league is not None:
                         try:
-                            progress = advance_streams(client, reads, settings.storage_options)
+                            progress = advance_streams(client, reads, settings.storage_options, read_timeout)
                         except Exception as error:  # noqa: BLE001 - S3 or a Dask worker failed mid-read
                             loop.read_failed(tick, error, len(reads))
                         else:
-                            assert reference.league is not None  # read with the matchups
-                            loop.read_done(tick, progress, matchups, reference.league)
+                            loop.read_done(tick, progress, reference.matchups, reference.league)
             _write(loop, tick, mongo, settings.gamestream_url, clock)
             if loop.finalize_due(tick):
                 games = set(loop.to_finalize)
-                finalize_game(games=sorted(games))
-                loop.finalized(tick, games)
-                if not multi:
-                    _save_records(loop, tick, mongo, settings.gamestream_url)
+                try:
+                    finalize_game(games=sorted(games))
+                except Exception as error:  # noqa: BLE001 - one failing finalize must not end every game
+                    loop.finalize_failed(tick, error)
+                else:
+                    loop.finalized(tick, games)
+                    if not multi:
+                        _save_records(loop, tick, mongo, settings.gamestream_url)
             done = loop.finished(tick)
             for notice in loop.notices():
                 logger.log(LEVELS[notice.level], "%s", mask(notice.message))
@@ -202,6 +218,7 @@ if __name__ == "__main__":
     parser.add_argument("--stall-timeout", type=float, default=900.0)
     parser.add_argument("--settle-seconds", type=float, default=30.0, help="prefix: quiet time after the last final")
     parser.add_argument("--no-finalize", action="store_true")
+    parser.add_argument("--read-timeout", type=float, default=60.0, help="seconds one tick's Dask read may take")
     parser.add_argument("--game-id", default=None, help="the single stream's game (default: GAME_ID, else derived)")
     args = parser.parse_args()
     live_boxscore(
@@ -211,4 +228,5 @@ if __name__ == "__main__":
         finalize=not args.no_finalize,
         settle_seconds=args.settle_seconds,
         game_id=args.game_id,
+        read_timeout=args.read_timeout,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import dask
@@ -10,7 +11,7 @@ from dask.bytes import read_bytes
 from distributed import Client
 
 from boxscore.events import ParsedBlock, events_frame, parse_block
-from boxscore.live import GameRead
+from boxscore.live import GameRead, ReadFailed
 from boxscore.running import Progress, Reader, advance, next_range
 from boxscore.summary import merge_summaries, summarise_block
 from boxscore.tally import Tally, assemble_tally, quality_frame, quality_from_frame, tally_parts
@@ -77,12 +78,13 @@ def tally_streams(
     return {game: tallies[game] or _assemble(computed.get(game)) for game in streams}
 
 
-def _advance_batch(batch: dict[str, GameRead], storage_options: dict[str, Any]) -> dict[str, Progress]:
+def _advance_batch(batch: dict[str, GameRead], storage_options: dict[str, Any]) -> dict[str, Progress | ReadFailed]:
     """One Dask task for a batch of games: their new bytes fetched concurrently, then folded.
 
     s3fs sends the range GETs of the whole batch at once on its event loop, so a tick pays about
     one round trip per batch, not one per game. A read :func:`advance` needs beyond the
-    prefetched range (a full re-read after a rewrite) is made on demand.
+    prefetched range (a full re-read after a rewrite) is made on demand. A game whose read fails
+    comes back as :class:`ReadFailed` with the reason, and the other games are read as usual.
     """
     ranges = {game: next_range(read.state, read.size) for game, read in batch.items()}
     wanted = [game for game, (start, end) in ranges.items() if end > start]
@@ -97,22 +99,27 @@ def _advance_batch(batch: dict[str, GameRead], storage_options: dict[str, Any]) 
         else []
     )
     prefetched = {game: data for game, data in zip(wanted, fetched, strict=True) if isinstance(data, bytes)}
-    progress = {}
+    progress: dict[str, Progress | ReadFailed] = {}
     for game, read in batch.items():
         reader: Reader = RangeReader(read.url, storage_options)
         if game in prefetched:
             reader = PrefetchedReader(reader, *ranges[game], prefetched[game])
-        progress[game] = advance(read.state, reader, read.size, read.teams, read.keep)
+        try:
+            progress[game] = advance(read.state, reader, read.size, read.teams, read.keep)
+        except Exception as error:  # noqa: BLE001 - one unreadable object must not fail the others' reads
+            text = str(error).splitlines()[0] if str(error) else ""
+            progress[game] = ReadFailed(f"{type(error).__name__}: {text}"[:300])
     return progress
 
 
 def advance_streams(
-    client: Client, streams: dict[str, GameRead], storage_options: dict[str, Any]
-) -> dict[str, Progress]:
+    client: Client, streams: dict[str, GameRead], storage_options: dict[str, Any], timeout: float = 60.0
+) -> dict[str, Progress | ReadFailed]:
     """Bring every changed game up to date (game id -> what to read of its stream).
 
     One Dask computation per tick, one task per worker thread: each reads the new bytes of its
     games and folds them (a full read where an object was rewritten); only small states come back.
+    A read that takes longer than ``timeout`` (no worker, a hung one) fails as a ``TimeoutError``.
     """
     if not streams:
         return {}
@@ -125,5 +132,14 @@ def advance_streams(
         )
         for i in range(batches)
     ]
-    (done,) = dask.compute(lazy, scheduler=client)
+    futures = client.compute(lazy)
+    deadline = time.monotonic() + timeout
+    try:
+        done = [future.result(timeout=max(0.0, deadline - time.monotonic())) for future in futures]
+    except TimeoutError:
+        client.cancel(futures)
+        workers = len(client.nthreads())
+        raise TimeoutError(
+            f"Dask at {client.scheduler.address} did not finish the read within {timeout:.0f} s ({workers} worker(s))"
+        ) from None
     return {game: step for batch in done for game, step in batch.items()}

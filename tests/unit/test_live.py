@@ -56,7 +56,7 @@ def tick(loop: LiveLoop[Version], now: float, streams: dict[str, bytes]) -> list
     """One tick as the flow runs it when S3 and MongoDB answer: poll, read, write."""
     games = loop.polled(now, {game: version(data) for game, data in streams.items()})
     matchups = {game: Matchup(game, HOME, AWAY) for game in games}
-    reads = loop.reads(games, matchups)
+    reads = loop.reads(now, games, matchups, LEAGUE)
     loop.read_done(now, {game: progress(streams[game]) for game in reads}, matchups, LEAGUE)
     if loop.archive_due() is not None:
         loop.archived()
@@ -130,9 +130,10 @@ def test_waiting_for_the_stream_is_said_once_then_times_out() -> None:
     loop = single(wait_for_stream=10.0)
     for now in (0.0, 5.0, 10.0):
         assert loop.polled(now, {}) == []
+        assert not loop.finished(now)
     assert messages(loop) == [f"{WAITING} s3://games/gamestream.txt to appear"]
-    with pytest.raises(StreamTimeout, match=r"gamestream\.txt did not appear within 10 s"):
-        loop.polled(10.5, {})
+    with pytest.raises(StreamTimeout, match=r"within 10 s: s3://games/gamestream\.txt did not appear"):
+        loop.finished(10.5)
 
 
 def test_a_stalled_game_times_out_but_a_final_one_does_not() -> None:
@@ -201,7 +202,7 @@ def test_a_game_without_a_matchup_is_skipped_with_one_warning() -> None:
     loop = multi()
     for now in (0.0, 1.0):
         games = loop.polled(now, {"a": version(LIVE), "zz": version(LIVE)})
-        reads = loop.reads(games, {"a": Matchup("a", HOME, AWAY)})
+        reads = loop.reads(now, games, {"a": Matchup("a", HOME, AWAY)}, LEAGUE)
         assert list(reads) == ["a"]
     assert reads["a"] == GameRead("s3://games/saturday/a.txt", frozenset({HOME, AWAY}), None, len(LIVE))
     assert messages(loop, "warning") == ["game zz is not in the games table yet; skipping it"]
@@ -211,7 +212,7 @@ def test_a_read_continues_from_the_folded_state_and_finals_are_read_only_while_t
     loop = multi(settle_seconds=5.0)
     tick(loop, 0.0, {"a": LIVE})
     games = loop.polled(1.0, {"a": version(FINAL)})
-    (read,) = loop.reads(games, {"a": Matchup("a", HOME, AWAY)}).values()
+    (read,) = loop.reads(1.0, games, {"a": Matchup("a", HOME, AWAY)}, LEAGUE).values()
     assert read.state is not None and read.state.offset == len(LIVE) and read.size == len(FINAL)
     loop.read_done(1.0, {"a": progress(FINAL)}, {"a": Matchup("a", HOME, AWAY)}, LEAGUE)
     loop.written(1.0, loop.to_write(1.0))
@@ -293,3 +294,100 @@ def test_a_given_game_id_names_the_game() -> None:
     loop = LiveLoop("s3://games/gamestream.txt", False, LoopRules(), 0.0, "mongodb://db", [], "opener-2026")
     tick(loop, 0.0, {SINGLE: LIVE})
     assert loop.finals == {} and loop.records[0].game_id == "opener-2026"
+
+
+def test_s3_failing_from_the_start_ends_the_run_within_wait_for_stream_naming_it() -> None:
+    loop = single(wait_for_stream=10.0)
+    now = 0.0
+    while now <= 10.0:
+        if loop.poll_due(now):
+            loop.poll_failed(now, PermissionError("AccessDenied: wrong key"))
+        assert not loop.finished(now)
+        now += 0.5
+    with pytest.raises(StreamTimeout, match=r"S3 \(s3://games/gamestream\.txt\) keeps failing \(PermissionError"):
+        loop.finished(10.5)
+
+
+def test_reads_that_keep_failing_end_the_run_within_wait_for_stream() -> None:
+    loop = single(wait_for_stream=10.0)
+    games = loop.polled(0.0, {SINGLE: version(LIVE)})
+    loop.read_failed(0.0, TimeoutError("Dask at tcp://x did not finish the read within 60 s (0 worker(s))"), 1)
+    assert loop.reads(0.5, games, {SINGLE: Matchup(SINGLE, HOME, AWAY)}, LEAGUE) == {}  # backing off
+    with pytest.raises(
+        StreamTimeout, match=r"reading S3 .* keeps failing .TimeoutError: Dask at tcp://x did not finish"
+    ):
+        loop.finished(10.5)
+    assert games == [SINGLE]
+
+
+def test_games_that_never_get_a_matchup_end_the_run_and_the_tables_are_read_every_5_s_at_most() -> None:
+    loop = multi(wait_for_stream=20.0)
+    reads_at = []
+    for tick in range(0, 41):
+        now = tick * 0.5
+        games = loop.polled(now, {"zz": version(LIVE)})
+        if loop.reference_due(now, games, {}, read=bool(reads_at)):
+            reads_at.append(now)
+            loop.reference_read(now)
+        assert loop.reads(now, games, {}, LEAGUE) == {}
+        assert not loop.finished(now)
+    assert reads_at == [0.0, 5.0, 10.0, 15.0, 20.0]
+    with pytest.raises(StreamTimeout, match=r"no game could be read \(zz\)"):
+        loop.finished(20.5)
+    assert messages(loop, "warning") == ["game zz is not in the games table yet; skipping it"]
+
+
+def test_a_game_naming_a_missing_team_is_skipped_and_the_others_are_read() -> None:
+    loop = multi()
+    games = loop.polled(0.0, {"a": version(LIVE), "b": version(LIVE)})
+    reads = loop.reads(0.0, games, {"a": Matchup("a", HOME, AWAY), "b": Matchup("b", HOME, 999)}, LEAGUE)
+    assert list(reads) == ["a"]
+    assert messages(loop, "warning") == ["game b: team 999 is not in the teams table; skipping the game"]
+
+
+def test_a_failing_finalize_backs_off_keeps_the_games_and_ends_the_run_only_after_stall_timeout() -> None:
+    loop = multi(stall_timeout=60.0, settle_seconds=0.0)
+    tick(loop, 0.0, {"a": FINAL, "b": LIVE})
+    attempts, now = [], 0.0
+    while now < 40.0:
+        if loop.finalize_due(now):
+            attempts.append(now)
+            loop.finalize_failed(now, ConnectionError("SQL database at sqlite:///x is unreachable"))
+        tick(loop, now, {"a": FINAL, "b": LIVE + f"{int(now) + 2} 30:00 101 6 0\n".encode()})  # b goes on
+        assert not loop.finished(now)
+        now += 0.5
+    assert attempts == [0.0, 1.0, 3.0, 7.0, 15.0, 30.0]
+    assert loop.to_finalize == {"a"} and loop.finals["a"]["final"] and not loop.finals.get("b")
+    assert loop.unwritten == {} and loop.seen["b"].size > len(LIVE)  # b kept being read and written
+    warning = messages(loop, "warning")[0]
+    assert warning.startswith("finalize (SQL database) failed (ConnectionError: SQL database at sqlite:///x")
+    assert warning.endswith("1 final game(s) are finalized at the next attempt, next attempt in 1 s")
+    with pytest.raises(
+        StreamTimeout, match=r"finalize \(SQL database\) kept failing for 60 s .*games not finalized: a"
+    ):
+        loop.finished(60.5)
+    loop.finalized(41.0, {"a"})
+    assert "finalize (SQL database) answers again after 41 s" in messages(loop)
+
+
+def test_a_game_whose_object_cannot_be_read_backs_off_alone_and_the_others_go_on() -> None:
+    from boxscore.live import ReadFailed
+
+    loop = multi()
+    failed = ReadFailed("OSError: [Errno 22] Requests specifying Server Side Encryption ... customer key.")
+    attempts = []
+    for tick_at in [t * 0.5 for t in range(0, 17)]:
+        games = loop.polled(tick_at, {"a": version(LIVE if tick_at < 8 else FINAL), "b": version(LIVE)})
+        reads = loop.reads(tick_at, games, {g: Matchup(g, HOME, AWAY) for g in games}, LEAGUE)
+        attempts += [tick_at] if "b" in reads else []
+        done = {game: progress(LIVE if tick_at < 8 else FINAL) for game in reads if game == "a"}
+        done |= {"b": failed} if "b" in reads else {}
+        loop.read_done(tick_at, done, {g: Matchup(g, HOME, AWAY) for g in games}, LEAGUE)
+        loop.written(tick_at, loop.to_write(tick_at))
+    assert attempts == [0.0, 1.0, 3.0, 7.0]  # b alone backs off: 1, 2, 4 s
+    assert loop.finals["a"]["final"] and "b" not in loop.seen
+    warnings = messages(loop, "warning")
+    assert warnings[0] == (
+        "game b: reading s3://games/saturday/b.txt failed (OSError: [Errno 22] Requests specifying "
+        "Server Side Encryption ... customer key.); its box score stays as it was, next attempt in 1 s"
+    )
