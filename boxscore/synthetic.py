@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from boxscore.events import GAME_LENGTH_SECONDS
 from boxscore.games import Matchup
 from boxscore.roster import Player, Team
 
@@ -28,7 +29,7 @@ def _clock(seconds_left: int) -> str:
 
 def game_recording(rng: random.Random, home: int, away: int, rosters: dict[int, list[str]], shots: int) -> str:
     """One game: ``shots`` shots at strictly decreasing clocks, then the 00:00 mark and the sentinel."""
-    clocks = sorted(rng.sample(range(1, 3600), shots), reverse=True)
+    clocks = sorted(rng.sample(range(1, GAME_LENGTH_SECONDS), shots), reverse=True)
     lines = []
     for event_id, seconds_left in enumerate(clocks):
         team = rng.choice((home, away))

@@ -92,7 +92,9 @@ def _as_streamed(final: BoxScore, settings: Settings, league: League, logger: Lo
     progress = full_read(lambda start, end: data[start:end], len(data), frozenset({home, away}), IDENTITY_BYTES)
     if not multi:
         records = read_game_records(settings.mongo_url, settings.mongo_db, settings.mongo_collection, url)
-        identity = identify(progress.lines, records, settings.chosen_game_id())
+        # finalize asks whether the stream still holds this game: with its first line it does,
+        # corrected (the lines the live reads folded may differ from the object read in full)
+        identity = identify(progress.lines, records, settings.chosen_game_id(), settling=True)
         if identity is None or identity.game_id != game_id:
             return final
     tally = progress.tally()

@@ -24,6 +24,7 @@ from boxscore.roster import Player, Team
 from boxscore.synthetic import game_recording
 from devstack.follow import Background
 from devstack.servers import LiveFlowProcess, offline_prefect_env, wait_until
+from flows.finalize import finalize_game
 from flows.gamestream import SEED_DIR, gamestream
 from flows.live_boxscore import live_boxscore
 from tasks.reference import read_seed, reset_reference
@@ -224,3 +225,22 @@ def test_bad_identities_are_refused_by_name_and_nothing_is_written(
         live_boxscore(**{**FAST, "stall_timeout": 1})
     assert any("is not an event ('hello feed'); no box score is written until it is" in line for line in flow_log)
     assert boxscores(pipeline_env) == []
+
+
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
+def test_finalize_reads_the_final_in_full_and_counts_a_correction_the_live_reads_missed(
+    pipeline_env: dict[str, str], storage: dict, flow_log: list[str]
+) -> None:
+    gamestream(delay=0)
+    assert live_boxscore(**FAST, finalize=False) == FINAL_BOXSCORE
+    # the scorer turns an early miss into a goal, in place: same size, the sequence intact
+    lines = GAME_A.split("\n")
+    index = next(i for i, line in enumerate(lines[1:], 1) if line.split()[2] == "205" and line.endswith(" 0"))
+    lines[index] = lines[index][:-1] + "1"
+    corrected = "\n".join(lines)
+    write_stream(pipeline_env["GAMESTREAM_URL"], corrected, storage)
+    finalize_game()
+    assert tables(pipeline_env) == expected_season([(101, 205, corrected)])
+    shown = page(pipeline_env)
+    assert (shown["_id"], shown["home"]["score"], shown["away"]["score"], shown["final"]) == (70, 14, 10, True)
+    assert any(f"game {RECORDED_GAME_ID} was corrected after its final" in line for line in flow_log)

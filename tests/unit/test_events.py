@@ -143,8 +143,8 @@ def test_a_large_block_parses_as_the_line_parser_says(lines: list[str], at: int,
 
 
 def test_a_signed_team_in_a_large_block_is_rejected_and_does_not_take_the_event_id() -> None:
-    """``5 10:00 -0 7 1`` used to pass the vectorised path as team 0, so the real event 5 after
-    it counted as a duplicate; the line rules reject it, and event 5's goal counts."""
+    """The line rules reject ``5 10:00 -0 7 1`` (a signed team), so it takes no event id: the
+    real event 5 after it counts, in a block large enough for the vectorised path."""
     data = CLEAN[: CLEAN.index(b"\n5 59:05") + 1]
     data += b"5 10:00 -0 7 1\n" + CLEAN[CLEAN.index(b"\n5 59:05") + 1 :]
     tally = full_read(lambda start, end: data[start:end], len(data), GAME).tally()
