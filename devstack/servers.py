@@ -317,6 +317,45 @@ class DaskScheduler(LocalServer):
         return "Scheduler at:" in self.log_path.read_text(errors="replace")
 
 
+@dataclass
+class DaskWorker(LocalServer):
+    """``dask worker`` joining a scheduler, from the project directory with the project importable."""
+
+    scheduler: str = ""
+    worker_name: str = "worker"
+    project_dir: Path = Path(__file__).resolve().parents[1]
+    name = "dask-worker"
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, "PYTHONPATH": str(self.project_dir)}
+
+    def cwd(self) -> Path:
+        return self.project_dir
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"{self.worker_name}.log"
+
+    def command(self) -> list[str]:
+        return [
+            _bin("dask"),
+            "worker",
+            self.scheduler,
+            "--name",
+            self.worker_name,
+            "--nthreads",
+            "1",
+            "--host",
+            HOST,
+            "--no-dashboard",
+            "--local-directory",
+            str(self.workdir),
+        ]
+
+    def ready(self) -> bool:
+        return "Registered to:" in self.log_path.read_text(errors="replace")
+
+
 @contextmanager
 def running(*servers: LocalServer) -> Iterator[tuple[LocalServer, ...]]:
     """Start servers in order and always stop them, even when the body fails."""

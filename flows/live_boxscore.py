@@ -27,6 +27,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.context import FlowRunContext
 
 from boxscore.document import BoxScore
 from boxscore.games import Matchup, is_prefix
@@ -43,7 +44,7 @@ from tasks.boxscores import (
     save_game_records,
     upsert_boxscores,
 )
-from tasks.cluster import dask_client
+from tasks.cluster import dask_task_runner
 from tasks.masking import shown
 from tasks.reference import read_matchups, read_reference
 from tasks.settings import Settings
@@ -79,7 +80,7 @@ def _poll(settings: Settings, multi: bool) -> dict[str, StreamVersion]:
     return {} if version is None else {SINGLE: version}
 
 
-@flow(name="live-boxscore")
+@flow(name="live-boxscore", task_runner=dask_task_runner())
 def live_boxscore(
     poll_interval: float = 1.0,
     wait_for_stream: float = 300.0,
@@ -129,45 +130,60 @@ def live_boxscore(
     clock = None if multi else create_progress_artifact(0.0, key="game-clock", description="game clock: 60:00 -> 00:00")
     ensure_game_index(*mongo)
 
-    with dask_client(settings.dask_address) as client:
-        while True:
-            tick = time.monotonic()
-            if loop.poll_due(tick):
-                try:
-                    versions = _poll(settings, multi)
-                except Exception as error:  # noqa: BLE001 - any S3 failure: wait and poll again
-                    loop.poll_failed(tick, error)
-                else:
-                    games = loop.polled(tick, versions)
-                    if loop.reference_due(tick, games, reference.matchups, reference.league is not None):
-                        reference.read()
-                        loop.reference_read(tick)
-                    reads = loop.reads(tick, games, reference.matchups, reference.league)
-                    if reads and reference.league is not None:
-                        try:
-                            progress = advance_streams(client, reads, settings.storage_options, read_timeout)
-                        except Exception as error:  # noqa: BLE001 - S3 or a Dask worker failed mid-read
-                            loop.read_failed(tick, error, len(reads))
-                        else:
-                            loop.read_done(tick, progress, reference.matchups, reference.league)
-            _write(loop, tick, mongo, settings.gamestream_url, clock)
-            if loop.finalize_due(tick):
-                games = set(loop.to_finalize)
-                try:
-                    finalize_game(games=sorted(games))
-                except Exception as error:  # noqa: BLE001 - one failing finalize must not end every game
-                    loop.finalize_failed(tick, error)
-                else:
-                    loop.finalized(tick, games)
-                    if not multi:
-                        _save_records(loop, tick, mongo, settings.gamestream_url)
-            done = loop.finished(tick)
-            for notice in loop.notices():
-                logger.log(LEVELS[notice.level], "%s", mask(notice.message))
-            if done:
-                break
-            time.sleep(loop.pause(tick, time.monotonic()))
+    client = _dask_client(logger)
+    while True:
+        tick = time.monotonic()
+        if loop.poll_due(tick):
+            try:
+                versions = _poll(settings, multi)
+            except Exception as error:  # noqa: BLE001 - any S3 failure: wait and poll again
+                loop.poll_failed(tick, error)
+            else:
+                games = loop.polled(tick, versions)
+                if loop.reference_due(tick, games, reference.matchups, reference.league is not None):
+                    reference.read()
+                    loop.reference_read(tick)
+                reads = loop.reads(tick, games, reference.matchups, reference.league)
+                if reads and reference.league is not None:
+                    try:
+                        progress = advance_streams(client, reads, settings.storage_options, read_timeout)
+                    except Exception as error:  # noqa: BLE001 - S3 or a Dask worker failed mid-read
+                        loop.read_failed(tick, error, len(reads))
+                    else:
+                        loop.read_done(tick, progress, reference.matchups, reference.league)
+        _write(loop, tick, mongo, settings.gamestream_url, clock)
+        if loop.finalize_due(tick):
+            games = set(loop.to_finalize)
+            try:
+                finalize_game(games=sorted(games))
+            except Exception as error:  # noqa: BLE001 - one failing finalize must not end every game
+                loop.finalize_failed(tick, error)
+            else:
+                loop.finalized(tick, games)
+                if not multi:
+                    _save_records(loop, tick, mongo, settings.gamestream_url)
+        done = loop.finished(tick)
+        for notice in loop.notices():
+            logger.log(LEVELS[notice.level], "%s", mask(notice.message))
+        if done:
+            break
+        time.sleep(loop.pause(tick, time.monotonic()))
     return dict(sorted(loop.finals.items())) if multi else loop.finals[SINGLE]
+
+
+def _dask_client(logger: Any) -> Any:
+    """The run's one Dask client, owned by its DaskTaskRunner (created on first use: touch it here)."""
+    context = FlowRunContext.get()
+    assert context is not None and context.task_runner is not None  # called inside the flow run
+    client = getattr(context.task_runner, "client")  # noqa: B009 - prefect types the runner as the base class
+    dashboard = client.dashboard_link or "none (a local threads cluster without a dashboard)"
+    logger.info(
+        "Dask: scheduler %s, %d worker thread(s), dashboard %s",
+        client.scheduler.address,
+        sum(client.nthreads().values()),
+        dashboard,
+    )
+    return client
 
 
 def _write(loop: LiveLoop[StreamVersion], tick: float, mongo: tuple[str, str, str], stream: str, clock: Any) -> None:

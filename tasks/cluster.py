@@ -1,26 +1,54 @@
-"""The Dask cluster the aggregation runs on: the user's own, or a local one for the run."""
+"""The Dask cluster the aggregation runs on: the user's own, or a local one for the run.
+
+The live flow declares prefect-dask's :class:`DaskTaskRunner` and takes its one client from it
+(Prefect owns the client and closes it with the run). Threads, not processes, for the local
+cluster: worker processes would each need the Prefect API and the project importable, and the
+work per tick is small.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from distributed import Client, LocalCluster
+from prefect_dask import DaskTaskRunner
+
+from tasks.settings import setting
+
+#: The local cluster of a run without ``DASK_ADDRESS``.
+LOCAL_CLUSTER: dict[str, Any] = {"processes": False, "n_workers": 1, "threads_per_worker": 2, "dashboard_address": None}
+
+
+class DaskRunnerFromSettings(DaskTaskRunner):
+    """prefect-dask's runner, pointed at ``DASK_ADDRESS`` as it is when each flow run starts.
+
+    Prefect duplicates a flow's task runner for every run: building it again here reads the
+    setting at run time (in the worker's environment), not when the flow module was imported.
+    """
+
+    def duplicate(self) -> DaskRunnerFromSettings:
+        return dask_task_runner()
+
+
+def dask_task_runner() -> DaskRunnerFromSettings:
+    """The user's scheduler (``DASK_ADDRESS``), or a threads-only local cluster for the run."""
+    address = setting("DASK_ADDRESS")
+    if address:
+        return DaskRunnerFromSettings(address=address)
+    return DaskRunnerFromSettings(cluster_class=LocalCluster, cluster_kwargs=LOCAL_CLUSTER)
 
 
 @contextmanager
 def dask_client(address: str = "", threads: int = 2) -> Iterator[Client]:
-    """Connect to ``address`` (``DASK_ADDRESS``) or start a threads-only local cluster.
-
-    Threads, not processes, for the local cluster: worker processes would each need their own
-    Prefect API, and the work per tick is small. One client serves every tick of a run.
-    """
+    """A client outside any flow (benchmarks, tests): ``address`` or a threads-only local cluster."""
     if address:
         with Client(address, set_as_default=False) as client:
             yield client
         return
     with (
-        LocalCluster(processes=False, n_workers=1, threads_per_worker=threads, dashboard_address=None) as cluster,
+        LocalCluster(**{**LOCAL_CLUSTER, "threads_per_worker": threads}) as cluster,
         Client(cluster, set_as_default=False) as client,
     ):
         yield client

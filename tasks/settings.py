@@ -42,6 +42,15 @@ SECRET_SETTINGS = ("S3_SECRET_KEY", "MONGO_URL", "SQL_URL")
 BLOCK_SUFFIX = "_BLOCK"
 
 
+def setting(name: str, env_file: str | Path = ".env") -> str:
+    """One setting that holds no secret, read the way :meth:`Settings.from_env` reads it
+    (environment over ``.env`` over the default), without loading any Secret block."""
+    if name in os.environ:
+        return os.environ[name]
+    from_file = dotenv_values(env_file) if Path(env_file).is_file() else {}
+    return from_file.get(name) or DEFAULTS[name]
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the stream, the box scores, the reference tables and the Dask cluster live."""

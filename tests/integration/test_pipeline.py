@@ -56,6 +56,8 @@ def test_finalize_refuses_a_game_in_progress(pipeline_env: dict[str, str], tmp_p
 
 
 def test_live_flow_gives_up_on_a_stream_that_never_appears(pipeline_env: dict[str, str]) -> None:
-    with pytest.raises(StreamTimeout, match=r"gamestream\.txt did not appear within 1 s"):
+    with pytest.raises(
+        StreamTimeout, match=r"nothing could be followed within 1 s: s3://\S+/gamestream\.txt did not appear"
+    ):
         live_boxscore(poll_interval=0.1, wait_for_stream=1)
     assert boxscores(pipeline_env) == []
