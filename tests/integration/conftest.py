@@ -7,6 +7,7 @@ PostgreSQL is the machine's own server (127.0.0.1:5432, as in CI).
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import uuid
@@ -125,3 +126,30 @@ def pipeline_env(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture
+def storage(pipeline_env: dict[str, str]) -> dict:
+    """s3fs options for this test's stream bucket, as the pipeline builds them."""
+    return {
+        "key": pipeline_env["S3_ACCESS_KEY"],
+        "secret": pipeline_env["S3_SECRET_KEY"],
+        "client_kwargs": {"endpoint_url": pipeline_env["S3_ENDPOINT_URL"]},
+    }
+
+
+@pytest.fixture
+def flow_log() -> Iterator[list[str]]:
+    """Every line the flows and their tasks log during the test."""
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler = Collect()
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logging.getLogger(name).addHandler(handler)
+    yield lines
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logging.getLogger(name).removeHandler(handler)

@@ -30,13 +30,8 @@ def executed(address: str) -> dict[str, int]:
 
 @pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
 def test_the_live_flow_reads_on_the_cluster_workers_and_survives_one_killed_mid_game(
-    pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    pipeline_env: dict[str, str], storage: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    storage = {
-        "key": pipeline_env["S3_ACCESS_KEY"],
-        "secret": pipeline_env["S3_SECRET_KEY"],
-        "client_kwargs": {"endpoint_url": pipeline_env["S3_ENDPOINT_URL"]},
-    }
     reset_reference(pipeline_env["SQL_URL"], *read_seed(SEED_DIR))
     scheduler = DaskScheduler(tmp_path / "scheduler").start(timeout=60)
     workers = [DaskWorker(tmp_path / "workers", scheduler=scheduler.address, worker_name=f"w{i}") for i in (1, 2)]

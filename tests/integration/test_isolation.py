@@ -7,9 +7,7 @@ row, a Dask cluster's workers) and checks the exact box scores and tables of wha
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,29 +28,6 @@ from tests.integration.conftest import POSTGRES_ADMIN_URL
 from tests.integration.test_season import GAME_A, GAME_B
 
 FAST = {"poll_interval": 0.05, "wait_for_stream": 60, "stall_timeout": 120, "settle_seconds": 0.5}
-
-
-@pytest.fixture
-def storage(pipeline_env: dict[str, str]) -> dict:
-    return {
-        "key": pipeline_env["S3_ACCESS_KEY"],
-        "secret": pipeline_env["S3_SECRET_KEY"],
-        "client_kwargs": {"endpoint_url": pipeline_env["S3_ENDPOINT_URL"]},
-    }
-
-
-@pytest.fixture
-def flow_log() -> Iterator[list[str]]:
-    lines: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(record.getMessage())
-
-    handler = Collect()
-    logging.getLogger("prefect.flow_runs").addHandler(handler)
-    yield lines
-    logging.getLogger("prefect.flow_runs").removeHandler(handler)
 
 
 def prefix_of(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:

@@ -6,11 +6,9 @@ ids follow README's rule, worked out here from the first line (tests.recorded_ga
 
 from __future__ import annotations
 
-import logging
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pymongo
@@ -70,31 +68,6 @@ def play_step_by_step(
         wait_until(lambda e=event: (page(env) or {}).get("_id") == e, 60, f"the page at event {event}")
         shown = page(env)
         assert shown is not None and shown["game_id"] == game_id, shown
-
-
-@pytest.fixture
-def storage(pipeline_env: dict[str, str]) -> dict:
-    return {
-        "key": pipeline_env["S3_ACCESS_KEY"],
-        "secret": pipeline_env["S3_SECRET_KEY"],
-        "client_kwargs": {"endpoint_url": pipeline_env["S3_ENDPOINT_URL"]},
-    }
-
-
-@pytest.fixture
-def flow_log() -> Iterator[list[str]]:
-    lines: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(record.getMessage())
-
-    handler = Collect()
-    for name in ("prefect.flow_runs", "prefect.task_runs"):
-        logging.getLogger(name).addHandler(handler)
-    yield lines
-    for name in ("prefect.flow_runs", "prefect.task_runs"):
-        logging.getLogger(name).removeHandler(handler)
 
 
 def test_game_b_after_game_a_takes_the_page_both_count_and_a_replay_of_a_counts_once(
