@@ -171,6 +171,7 @@ class LiveLoop(Generic[V]):
         self.unwritten: dict[str, BoxScore] = {}  # per game: the newest box score not yet in MongoDB
         self.finals: dict[str, BoxScore] = {}
         self.s3 = Backoff(s3 or f"S3 ({url})")
+        self.sql = sql
         self.finalizing = Backoff(f"finalize ({sql})")
         self.reading = Backoff(f"reading {self.s3.service}")
         self.game_reads: dict[str, Backoff] = {}  # per game: a game whose object cannot be read
@@ -496,7 +497,7 @@ class LiveLoop(Generic[V]):
                 return f"{service.service} keeps failing ({service.reason})"
         if self.polled_games:
             games = ", ".join(sorted(self.polled_games)[:5]) if self.multi else self.url
-            return f"no game could be read ({games}): see the warnings about the games table and teams"
+            return f"no game could be read ({games}): no matchup of known teams in the games table ({self.sql})"
         return f"{self.url} did not appear"
 
     def _failing(self) -> str:

@@ -115,7 +115,9 @@ def test_games_that_never_get_a_matchup_end_the_run_within_wait_for_stream(
     prefix, sql = prefix_of(pipeline_env, monkeypatch), pipeline_env["SQL_URL"]
     reset_reference(sql, *read_seed(SEED_DIR), [])
     write_stream(prefix + "g7.txt", GAME_A, storage)
-    with pytest.raises(StreamTimeout, match=r"within 2 s: no game could be read \(g7\)"):
+    with pytest.raises(
+        StreamTimeout, match=r"within 2 s: no game could be read \(g7\): .* \(SQL database at sqlite:///"
+    ):
         live_boxscore(**{**FAST, "wait_for_stream": 2})
 
 

@@ -332,7 +332,10 @@ def test_games_that_never_get_a_matchup_end_the_run_and_the_tables_are_read_ever
         assert loop.reads(now, games, {}, LEAGUE) == {}
         assert not loop.finished(now)
     assert reads_at == [0.0, 5.0, 10.0, 15.0, 20.0]
-    with pytest.raises(StreamTimeout, match=r"no game could be read \(zz\)"):
+    with pytest.raises(
+        StreamTimeout,
+        match=r"no game could be read \(zz\): no matchup of known teams in the games table \(SQL database\)",
+    ):
         loop.finished(20.5)
     assert messages(loop, "warning") == ["game zz is not in the games table yet; skipping it"]
 
