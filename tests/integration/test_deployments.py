@@ -17,8 +17,16 @@ from typing import Any
 
 import pymongo
 import pytest
+from distributed import Client
 
-from devstack.servers import PrefectServer, PrefectWorker, offline_prefect_env
+from devstack.servers import (
+    DaskScheduler,
+    DaskWorker,
+    PrefectServer,
+    PrefectWorker,
+    offline_prefect_env,
+    wait_until,
+)
 from tests.helpers import table_rows
 from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2
 
@@ -178,3 +186,61 @@ def test_ui_shows_the_flow_run_and_the_boxscore_artifact(deployed_game: dict, tm
         dom = chromium(url, tmp_path / f"dom-{name}", "--dump-dom")
         for text in visible:
             assert text in dom, f"{text!r} is not on {url}"
+
+
+def test_the_live_deployment_runs_on_a_real_dask_cluster_that_loses_a_worker(
+    deployed_game: dict, tmp_path: Path
+) -> None:
+    """`prefect deployment run` with DASK_ADDRESS in the worker's environment, as a user runs it on
+    the cluster they have: the reads run on its `dask worker` processes, one of which dies mid-game."""
+    server = deployed_game["server"]
+    env = {
+        **deployed_game["env"],
+        "GAMESTREAM_URL": deployed_game["env"]["GAMESTREAM_URL"].replace("/deployed/", "/on-cluster/"),
+        "MONGO_DB": "sidearm_on_cluster",
+        "SQL_URL": f"sqlite:///{tmp_path / 'sidearmdb.sqlite'}",
+    }
+    scheduler = DaskScheduler(tmp_path / "scheduler").start(timeout=60)
+    dask_workers = [DaskWorker(tmp_path / "workers", scheduler=scheduler.address, worker_name=f"w{i}") for i in (1, 2)]
+    worker = PrefectWorker(
+        tmp_path / "worker",
+        api_url=server.api_url,
+        project_dir=ROOT,
+        extra_env={**env, "DASK_ADDRESS": scheduler.address},
+    )
+    try:
+        for dask_worker in dask_workers:
+            dask_worker.start(timeout=60)
+        worker.start(timeout=120)
+        prefect_cli(
+            server,
+            "prefect",
+            "deployment",
+            "run",
+            "live-boxscore/live",
+            "--param",
+            "poll_interval=0.1",
+            "--param",
+            "settle_seconds=1",
+        )
+        prefect_cli(server, "prefect", "deployment", "run", "gamestream/replay", "--param", "delay=0.02")
+
+        def latest() -> dict | None:
+            with pymongo.MongoClient(env["MONGO_URL"]) as client:
+                return client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=[("_id", -1)])
+
+        wait_until(lambda: (latest() or {}).get("_id", -1) >= 10, 180, "the box score of event 10")
+        with Client(scheduler.address, set_as_default=False) as client:
+            counts = client.run(lambda dask_worker: (dask_worker.name, dask_worker.state.executed_count))
+        ran = dict(counts.values())
+        assert set(ran) == {"w1", "w2"} and sum(ran.values()) >= 1, ran
+        busiest = max(ran, key=lambda name: ran[name])
+        next(w for w in dask_workers if w.worker_name == busiest).kill()  # the worker doing the reads dies
+        wait_until(lambda: table_rows(env["SQL_URL"], "teams2") == TEAMS2, 240, "the season tables after the game")
+    finally:
+        worker.stop()
+        for dask_worker in dask_workers:
+            dask_worker.stop()
+        scheduler.stop()
+    assert latest() == FINAL_BOXSCORE
+    assert table_rows(env["SQL_URL"], "players2") == PLAYERS2
