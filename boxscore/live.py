@@ -121,8 +121,6 @@ class LoopRules:
     summary_every: float = 30.0
     #: a game waiting for its matchup re-reads the reference tables at most this often
     reference_every: float = 5.0
-    #: how long one tick's Dask read may take before it counts as a failed read
-    read_timeout: float = 60.0
 
 
 class Version(Hashable, Protocol):

@@ -95,8 +95,8 @@ def live_boxscore(
     """Upsert a box score at every change of a stream; finalize each game when it is over.
 
     ``wait_for_stream`` bounds the wait for a first stream; ``stall_timeout`` the wait for a
-    change while a game is not over (outages of S3 or MongoDB are waited out within it). With
-    the run ends once every game is final and no stream changed for ``settle_seconds`` (a
+    change while a game is not over (outages of S3 or MongoDB are waited out within it). The
+    run ends once every game is final and no stream changed for ``settle_seconds`` (a
     correction within that time is applied and finalized again). ``game_id`` (or ``GAME_ID``)
     names the single stream's game; unset, it is derived from the stream (README "Games and
     seasons"). ``read_timeout`` bounds one tick's Dask read (a scheduler without workers, say).
@@ -109,9 +109,7 @@ def live_boxscore(
     logger.info("following the game: %s", settings.describe())
     mask = settings.mask
     multi = is_prefix(settings.gamestream_url)
-    rules = LoopRules(
-        poll_interval, wait_for_stream, stall_timeout, settle_seconds, finalize, read_timeout=read_timeout
-    )
+    rules = LoopRules(poll_interval, wait_for_stream, stall_timeout, settle_seconds, finalize)
     mongo = (settings.mongo_url, settings.mongo_db, settings.mongo_collection)
     records = [] if multi else read_game_records(*mongo, settings.gamestream_url)
     s3 = f"S3 ({settings.gamestream_url} at {shown(settings.s3_endpoint_url) or 'AWS'})"
@@ -232,7 +230,12 @@ if __name__ == "__main__":
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--wait-for-stream", type=float, default=300.0)
     parser.add_argument("--stall-timeout", type=float, default=900.0)
-    parser.add_argument("--settle-seconds", type=float, default=30.0, help="prefix: quiet time after the last final")
+    parser.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=30.0,
+        help="quiet time after the last final (a correction in it is applied)",
+    )
     parser.add_argument("--no-finalize", action="store_true")
     parser.add_argument("--read-timeout", type=float, default=60.0, help="seconds one tick's Dask read may take")
     parser.add_argument("--game-id", default=None, help="the single stream's game (default: GAME_ID, else derived)")
