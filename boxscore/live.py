@@ -27,7 +27,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 from boxscore.document import BoxScore, build_boxscore, unknown_shooters
 from boxscore.games import Matchup, changed, stream_url
 from boxscore.identity import IDENTITY_BYTES, GameRecord, first_line, identify, opening
-from boxscore.masking import error_reason
+from boxscore.masking import described
 from boxscore.report import scoreline
 from boxscore.roster import League
 from boxscore.running import Progress, RunningTally
@@ -90,7 +90,7 @@ class Backoff:
         if not self.failures:
             self.since = now
         self.failures += 1
-        self.reason = error if isinstance(error, str) else f"{type(error).__name__}: {error_reason(error)}"
+        self.reason = error if isinstance(error, str) else described(error)
         delay = min(self.first * 2 ** (self.failures - 1), self.longest)
         self.next_try = now + delay
         return Notice(

@@ -65,3 +65,8 @@ def error_reason(error: BaseException, mask: Masker | None = None) -> str:
     text = str(error)
     first = text.splitlines()[0] if text else ""
     return (mask or Masker())(first)[:300]
+
+
+def described(error: BaseException) -> str:
+    """``Type: first line of the message``: how a failure is named in notices and from workers."""
+    return f"{type(error).__name__}: {error_reason(error)}"

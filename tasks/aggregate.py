@@ -12,6 +12,7 @@ from distributed import Client
 
 from boxscore.events import ParsedBlock, events_frame, parse_block
 from boxscore.live import GameRead, ReadFailed
+from boxscore.masking import described
 from boxscore.running import Progress, Reader, advance, next_range
 from boxscore.summary import merge_summaries, summarise_block
 from boxscore.tally import Tally, assemble_tally, quality_frame, quality_from_frame, tally_parts
@@ -107,8 +108,7 @@ def _advance_batch(batch: dict[str, GameRead], storage_options: dict[str, Any]) 
         try:
             progress[game] = advance(read.state, reader, read.size, read.teams, read.keep)
         except Exception as error:  # noqa: BLE001 - one unreadable object must not fail the others' reads
-            text = str(error).splitlines()[0] if str(error) else ""
-            progress[game] = ReadFailed(f"{type(error).__name__}: {text}"[:300])
+            progress[game] = ReadFailed(described(error))
     return progress
 
 

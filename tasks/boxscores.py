@@ -13,7 +13,7 @@ from pymongo import ReplaceOne
 from pymongo.collection import Collection
 from pymongo.errors import ConnectionFailure
 
-from boxscore.document import BoxScore
+from boxscore.document import BoxScore, boxscore_id
 from boxscore.identity import GameRecord
 from tasks import IO_TASK, reaching
 
@@ -77,7 +77,7 @@ def archive_boxscores(url: str, database: str, collection: str, query: dict[str,
         if not documents:
             return 0
         archived = [
-            {**doc, "_id": f"{doc.get('game_id', 'unidentified')}/{doc.get('event_id', doc['_id'])}"}
+            {**doc, "_id": boxscore_id(doc.get("game_id", "unidentified"), doc.get("event_id", doc["_id"]), True)}
             for doc in documents
         ]
         db[archive_collection(collection)].bulk_write(
