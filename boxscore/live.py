@@ -10,7 +10,7 @@ One tick of the flow, in order::
 
     poll_due -> polled / poll_failed -> reads -> read_done / read_failed
     -> archive_due -> archived -> to_write -> written / write_failed
-    -> finalize_due -> finalized -> records_to_save -> finished
+    -> records_to_save -> finalize_due -> finalized -> finished
 
 Single-stream mode follows whatever game the stream holds (:mod:`boxscore.identity`): when it
 holds a new game, the box scores of the others are archived before the new game's first one is
@@ -440,14 +440,11 @@ class LiveLoop(Generic[V]):
         self._say(self.finalizing.failed(now, error, waiting))
 
     def finalized(self, now: float, games: set[str]) -> None:
-        """These games' results are in the season tables."""
+        """These games' results are in the season tables (finalize has marked their records)."""
         self._say(self.finalizing.succeeded(now))
         self.to_finalize -= games
         self.last_finalized = now
-        for index, record in enumerate(self.records):
-            if record.game_id in games:
-                self.records[index] = replace(record, finalized=True)
-                self._unsaved[record.game_id] = self.records[index]
+        self.records = [replace(r, finalized=True) if r.game_id in games else r for r in self.records]
 
     def keep_unsaved(self, records: list[tuple[int, GameRecord]]) -> None:
         """Records that could not be saved: saved with the next ones."""

@@ -158,8 +158,6 @@ def live_boxscore(
                 loop.finalize_failed(tick, error)
             else:
                 loop.finalized(tick, games)
-                if not multi:
-                    _save_records(loop, tick, mongo, settings.gamestream_url)
         done = loop.finished(tick)
         for notice in loop.notices():
             logger.log(LEVELS[notice.level], "%s", mask(notice.message))
