@@ -66,22 +66,24 @@ class Identity:
     new: bool
 
 
-def first_line(lines: bytes) -> str | None:
-    """The stream's first non-blank line, stripped, if it is an event line; ``None`` otherwise."""
+def _first_nonblank(lines: bytes) -> str | None:
     for raw in lines.split(b"\n"):
         line = raw.decode("utf-8", errors="replace").strip(" \t\r\f\v")
         if line:
-            return line if parse_line(line) is not None else None
+            return line
     return None
+
+
+def first_line(lines: bytes) -> str | None:
+    """The stream's first non-blank line, stripped, if it is an event line; ``None`` otherwise."""
+    line = _first_nonblank(lines)
+    return line if line is not None and parse_line(line) is not None else None
 
 
 def opening(lines: bytes) -> str | None:
     """The first non-blank line, whatever it holds (for the message when it is not an event)."""
-    for raw in lines.split(b"\n"):
-        line = raw.decode("utf-8", errors="replace").strip(" \t\r\f\v")
-        if line:
-            return line[:120]
-    return None
+    line = _first_nonblank(lines)
+    return None if line is None else line[:120]
 
 
 def derived_id(line: str, taken: set[str]) -> str:
@@ -111,12 +113,15 @@ def identify(
     current = records[0] if records else None
     if given is not None:
         return Identity(given, current is None or current.game_id != given)
-    line = first_line(lines[:IDENTITY_BYTES])
+    head = lines[:IDENTITY_BYTES]
+    line = first_line(head)
     if line is None:
         return None
-    head = lines[:IDENTITY_BYTES]
-    correcting = not current.final or settling or _agree(current.lines, head) if current is not None else False
-    if current is not None and current.first_line == line and correcting:
+    if (
+        current is not None
+        and current.first_line == line
+        and (not current.final or settling or _agree(current.lines, head))
+    ):
         return Identity(current.game_id, False)
     for record in records[1:]:
         if record.final and record.first_line == line and _agree(record.lines, head):
