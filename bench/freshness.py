@@ -18,7 +18,7 @@ import threading
 import time
 
 from bench.common import SCRATCH, save
-from devstack.servers import SeaweedS3, SecantusMongo, running
+from devstack.servers import SeaweedS3, SecantusMongo, local_pipeline_env, running
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -39,16 +39,7 @@ def main(delay: float = 0.05, poll: float = 0.2) -> None:
         }
     )
     with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
-        os.environ.update(
-            {
-                "GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt",
-                "S3_ENDPOINT_URL": s3.endpoint_url,
-                "S3_ACCESS_KEY": s3.access_key,
-                "S3_SECRET_KEY": s3.secret_key,
-                "MONGO_URL": mongo.url,
-                "SQL_URL": f"sqlite:///{workdir / 'sidearmdb.sqlite'}",
-            }
-        )
+        os.environ.update(local_pipeline_env(s3, mongo, workdir / "sidearmdb.sqlite"))
         import pymongo
 
         from boxscore.replay import replay_frames

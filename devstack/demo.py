@@ -12,7 +12,7 @@ import shutil
 import time
 from pathlib import Path
 
-from devstack.servers import SeaweedS3, SecantusMongo, running
+from devstack.servers import SeaweedS3, SecantusMongo, local_pipeline_env, running
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKDIR = ROOT / "var" / "demo"
@@ -31,16 +31,7 @@ def main() -> None:
     started = time.monotonic()
     print("starting SeaweedFS (S3) and SecantusDB (MongoDB) on 127.0.0.1 ...", flush=True)
     with running(SeaweedS3(WORKDIR / "seaweedfs"), SecantusMongo(WORKDIR / "secantusdb")) as (s3, mongo):
-        os.environ.update(
-            {
-                "GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt",
-                "S3_ENDPOINT_URL": s3.endpoint_url,
-                "S3_ACCESS_KEY": s3.access_key,
-                "S3_SECRET_KEY": s3.secret_key,
-                "MONGO_URL": mongo.url,
-                "SQL_URL": f"sqlite:///{WORKDIR / 'sidearmdb.sqlite'}",
-            }
-        )
+        os.environ.update(local_pipeline_env(s3, mongo, WORKDIR / "sidearmdb.sqlite"))
         # Imported here so Prefect picks up the environment above.
         from boxscore.report import boxscore_table, rows_table
         from devstack.follow import start_polling

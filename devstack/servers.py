@@ -294,6 +294,18 @@ class PrefectWorker(LocalServer):
         return "started" in self.log_path.read_text(errors="replace")
 
 
+def local_pipeline_env(s3: SeaweedS3, mongo: SecantusMongo, sql_file: Path) -> dict[str, str]:
+    """The settings that point the pipeline at these local servers and a SQLite reference file."""
+    return {
+        "GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt",
+        "S3_ENDPOINT_URL": s3.endpoint_url,
+        "S3_ACCESS_KEY": s3.access_key,
+        "S3_SECRET_KEY": s3.secret_key,
+        "MONGO_URL": mongo.url,
+        "SQL_URL": f"sqlite:///{sql_file}",
+    }
+
+
 @dataclass
 class DaskScheduler(LocalServer):
     """``dask scheduler`` on loopback (with no dashboard): the address a user gives as DASK_ADDRESS."""

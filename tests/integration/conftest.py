@@ -37,6 +37,7 @@ ENV_NAMES = (
     "MONGO_COLLECTION",
     "SQL_URL",
     "DASK_ADDRESS",
+    "GAME_ID",
 )
 
 
@@ -129,13 +130,9 @@ def pipeline_env(
 
 
 @pytest.fixture
-def storage(pipeline_env: dict[str, str]) -> dict:
-    """s3fs options for this test's stream bucket, as the pipeline builds them."""
-    return {
-        "key": pipeline_env["S3_ACCESS_KEY"],
-        "secret": pipeline_env["S3_SECRET_KEY"],
-        "client_kwargs": {"endpoint_url": pipeline_env["S3_ENDPOINT_URL"]},
-    }
+def storage(s3: SeaweedS3) -> dict:
+    """s3fs options for the session's S3 server."""
+    return s3.storage_options
 
 
 @pytest.fixture
