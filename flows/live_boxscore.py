@@ -128,6 +128,10 @@ def live_boxscore(
     clock = None if multi else create_progress_artifact(0.0, key="game-clock", description="game clock: 60:00 -> 00:00")
     ensure_game_index(*mongo)
 
+    def log_notices() -> None:
+        for notice in loop.notices():
+            logger.log(LEVELS[notice.level], "%s", mask(notice.message))
+
     client = _dask_client(logger)
     while True:
         tick = time.monotonic()
@@ -150,6 +154,7 @@ def live_boxscore(
                     else:
                         loop.read_done(tick, progress, reference.matchups, reference.league)
         _write(loop, tick, mongo, settings.gamestream_url, clock)
+        log_notices()  # the tick's box scores before what finalize logs about them
         if loop.finalize_due(tick):
             games = set(loop.to_finalize)
             try:
@@ -159,8 +164,7 @@ def live_boxscore(
             else:
                 loop.finalized(tick, games)
         done = loop.finished(tick)
-        for notice in loop.notices():
-            logger.log(LEVELS[notice.level], "%s", mask(notice.message))
+        log_notices()
         if done:
             break
         time.sleep(loop.pause(tick, time.monotonic()))
