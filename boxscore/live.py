@@ -30,7 +30,7 @@ from boxscore.identity import IDENTITY_BYTES, GameRecord, first_line, identify, 
 from boxscore.masking import described
 from boxscore.report import scoreline
 from boxscore.roster import League
-from boxscore.running import Progress, RunningTally
+from boxscore.running import Progress, Rewritten, RunningTally, starts_over
 
 Level = Literal["debug", "info", "warning"]
 
@@ -61,6 +61,8 @@ class GameRead:
     state: RunningTally | None
     size: int
     keep: int = 0  # bytes of the new complete lines to bring back (single mode: for the identity)
+    #: read the whole object in parallel, as its own task run, instead of in the tick's batch
+    whole: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,11 @@ class LoopRules:
     summary_every: float = 30.0
     #: a game waiting for its matchup re-reads the reference tables at most this often
     reference_every: float = 5.0
+    #: a full read of a stream this big or bigger (one Dask block) is a Dask dataframe computed in
+    #: a task run of its own, polled between ticks, so it never holds up the other games' ticks
+    whole_read_bytes: int = 64 * 2**20
+    #: how long one tick's read, or one whole read, may take (a scheduler without workers, say)
+    read_timeout: float = 60.0
 
 
 class Version(Hashable, Protocol):
@@ -173,6 +180,8 @@ class LiveLoop(Generic[V]):
         self.finalizing = Backoff(f"finalize ({sql})")
         self.reading = Backoff(f"reading {self.s3.service}")
         self.game_reads: dict[str, Backoff] = {}  # per game: a game whose object cannot be read
+        self.whole_reads: dict[str, tuple[V, float]] = {}  # per game: the version read whole, and since when
+        self._rewritten: set[str] = set()  # games a tick's read found rewritten, to read whole
         self.reference_read_at = float("-inf")
         self.polled_games: set[str] = set()  # every game a poll has shown
         self.mongo = Backoff(f"MongoDB ({mongo})")
@@ -249,7 +258,7 @@ class LiveLoop(Generic[V]):
         if not self.reading.ready(now):
             return todo
         for game in games:
-            if game in self.game_reads and not self.game_reads[game].ready(now):
+            if game in self.whole_reads or (game in self.game_reads and not self.game_reads[game].ready(now)):
                 continue
             matchup = matchups.get(game)
             if matchup is None or league is None:
@@ -263,14 +272,24 @@ class LiveLoop(Generic[V]):
                     f"game {game}: team {', '.join(map(str, unknown))} is not in the teams table; skipping the game",
                 )
                 continue
+            state = None if game in self._rewritten else self.running.get(game)
+            size = self._versions[game].size
+            whole = starts_over(state, size) and size >= self.rules.whole_read_bytes
+            if whole:
+                self.whole_reads[game] = (self._versions[game], now)
             todo[game] = GameRead(
                 self.stream_of(game),
                 frozenset({matchup.home, matchup.away}),
-                self.running.get(game),
-                self._versions[game].size,
+                state,
+                size,
                 0 if self.multi else IDENTITY_BYTES,
+                whole,
             )
         return todo
+
+    def overdue(self, now: float) -> list[str]:
+        """Games whose whole read has taken longer than ``read_timeout``: the flow gives up on it."""
+        return sorted(g for g, (_, since) in self.whole_reads.items() if now - since > self.rules.read_timeout)
 
     def read_failed(self, now: float, error: BaseException, games: int) -> None:
         """A tick's read failed (S3 GETs, Dask): read again with its own backoff (polls may succeed)."""
@@ -279,12 +298,20 @@ class LiveLoop(Generic[V]):
     def read_done(
         self,
         now: float,
-        progress: Mapping[str, Progress | ReadFailed],
+        progress: Mapping[str, Progress | ReadFailed | Rewritten],
         matchups: Mapping[str, Matchup],
         league: League,
     ) -> None:
-        """Fold each game's progress and queue its new box score; a game whose read failed backs off alone."""
+        """Fold each game's progress and queue its new box score; a game whose read failed backs off alone.
+
+        A whole read's progress is of the version it started from (later ones are read next tick);
+        a game found rewritten is read whole from the next tick on.
+        """
         for game, step in progress.items():
+            version = self.whole_reads.pop(game, (self._versions.get(game),))[0]
+            if isinstance(step, Rewritten):
+                self._rewritten.add(game)
+                continue
             if isinstance(step, ReadFailed):
                 backoff = self.game_reads.setdefault(
                     game, Backoff(f"game {game or '-'}: reading {self.stream_of(game)}")
@@ -293,13 +320,15 @@ class LiveLoop(Generic[V]):
                 continue
             if game in self.game_reads:
                 self._say(self.game_reads.pop(game).succeeded(now))
-            self.seen[game], self.running[game] = self._versions[game], step.state
+            assert version is not None  # a game is read only after a poll showed it
+            self.seen[game], self.running[game] = version, step.state
+            self._rewritten.discard(game)
             if step.full_read:
                 self._fully_read.add(game)
             tally = step.tally()
             if tally.last_event_id is None:
                 self._once(
-                    ("empty", game, self._versions[game]),
+                    ("empty", game, version),
                     "warning",
                     f"the stream of {game or self.url} has no event; its box score stays as it was",
                 )
@@ -318,7 +347,7 @@ class LiveLoop(Generic[V]):
                         f"game {game or '-'} team {team}: jersey {jersey} is not on the roster (shots counted)",
                     )
         self._say(self.reading.succeeded(now))
-        if any(not isinstance(step, ReadFailed) for step in progress.values()):
+        if any(isinstance(step, Progress) for step in progress.values()):
             self.last_change = now
 
     def _identify(self, now: float, game: str, step: Progress) -> str | None:
@@ -424,7 +453,7 @@ class LiveLoop(Generic[V]):
         self.already_finalized.discard(game_id)  # a later change of it is a correction: finalize again
 
     def all_final(self) -> bool:
-        return bool(self.seen) and len(self.finals) == len(self.seen) and not self.unwritten
+        return bool(self.seen) and len(self.finals) == len(self.seen) and not self.unwritten and not self.whole_reads
 
     def finalize_due(self, now: float) -> bool:
         """When a game ends; with many games at most every ``finalize_every`` s, and once all are final."""

@@ -34,7 +34,11 @@ from boxscore.tally import Quality, Tally, add_shots
 Reader = Callable[[int, int], bytes]
 
 
-def _runs(ids: np.ndarray) -> list[tuple[int, int]]:
+#: Event ids seen, as sorted inclusive intervals.
+Intervals = list[tuple[int, int]]
+
+
+def id_runs(ids: np.ndarray) -> Intervals:
     """Sorted unique ids as inclusive intervals: [0, 1, 2, 5] -> [(0, 2), (5, 5)]."""
     if not len(ids):
         return []
@@ -45,8 +49,9 @@ def _runs(ids: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
 
 
-def _union(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
+def union_runs(a: Intervals, b: Intervals) -> Intervals:
+    """The intervals covering both ``a`` and ``b``."""
+    merged: Intervals = []
     for lo, hi in sorted(a + b):
         if merged and lo <= merged[-1][1] + 1:
             merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
@@ -55,7 +60,7 @@ def _union(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int
     return merged
 
 
-def _seen(intervals: list[tuple[int, int]], ids: np.ndarray) -> np.ndarray:
+def _seen(intervals: Intervals, ids: np.ndarray) -> np.ndarray:
     mask = np.zeros(len(ids), dtype=bool)
     for lo, hi in intervals:
         mask |= (ids >= lo) & (ids <= hi)
@@ -78,7 +83,7 @@ class RunningTally:
 
     offset: int = 0
     last_line: bytes = b""  # the last complete line folded, re-read to detect a rewrite
-    seen: list[tuple[int, int]] = field(default_factory=list)
+    seen: Intervals = field(default_factory=list)
     shots: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)
     latest: tuple[int, str] | None = None
     final: bool = False
@@ -100,14 +105,35 @@ class RunningTally:
         return replace(
             self,
             offset=self.offset + len(consumed),
-            last_line=consumed[:-1].rsplit(b"\n", 1)[-1] + b"\n" if consumed else self.last_line,
-            seen=_union(self.seen, _runs(new.ids)),
+            last_line=last_line(consumed) or self.last_line,
+            seen=union_runs(self.seen, id_runs(new.ids)),
             shots=shots,
             latest=latest,
             final=self.final or new.final,
             rejected=self.rejected + block.rejected,
             duplicates=self.duplicates + new.duplicates,
             examples=(self.examples + block.examples)[:MAX_EXAMPLES],
+        )
+
+    @classmethod
+    def of(cls, tally: Tally, offset: int, last: bytes, seen: Intervals) -> RunningTally:
+        """The state of complete lines tallied elsewhere (in parallel, on a Dask dataframe).
+
+        ``offset`` and ``last`` are where those lines end and the last of them, ``seen`` the
+        runs of their distinct event ids: what a later :func:`advance` continues from.
+        """
+        quality = tally.quality
+        latest = None if tally.last_event_id is None or tally.clock is None else (tally.last_event_id, tally.clock)
+        return cls(
+            offset,
+            last,
+            seen,
+            dict(tally.shots),
+            latest,
+            tally.final,
+            quality.rejected,
+            quality.duplicates,
+            quality.examples,
         )
 
     def _count_frame(self, events: pd.DataFrame) -> _Counted:
@@ -168,15 +194,20 @@ class Progress:
         return self.state.tally(self.tail)
 
 
-def _split(data: bytes) -> tuple[bytes, bytes]:
+def split_lines(data: bytes) -> tuple[bytes, bytes]:
     """(complete lines, unterminated last line)."""
     cut = data.rfind(b"\n") + 1
     return data[:cut], data[cut:]
 
 
+def last_line(complete: bytes) -> bytes:
+    """The last of these complete lines (empty if there is none): re-read to detect a rewrite."""
+    return complete[:-1].rsplit(b"\n", 1)[-1] + b"\n" if complete else b""
+
+
 def full_read(read: Reader, size: int, teams: frozenset[int] | None, keep: int = 0) -> Progress:
     """Tally the whole object from scratch; ``keep`` bytes of its complete lines come back too."""
-    complete, partial = _split(read(0, size) if size else b"")
+    complete, partial = split_lines(read(0, size) if size else b"")
     state = RunningTally().fold(parse_block(complete, teams), complete)
     return Progress(state, parse_block(partial, teams), True, size, complete[:keep])
 
@@ -187,33 +218,58 @@ def _first_event(block: ParsedBlock) -> int | None:
     return block.rows[0][0] if block.rows is not None else int(block.events["event_id"].iloc[0])
 
 
+def starts_over(state: RunningTally | None, size: int) -> bool:
+    """Whether a read of ``size`` bytes is a full one from the start: a first read, or a shrunk object."""
+    return state is None or size <= state.offset
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """:func:`advance` found the object rewritten and too big to read again in full where it runs."""
+
+    size: int
+
+
 def next_range(state: RunningTally | None, size: int) -> tuple[int, int]:
     """The bytes :func:`advance` reads first: from the last folded line on, or all of them.
 
     All of them on a first read, or when the object shrank or was rewritten in place.
     """
-    if state is None or size <= state.offset:
+    if state is None or starts_over(state, size):
         return 0, size
     return state.offset - len(state.last_line), size
 
 
 def advance(
-    state: RunningTally | None, read: Reader, size: int, teams: frozenset[int] | None, keep: int = 0
-) -> Progress:
+    state: RunningTally | None,
+    read: Reader,
+    size: int,
+    teams: frozenset[int] | None,
+    keep: int = 0,
+    whole_from: int | None = None,
+) -> Progress | Rewritten:
     """Bring ``state`` up to the object's current ``size``, reading only the new bytes if it can.
 
     ``keep``: how many bytes of the newly folded complete lines to return (:attr:`Progress.lines`).
+    ``whole_from``: a full read of at least this many bytes is not made here; :class:`Rewritten`
+    says it is needed (the live flow then reads the object in parallel, as its own task run).
     """
-    if state is None or size <= state.offset:
+
+    def again() -> Progress | Rewritten:
+        if whole_from is not None and size >= whole_from:
+            return Rewritten(size)
         return full_read(read, size, teams, keep)
+
+    if state is None or starts_over(state, size):
+        return again()
     start, _ = next_range(state, size)
     data = read(start, size)
     if not data.startswith(state.last_line):
-        return full_read(read, size, teams, keep)  # the last folded line changed: a correction
+        return again()  # the last folded line changed: a correction
     new = data[len(state.last_line) :]
-    complete, partial = _split(new)
+    complete, partial = split_lines(new)
     block, tail = parse_block(complete, teams), parse_block(partial, teams)
     first = _first_event(block) if len(block) else _first_event(tail)
     if first is not None and first not in (state.max_id + 1, SENTINEL_EVENT_ID):
-        return full_read(read, size, teams, keep)  # the new part does not continue the event sequence
+        return again()  # the new part does not continue the event sequence
     return Progress(state.fold(block, complete), tail, False, len(data), complete[:keep])

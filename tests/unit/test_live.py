@@ -394,3 +394,55 @@ def test_a_game_whose_object_cannot_be_read_backs_off_alone_and_the_others_go_on
         "game b: reading s3://games/saturday/b.txt failed (OSError: [Errno 22] Requests specifying "
         "Server Side Encryption ... customer key.); its box score stays as it was, next attempt in 1 s"
     )
+
+
+def test_a_big_first_read_is_one_whole_read_in_flight_and_folds_the_version_it_read() -> None:
+    loop = multi(whole_read_bytes=len(LIVE))
+    matchups = {"a": Matchup("a", HOME, AWAY)}
+    games = loop.polled(0.0, {"a": version(LIVE)})
+    (read,) = loop.reads(0.0, games, matchups, LEAGUE).values()
+    assert read.whole and read.state is None and read.size == len(LIVE)
+    grown = LIVE + b"2 57:00 101 6 0\n"
+    for now in (0.1, 0.2):  # the stream changes while the whole read runs: not read twice at once
+        assert loop.polled(now, {"a": version(grown)}) == ["a"]
+        assert loop.reads(now, ["a"], matchups, LEAGUE) == {}
+    assert not loop.finished(0.2)
+    loop.read_done(0.3, {"a": progress(LIVE)}, matchups, LEAGUE)
+    assert loop.seen["a"] == version(LIVE)  # the version it read; the newer one is read next
+    assert loop.to_write(0.3)[0]["event_id"] == 1
+    assert loop.polled(0.4, {"a": version(grown)}) == ["a"]
+    (next_read,) = loop.reads(0.4, ["a"], matchups, LEAGUE).values()
+    assert not next_read.whole and next_read.state is not None and next_read.state.offset == len(LIVE)
+
+
+def test_a_rewrite_found_by_a_tick_is_read_whole_at_the_next_tick() -> None:
+    from boxscore.running import Rewritten
+
+    loop = multi(whole_read_bytes=len(LIVE))
+    matchups = {"a": Matchup("a", HOME, AWAY)}
+    loop.polled(0.0, {"a": version(LIVE)})
+    loop.reads(0.0, ["a"], matchups, LEAGUE)
+    loop.read_done(0.0, {"a": progress(LIVE)}, matchups, LEAGUE)
+    corrected = LIVE.replace(b"205 1 0", b"205 1 1") + b"2 57:00 101 6 0\n"  # bigger: a tick reads on
+    loop.polled(1.0, {"a": version(corrected)})
+    (read,) = loop.reads(1.0, ["a"], matchups, LEAGUE).values()
+    assert not read.whole  # a tick's read: it finds the rewrite
+    loop.read_done(1.0, {"a": Rewritten(len(corrected))}, matchups, LEAGUE)
+    assert loop.seen["a"] == version(LIVE)
+    assert loop.polled(1.1, {"a": version(corrected)}) == ["a"]
+    (again,) = loop.reads(1.1, ["a"], matchups, LEAGUE).values()
+    assert again.whole and again.state is None
+
+
+def test_a_whole_read_that_takes_longer_than_read_timeout_is_given_up_and_backs_off() -> None:
+    from boxscore.live import ReadFailed
+
+    loop = multi(whole_read_bytes=1, read_timeout=10.0)
+    matchups = {"a": Matchup("a", HOME, AWAY)}
+    loop.reads(0.0, loop.polled(0.0, {"a": version(LIVE)}), matchups, LEAGUE)
+    assert loop.overdue(10.0) == [] and loop.overdue(10.5) == ["a"]
+    loop.read_done(10.5, {"a": ReadFailed("the whole read did not finish within 10 s")}, matchups, LEAGUE)
+    assert loop.overdue(20.0) == [] and "a" not in loop.seen
+    assert loop.reads(11.0, loop.polled(11.0, {"a": version(LIVE)}), matchups, LEAGUE) == {}  # backing off
+    (read,) = loop.reads(11.5, loop.polled(11.5, {"a": version(LIVE)}), matchups, LEAGUE).values()
+    assert read.whole
