@@ -8,7 +8,9 @@ table). One flow run polls for the whole time (each sync flow run costs about a 
 close, so the loop stays inside it). A poll is one S3 HEAD (or one LIST for a prefix); only
 the new bytes of changed streams are read and folded into running totals (a full read when an
 object was rewritten), all games in one Dask computation, and their box scores are upserted in
-one bulk write. Each game is finalized as it ends.
+one bulk write. A full read of a stream of one Dask block or more is a Dask dataframe in a task
+run of its own, submitted to the run's DaskTaskRunner and collected at a later tick, so it never
+holds up the other games. Each game is finalized as it ends.
 
 The loop's decisions (backoff, waits, stalls, cadences, what to log) are the pure state machine
 :class:`boxscore.live.LiveLoop`; this module does the I/O around it. The per-tick I/O calls plain
@@ -31,12 +33,13 @@ from prefect.context import FlowRunContext
 
 from boxscore.document import BoxScore
 from boxscore.games import Matchup, is_prefix
-from boxscore.live import SINGLE, LiveLoop, LoopRules, StreamTimeout
+from boxscore.live import SINGLE, LiveLoop, LoopRules, ReadFailed, StreamTimeout
+from boxscore.masking import described
 from boxscore.report import boxscore_rows, game_progress, scoreline
 from boxscore.roster import League
 from flows.finalize import finalize_game
 from tasks import ServiceUnavailable
-from tasks.aggregate import advance_streams
+from tasks.aggregate import BLOCKSIZE, advance_streams, read_whole_stream
 from tasks.boxscores import (
     archive_boxscores,
     ensure_game_index,
@@ -91,6 +94,7 @@ def live_boxscore(
     settle_seconds: float = 30.0,
     game_id: str | None = None,
     read_timeout: float = 60.0,
+    dask_block_bytes: int = BLOCKSIZE,
 ) -> Any:
     """Upsert a box score at every change of a stream; finalize each game when it is over.
 
@@ -99,7 +103,9 @@ def live_boxscore(
     run ends once every game is final and no stream changed for ``settle_seconds`` (a
     correction within that time is applied and finalized again). ``game_id`` (or ``GAME_ID``)
     names the single stream's game; unset, it is derived from the stream (README "Games and
-    seasons"). ``read_timeout`` bounds one tick's Dask read (a scheduler without workers, say).
+    seasons"). ``read_timeout`` bounds one tick's Dask read, or one whole read (a scheduler
+    without workers, say). A full read of ``dask_block_bytes`` or more is a Dask dataframe of
+    blocks that size, in a task run of its own.
     Returns the final box score (single stream) or a dict of final box scores by game
     id (prefix).
     """
@@ -109,7 +115,15 @@ def live_boxscore(
     logger.info("following the game: %s", settings.describe())
     mask = settings.mask
     multi = is_prefix(settings.gamestream_url)
-    rules = LoopRules(poll_interval, wait_for_stream, stall_timeout, settle_seconds, finalize)
+    rules = LoopRules(
+        poll_interval,
+        wait_for_stream,
+        stall_timeout,
+        settle_seconds,
+        finalize,
+        whole_read_bytes=dask_block_bytes,
+        read_timeout=read_timeout,
+    )
     mongo = (settings.mongo_url, settings.mongo_db, settings.mongo_collection)
     records = [] if multi else read_game_records(*mongo, settings.gamestream_url)
     s3 = f"S3 ({settings.gamestream_url} at {shown(settings.s3_endpoint_url) or 'AWS'})"
@@ -133,6 +147,7 @@ def live_boxscore(
             logger.log(LEVELS[notice.level], "%s", mask(notice.message))
 
     client = _dask_client(logger)
+    whole_reads: dict[str, Any] = {}  # game -> the future of its whole read's task run
     while True:
         tick = time.monotonic()
         if loop.poll_due(tick):
@@ -146,13 +161,22 @@ def live_boxscore(
                     reference.read()
                     loop.reference_read(tick)
                 reads = loop.reads(tick, games, reference.matchups, reference.league)
+                for game, read in reads.items():
+                    if read.whole:
+                        whole_reads[game] = read_whole_stream.submit(read, settings.storage_options, dask_block_bytes)
+                reads = {game: read for game, read in reads.items() if not read.whole}
                 if reads and reference.league is not None:
                     try:
-                        progress = advance_streams(client, reads, settings.storage_options, read_timeout)
+                        progress = advance_streams(
+                            client, reads, settings.storage_options, read_timeout, dask_block_bytes
+                        )
                     except Exception as error:  # noqa: BLE001 - S3 or a Dask worker failed mid-read
                         loop.read_failed(tick, error, len(reads))
                     else:
                         loop.read_done(tick, progress, reference.matchups, reference.league)
+        done = _whole_reads_done(loop, whole_reads, tick)
+        if done and reference.league is not None:
+            loop.read_done(tick, done, reference.matchups, reference.league)
         _write(loop, tick, mongo, settings.gamestream_url, clock)
         log_notices()  # the tick's box scores before what finalize logs about them
         if loop.finalize_due(tick):
@@ -184,6 +208,22 @@ def _dask_client(logger: Any) -> Any:
         dashboard,
     )
     return client
+
+
+def _whole_reads_done(loop: LiveLoop[StreamVersion], futures: dict[str, Any], now: float) -> dict[str, Any]:
+    """The whole reads that finished (or failed, or took longer than ``read_timeout``), by game."""
+    done: dict[str, Any] = {}
+    for game in loop.overdue(now):
+        futures.pop(game).wrapped_future.cancel()
+        done[game] = ReadFailed(f"the whole read did not finish within {loop.rules.read_timeout:.0f} s")
+    for game, future in list(futures.items()):
+        if future.wrapped_future.done():
+            del futures[game]
+            try:
+                done[game] = future.result()
+            except Exception as error:  # noqa: BLE001 - this game's read failed, the others go on
+                done[game] = ReadFailed(described(error))
+    return done
 
 
 def _write(loop: LiveLoop[StreamVersion], tick: float, mongo: tuple[str, str, str], stream: str, clock: Any) -> None:
@@ -241,6 +281,9 @@ if __name__ == "__main__":
     parser.add_argument("--no-finalize", action="store_true")
     parser.add_argument("--read-timeout", type=float, default=60.0, help="seconds one tick's Dask read may take")
     parser.add_argument("--game-id", default=None, help="the single stream's game (default: GAME_ID, else derived)")
+    parser.add_argument(
+        "--dask-block-bytes", type=int, default=BLOCKSIZE, help="a full read this big is a Dask dataframe"
+    )
     args = parser.parse_args()
     live_boxscore(
         poll_interval=args.poll_interval,
@@ -250,4 +293,5 @@ if __name__ == "__main__":
         settle_seconds=args.settle_seconds,
         game_id=args.game_id,
         read_timeout=args.read_timeout,
+        dask_block_bytes=args.dask_block_bytes,
     )

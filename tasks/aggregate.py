@@ -1,58 +1,99 @@
-"""Reading the stream into a Dask dataframe and tallying it on the Dask workers."""
+"""Reading the stream into a Dask dataframe and tallying it on the Dask workers.
+
+Two shapes of read. A tick's read (:func:`advance_streams`) folds the few new lines of every
+changed game in one small Dask computation, with no task run: a task run per tick cost half the
+flow's CPU. A full read of a stream of one Dask block or more (:func:`read_whole_stream`) is a
+task run of its own: a Dask dataframe of the stream's blocks, parsed, de-duplicated and grouped
+on the workers, which hands back a running state later ticks continue from.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+import warnings
+from functools import reduce
+from typing import Any, NamedTuple
 
 import dask
 import dask.dataframe as dd
-from dask.bytes import read_bytes
+import pandas as pd
+from dask.delayed import Delayed
 from distributed import Client
+from fsspec.core import url_to_fs
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect_dask import get_dask_client
 
 from boxscore.events import ParsedBlock, events_frame, parse_block
 from boxscore.live import GameRead, ReadFailed
 from boxscore.masking import described
-from boxscore.running import Progress, Reader, advance, next_range
+from boxscore.running import (
+    Intervals,
+    Progress,
+    Reader,
+    Rewritten,
+    RunningTally,
+    advance,
+    full_read,
+    id_runs,
+    last_line,
+    next_range,
+    split_lines,
+    union_runs,
+)
 from boxscore.summary import merge_summaries, summarise_block
 from boxscore.tally import Tally, assemble_tally, quality_frame, quality_from_frame, tally_parts
-from tasks.stream import PrefetchedReader, RangeReader, s3_filesystem, stream_path
+from tasks.stream import PrefetchedReader, RangeReader, read_lines_block, s3_filesystem, stream_path
 
 #: Stream bytes per Dask partition; a recorded game is one partition, a long feed many.
 BLOCKSIZE = 64 * 2**20
+
+
+def stream_blocks(url: str, storage_options: dict[str, Any], size: int, blocksize: int) -> list[Delayed]:
+    """The first ``size`` bytes of a stream as lazy blocks of whole lines, each read on a worker."""
+    return [
+        dask.delayed(read_lines_block)(url, storage_options, offset, blocksize, size)
+        for offset in range(0, size, blocksize)
+    ]
 
 
 def _events(block: ParsedBlock) -> Any:
     return block.events
 
 
-def _lazy_tally(url: str, storage_options: dict[str, Any], teams: frozenset[int], blocksize: int) -> tuple | None:
-    """The Dask graph of one stream's tally (``None`` for an empty object)."""
-    _, per_file = read_bytes(url, delimiter=b"\n", blocksize=blocksize, **storage_options)
-    blocks = [dask.delayed(parse_block)(data, teams) for data in per_file[0]]
-    if not blocks:
-        return None
-    events = dd.from_delayed([dask.delayed(_events)(b) for b in blocks], meta=events_frame(), verify_meta=False)
+def _seen(ids: pd.Series) -> Intervals:
+    return id_runs(ids.to_numpy())
+
+
+class TallyGraph(NamedTuple):
+    """The lazy pieces of a stream's tally, computed together in one Dask computation."""
+
+    shots: Any
+    latest: Any
+    final: Any
+    total: Any  # events parsed
+    kept: Any  # events after de-duplication
+    rejections: Any
+    seen: list[Delayed]  # the runs of distinct event ids, per partition
+
+
+def _lazy_tally(blocks: list[Delayed], teams: frozenset[int]) -> TallyGraph:
+    """A Dask dataframe of the blocks' events, one partition per block, de-duplicated by event id."""
+    parsed = [dask.delayed(parse_block)(block, teams) for block in blocks]
+    events = dd.from_delayed([dask.delayed(_events)(b) for b in parsed], meta=events_frame(), verify_meta=False)
     unique = events.drop_duplicates(subset="event_id", keep="first", split_out=1)
     rejections = dd.from_delayed(
-        [dask.delayed(quality_frame)(b) for b in blocks],
+        [dask.delayed(quality_frame)(b) for b in parsed],
         meta=quality_frame(ParsedBlock(events_frame())),
         verify_meta=False,
     )
-    return (*tally_parts(unique), events.event_id.count(), unique.event_id.count(), rejections)
+    seen = [dask.delayed(_seen)(part) for part in unique.event_id.to_delayed()]
+    return TallyGraph(*tally_parts(unique), events.event_id.count(), unique.event_id.count(), rejections, seen)
 
 
-def _assemble(parts: tuple | None) -> Tally:
-    if parts is None:
-        return Tally(None, None, False, {})
-    shots, latest, final, total, kept, rejections = parts
-    return assemble_tally(shots, latest, bool(final), quality_from_frame(rejections, int(total) - int(kept)))
-
-
-def _lazy_summaries(url: str, storage_options: dict[str, Any], teams: frozenset[int], blocksize: int) -> list:
-    """One delayed :func:`summarise_block` per block of the stream."""
-    _, per_file = read_bytes(url, delimiter=b"\n", blocksize=blocksize, **storage_options)
-    return [dask.delayed(summarise_block)(data, teams) for data in per_file[0]]
+def _assemble(parts: TallyGraph) -> Tally:
+    quality = quality_from_frame(parts.rejections, int(parts.total) - int(parts.kept))
+    return assemble_tally(parts.shots, parts.latest, bool(parts.final), quality)
 
 
 def tally_streams(
@@ -61,30 +102,87 @@ def tally_streams(
     storage_options: dict[str, Any],
     blocksize: int = BLOCKSIZE,
 ) -> dict[str, Tally]:
-    """Tally several streams (game id -> (url, shooting teams)) on the Dask workers.
+    """Tally several whole streams (game id -> (url, shooting teams)) on the Dask workers.
 
-    First pass, for every stream at once: each block is read with s3fs, checked and counted in
-    Arrow on a worker, and the small per-block summaries are merged here, with no shuffle (see
+    First pass, for every stream at once: each block is read, checked and counted in Arrow on a
+    worker, and the small per-block summaries are merged here, with no shuffle (see
     :mod:`boxscore.summary`). A stream with a rejected line or a repeated event id is tallied
-    again the exact way: a Dask dataframe, one partition per block of lines parsed on a worker,
-    de-duplicated by event id, grouped per player, all in one computation.
+    again the exact way, as :func:`whole_read` does.
     """
-    lazy = {game: _lazy_summaries(url, storage_options, teams, blocksize) for game, (url, teams) in streams.items()}
-    (summaries,) = dask.compute(lazy, scheduler=client) if lazy else ({},)
+    blocks = {}
+    for game, (url, _) in streams.items():
+        fs, path = url_to_fs(url, **storage_options)
+        blocks[game] = stream_blocks(url, storage_options, int(fs.info(path)["size"]), blocksize)
+    lazy = {game: [dask.delayed(summarise_block)(b, streams[game][1]) for b in blocks[game]] for game in streams}
+    (summaries,) = dask.compute(lazy, scheduler=client)
     tallies = {game: merge_summaries(parts) for game, parts in summaries.items()}
-    exact = [game for game, tally in tallies.items() if tally is None]
-    graphs = {game: _lazy_tally(streams[game][0], storage_options, streams[game][1], blocksize) for game in exact}
-    graphs = {game: parts for game, parts in graphs.items() if parts is not None}
+    exact = [game for game, tally in tallies.items() if tally is None and blocks[game]]
+    graphs = {game: _lazy_tally(blocks[game], streams[game][1]) for game in exact}
     (computed,) = dask.compute(graphs, scheduler=client) if graphs else ({},)
-    return {game: tallies[game] or _assemble(computed.get(game)) for game in streams}
+    empty = Tally(None, None, False, {})
+    return {game: tallies[game] or (_assemble(computed[game]) if game in computed else empty) for game in streams}
 
 
-def _advance_batch(batch: dict[str, GameRead], storage_options: dict[str, Any]) -> dict[str, Progress | ReadFailed]:
+def whole_read(blocks: list[Delayed], teams: frozenset[int], keep: int, scheduler: Any) -> Progress:
+    """The :class:`Progress` of a full read of a stream in ``blocks``, computed as a Dask dataframe.
+
+    Equal to :func:`boxscore.running.full_read` of the same bytes (tests/unit/test_whole_read.py):
+    the complete lines are tallied in parallel, and where they end, the last of them and the
+    runs of their event ids come back with the tally, so later ticks fold only new lines.
+    """
+    if not blocks:
+        return full_read(lambda start, end: b"", 0, teams, keep)
+    pieces = [dask.delayed(split_lines, nout=2)(block) for block in blocks]
+    complete = [whole for whole, _ in pieces]
+    graph = _lazy_tally(complete, teams)
+    lazy = (graph, [dask.delayed(len)(c) for c in complete], [dask.delayed(last_line)(c) for c in complete])
+    lazy += ([c[:keep] for c in complete], [tail for _, tail in pieces])
+    with warnings.catch_warnings():
+        # dataframe expressions and delayed blocks in one computation, so each block is read once
+        warnings.filterwarnings("ignore", "Computing mixed collections", UserWarning)
+        parts, sizes, lasts, heads, tails = dask.compute(*lazy, scheduler=scheduler)
+    end = max((i for i, (size, tail) in enumerate(zip(sizes, tails, strict=True)) if size or tail), default=0)
+    if any(tails[:end]):  # only the object's last line may lack its newline
+        raise RuntimeError("the stream changed while it was read in blocks; it is read again")
+    tally = _assemble(parts)
+    last = next((line for line in reversed(lasts) if line), b"")
+    state = RunningTally.of(tally, sum(sizes), last, reduce(union_runs, parts.seen, []))
+    return Progress(state, parse_block(tails[end], teams), True, sum(sizes) + len(tails[end]), b"".join(heads)[:keep])
+
+
+@task(
+    name="read-whole-stream",
+    task_run_name="read whole {read.url}",
+    retries=2,
+    retry_delay_seconds=1,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def read_whole_stream(read: GameRead, storage_options: dict[str, Any], blocksize: int = BLOCKSIZE) -> Progress:
+    """One game's full read, on the run's Dask cluster as a task run of its own (the UI shows it).
+
+    It runs on a Dask worker and computes its dataframe through prefect-dask's
+    :func:`get_dask_client`. Its retries cover that client failing to start (it has failed on
+    ``None.address``, PrefectHQ/prefect#17334) as well as S3; a read that fails them all is a
+    failed read of this game only, made again with the game's backoff.
+    """
+    blocks = stream_blocks(read.url, storage_options, read.size, blocksize)
+    with get_dask_client() as client:
+        return whole_read(blocks, read.teams, read.keep, client)
+
+
+Step = Progress | ReadFailed | Rewritten
+
+
+def _advance_batch(
+    batch: dict[str, GameRead], storage_options: dict[str, Any], whole_from: int | None
+) -> dict[str, Step]:
     """One Dask task for a batch of games: their new bytes fetched concurrently, then folded.
 
     s3fs sends the range GETs of the whole batch at once on its event loop, so a tick pays about
     one round trip per batch, not one per game. A read :func:`advance` needs beyond the
-    prefetched range (a full re-read after a rewrite) is made on demand. A game whose read fails
+    prefetched range (a full re-read after a rewrite) is made on demand, unless the object is
+    ``whole_from`` bytes or more: that game comes back :class:`Rewritten`. A game whose read fails
     comes back as :class:`ReadFailed` with the reason, and the other games are read as usual.
     """
     ranges = {game: next_range(read.state, read.size) for game, read in batch.items()}
@@ -100,26 +198,31 @@ def _advance_batch(batch: dict[str, GameRead], storage_options: dict[str, Any]) 
         else []
     )
     prefetched = {game: data for game, data in zip(wanted, fetched, strict=True) if isinstance(data, bytes)}
-    progress: dict[str, Progress | ReadFailed] = {}
+    progress: dict[str, Step] = {}
     for game, read in batch.items():
         reader: Reader = RangeReader(read.url, storage_options)
         if game in prefetched:
             reader = PrefetchedReader(reader, *ranges[game], prefetched[game])
         try:
-            progress[game] = advance(read.state, reader, read.size, read.teams, read.keep)
+            progress[game] = advance(read.state, reader, read.size, read.teams, read.keep, whole_from)
         except Exception as error:  # noqa: BLE001 - one unreadable object must not fail the others' reads
             progress[game] = ReadFailed(described(error))
     return progress
 
 
 def advance_streams(
-    client: Client, streams: dict[str, GameRead], storage_options: dict[str, Any], timeout: float = 60.0
-) -> dict[str, Progress | ReadFailed]:
+    client: Client,
+    streams: dict[str, GameRead],
+    storage_options: dict[str, Any],
+    timeout: float = 60.0,
+    whole_from: int | None = None,
+) -> dict[str, Step]:
     """Bring every changed game up to date (game id -> what to read of its stream).
 
     One Dask computation per tick, one task per worker thread: each reads the new bytes of its
     games and folds them (a full read where an object was rewritten); only small states come back.
     A read that takes longer than ``timeout`` (no worker, a hung one) fails as a ``TimeoutError``.
+    A full read of ``whole_from`` bytes or more is left to :func:`read_whole_stream`.
     """
     if not streams:
         return {}
@@ -128,7 +231,9 @@ def advance_streams(
     # traverse=False: the batches hold plain states, there is nothing lazy in them for Dask to find
     lazy = [
         dask.delayed(_advance_batch)(
-            dask.delayed({game: streams[game] for game in games[i::batches]}, traverse=False), storage_options
+            dask.delayed({game: streams[game] for game in games[i::batches]}, traverse=False),
+            storage_options,
+            whole_from,
         )
         for i in range(batches)
     ]

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import s3fs
+from fsspec.core import url_to_fs
+from fsspec.utils import read_block
 
 from boxscore.games import game_id_of
 
@@ -114,3 +116,16 @@ def read_stream(url: str, storage_options: dict[str, Any]) -> bytes | None:
     except FileNotFoundError:
         return None
     return data
+
+
+def read_lines_block(url: str, storage_options: dict[str, Any], offset: int, length: int, size: int) -> bytes:
+    """The whole lines of the first ``size`` bytes of a stream that start in [offset, offset + length).
+
+    Blocks cut this way at consecutive offsets are consecutive pieces of the object, each read
+    by the Dask worker that parses it; ``size`` (the version polled) is the end, however much
+    the object has grown since.
+    """
+    fs, path = url_to_fs(url, **storage_options)
+    with fs.open(path, "rb", size=size) as file:
+        block: bytes = read_block(file, offset, length, delimiter=b"\n")
+    return block

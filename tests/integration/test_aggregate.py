@@ -1,13 +1,21 @@
-"""The long-stream tally on a local Dask cluster: merged block summaries or the exact dataframe path."""
+"""Full reads on Dask: the long-stream tally, and a game's whole read as a task run of its own."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
+import pytest
+from prefect import flow
+
 from boxscore.events import parse_block
-from tasks.aggregate import tally_streams
-from tasks.cluster import dask_client
-from tests.helpers import GAME, tally_blocks
+from boxscore.live import GameRead
+from boxscore.running import Progress, full_read
+from tasks import aggregate
+from tasks.aggregate import stream_blocks, tally_streams, whole_read
+from tasks.cluster import dask_client, dask_task_runner
+from tasks.stream import write_stream
+from tests.helpers import GAME, reader, tally_blocks
 from tests.recorded_game import EVENTS_FILE
 
 
@@ -23,3 +31,44 @@ def test_tally_streams_takes_the_merge_for_a_clean_stream_and_the_exact_path_for
     assert tallies["clean"].team_totals(101)[1] == 14 and tallies["clean"].team_totals(205)[1] == 9  # 14-9 by hand
     assert (tallies["dirty"].quality.rejected, tallies["dirty"].quality.duplicates) == (1, 1)
     assert tallies["dirty"].team_totals(205) == tallies["clean"].team_totals(205)  # the duplicate counts once
+
+
+def test_a_whole_read_of_s3_reads_the_polled_size_however_much_the_object_grew(s3, storage: dict) -> None:
+    data = EVENTS_FILE.read_bytes()
+    size = data.index(b"\n", 1000) + 5  # mid-line: that partial line is the tail
+    url = f"s3://{s3.bucket}/{uuid.uuid4().hex[:10]}/grown.txt"
+    write_stream(url, data.decode(), storage)  # the object is already bigger than the version polled
+    parallel = whole_read(stream_blocks(url, storage, size, 128), GAME, 0, "sync")
+    one_pass = full_read(reader(data[:size]), size, GAME)
+    assert parallel.state == one_pass.state and parallel.tally() == one_pass.tally()
+    assert parallel.bytes_read == size and parallel.state.offset == data.rindex(b"\n", 0, size) + 1
+
+
+def test_the_whole_read_task_retries_a_dask_client_that_fails_to_start(
+    s3, storage: dict, prefect_api: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """prefect-dask's get_dask_client has failed on None.address (PrefectHQ/prefect#17334): retried."""
+    data = EVENTS_FILE.read_bytes()
+    url = f"s3://{s3.bucket}/{uuid.uuid4().hex[:10]}/game.txt"
+    write_stream(url, data.decode(), storage)
+    attempts = tmp_path / "attempts"  # a file: the task's call travels pickled, a list would be copied
+    real = aggregate.get_dask_client
+
+    def flaky(*args: object, **kwargs: object):  # the first attempt fails as in the issue
+        with attempts.open("a") as log:
+            log.write("attempt\n")
+        if attempts.read_text().count("attempt") == 1:
+            raise AttributeError("'NoneType' object has no attribute 'address'")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(aggregate, "get_dask_client", flaky)
+
+    @flow(task_runner=dask_task_runner())
+    def one_whole_read() -> Progress:
+        read = GameRead(url, GAME, None, len(data), 0, whole=True)
+        return aggregate.read_whole_stream.with_options(retry_delay_seconds=0).submit(read, storage, 256).result()
+
+    progress = one_whole_read()
+    assert attempts.read_text().count("attempt") == 2
+    assert progress.tally() == tally_blocks([parse_block(data, GAME)])
+    assert progress.tally().team_totals(101)[1] == 14 and progress.tally().team_totals(205)[1] == 9

@@ -1,0 +1,77 @@
+"""A full read as a Dask dataframe equals the one-pass full read, and later ticks continue from it.
+
+The blocks are cut by :func:`tasks.aggregate.stream_blocks` from a local file (no server) and
+computed with Dask's synchronous scheduler; the expectation is
+:func:`boxscore.running.full_read` of the same bytes, which is itself checked against a plain
+pandas recount in test_running.py.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from boxscore.events import parse_block
+from boxscore.running import Progress, advance, full_read
+from tasks.aggregate import stream_blocks, whole_read
+from tests.helpers import GAME, histories, reader, tally_blocks, text_blocks
+from tests.recorded_game import EVENTS_FILE
+
+
+def read_in_blocks(data: bytes, blocksize: int, keep: int = 0) -> Progress:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "stream.txt"
+        path.write_bytes(data)
+        blocks = stream_blocks(str(path), {}, len(data), blocksize)
+        return whole_read(blocks, GAME, keep, "sync")
+
+
+def assert_same(parallel: Progress, one_pass: Progress) -> None:
+    assert parallel.state == one_pass.state
+    assert parallel.tally() == one_pass.tally()
+    assert (parallel.full_read, parallel.bytes_read, parallel.lines) == (True, one_pass.bytes_read, one_pass.lines)
+
+
+def test_the_recorded_game_in_64_byte_blocks_is_its_one_pass_read() -> None:
+    data = EVENTS_FILE.read_bytes()
+    parallel = read_in_blocks(data, 64, keep=100)
+    assert_same(parallel, full_read(reader(data), len(data), GAME, 100))
+    # the file's 71 complete lines are events 0 to 70; its last line, the -1 sentinel, has no newline
+    assert parallel.state.offset == data.rindex(b"\n") + 1 and parallel.state.seen == [(0, 70)]
+    assert parallel.tally().final and parallel.state.last_line == b"70 00:00 0 0 0\n"
+    assert parallel.tally().team_totals(101)[1] == 14 and parallel.tally().team_totals(205)[1] == 9
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(text_blocks, min_size=1, max_size=4), st.integers(1, 120), st.sampled_from([0, 9, 10_000]))
+def test_any_text_in_any_blocks_reads_as_one_pass(parts: list[str], blocksize: int, keep: int) -> None:
+    """Odd whitespace, signs, junk, duplicates and CRLF, cut anywhere: the same state and tally."""
+    data = "".join(parts).encode()
+    parallel = read_in_blocks(data, blocksize, keep)
+    assert_same(parallel, full_read(reader(data), len(data), GAME, keep))
+    assert parallel.tally() == tally_blocks([parse_block(data, GAME)])
+
+
+@settings(max_examples=30, deadline=None)
+@given(histories(), st.integers(8, 120))
+def test_ticks_continue_from_a_parallel_read_as_from_a_one_pass_one(versions: list[bytes], blocksize: int) -> None:
+    first, *later = versions
+    state = read_in_blocks(first, blocksize).state
+    for data in later:
+        step = advance(state, reader(data), len(data), GAME)
+        assert isinstance(step, Progress)
+        assert step.tally() == tally_blocks([parse_block(data, GAME)])
+        state = step.state
+
+
+def test_a_rewrite_of_a_big_object_is_left_to_the_parallel_read() -> None:
+    data = EVENTS_FILE.read_bytes()
+    state = full_read(reader(data), len(data), GAME).state
+    corrected = data.replace(b"\n70 00:00 0 0 0", b"\n70 00:01 0 0 0")
+    step = advance(state, reader(corrected), len(corrected), GAME, whole_from=len(corrected))
+    assert not isinstance(step, Progress) and step.size == len(corrected)
+    small = advance(state, reader(corrected), len(corrected), GAME, whole_from=len(corrected) + 1)
+    assert isinstance(small, Progress) and small.full_read
