@@ -336,10 +336,14 @@ class DaskWorker(LocalServer):
     scheduler: str = ""
     worker_name: str = "worker"
     project_dir: Path = Path(__file__).resolve().parents[1]
+    #: the Prefect API the task runs it executes report to (without one, each worker process
+    #: would boot a temporary Prefect server of its own)
+    prefect_api_url: str = ""
     name = "dask-worker"
 
     def environment(self) -> dict[str, str]:
-        return {**os.environ, "PYTHONPATH": str(self.project_dir)}
+        home = self.workdir / f"{self.worker_name}-prefect-home"
+        return {**offline_prefect_env(home, self.prefect_api_url or None), "PYTHONPATH": str(self.project_dir)}
 
     def cwd(self) -> Path:
         return self.project_dir

@@ -83,7 +83,11 @@ def deployed_game(prefect_server: PrefectServer, s3, mongo, tmp_path_factory: py
     worker = PrefectWorker(workdir / "worker", api_url=prefect_server.api_url, project_dir=ROOT, extra_env=env)
     worker.start(timeout=120)
     try:
-        prefect_cli(prefect_server, "prefect", "deployment", "run", "gamestream/replay", "--param", "delay=0.005")
+        # the game is in the bucket when the live run starts (as after a restart): its first read is
+        # a whole read of a stream bigger than one (512-byte) Dask block, a task run of its own
+        prefect_cli(
+            prefect_server, "prefect", "deployment", "run", "gamestream/replay", "--param", "delay=0", "--watch"
+        )
         live = prefect_cli(
             prefect_server,
             "prefect",
@@ -94,6 +98,8 @@ def deployed_game(prefect_server: PrefectServer, s3, mongo, tmp_path_factory: py
             "poll_interval=0.2",
             "--param",
             "settle_seconds=1",
+            "--param",
+            "dask_block_bytes=512",
             "--watch",
             "--watch-timeout",
             "300",
@@ -124,6 +130,24 @@ async def _artifacts(api_url: str) -> dict[str, Any]:
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["boxscore", "game-clock", "final-result"]))
         )
     return {artifact.key: artifact for artifact in found}
+
+
+async def _task_runs(api_url: str, flow_run_id: str) -> list[tuple[str, str]]:
+    from prefect.client.orchestration import PrefectClient
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async with PrefectClient(api=api_url) as client:
+        runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return sorted((run.name, run.state_name or "") for run in runs)
+
+
+def test_the_first_read_of_a_big_stream_is_one_whole_read_task_run(deployed_game: dict) -> None:
+    runs = asyncio.run(_task_runs(deployed_game["server"].api_url, deployed_game["flow_run_id"]))
+    whole = [run for run in runs if run[0].startswith("read whole")]
+    assert whole == [(f"read whole {deployed_game['env']['GAMESTREAM_URL']}", "Completed")]
+    others = sorted(name.rsplit("-", 1)[0] for name, _state in runs if not name.startswith("read whole"))
+    # the once-per-run reads and the finalize subflow: a tick is no task run
+    assert others == ["ensure_game_index", "finalize-game", "read_game_records", "read_reference"], runs
 
 
 def test_plain_prefect_deploy_records_the_project_directory_for_every_run(deployed_game: dict) -> None:
