@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv tools demo compose-env check test test-unit test-integration bench bench-venv bench-long bench-freshness bench-many clean
+.PHONY: venv tools demo compose-env check test test-unit test-integration bench bench-venv bench-long bench-freshness bench-many bench-ticks clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -60,7 +60,10 @@ bench-freshness: venv  ## the recorded game at 0.05 s per game second, poll 0.2 
 bench-many: venv  ## 10, 100 and 1,000 concurrent synthetic games at 40x: freshness, events/s, CPU, memory
 	$(BIN)/python -m bench.many_games
 
-bench: bench-long bench-freshness bench-many  ## every figure, then bench/results/README.md and the chart
+bench-ticks: venv  ## CPU per idle poll and per changed game: this tree against an earlier commit, side by side
+	$(BIN)/python -m bench.tick_cost
+
+bench: bench-long bench-freshness bench-many bench-ticks  ## every figure, then bench/results/README.md and the chart
 	$(BIN)/python -m bench.report
 
 clean:

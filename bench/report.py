@@ -56,6 +56,8 @@ def main() -> None:
         ]
     if many:
         lines += many_games_table(many["runs"])
+    if (RESULTS / "tick_cost.json").exists():
+        lines += tick_cost_table(json.loads((RESULTS / "tick_cost.json").read_text()))
     if long:
         fig, ax = plt.subplots(figsize=(7, 4))
         sizes = [r["events"] for r in long["runs"]]
@@ -75,6 +77,30 @@ def main() -> None:
         lines += ["![many games chart](many_games.png)", ""]
     (RESULTS / "README.md").write_text("\n".join(lines))
     print("\n".join(lines))
+
+
+def tick_cost_table(ticks: dict) -> list[str]:
+    """The live flow's CPU per idle poll and per changed game, two versions side by side."""
+    lines = [
+        f"## Live flow CPU per tick, {ticks['games']} games, poll {ticks['poll_interval']} s "
+        "(median of alternating runs)",
+        "",
+        "| version | ms per idle poll | ms per changed game |",
+        "|---|---:|---:|",
+    ]
+    for label, medians in ticks["medians"].items():
+        lines.append(f"| {label} | {medians['idle_poll_ms']:.2f} | {medians['changed_game_ms']:.2f} |")
+    ratio = ticks["ratio"]
+    lines += [f"| after / before | {ratio['idle_poll_ms']:.2f}x | {ratio['changed_game_ms']:.2f}x |", ""]
+    if "whole_read" in ticks:
+        price = ticks["whole_read"]
+        lines += [
+            "One whole read of the recorded game in 512-byte blocks: "
+            f"{price['direct_cpu_ms']:.0f} ms CPU called directly, {price['task_run_cpu_ms']:.0f} ms as a "
+            "submitted task run (the difference is the price of one task run).",
+            "",
+        ]
+    return lines
 
 
 def many_games_table(runs: list[dict]) -> list[str]:
