@@ -386,6 +386,45 @@ def running(*servers: LocalServer) -> Iterator[tuple[LocalServer, ...]]:
 
 
 @dataclass
+class BoxScorePage(LocalServer):
+    """``python -m web``: the box-score page on loopback, reading the given MongoDB."""
+
+    mongo_url: str = ""
+    mongo_db: str = "sidearm"
+    mongo_collection: str = "boxscores"
+    port: int = field(default_factory=lambda: free_ports(1)[0])
+    project_dir: Path = Path(__file__).resolve().parents[1]
+    name = "boxscore-page"
+
+    def environment(self) -> dict[str, str]:
+        settings = {"MONGO_URL": self.mongo_url, "MONGO_DB": self.mongo_db, "MONGO_COLLECTION": self.mongo_collection}
+        return {
+            **os.environ,
+            **settings,
+            "WEB_HOST": HOST,
+            "WEB_PORT": str(self.port),
+            "PYTHONPATH": str(self.project_dir),
+        }
+
+    def cwd(self) -> Path:
+        return self.workdir  # no stray .env is read
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "web"]
+
+    def ready(self) -> bool:
+        try:
+            with socket.create_connection((HOST, self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+
+@dataclass
 class LiveFlowProcess(LocalServer):
     """``python -m flows.live_boxscore`` in a process of its own, with an ephemeral Prefect API.
 

@@ -21,6 +21,10 @@ IO_TASK = {"retries": 3, "retry_delay_seconds": [1, 2, 4], "cache_policy": NO_CA
 class ServiceUnavailable(RuntimeError):
     """A service did not answer: the message names it (password masked), never a secret."""
 
+    def __init__(self, message: str, service: str = "") -> None:
+        super().__init__(message)
+        self.service = service  # e.g. "MongoDB at mongodb://sidearm:***@mongo:27017/"
+
 
 @contextmanager
 def reaching(service: str, url: str, errors: tuple[type[BaseException], ...]) -> Iterator[None]:
@@ -34,4 +38,5 @@ def reaching(service: str, url: str, errors: tuple[type[BaseException], ...]) ->
         from tasks.masking import masker, shown
 
         reason = error_reason(error, masker(url)) or type(error).__name__
-        raise ServiceUnavailable(f"{service} at {shown(url)} is unreachable: {reason}") from None
+        where = f"{service} at {shown(url)}"
+        raise ServiceUnavailable(f"{where} is unreachable: {reason}", where) from None

@@ -31,6 +31,8 @@ DEFAULTS: dict[str, str] = {
     "MONGO_COLLECTION": "boxscores",
     "SQL_URL": "sqlite:///sidearmdb.sqlite",
     "DASK_ADDRESS": "",
+    "WEB_HOST": "127.0.0.1",
+    "WEB_PORT": "8080",
 }
 
 #: The optional setting naming the single stream's game (see :mod:`boxscore.identity`).
@@ -64,6 +66,8 @@ class Settings:
     mongo_collection: str
     sql_url: str = field(repr=False)
     dask_address: str
+    web_host: str  # where ``python -m web`` serves the box-score page
+    web_port: str
     #: ``GAME_ID``: the single stream's game, when the user names it; ``None`` (unset) derives it
     game_id: str | None = None
 

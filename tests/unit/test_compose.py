@@ -16,7 +16,15 @@ from dotenv import dotenv_values
 from tasks.settings import DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_SERVICES = {"dask-scheduler", "dask-worker-1", "dask-worker-2", "prefect-worker", "gamestream", "jupyter"}
+PROJECT_SERVICES = {
+    "dask-scheduler",
+    "dask-worker-1",
+    "dask-worker-2",
+    "prefect-worker",
+    "gamestream",
+    "jupyter",
+    "boxscore-page",
+}
 SERVICES = PROJECT_SERVICES | {
     "mssql",
     "mssql-init",
@@ -66,6 +74,7 @@ def test_host_ports_are_loopback_only(compose: dict) -> None:
     assert published["mongo"] == ["127.0.0.1:27017:27017"]
     assert published["prefect-server"] == ["127.0.0.1:4200:4200"]
     assert published["drill"] == ["127.0.0.1:8047:8047"]
+    assert published["boxscore-page"] == ["127.0.0.1:8080:8080"]
     assert all(port.startswith("127.0.0.1:") for ports in published.values() for port in ports)
 
 

@@ -1,0 +1,91 @@
+"""Headless Debian Chromium driven over the DevTools protocol: one page, kept open.
+
+The page tests open a page once and read its DOM as it changes by itself, which a fresh
+``--dump-dom`` per check could not show.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import urllib.request
+from itertools import count
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from websockets.sync.client import connect
+
+from devstack.servers import wait_until
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
+]
+
+
+class Browser:
+    """One Chromium tab: open a URL, evaluate JavaScript in it, resize it, take screenshots."""
+
+    def __init__(self, profile: Path) -> None:
+        assert CHROMIUM is not None, "Debian chromium is not installed (make test installs it)"
+        profile.mkdir(parents=True, exist_ok=True)
+        self.log = profile / "chromium.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"], stdout=log, stderr=log
+            )
+        listening = "DevTools listening on"
+        wait_until(lambda: listening in self.log.read_text(errors="replace"), 60, "chromium", self.process)
+        browser_ws = next(line for line in self.log.read_text().splitlines() if listening in line)
+        port = urlsplit(browser_ws.split()[-1]).port
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/json/new?about:blank", method="PUT")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            target = json.load(answer)
+        self.socket = connect(target["webSocketDebuggerUrl"], max_size=None)
+        self.ids = count(1)
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        message_id = next(self.ids)
+        self.socket.send(json.dumps({"id": message_id, "method": method, "params": params}))
+        while True:
+            answer = json.loads(self.socket.recv(timeout=60))
+            if answer.get("id") == message_id:
+                assert "error" not in answer, answer["error"]
+                return answer.get("result", {})
+
+    def open(self, url: str) -> None:
+        self.call("Page.navigate", url=url)
+        wait_until(lambda: self.evaluate("document.readyState") == "complete", 30, f"the page {url}")
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result.get("result", {}).get("value")
+
+    def resize(self, width: int, height: int, mobile: bool = False) -> None:
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=mobile)
+
+    def screenshot(self, path: Path) -> bytes:
+        png = base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
+        path.write_bytes(png)
+        return png
+
+    def close(self) -> None:
+        self.socket.close()
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

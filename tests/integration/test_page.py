@@ -1,0 +1,141 @@
+"""The box-score page in headless Chromium, while the live flow follows the replayed game.
+
+The page is ``python -m web`` as a process of its own; the browser opens it once and reads its
+DOM as it reloads itself. Expected values: the naive recount of the events and the box score
+counted by hand in tests/recorded_game.py. ``SCREENSHOT_DIR=docs`` keeps the two screenshots
+README shows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pymongo
+import pytest
+
+from boxscore.replay import replay_frames
+from devstack.follow import Background
+from devstack.servers import BoxScorePage, SecantusMongo, wait_until
+from flows.gamestream import SEED_DIR
+from flows.live_boxscore import live_boxscore
+from tasks.reference import read_seed, reset_reference
+from tasks.stream import write_stream
+from tests.helpers import boxscores
+from tests.integration.browser import CHROMIUM, Browser
+from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, RECORDED_GAME_ID, event_lines, recount
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (make test installs it)")
+
+ROOT = Path(__file__).resolve().parents[2]
+FRAMES = [frame.text for frame in replay_frames(EVENTS_FILE.read_text())]
+SHOWN = """(() => {
+  const text = (id) => document.getElementById(id)?.textContent.trim();
+  return {home: text("home-score"), away: text("away-score"), clock: text("clock"), state: text("state"),
+          refreshes: document.querySelector('meta[http-equiv="refresh"]') !== null};
+})()"""
+PLAYER_ROWS = """Array.from(document.querySelectorAll("tr.player"))
+  .map((row) => Array.from(row.children).map((cell) => cell.textContent.trim()))"""
+
+
+@pytest.fixture
+def page(pipeline_env: dict[str, str], tmp_path: Path) -> Iterator[BoxScorePage]:
+    server = BoxScorePage(
+        tmp_path / "page", mongo_url=pipeline_env["MONGO_URL"], mongo_db=pipeline_env["MONGO_DB"]
+    ).start(timeout=60)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    chromium = Browser(tmp_path / "chromium")
+    yield chromium
+    chromium.close()
+
+
+def expected_at(event: int) -> dict[str, object]:
+    counted = recount(event_lines(), event)
+    return {
+        "home": str(counted["score"][101]),
+        "away": str(counted["score"][205]),
+        "clock": counted["clock"],
+        "state": "Final" if counted["final"] else "Live",
+        "refreshes": not counted["final"],
+    }
+
+
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
+def test_the_page_follows_the_game_by_itself_and_ends_final_with_every_player(
+    pipeline_env: dict[str, str], storage: dict, page: BoxScorePage, browser: Browser, tmp_path: Path
+) -> None:
+    reset_reference(pipeline_env["SQL_URL"], *read_seed(SEED_DIR))
+    url = pipeline_env["GAMESTREAM_URL"]
+    write_stream(url, FRAMES[0], storage)
+    live = Background(lambda: live_boxscore(poll_interval=0.05, wait_for_stream=60, settle_seconds=0.5)).start()
+    wait_until(lambda: bool(boxscores(pipeline_env)), 120, "the first box score")
+    browser.open(f"{page.url}/")  # once: from here the page reloads itself
+    scores = []
+    written = 0
+    for checkpoint in (12, 30, 50, len(FRAMES) - 1):
+        for k in range(written + 1, checkpoint + 1):
+            write_stream(url, FRAMES[k], storage)
+            event = min(k, 70)  # the sentinel (the last frame's line) adds no event
+            wait_until(lambda e=event: boxscores(pipeline_env)[-1]["_id"] == e, 60, f"the box score of {event}")
+        written = checkpoint
+        expected = expected_at(min(checkpoint, 70))
+        wait_until(lambda e=expected: browser.evaluate(SHOWN) == e, 10, f"the page showing {expected}")
+        scores.append((expected["home"], expected["away"]))
+    assert live.result(timeout=120) == FINAL_BOXSCORE
+    assert len(set(scores)) == len(scores)  # the score changed between checkpoints, on the same page
+    final = {"home": "14", "away": "9", "clock": "00:00", "state": "Final", "refreshes": False}
+    assert browser.evaluate(SHOWN) == final  # and it no longer reloads
+
+    rows = browser.evaluate(PLAYER_ROWS)
+    by_hand = [
+        [p["number"], p["name"], str(p["shots"]), str(p["goals"]), f"{p['pct']:.2f}"]
+        for side in ("home", "away")
+        for p in FINAL_BOXSCORE[side]["players"]
+    ]
+    assert len(rows) == 20 and rows == by_hand
+    for path in (f"/games/{RECORDED_GAME_ID}", "/"):  # README's query, one per render
+        answer = httpx.get(f"{page.url}{path}")
+        assert (answer.status_code, answer.headers["X-MongoDB-Queries"]) == (200, "1")
+    listed = httpx.get(f"{page.url}/games").text
+    assert f'href="/games/{RECORDED_GAME_ID}"' in listed and "14 - 9" in listed
+
+    shots = ROOT / os.environ.get("SCREENSHOT_DIR", tmp_path)  # relative: to the project
+    sizes = {"page-desktop.png": (1280, 1100, False), "page-phone.png": (390, 1500, True)}
+    for name, (width, height, mobile) in sizes.items():
+        browser.resize(width, height, mobile)
+        assert browser.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider than the screen
+        png = browser.screenshot(shots / name)
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+
+
+def test_an_unknown_game_is_a_404_page_and_mongodb_down_a_503_page_naming_it(browser: Browser, tmp_path: Path) -> None:
+    mongo = SecantusMongo(tmp_path / "mongo").start(timeout=60)
+    page = BoxScorePage(tmp_path / "page", mongo_url=mongo.url).start(timeout=60)
+    try:
+        for path in ("/games/gdeadbeef0000", "/games/not%20an%20id", "/"):
+            assert httpx.get(f"{page.url}{path}").status_code == 404
+        earlier = {**FINAL_BOXSCORE, "game_id": "gearlier0001"}  # an earlier game, moved to the archive
+        pymongo.MongoClient(mongo.url).sidearm.boxscores_archive.insert_one(earlier)
+        archived = httpx.get(f"{page.url}/games/gearlier0001")
+        assert (archived.status_code, archived.headers["X-MongoDB-Queries"]) == (200, "2")  # current, then archive
+        assert 'id="home-score">14<' in archived.text and "gearlier0001" in archived.text
+        browser.open(f"{page.url}/games/gdeadbeef0000")
+        assert browser.evaluate('document.getElementById("missing").textContent') == (
+            "There is no box score for game gdeadbeef0000."
+        )
+        mongo.stop()
+        answer = httpx.get(f"{page.url}/", timeout=30)
+        assert answer.status_code == 503 and "Traceback" not in answer.text
+        browser.open(f"{page.url}/")
+        shown = browser.evaluate('document.getElementById("unavailable").textContent')
+        assert shown == f"MongoDB at {mongo.url} does not answer."
+    finally:
+        page.stop()
+        mongo.stop()

@@ -1,0 +1,1 @@
+"""The box-score page: the web page the documents exist for, each render one MongoDB query."""
