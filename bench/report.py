@@ -56,6 +56,19 @@ def main() -> None:
         ]
     if many:
         lines += many_games_table(many["runs"])
+    if (RESULTS / "page_load.json").exists():
+        page = json.loads((RESULTS / "page_load.json").read_text())
+        lines += [
+            f"## The box-score page, {page['readers']} concurrent readers for {page['seconds']} s",
+            "",
+            "| requests/s | p50 (ms) | p95 (ms) | max (ms) | statuses | MongoDB queries per render |",
+            "|---:|---:|---:|---:|---|---|",
+            f"| {page['requests_per_s']} | {page['p50_ms']} | {page['p95_ms']} | {page['max_ms']} | "
+            f"{page['statuses']} | {page['queries_per_render']} |",
+            "",
+            f"The page's query alone, sequential with pymongo: {page['mongo_query_alone_ms']} ms.",
+            "",
+        ]
     if (RESULTS / "tick_cost.json").exists():
         lines += tick_cost_table(json.loads((RESULTS / "tick_cost.json").read_text()))
     if long:
