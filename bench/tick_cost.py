@@ -35,7 +35,7 @@ from tabulate import tabulate
 
 from bench.common import ROOT, SCRATCH, save
 from bench.many_games import cpu_seconds
-from devstack.servers import LiveFlowProcess, SeaweedS3, SecantusMongo, running, wait_until
+from devstack.servers import LiveFlowProcess, SeaweedS3, SecantusMongo, local_pipeline_env, running, wait_until
 
 GAMES = 20
 POLL = 0.1
@@ -63,18 +63,14 @@ def write_events(prefix: str, recordings: dict[str, str], count: int, storage_op
     write_streams(texts, storage_options)
 
 
-def one_run(label: str, tree: Path, s3: SeaweedS3, mongo: SecantusMongo, sql_url: str, recordings: dict) -> dict:
+def one_run(label: str, tree: Path, s3: SeaweedS3, mongo: SecantusMongo, sql_file: Path, recordings: dict) -> dict:
     prefix = f"s3://{s3.bucket}/{label}-{time.monotonic_ns()}/"
     database = f"ticks_{time.monotonic_ns()}"
     write_events(prefix, recordings, FIRST_EVENTS, s3.storage_options)
     env = {
+        **local_pipeline_env(s3, mongo, sql_file),
         "GAMESTREAM_URL": prefix,
-        "S3_ENDPOINT_URL": s3.endpoint_url,
-        "S3_ACCESS_KEY": s3.access_key,
-        "S3_SECRET_KEY": s3.secret_key,
-        "MONGO_URL": mongo.url,
         "MONGO_DB": database,
-        "SQL_URL": sql_url,
         "DASK_LOGGING__DISTRIBUTED": "warning",
     }
     flow = LiveFlowProcess(
@@ -134,14 +130,14 @@ def main(before: str, runs: int) -> None:
     workdir = SCRATCH / "ticks"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    sql_url = f"sqlite:///{workdir / 'sidearmdb.sqlite'}"
+    sql_file = workdir / "sidearmdb.sqlite"
     teams, players = read_seed(SEED_DIR)
-    reset_reference.fn(sql_url, teams + league.teams, players + league.players, league.matchups)
+    reset_reference.fn(f"sqlite:///{sql_file}", teams + league.teams, players + league.players, league.matchups)
     measured: dict[str, list[dict]] = {label: [] for label in trees}
     with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
         for run in range(runs):
             for label, tree in trees.items():  # alternately, so drift on the shared machine hits both
-                result = one_run(label.split()[0], tree, s3, mongo, sql_url, league.recordings)
+                result = one_run(label.split()[0], tree, s3, mongo, sql_file, league.recordings)
                 measured[label].append(result)
                 print(
                     f"run {run + 1}/{runs} {label}: {result['idle_poll_ms']:.2f} ms per idle poll, "

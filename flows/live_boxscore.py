@@ -33,7 +33,7 @@ from prefect.context import FlowRunContext
 
 from boxscore.document import BoxScore
 from boxscore.games import Matchup, is_prefix
-from boxscore.live import SINGLE, LiveLoop, LoopRules, ReadFailed, StreamTimeout
+from boxscore.live import SINGLE, GameRead, LiveLoop, LoopRules, ReadFailed, StreamTimeout
 from boxscore.masking import described
 from boxscore.report import boxscore_rows, game_progress, scoreline
 from boxscore.roster import League
@@ -161,9 +161,7 @@ def live_boxscore(
                     reference.read()
                     loop.reference_read(tick)
                 reads = loop.reads(tick, games, reference.matchups, reference.league)
-                for game, read in reads.items():
-                    if read.whole:
-                        whole_reads[game] = read_whole_stream.submit(read, settings.storage_options, dask_block_bytes)
+                _submit_whole_reads(loop, reads, whole_reads, settings.storage_options, dask_block_bytes)
                 reads = {game: read for game, read in reads.items() if not read.whole}
                 if reads and reference.league is not None:
                     try:
@@ -210,11 +208,29 @@ def _dask_client(logger: Any) -> Any:
     return client
 
 
+def _submit_whole_reads(
+    loop: LiveLoop[StreamVersion],
+    reads: dict[str, GameRead],
+    futures: dict[str, Any],
+    storage_options: dict[str, Any],
+    block_bytes: int,
+) -> None:
+    """Submit each whole read as its task run; one that cannot be submitted fails as its game's read."""
+    for game, read in reads.items():
+        if read.whole:
+            try:
+                futures[game] = read_whole_stream.submit(read, storage_options, block_bytes)
+            except Exception as error:  # noqa: BLE001 - the Prefect API or Dask refused it: read again later
+                futures[game] = ReadFailed(described(error))
+
+
 def _whole_reads_done(loop: LiveLoop[StreamVersion], futures: dict[str, Any], now: float) -> dict[str, Any]:
     """The whole reads that finished (or failed, or took longer than ``read_timeout``), by game."""
-    done: dict[str, Any] = {}
+    done: dict[str, Any] = {game: futures.pop(game) for game, f in list(futures.items()) if isinstance(f, ReadFailed)}
     for game in loop.overdue(now):
-        futures.pop(game).wrapped_future.cancel()
+        future = futures.pop(game, None)
+        if future is not None:
+            future.wrapped_future.cancel()
         done[game] = ReadFailed(f"the whole read did not finish within {loop.rules.read_timeout:.0f} s")
     for game, future in list(futures.items()):
         if future.wrapped_future.done():

@@ -30,9 +30,9 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
-    "--remote-debugging-address=127.0.0.1",
-    "--remote-debugging-port=0",
 ]
+#: the DevTools endpoint, on loopback, on a port Chromium picks and prints
+DEVTOOLS = ["--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0"]
 
 
 class Browser:
@@ -44,7 +44,7 @@ class Browser:
         self.log = profile / "chromium.log"
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"], stdout=log, stderr=log
+                [CHROMIUM, *FLAGS, *DEVTOOLS, f"--user-data-dir={profile}", "about:blank"], stdout=log, stderr=log
             )
         listening = "DevTools listening on"
         wait_until(lambda: listening in self.log.read_text(errors="replace"), 60, "chromium", self.process)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,20 +27,11 @@ from devstack.servers import (
     wait_until,
 )
 from tests.helpers import table_rows
+from tests.integration.browser import CHROMIUM
+from tests.integration.browser import FLAGS as CHROMIUM_FLAGS
 from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="module")
