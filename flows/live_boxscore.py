@@ -150,6 +150,7 @@ def live_boxscore(
     whole_reads: dict[str, Any] = {}  # game -> the future of its whole read's task run
     while True:
         tick = time.monotonic()
+        refused: dict[str, ReadFailed] = {}  # whole reads that could not be submitted this tick
         if loop.poll_due(tick):
             try:
                 versions = _poll(settings, multi)
@@ -161,7 +162,7 @@ def live_boxscore(
                     reference.read()
                     loop.reference_read(tick)
                 reads = loop.reads(tick, games, reference.matchups, reference.league)
-                _submit_whole_reads(loop, reads, whole_reads, settings.storage_options, dask_block_bytes)
+                refused = _submit_whole_reads(reads, whole_reads, settings.storage_options, dask_block_bytes)
                 reads = {game: read for game, read in reads.items() if not read.whole}
                 if reads and reference.league is not None:
                     try:
@@ -172,7 +173,7 @@ def live_boxscore(
                         loop.read_failed(tick, error, len(reads))
                     else:
                         loop.read_done(tick, progress, reference.matchups, reference.league)
-        done = _whole_reads_done(loop, whole_reads, tick)
+        done = {**refused, **_whole_reads_done(loop, whole_reads, tick)}
         if done and reference.league is not None:
             loop.read_done(tick, done, reference.matchups, reference.league)
         _write(loop, tick, mongo, settings.gamestream_url, clock)
@@ -209,24 +210,22 @@ def _dask_client(logger: Any) -> Any:
 
 
 def _submit_whole_reads(
-    loop: LiveLoop[StreamVersion],
-    reads: dict[str, GameRead],
-    futures: dict[str, Any],
-    storage_options: dict[str, Any],
-    block_bytes: int,
-) -> None:
-    """Submit each whole read as its task run; one that cannot be submitted fails as its game's read."""
+    reads: dict[str, GameRead], futures: dict[str, Any], storage_options: dict[str, Any], block_bytes: int
+) -> dict[str, ReadFailed]:
+    """Submit each whole read as its task run; those that could not be submitted, as failed reads."""
+    refused = {}
     for game, read in reads.items():
         if read.whole:
             try:
                 futures[game] = read_whole_stream.submit(read, storage_options, block_bytes)
             except Exception as error:  # noqa: BLE001 - the Prefect API or Dask refused it: read again later
-                futures[game] = ReadFailed(described(error))
+                refused[game] = ReadFailed(described(error))
+    return refused
 
 
 def _whole_reads_done(loop: LiveLoop[StreamVersion], futures: dict[str, Any], now: float) -> dict[str, Any]:
     """The whole reads that finished (or failed, or took longer than ``read_timeout``), by game."""
-    done: dict[str, Any] = {game: futures.pop(game) for game, f in list(futures.items()) if isinstance(f, ReadFailed)}
+    done: dict[str, Any] = {}
     for game in loop.overdue(now):
         future = futures.pop(game, None)
         if future is not None:
