@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv tools demo compose-env check test test-unit test-integration bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page clean
+.PHONY: venv tools demo compose-env check test test-unit test-integration bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -66,7 +66,10 @@ bench-ticks: venv  ## CPU per idle poll and per changed game: this tree against 
 bench-page: venv  ## the box-score page with 100 concurrent readers: requests/s, p95, queries per render
 	$(BIN)/python -m bench.page_load
 
-bench: bench-long bench-freshness bench-many bench-ticks bench-page  ## every figure, then bench/results/README.md and the chart
+bench-startup: venv  ## seconds from python -m flows.live_boxscore to its first poll, with and without a running server
+	$(BIN)/python -m bench.startup
+
+bench: bench-long bench-freshness bench-many bench-ticks bench-page bench-startup  ## every figure, then bench/results/README.md and the chart
 	$(BIN)/python -m bench.report
 
 clean:
