@@ -11,11 +11,10 @@ import time
 from typing import Any
 
 from prefect import flow
-from prefect.context import FlowRunContext
 
 from boxscore.live import GameRead
 from tasks.aggregate import read_whole_stream, stream_blocks, whole_read
-from tasks.cluster import dask_task_runner
+from tasks.cluster import dask_task_runner, run_dask_client
 
 BLOCK = 512
 
@@ -23,9 +22,7 @@ BLOCK = 512
 @flow(task_runner=dask_task_runner())
 def whole_read_price(read: GameRead, storage_options: dict[str, Any], repeats: int = 10) -> dict[str, float]:
     """ms of wall and CPU per whole read: called directly with the run's client, and submitted."""
-    context = FlowRunContext.get()
-    assert context is not None
-    client = getattr(context.task_runner, "client")  # noqa: B009 - typed as the base runner
+    client = run_dask_client()
 
     def direct() -> object:
         return whole_read(stream_blocks(read.url, storage_options, read.size, BLOCK), read.teams, 0, client)

@@ -29,7 +29,6 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
-from prefect.context import FlowRunContext
 
 from boxscore.document import BoxScore
 from boxscore.games import Matchup, is_prefix
@@ -47,7 +46,7 @@ from tasks.boxscores import (
     save_game_records,
     upsert_boxscores,
 )
-from tasks.cluster import dask_task_runner
+from tasks.cluster import dask_task_runner, run_dask_client
 from tasks.masking import shown
 from tasks.reference import read_matchups, read_reference
 from tasks.settings import Settings
@@ -195,10 +194,8 @@ def live_boxscore(
 
 
 def _dask_client(logger: Any) -> Any:
-    """The run's one Dask client, owned by its DaskTaskRunner (created on first use: touch it here)."""
-    context = FlowRunContext.get()
-    assert context is not None and context.task_runner is not None  # called inside the flow run
-    client = getattr(context.task_runner, "client")  # noqa: B009 - prefect types the runner as the base class
+    """The run's one Dask client (touched here, so it exists before the first tick), logged."""
+    client = run_dask_client()
     dashboard = client.dashboard_link or "none (a local threads cluster without a dashboard)"
     logger.info(
         "Dask: scheduler %s, %d worker thread(s), dashboard %s",

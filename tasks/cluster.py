@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from distributed import Client, LocalCluster
+from prefect.context import FlowRunContext
 from prefect_dask import DaskTaskRunner
 
 from tasks.settings import setting
@@ -30,6 +31,14 @@ class DaskRunnerFromSettings(DaskTaskRunner):
 
     def duplicate(self) -> DaskRunnerFromSettings:
         return dask_task_runner()
+
+
+def run_dask_client() -> Client:
+    """The current flow run's one Dask client, owned by its DaskTaskRunner (created on first use)."""
+    context = FlowRunContext.get()
+    assert context is not None and context.task_runner is not None  # called inside a flow run
+    client: Client = getattr(context.task_runner, "client")  # noqa: B009 - prefect types the runner as the base class
+    return client
 
 
 def dask_task_runner() -> DaskRunnerFromSettings:

@@ -6,6 +6,7 @@ rules (de-duplicate, group, count), and the store readers query MongoDB and SQL 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -175,3 +176,19 @@ def expected_season(
                 row[3] += shots
                 row[4] += goals
     return [tuple(teams[k]) for k in sorted(teams)], [tuple(players[k]) for k in sorted(players)]
+
+
+def task_runs(flow_run_id: object, api_url: str | None = None) -> list[tuple[str, str]]:
+    """(name, state) of a flow run's task runs, as the Prefect API recorded them, sorted.
+
+    ``api_url``: that server's API; without it, the one the session's settings name.
+    """
+    from prefect.client.orchestration import PrefectClient, get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def read() -> list[tuple[str, str]]:
+        async with PrefectClient(api=api_url) if api_url else get_client() as client:
+            runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        return sorted((run.name, run.state_name or "") for run in runs)
+
+    return asyncio.run(read())

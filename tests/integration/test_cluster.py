@@ -7,12 +7,10 @@ read and the reads after each rewrite are whole reads, task runs of their own on
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 from distributed import Client
-from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL
 
 from boxscore.replay import replay_frames
@@ -22,7 +20,7 @@ from flows.gamestream import SEED_DIR
 from flows.live_boxscore import live_boxscore
 from tasks.reference import read_seed, reset_reference
 from tasks.stream import write_stream
-from tests.helpers import assert_matches_events, boxscores, table_rows
+from tests.helpers import assert_matches_events, boxscores, table_rows, task_runs
 from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, PLAYERS2, TEAMS2, recount
 
 FRAMES = [frame.text for frame in replay_frames(EVENTS_FILE.read_text())]
@@ -35,17 +33,9 @@ def executed(address: str) -> dict[str, int]:
     return dict(counts.values())
 
 
-async def _task_runs(flow_run_id: object) -> list[tuple[str, str]]:
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    async with get_client() as client:
-        runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-    return sorted((run.name, run.state_name or "") for run in runs)
-
-
 def whole_read_runs(flow_run_id: object) -> list[tuple[str, str]]:
     """The live run's whole-read task runs (name, state), as the Prefect API recorded them."""
-    return [run for run in asyncio.run(_task_runs(flow_run_id)) if run[0].startswith("read whole")]
+    return [run for run in task_runs(flow_run_id) if run[0].startswith("read whole")]
 
 
 def corrected(frame: str) -> str:

@@ -26,7 +26,7 @@ from devstack.servers import (
     offline_prefect_env,
     wait_until,
 )
-from tests.helpers import table_rows
+from tests.helpers import table_rows, task_runs
 from tests.integration.browser import CHROMIUM
 from tests.integration.browser import FLAGS as CHROMIUM_FLAGS
 from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2
@@ -122,17 +122,8 @@ async def _artifacts(api_url: str) -> dict[str, Any]:
     return {artifact.key: artifact for artifact in found}
 
 
-async def _task_runs(api_url: str, flow_run_id: str) -> list[tuple[str, str]]:
-    from prefect.client.orchestration import PrefectClient
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    async with PrefectClient(api=api_url) as client:
-        runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-    return sorted((run.name, run.state_name or "") for run in runs)
-
-
 def test_the_first_read_of_a_big_stream_is_one_whole_read_task_run(deployed_game: dict) -> None:
-    runs = asyncio.run(_task_runs(deployed_game["server"].api_url, deployed_game["flow_run_id"]))
+    runs = task_runs(deployed_game["flow_run_id"], deployed_game["server"].api_url)
     whole = [run for run in runs if run[0].startswith("read whole")]
     assert whole == [(f"read whole {deployed_game['env']['GAMESTREAM_URL']}", "Completed")]
     others = sorted(name.rsplit("-", 1)[0] for name, _state in runs if not name.startswith("read whole"))
