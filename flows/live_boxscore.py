@@ -36,7 +36,6 @@ from boxscore.live import SINGLE, GameRead, LiveLoop, LoopRules, ReadFailed, Str
 from boxscore.masking import described
 from boxscore.report import boxscore_rows, game_progress, scoreline
 from boxscore.roster import League
-from flows.finalize import finalize_game
 from tasks import ServiceUnavailable
 from tasks.aggregate import BLOCKSIZE, advance_streams, read_whole_stream
 from tasks.boxscores import (
@@ -48,7 +47,6 @@ from tasks.boxscores import (
 )
 from tasks.cluster import dask_task_runner, run_dask_client
 from tasks.masking import shown
-from tasks.reference import read_matchups, read_reference
 from tasks.settings import Settings
 from tasks.stream import StreamVersion, head_stream, list_streams
 
@@ -69,6 +67,8 @@ class Reference:
 
     def read(self) -> None:
         """Read teams, players and (with a prefix) the games table; the loop says when."""
+        from tasks.reference import read_matchups, read_reference  # SQLAlchemy: not needed before a stream exists
+
         self.league = League.of(*read_reference(self.sql_url))
         self.matchups = {SINGLE: self.single} if self.single else read_matchups(self.sql_url)
 
@@ -145,7 +145,7 @@ def live_boxscore(
         for notice in loop.notices():
             logger.log(LEVELS[notice.level], "%s", mask(notice.message))
 
-    client = _dask_client(logger)
+    client = None  # the run's Dask client, made at the first read: a stream may not exist yet
     whole_reads: dict[str, Any] = {}  # game -> the future of its whole read's task run
     while True:
         tick = time.monotonic()
@@ -164,6 +164,7 @@ def live_boxscore(
                 refused = _submit_whole_reads(reads, whole_reads, settings.storage_options, dask_block_bytes)
                 reads = {game: read for game, read in reads.items() if not read.whole}
                 if reads and reference.league is not None:
+                    client = client or _dask_client(logger)
                     try:
                         progress = advance_streams(
                             client, reads, settings.storage_options, read_timeout, dask_block_bytes
@@ -180,7 +181,7 @@ def live_boxscore(
         if loop.finalize_due(tick):
             games = set(loop.to_finalize)
             try:
-                finalize_game(games=sorted(games))
+                _finalize(sorted(games))
             except Exception as error:  # noqa: BLE001 - one failing finalize must not end every game
                 loop.finalize_failed(tick, error)
             else:
@@ -193,8 +194,15 @@ def live_boxscore(
     return dict(sorted(loop.finals.items())) if multi else loop.finals[SINGLE]
 
 
+def _finalize(games: list[str]) -> None:
+    """The finalize subflow, imported when a first game ends: it is not on the way to the first poll."""
+    from flows.finalize import finalize_game
+
+    finalize_game(games=games)
+
+
 def _dask_client(logger: Any) -> Any:
-    """The run's one Dask client (touched here, so it exists before the first tick), logged."""
+    """The run's one Dask client, logged: the scheduler it reads on and its threads."""
     client = run_dask_client()
     dashboard = client.dashboard_link or "none (a local threads cluster without a dashboard)"
     logger.info(
