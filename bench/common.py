@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 SCRATCH = ROOT / "var" / "bench"
@@ -71,3 +73,15 @@ def long_stream(events: int, seed: int = 3) -> Path:
         out.write("".join(chunk))
     tmp.rename(path)
     return path
+
+
+def tree_cpu(process: psutil.Process) -> float:
+    """CPU seconds of a process and its live children."""
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            times = member.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total

@@ -4,9 +4,13 @@
 
 - ours: the live flow's Dask path (tasks.aggregate.tally_streams) on a threads LocalCluster
   with 2 workers threads, reading the file through fsspec like an S3 object;
-- spark: PySpark local[2] (Java 17), the same group-by (dedup by event id, shots and goals
-  per team and jersey) on the same file, session start-up timed separately;
-- floor: pyarrow's CSV reader + pandas in one process, no validation.
+- spark: PySpark local[2] (Java 17) as a Spark user would set it up on this box (driver memory
+  4g, 4 shuffle partitions, no UI), the same group-by (dedup by event id, shots and goals per
+  team and jersey) on the same file, and the group-by alone without the dedup; session
+  start-up timed separately;
+- pandas floor: pyarrow's CSV reader + pandas with the dedup, in one process, no validation;
+- arrow floor: pyarrow's CSV reader and its group-by alone, no dedup and no validation (the
+  clean-block path needs no dedup either: a block's event ids are checked to be increasing).
 Each figure is the best of 3 runs; the ratios come from the same run. Also: one tick after
 appending one line to the 10^6 stream (read the new bytes + fold + build the tally).
 """
@@ -19,6 +23,7 @@ from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from bench.common import best_of, long_stream, save
@@ -30,14 +35,28 @@ TEAMS = frozenset({101, 205})
 COLUMNS = ["event_id", "clock", "team", "jersey", "goal"]
 
 
-def floor(path: str) -> dict:
-    table = pacsv.read_csv(
+def read_table(path: str) -> pa.Table:
+    return pacsv.read_csv(
         path,
         read_options=pacsv.ReadOptions(column_names=COLUMNS),
         parse_options=pacsv.ParseOptions(delimiter=" "),
         convert_options=pacsv.ConvertOptions(column_types={"clock": pa.string(), "jersey": pa.string()}),
     )
-    frame = table.to_pandas().drop_duplicates("event_id")
+
+
+def arrow_floor(path: str) -> dict:
+    table = read_table(path)
+    shots = (
+        table.filter(pc.not_equal(table["team"], 0))
+        .group_by(["team", "jersey"])
+        .aggregate([("goal", "count"), ("goal", "sum")])
+    )
+    goals = shots.group_by("team").aggregate([("goal_sum", "sum")])
+    return dict(zip(goals["team"].to_pylist(), goals["goal_sum_sum"].to_pylist(), strict=True))
+
+
+def floor(path: str) -> dict:
+    frame = read_table(path).to_pandas().drop_duplicates("event_id")
     shots = frame[frame.team != 0].groupby(["team", "jersey"]).goal.agg(["count", "sum"])
     return {int(t): int(g) for t, g in shots.groupby(level=0)["sum"].sum().items()}
 
@@ -57,16 +76,17 @@ def spark_session():
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.driver.memory", "4g")
         .getOrCreate()
     )
 
 
-def spark(session, path: str) -> dict:
+def spark(session, path: str, dedup: bool = True) -> dict:
     from pyspark.sql import functions as F
 
     frame = session.read.csv(path, sep=" ", schema="event_id LONG, clock STRING, team LONG, jersey STRING, goal LONG")
     shots = (
-        frame.dropDuplicates(["event_id"])
+        (frame.dropDuplicates(["event_id"]) if dedup else frame)
         .where(F.col("team") != 0)
         .groupBy("team", "jersey")
         .agg(F.count("*").alias("shots"), F.sum("goal").alias("goals"))
@@ -96,15 +116,21 @@ def main(sizes: list[int]) -> None:
             path = str(long_stream(size))
             t_ours, r_ours = best_of(3, partial(ours, client, path))
             t_floor, r_floor = best_of(3, partial(floor, path))
+            t_arrow, r_arrow = best_of(3, partial(arrow_floor, path))
             t_spark, r_spark = best_of(3, partial(spark, session, path))
-            assert r_ours == r_floor == r_spark, (r_ours, r_floor, r_spark)
+            t_spark_plain, r_spark_plain = best_of(3, partial(spark, session, path, dedup=False))
+            assert r_ours == r_floor == r_arrow == r_spark == r_spark_plain, (r_ours, r_floor, r_arrow, r_spark)
             row = {
                 "events": size,
                 "ours_s": round(t_ours, 3),
                 "spark_s": round(t_spark, 3),
+                "spark_no_dedup_s": round(t_spark_plain, 3),
                 "floor_s": round(t_floor, 3),
+                "arrow_floor_s": round(t_arrow, 3),
                 "ours_over_spark": round(t_ours / t_spark, 3),
+                "spark_over_ours": round(t_spark / t_ours, 2),
                 "ours_over_floor": round(t_ours / t_floor, 3),
+                "ours_over_arrow_floor": round(t_ours / t_arrow, 3),
             }
             results.append(row)
             print(row, flush=True)

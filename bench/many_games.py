@@ -1,6 +1,11 @@
-"""Many games: 10, 100 and 1,000 concurrent synthetic games replayed at 40x speed.
+"""Many games: 10, 100 and 1,000 concurrent synthetic games, on threads and on a process cluster.
 
-    make bench-many            (or: .venv/bin/python -m bench.many_games [games ...])
+    make bench-many            (or: .venv/bin/python -m bench.many_games [--cluster threads|processes] [games ...])
+
+Replayed at 40x (60 game minutes in 90 s), 1,000 games at 10x: at 40x the simulator's 720 PUTs
+a second and the servers saturated this machine's two cores before the flow did. The Dask
+cluster is the flow's own threads ``LocalCluster``, or (``processes``) a ``dask scheduler`` and
+two ``dask worker`` processes of one thread each, named by ``DASK_ADDRESS`` as a user's would be.
 
 For each size, on fresh local SeaweedFS and SecantusDB servers: the live flow runs as its own
 process (``python -m flows.live_boxscore`` on a prefix), the simulator replays a seeded league
@@ -19,11 +24,11 @@ for the box scores it has not seen yet (by ``_id``, which it can predict). Repor
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import shutil
 import statistics
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -31,11 +36,12 @@ from collections import defaultdict
 import psutil
 import pymongo
 
-from bench.common import ROOT, SCRATCH, save
+from bench.common import ROOT, SCRATCH, save, tree_cpu
 from bench.freshness import percentile
-from devstack.servers import LiveFlowProcess, SeaweedS3, SecantusMongo, running
+from devstack.servers import DaskScheduler, DaskWorker, LiveFlowProcess, SeaweedS3, SecantusMongo, running
 
 SPEED = 40  # game seconds per real second
+SPEEDS = {1000: 10}  # sizes this machine cannot feed at SPEED
 POLL = 0.2
 SEED = 29
 WATCH_EVERY = 0.05
@@ -102,19 +108,23 @@ def cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-def run(games: int, poll: float = POLL) -> dict:
+def run(games: int, poll: float = POLL, cluster: str = "threads") -> dict:
     from boxscore.replay import replay_schedule
     from boxscore.synthetic import synthetic_league
     from flows.gamestream import SEED_DIR, play
     from tasks.reference import read_seed, reset_reference
 
-    workdir = SCRATCH / f"many-{games}"
+    workdir = SCRATCH / f"many-{games}-{cluster}"
+    speed = SPEEDS.get(games, SPEED)
     shutil.rmtree(workdir, ignore_errors=True)
     league = synthetic_league(games, SEED)
     schedule = replay_schedule(league.recordings, stagger=0)
     events = sum(1 for write in schedule if last_event(write.text) >= 0)
     sql_url = f"sqlite:///{workdir / 'sidearmdb.sqlite'}"
-    with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
+    scheduler = DaskScheduler(workdir / "dask")
+    dask = [scheduler, *(DaskWorker(workdir / "dask", scheduler.address, f"worker-{i}") for i in (1, 2))]
+    servers = (SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo"), *(dask if cluster == "processes" else ()))
+    with running(*servers) as (s3, mongo, *workers):
         teams, players = read_seed(SEED_DIR)
         workdir.mkdir(parents=True, exist_ok=True)
         reset_reference.fn(sql_url, teams + league.teams, players + league.players, league.matchups)
@@ -129,6 +139,10 @@ def run(games: int, poll: float = POLL) -> dict:
             "DASK_LOGGING__DISTRIBUTED": "warning",
             "PREFECT_LOGGING_LEVEL": "INFO",
         }
+        if workers:
+            env["DASK_ADDRESS"] = scheduler.address
+        dask_processes = [psutil.Process(w.process.pid) for w in workers if w.process is not None]
+        dask_before = [tree_cpu(p) for p in dask_processes]
         flow = LiveFlowProcess(
             workdir / "flow",
             project_dir=ROOT,
@@ -161,7 +175,7 @@ def run(games: int, poll: float = POLL) -> dict:
 
         own_before = resource.getrusage(resource.RUSAGE_SELF)
         replay_started = time.perf_counter()
-        play(schedule, prefix, s3.storage_options, 1 / SPEED, on_written=on_written, progress=progress)
+        play(schedule, prefix, s3.storage_options, 1 / speed, on_written=on_written, progress=progress)
         own_after = resource.getrusage(resource.RUSAGE_SELF)
         replay_seconds = time.perf_counter() - replay_started
         sample()
@@ -169,19 +183,23 @@ def run(games: int, poll: float = POLL) -> dict:
         watcher.done.set()
         watcher.join()
         cpu_after = {"s3": cpu_seconds(servers[0]), "mongo": cpu_seconds(servers[1])}
+        dask_cpu = [tree_cpu(p) - before for p, before in zip(dask_processes, dask_before, strict=True)]
+        following_s = time.perf_counter() - replay_started
     if code != 0:
         raise RuntimeError(f"the live flow exited with {code}: see {flow.log_path}")
     lags = watcher.lags
     flow_cpu = usage.ru_utime + usage.ru_stime
+    workers_cpu = sum(dask_cpu[1:])
     return {
         "games": games,
-        "speed": SPEED,
+        "cluster": cluster,
+        "speed": speed,
         "poll_interval": poll,
         "events": events,
         "writes": len(schedule),
         "events_timed": len(lags),
         "replay_s": round(replay_seconds, 1),
-        "replay_s_scheduled": round(schedule[-1].at / SPEED, 1),
+        "replay_s_scheduled": round(schedule[-1].at / speed, 1),
         "p50_s": round(statistics.median(lags), 3),
         "p95_s": round(percentile(lags, 0.95), 3),
         "max_s": round(max(lags), 3),
@@ -189,6 +207,11 @@ def run(games: int, poll: float = POLL) -> dict:
         "flow_cpu_s": round(flow_cpu, 2),
         "flow_cpu_s_per_1000_events": round(1000 * flow_cpu / events, 3),
         "flow_peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "flow_ms_per_event": round(1000 * (flow_cpu - sum(api_cpu.values())) / events, 3),
+        "flow_ms_per_poll": round(1000 * (flow_cpu - sum(api_cpu.values())) * poll / following_s, 2),
+        "scheduler_cpu_s": round(dask_cpu[0], 2) if dask_cpu else None,
+        "workers_cpu_s": round(workers_cpu, 2) if dask_cpu else None,
+        "workers_ms_per_event": round(1000 * workers_cpu / events, 3) if dask_cpu else None,
         "prefect_api_cpu_s": round(sum(api_cpu.values()), 2),
         "s3_server_cpu_s": round(cpu_after["s3"] - cpu_before["s3"], 2),
         "mongo_server_cpu_s": round(cpu_after["mongo"] - cpu_before["mongo"], 2),
@@ -199,7 +222,7 @@ def run(games: int, poll: float = POLL) -> dict:
     }
 
 
-def main(sizes: list[int]) -> None:
+def main(sizes: list[int], clusters: list[str]) -> None:
     (SCRATCH / "many-prefect").mkdir(parents=True, exist_ok=True)
     os.environ.update(
         {
@@ -209,14 +232,19 @@ def main(sizes: list[int]) -> None:
         }
     )
     results = []
-    for games in sizes:
-        print(f"{games} concurrent games at {SPEED}x, poll {POLL} s ...", flush=True)
-        started = time.perf_counter()
-        result = run(games)
-        print(f"  {result} ({time.perf_counter() - started:.0f} s)", flush=True)
-        results.append(result)
+    for cluster in clusters:
+        for games in sizes:
+            print(f"{games} concurrent games at {SPEEDS.get(games, SPEED)}x, poll {POLL} s, {cluster} ...", flush=True)
+            started = time.perf_counter()
+            result = run(games, cluster=cluster)
+            print(f"  {result} ({time.perf_counter() - started:.0f} s)", flush=True)
+            results.append(result)
     print("saved", save("many_games", {"runs": results}))
 
 
 if __name__ == "__main__":
-    main([int(arg) for arg in sys.argv[1:]] or [10, 100, 1000])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("games", nargs="*", type=int, default=[10, 100, 1000])
+    parser.add_argument("--cluster", choices=["threads", "processes"], action="append")
+    args = parser.parse_args()
+    main(args.games, args.cluster or ["threads", "processes"])

@@ -12,6 +12,11 @@ import matplotlib.pyplot as plt
 from bench.common import RESULTS
 
 
+def load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def main() -> None:
     lines = ["# Benchmark results", ""]
     long = json.loads((RESULTS / "long_stream.json").read_text()) if (RESULTS / "long_stream.json").exists() else None
@@ -27,13 +32,14 @@ def main() -> None:
         lines += [
             "## Long stream: full aggregation (dedup by event id, shots and goals per player)",
             "",
-            "| events | ours (Dask, s) | PySpark local[2] (s) | pyarrow + pandas floor (s) "
-            "| ours / Spark | ours / floor |",
-            "|---:|---:|---:|---:|---:|---:|",
+            "| events | ours (Dask, s) | PySpark local[2] 4g (s) | Spark without dedup (s) | pyarrow + pandas (s) "
+            "| pyarrow group-by alone (s) | Spark / ours | ours / pyarrow group-by |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         lines += [
-            f"| {r['events']:,} | {r['ours_s']} | {r['spark_s']} | {r['floor_s']} | {r['ours_over_spark']} | "
-            f"{r['ours_over_floor']} |"
+            f"| {r['events']:,} | {r['ours_s']} | {r['spark_s']} | {r.get('spark_no_dedup_s', '-')} | {r['floor_s']} "
+            f"| {r.get('arrow_floor_s', '-')} | {r.get('spark_over_ours', '-')} "
+            f"| {r.get('ours_over_arrow_floor', '-')} |"
             for r in long["runs"]
         ]
         lines += ["", f"PySpark session start-up (not in the times above): {long['spark_startup_s']} s."]
@@ -54,6 +60,10 @@ def main() -> None:
             f"{fresh['p95_s']} | {fresh['max_s']} | {fresh['target_p95_s']} |",
             "",
         ]
+    if following := load("following"):
+        lines += following_table(following)
+    if floor := load("tick_floor"):
+        lines += tick_floor_table(floor)
     if many:
         lines += many_games_table(many["runs"])
     if (RESULTS / "page_load.json").exists():
@@ -71,6 +81,8 @@ def main() -> None:
         ]
     if (RESULTS / "tick_cost.json").exists():
         lines += tick_cost_table(json.loads((RESULTS / "tick_cost.json").read_text()))
+    if startup := load("startup"):
+        lines += startup_table(startup)
     if long:
         fig, ax = plt.subplots(figsize=(7, 4))
         sizes = [r["events"] for r in long["runs"]]
@@ -88,8 +100,104 @@ def main() -> None:
     if many:
         many_games_chart(many["runs"])
         lines += ["![many games chart](many_games.png)", ""]
+    if floor or many:
+        cpu_per_event_chart(floor["runs"] if floor else [], many["runs"] if many else [])
+        lines += ["![CPU per event against games](cpu_per_event.png)", ""]
     (RESULTS / "README.md").write_text("\n".join(lines))
     print("\n".join(lines))
+
+
+def following_table(result: dict) -> list[str]:
+    """One game: the live flow, a bare Prefect flow and the hand-written loop on the same feed."""
+    median, idle = result["median_total_cpu_s"], result["idle_poll_ms"]
+    lines = [
+        f"## Following one game: {result['events']} events, one per {result['event_every_s']} s, "
+        f"poll {result['poll_interval']} s, a running Prefect server (median of alternating runs)",
+        "",
+        "| process | CPU s (with its Prefect API calls) | ms per idle poll |",
+        "|---|---:|---:|",
+        f"| ours: `python -m flows.live_boxscore` | {median['ours']:.2f} | {idle['ours']:.2f} |",
+        f"| a bare Prefect flow (Prefect's start-up and shutdown) | {median['bare']:.2f} | |",
+        f"| ours beyond Prefect's start-up | {result['ours_beyond_prefect_s']:.2f} | |",
+        f"| the hand-written loop (`bench/hand_loop.py`) | {median['hand']:.2f} | {idle['hand']:.2f} |",
+        f"| ours beyond Prefect / hand | {result['ratio_to_hand']:.2f}x (target {result['target_ratio']:.0f}x) "
+        f"| target {result['target_idle_poll_ms']:.0f} ms |",
+        "",
+        f"Both end at {result['final_score']}. Where our flow's CPU went (py-spy, share of samples):",
+        "",
+        "| over the whole run | share | in the idle stretch | share |",
+        "|---|---:|---|---:|",
+    ]
+    run, idle_profile = (list(result["profile"][part].items()) for part in ("run", "idle"))
+    for i in range(max(len(run), len(idle_profile))):
+        left = run[i] if i < len(run) else ("", None)
+        right = idle_profile[i] if i < len(idle_profile) else ("", None)
+        cells = [f"{name} | {share:.1%}" if share is not None else " | " for name, share in (left, right)]
+        lines.append(f"| {cells[0]} | {cells[1]} |")
+    return [*lines, ""]
+
+
+def tick_floor_table(result: dict) -> list[str]:
+    """Many games: ms of CPU per tick, ours against the S3 requests a tick cannot avoid."""
+    lines = [
+        f"## Many games: CPU per tick against its S3 floor (poll {result['poll_interval']} s, 15 % of the games "
+        "changed per tick)",
+        "",
+        "| games | changed per tick | ours: ms per idle poll | ours: ms per changed game | ours: ms per tick "
+        "| s3fs floor: LIST + range GETs (ms) | ours / s3fs floor | obstore floor (ms) | s3fs / obstore |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['games']:,} | {r['changed_per_tick']} | {r['ours_idle_poll_ms']} | {r['ours_changed_game_ms']} | "
+        f"{r['ours_tick_ms']} | {r['s3fs_floor_ms']} | {r['ours_over_s3fs_floor']}x (target "
+        f"{result['target_ratio']:.0f}x) | {r['obstore_floor_ms']} | {r['s3fs_over_obstore']}x |"
+        for r in result["runs"]
+    ]
+    return [*lines, ""]
+
+
+def startup_table(result: dict) -> list[str]:
+    lines = [
+        "## Start-up: `python -m flows.live_boxscore` to its first poll (Prefect home migrated)",
+        "",
+        "| Prefect API | median s | runs (s) |",
+        "|---|---:|---|",
+    ]
+    lines += [
+        f"| {name} | {median:.1f} | {', '.join(f'{v:.1f}' for v in result['runs'][name])} |"
+        for name, median in result["median_s"].items()
+    ]
+    return [*lines, "", f"Target: {result['target_s']:.0f} s with a running server.", ""]
+
+
+def cpu_per_event_chart(floor: list[dict], many: list[dict]) -> None:
+    """ms of CPU per event against the number of games: ours, the S3 floors, flow and workers."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if floor:
+        games = [r["games"] for r in floor]
+        per_event = {
+            "ours, one tick (tick floor bench)": [r["ours_tick_ms"] / r["changed_per_tick"] for r in floor],
+            "s3fs floor: LIST + range GETs": [r["s3fs_floor_ms"] / r["changed_per_tick"] for r in floor],
+            "obstore floor: the same requests": [r["obstore_floor_ms"] / r["changed_per_tick"] for r in floor],
+        }
+        for label, values in per_event.items():
+            style = "-o" if label.startswith("ours") else "--"
+            ax.plot(games, values, style, label=label)
+    for cluster in ("threads", "processes"):
+        runs = [r for r in many if r.get("cluster", "threads") == cluster and "flow_ms_per_event" in r]
+        if runs:
+            games = [r["games"] for r in runs]
+            ax.plot(games, [r["flow_ms_per_event"] for r in runs], "-s", label=f"live flow process, {cluster} replay")
+            if cluster == "processes":
+                ax.plot(games, [r["workers_ms_per_event"] for r in runs], "-^", label="2 Dask worker processes")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("concurrent games")
+    ax.set_ylabel("ms of CPU per event")
+    ax.set_title("CPU per event against the number of games")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "cpu_per_event.png", dpi=100)
 
 
 def tick_cost_table(ticks: dict) -> list[str]:
@@ -118,15 +226,17 @@ def tick_cost_table(ticks: dict) -> list[str]:
 
 def many_games_table(runs: list[dict]) -> list[str]:
     lines = [
-        "## Many games: concurrent synthetic games replayed at 40x, poll 0.2 s",
+        "## Many games: concurrent synthetic games replayed, poll 0.2 s",
         "",
-        "| games | events | replay (s, 90 scheduled) | p50 (s) | p95 (s) | max (s) | target p95 (s) | events/s | "
-        "flow CPU s / 1,000 events | flow peak RSS (MiB) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| games | Dask | speed | events | replay (s / scheduled) | p50 (s) | p95 (s) | max (s) | target p95 (s) "
+        "| events/s | flow ms / event | flow ms / poll | workers ms / event | flow peak RSS (MiB) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {r['games']:,} | {r['events']:,} | {r['replay_s']} | {r['p50_s']} | {r['p95_s']} | {r['max_s']} | "
-        f"{r['target_p95_s']} | {r['events_per_s']} | {r['flow_cpu_s_per_1000_events']} | {r['flow_peak_rss_mib']} |"
+        f"| {r['games']:,} | {r.get('cluster', 'threads')} | {r['speed']}x | {r['events']:,} | {r['replay_s']} / "
+        f"{r['replay_s_scheduled']} | {r['p50_s']} | {r['p95_s']} | {r['max_s']} | {r['target_p95_s']} | "
+        f"{r['events_per_s']} | {r.get('flow_ms_per_event', '-')} | {r.get('flow_ms_per_poll', '-')} | "
+        f"{r.get('workers_ms_per_event') or '-'} | {r['flow_peak_rss_mib']} |"
         for r in runs
     ]
     lines += [
@@ -134,11 +244,13 @@ def many_games_table(runs: list[dict]) -> list[str]:
         "Where the CPU seconds of each run went (the flow's figure includes its Prefect API server, "
         "whose own share is shown beside it):",
         "",
-        "| games | live flow | of which its Prefect API | S3 server | MongoDB server | simulator + watcher |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| games | Dask | live flow | of which its Prefect API | Dask scheduler | Dask workers | S3 server "
+        "| MongoDB server | simulator + watcher |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {r['games']:,} | {r['flow_cpu_s']} | {r['prefect_api_cpu_s']} | {r['s3_server_cpu_s']} | "
+        f"| {r['games']:,} | {r.get('cluster', 'threads')} | {r['flow_cpu_s']} | {r['prefect_api_cpu_s']} | "
+        f"{r.get('scheduler_cpu_s') or '-'} | {r.get('workers_cpu_s') or '-'} | {r['s3_server_cpu_s']} | "
         f"{r['mongo_server_cpu_s']} | {r['simulator_and_watcher_cpu_s']} |"
         for r in runs
     ]

@@ -128,6 +128,9 @@ class LoopRules:
     whole_read_bytes: int = 64 * 2**20
     #: how long one tick's read, or one whole read, may take (a scheduler without workers, say)
     read_timeout: float = 60.0
+    #: one game: the Prefect UI's box score and clock at most this often (two API calls each), a
+    #: final one at once; a box score per event made these half of what following a game cost
+    show_every: float = 1.0
 
 
 class Version(Hashable, Protocol):
@@ -175,6 +178,8 @@ class LiveLoop(Generic[V]):
         self.running: dict[str, RunningTally] = {}  # per game: what the bytes read so far add up to
         self.unwritten: dict[str, BoxScore] = {}  # per game: the newest box score not yet in MongoDB
         self.finals: dict[str, BoxScore] = {}
+        self._unshown: BoxScore | None = None  # single mode: the newest box score the UI has not shown
+        self.last_shown = float("-inf")
         self.s3 = Backoff(s3 or f"S3 ({url})")
         self.sql = sql
         self.finalizing = Backoff(f"finalize ({sql})")
@@ -428,6 +433,16 @@ class LiveLoop(Generic[V]):
             level: Level = "info" if document["final"] or not self.multi else "debug"
             self._say(Notice(level, f"{game}: {scoreline(document)}" if self.multi else scoreline(document)))
         self.written_since_summary += len(documents)
+        if documents and not self.multi:
+            self._unshown = documents[-1]
+
+    def to_show(self, now: float) -> BoxScore | None:
+        """One game: the written box score for the UI now, if any (``show_every``; a final at once)."""
+        document = self._unshown
+        if document is None or (not document["final"] and now - self.last_shown < self.rules.show_every):
+            return None
+        self._unshown, self.last_shown = None, now
+        return document
 
     def stale(self) -> list[tuple[str, int]]:
         """(game id, event id): the game's box scores of later events are stale, to archive.

@@ -176,7 +176,10 @@ def live_boxscore(
         done = {**refused, **_whole_reads_done(loop, whole_reads, tick)}
         if done and reference.league is not None:
             loop.read_done(tick, done, reference.matchups, reference.league)
-        _write(loop, tick, mongo, settings.gamestream_url, clock)
+        _write(loop, tick, mongo, settings.gamestream_url)
+        shown_now = loop.to_show(tick)
+        if clock is not None and shown_now is not None:
+            _show(shown_now, clock)
         log_notices()  # the tick's box scores before what finalize logs about them
         if loop.finalize_due(tick):
             games = set(loop.to_finalize)
@@ -246,7 +249,7 @@ def _whole_reads_done(loop: LiveLoop[StreamVersion], futures: dict[str, Any], no
     return done
 
 
-def _write(loop: LiveLoop[StreamVersion], tick: float, mongo: tuple[str, str, str], stream: str, clock: Any) -> None:
+def _write(loop: LiveLoop[StreamVersion], tick: float, mongo: tuple[str, str, str], stream: str) -> None:
     """Archive what the loop says is another game's or stale, upsert the box scores, save the records."""
     try:
         keep = loop.archive_due()
@@ -268,8 +271,6 @@ def _write(loop: LiveLoop[StreamVersion], tick: float, mongo: tuple[str, str, st
         loop.write_failed(tick, error, 0)
     if not loop.multi:
         _save_records(loop, tick, mongo, stream)
-    if clock is not None:
-        _show(documents[-1], clock)
 
 
 def _save_records(loop: LiveLoop[StreamVersion], tick: float, mongo: tuple[str, str, str], stream: str) -> None:

@@ -162,6 +162,25 @@ def test_single_game_finalizes_at_once_then_stops_after_settling() -> None:
     assert [loop.finished(t) for t in (5.9, 6.0)] == [False, True]  # settled 5 s after the last change
 
 
+def test_one_game_shows_its_box_score_in_the_ui_at_most_every_second_and_a_final_at_once() -> None:
+    loop = single(show_every=1.0)
+    second = LIVE + b"2 57:00 101 6 0\n"
+    shown = []
+    for now, data in [(0.0, LIVE), (0.2, second), (0.4, second), (1.1, second), (1.2, FINAL)]:
+        tick(loop, now, {SINGLE: data})
+        document = loop.to_show(now)
+        shown.append(None if document is None else (now, document["event_id"], document["final"]))
+    # event 1 at once; event 2 waits for its second (nothing new meanwhile); the final at once
+    assert shown == [(0.0, 1, False), None, None, (1.1, 2, False), (1.2, 2, True)]
+    assert loop.to_show(5.0) is None  # nothing written since
+
+
+def test_many_games_never_show_a_box_score_in_the_ui() -> None:
+    loop = multi()
+    tick(loop, 0.0, {"g1": FINAL, "g2": LIVE})
+    assert loop.to_show(10.0) is None
+
+
 def test_many_games_share_a_finalize_at_most_every_5_s_and_all_final_finalizes_at_once() -> None:
     loop = multi()
     tick(loop, 0.0, {"a": LIVE, "b": LIVE, "c": LIVE})
