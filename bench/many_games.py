@@ -108,6 +108,16 @@ def cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
+def quiet_dask_env() -> dict[str, str]:
+    """:data:`tasks.cluster.QUIET_LOCAL_CLUSTER` as the environment of ``dask`` processes (README)."""
+    from tasks.cluster import QUIET_LOCAL_CLUSTER
+
+    return {
+        "DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
+        for key, value in QUIET_LOCAL_CLUSTER.items()
+    }
+
+
 def run(games: int, poll: float = POLL, cluster: str = "threads") -> dict:
     from boxscore.replay import replay_schedule
     from boxscore.synthetic import synthetic_league
@@ -121,6 +131,7 @@ def run(games: int, poll: float = POLL, cluster: str = "threads") -> dict:
     schedule = replay_schedule(league.recordings, stagger=0)
     events = sum(1 for write in schedule if last_event(write.text) >= 0)
     sql_url = f"sqlite:///{workdir / 'sidearmdb.sqlite'}"
+    os.environ.update(quiet_dask_env())  # the scheduler and workers, configured as README recommends
     scheduler = DaskScheduler(workdir / "dask")
     dask = [scheduler, *(DaskWorker(workdir / "dask", scheduler.address, f"worker-{i}") for i in (1, 2))]
     servers = (SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo"), *(dask if cluster == "processes" else ()))
