@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv tools demo compose-env check test test-unit test-integration bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup clean
+.PHONY: venv tools demo compose-env check test test-unit test-integration bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,7 @@ test-integration: venv tools  ## against real local servers (SeaweedFS, Secantus
 
 test: check  ## every check, then both tiers in one pytest run
 	$(MAKE) --no-print-directory tools
-	$(BIN)/python -m pytest tests/unit tests/integration
+	$(BIN)/python -m pytest --durations=15 tests/unit tests/integration
 
 bench-venv: venv
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
@@ -57,7 +57,7 @@ bench-long: bench-venv  ## 10^5..10^7 events: ours vs PySpark local[2] vs pyarro
 bench-freshness: venv  ## the recorded game at 0.05 s per game second, poll 0.2 s
 	$(BIN)/python -m bench.freshness
 
-bench-many: venv  ## 10, 100 and 1,000 concurrent synthetic games at 40x: freshness, events/s, CPU, memory
+bench-many: venv  ## 10, 100, 1,000 concurrent games, threads and a process Dask cluster: freshness, CPU per process
 	$(BIN)/python -m bench.many_games
 
 bench-ticks: venv  ## CPU per idle poll and per changed game: this tree against an earlier commit, side by side
@@ -69,7 +69,13 @@ bench-page: venv  ## the box-score page with 100 concurrent readers: requests/s,
 bench-startup: venv  ## seconds from python -m flows.live_boxscore to its first poll, with and without a running server
 	$(BIN)/python -m bench.startup
 
-bench: bench-long bench-freshness bench-many bench-ticks bench-page bench-startup  ## every figure, then bench/results/README.md and the chart
+bench-following: bench-venv  ## one game: the live flow vs a hand-written loop vs a bare Prefect flow; py-spy profile
+	$(BIN)/python -m bench.following
+
+bench-floor: bench-venv  ## CPU per tick at 10, 100, 1,000 games against one LIST + range GETs via s3fs and obstore
+	$(BIN)/python -m bench.tick_floor
+
+bench: bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor  ## every figure, then bench/results/README.md and the charts
 	$(BIN)/python -m bench.report
 
 clean:

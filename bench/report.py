@@ -153,6 +153,19 @@ def tick_floor_table(result: dict) -> list[str]:
         f"{result['target_ratio']:.0f}x) | {r['obstore_floor_ms']} | {r['s3fs_over_obstore']}x |"
         for r in result["runs"]
     ]
+    groups = list(dict.fromkeys(group for r in result["runs"] for group in r.get("profile", {})))
+    if groups:
+        lines += [
+            "",
+            "Where the flow's CPU went during the rounds (py-spy, share of samples):",
+            "",
+            "| games | " + " | ".join(groups) + " |",
+            "|---:|" + "---:|" * len(groups),
+        ]
+        lines += [
+            f"| {r['games']:,} | " + " | ".join(f"{r['profile'].get(g, 0):.0%}" for g in groups) + " |"
+            for r in result["runs"]
+        ]
     return [*lines, ""]
 
 
@@ -187,9 +200,12 @@ def cpu_per_event_chart(floor: list[dict], many: list[dict]) -> None:
         runs = [r for r in many if r.get("cluster", "threads") == cluster and "flow_ms_per_event" in r]
         if runs:
             games = [r["games"] for r in runs]
-            ax.plot(games, [r["flow_ms_per_event"] for r in runs], "-s", label=f"live flow process, {cluster} replay")
+            where = "threads LocalCluster inside" if cluster == "threads" else "Dask workers outside"
+            ax.plot(games, [r["flow_ms_per_event"] for r in runs], "-s", label=f"live flow process ({where}), replay")
             if cluster == "processes":
-                ax.plot(games, [r["workers_ms_per_event"] for r in runs], "-^", label="2 Dask worker processes")
+                ax.plot(
+                    games, [r["workers_ms_per_event"] for r in runs], "-^", label="the 2 Dask worker processes, replay"
+                )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("concurrent games")

@@ -14,13 +14,15 @@ For each size, N synthetic games under one prefix on local SeaweedFS and Secantu
   with s3fs (the reader our users named) and with obstore's fsspec store (Rust), which must
   return the same bytes. CPU is this process's (all threads), median of the rounds.
 
-Reported: ms of CPU per tick for each, ours / s3fs floor (target 2x), s3fs / obstore.
+Reported: ms of CPU per tick for each, ours / s3fs floor (target 2x), s3fs / obstore, and
+where the flow's CPU went during the rounds (py-spy, ``bench.profile``).
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import statistics
 import time
 from collections.abc import Callable
@@ -32,7 +34,9 @@ import pymongo
 from tabulate import tabulate
 
 from bench.common import ROOT, SCRATCH, save
+from bench.following import profile
 from bench.many_games import cpu_seconds
+from bench.profile import where_cpu_goes
 from devstack.servers import LiveFlowProcess, SeaweedS3, SecantusMongo, local_pipeline_env, running, wait_until
 
 POLL = 0.2
@@ -68,8 +72,13 @@ def flow_tick_cost(
     rounds: int = ROUNDS,
     idle_seconds: float = IDLE_SECONDS,
     poll: float = POLL,
+    profile_to: Path | None = None,
 ) -> dict[str, Any]:
-    """The live flow of ``tree`` following ``recordings``: ms of CPU per idle poll and per changed game."""
+    """The live flow of ``tree`` following ``recordings``: ms of CPU per idle poll and per changed game.
+
+    With ``profile_to``, py-spy samples the flow during the rounds (it reads the process's memory
+    without pausing it; its own CPU is not the flow's).
+    """
     s3, mongo = servers
     prefix = f"s3://{s3.bucket}/{label}-{time.monotonic_ns()}/"
     database = f"ticks_{time.monotonic_ns()}"
@@ -101,6 +110,7 @@ def flow_tick_cost(
         idle_start, idle_wall = cpu_seconds(process), time.monotonic()
         time.sleep(idle_seconds)  # the measured phase itself: nothing changes, the flow polls
         idle_cpu, idle_polls = cpu_seconds(process) - idle_start, (time.monotonic() - idle_wall) / poll
+        profiler = None if profile_to is None else profile(process.pid, profile_to)
         changed_start, changed_wall = cpu_seconds(process), time.monotonic()
         for step in range(rounds):
             movers = [games[(step * changed + i) % len(games)] for i in range(changed)]
@@ -110,6 +120,9 @@ def flow_tick_cost(
             wait_until(lambda movers=movers: shown(movers), 120, f"round {step + 1}'s box scores")
         changed_cpu = cpu_seconds(process) - changed_start
         polls_meanwhile = (time.monotonic() - changed_wall) / poll
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+            profiler.wait(60)
     finally:
         flow.stop()
     per_poll = idle_cpu / idle_polls
@@ -170,7 +183,8 @@ def run(games: int, workdir: Path, tree: Path = ROOT) -> dict[str, Any]:
     reset_reference.fn(f"sqlite:///{sql_file}", teams + league.teams, players + league.players, league.matchups)
     changed = changed_per_tick(games)
     with running(SeaweedS3(workdir / f"s3-{games}"), SecantusMongo(workdir / f"mongo-{games}")) as (s3, mongo):
-        ours = flow_tick_cost(f"floor{games}", tree, (s3, mongo), sql_file, league.recordings, changed)
+        raw = workdir / f"profile-{games}.txt"
+        ours = flow_tick_cost(f"floor{games}", tree, (s3, mongo), sql_file, league.recordings, changed, profile_to=raw)
         floors: dict[str, float] = {}
         read: dict[str, list[bytes]] = {}
         clients: dict[str, Callable[[SeaweedS3], Any]] = {"s3fs": s3fs_client, "obstore": obstore_client}
@@ -187,6 +201,7 @@ def run(games: int, workdir: Path, tree: Path = ROOT) -> dict[str, Any]:
         "obstore_floor_ms": round(floors["obstore"], 2),
         "ours_over_s3fs_floor": round(ours["tick_ms"] / floors["s3fs"], 2),
         "s3fs_over_obstore": round(floors["s3fs"] / floors["obstore"], 2),
+        "profile": where_cpu_goes(raw, ROOT),
     }
 
 
