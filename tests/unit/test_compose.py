@@ -177,3 +177,23 @@ def test_no_password_is_committed_and_compose_says_what_to_set() -> None:
     assert set(uses) == {"${SIDEARM_PASSWORD:?" + message + "}"}
     for plugin in (ROOT / "drill").glob("storage-*.json"):
         assert "${SIDEARM_PASSWORD}" in plugin.read_text(), plugin.name
+
+
+def test_the_dask_cluster_runs_as_quietly_as_the_local_one(compose: dict) -> None:
+    """Every Dask process reads, through Dask's own environment parsing, the local cluster's settings."""
+    import dask
+
+    from tasks.cluster import QUIET_LOCAL_CLUSTER
+
+    expected = {
+        "distributed.worker.profile.enabled": False,
+        "distributed.admin.tick.interval": "500ms",
+        "distributed.admin.system-monitor.interval": "5s",
+        "distributed.admin.system-monitor.disk": False,
+        "distributed.worker.memory.monitor-interval": "1s",
+    }
+    assert expected == QUIET_LOCAL_CLUSTER
+    for name in ("dask-scheduler", "dask-worker-1", "dask-worker-2", "prefect-worker"):
+        environment = {key: str(value) for key, value in compose[name]["environment"].items()}
+        config = dask.config.collect_env(environment)
+        assert {key: dask.config.get(key, config=config) for key in expected} == expected, name
