@@ -9,6 +9,7 @@ on the workers, which hands back a running state later ticks continue from.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from functools import reduce
@@ -46,6 +47,9 @@ from tasks.stream import PrefetchedReader, RangeReader, read_lines_block, s3_fil
 
 #: Stream bytes per Dask partition; a recorded game is one partition, a long feed many.
 BLOCKSIZE = 64 * 2**20
+#: A tick's changed games per Dask task at least: below that one task reads them all (their GETs
+#: go out together anyway), since each task costs the flow a few ms of CPU to submit and collect.
+GAMES_PER_TASK = 16
 
 
 def stream_blocks(url: str, storage_options: dict[str, Any], size: int, blocksize: int) -> list[Delayed]:
@@ -220,25 +224,26 @@ def advance_streams(
 ) -> dict[str, Step]:
     """Bring every changed game up to date (game id -> what to read of its stream).
 
-    One Dask computation per tick, one task per worker thread: each reads the new bytes of its
-    games and folds them (a full read where an object was rewritten); only small states come back.
-    A read that takes longer than ``timeout`` (no worker, a hung one) fails as a ``TimeoutError``.
-    A full read of ``whole_from`` bytes or more is left to :func:`read_whole_stream`.
+    One task per worker thread, or fewer (at least :data:`GAMES_PER_TASK` games each), submitted
+    directly rather than as a delayed graph: each reads the new bytes of its games and folds them
+    (a full read where an object was rewritten); only small states come back. A read that takes
+    longer than ``timeout`` (no worker, a hung one) fails as a ``TimeoutError``. A full read of
+    ``whole_from`` bytes or more is left to :func:`read_whole_stream`.
     """
     if not streams:
         return {}
     games = sorted(streams)
-    batches = min(len(games), max(1, sum(client.nthreads().values())))
-    # traverse=False: the batches hold plain states, there is nothing lazy in them for Dask to find
-    lazy = [
-        dask.delayed(_advance_batch)(
-            dask.delayed({game: streams[game] for game in games[i::batches]}, traverse=False),
+    tasks = min(math.ceil(len(games) / GAMES_PER_TASK), max(1, sum(client.nthreads().values())))
+    futures = [
+        client.submit(
+            _advance_batch,
+            {game: streams[game] for game in games[i::tasks]},
             storage_options,
             whole_from,
+            pure=False,
         )
-        for i in range(batches)
+        for i in range(tasks)
     ]
-    futures = client.compute(lazy)
     deadline = time.monotonic() + timeout
     try:
         done = [future.result(timeout=max(0.0, deadline - time.monotonic())) for future in futures]
