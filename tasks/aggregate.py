@@ -9,7 +9,6 @@ on the workers, which hands back a running state later ticks continue from.
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from functools import reduce
@@ -47,9 +46,6 @@ from tasks.stream import PrefetchedReader, RangeReader, read_lines_block, s3_fil
 
 #: Stream bytes per Dask partition; a recorded game is one partition, a long feed many.
 BLOCKSIZE = 64 * 2**20
-#: A tick's changed games per Dask task at least: below that one task reads them all (their GETs
-#: go out together anyway), since each task costs the flow a few ms of CPU to submit and collect.
-GAMES_PER_TASK = 16
 
 
 def stream_blocks(url: str, storage_options: dict[str, Any], size: int, blocksize: int) -> list[Delayed]:
@@ -224,8 +220,8 @@ def advance_streams(
 ) -> dict[str, Step]:
     """Bring every changed game up to date (game id -> what to read of its stream).
 
-    One task per worker thread, or fewer (at least :data:`GAMES_PER_TASK` games each), submitted
-    directly rather than as a delayed graph: each reads the new bytes of its games and folds them
+    One task per worker thread (fewer only with fewer games), submitted directly rather than as a
+    delayed graph: each reads the new bytes of its games and folds them
     (a full read where an object was rewritten); only small states come back. A read that takes
     longer than ``timeout`` (no worker, a hung one) fails as a ``TimeoutError``. A full read of
     ``whole_from`` bytes or more is left to :func:`read_whole_stream`.
@@ -233,7 +229,9 @@ def advance_streams(
     if not streams:
         return {}
     games = sorted(streams)
-    tasks = min(math.ceil(len(games) / GAMES_PER_TASK), max(1, sum(client.nthreads().values())))
+    # one task per thread even for a few games: on a process cluster, one task per tick made the
+    # freshness p95 at 100 games 2.5 s instead of 0.4 s (bench.many_games, side by side)
+    tasks = min(len(games), max(1, sum(client.nthreads().values())))
     futures = [
         client.submit(
             _advance_batch,
