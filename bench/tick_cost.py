@@ -30,12 +30,12 @@ import time
 from pathlib import Path
 
 import psutil
-import pymongo
 from tabulate import tabulate
 
 from bench.common import ROOT, SCRATCH, save
 from bench.many_games import cpu_seconds
-from devstack.servers import LiveFlowProcess, SeaweedS3, SecantusMongo, local_pipeline_env, running, wait_until
+from bench.tick_floor import follower, write_events
+from devstack.servers import SeaweedS3, SecantusMongo, running, wait_until
 
 GAMES = 20
 POLL = 0.1
@@ -55,31 +55,9 @@ def export(rev: str) -> Path:
     return tree
 
 
-def write_events(prefix: str, recordings: dict[str, str], count: int, storage_options: dict) -> None:
-    """Every game's stream as its first ``count`` lines (events 0 .. count - 1)."""
-    from tasks.stream import write_streams
-
-    texts = {f"{prefix}{game}.txt": "".join(text.splitlines(True)[:count]) for game, text in recordings.items()}
-    write_streams(texts, storage_options)
-
-
 def one_run(label: str, tree: Path, s3: SeaweedS3, mongo: SecantusMongo, sql_file: Path, recordings: dict) -> dict:
-    prefix = f"s3://{s3.bucket}/{label}-{time.monotonic_ns()}/"
-    database = f"ticks_{time.monotonic_ns()}"
-    write_events(prefix, recordings, FIRST_EVENTS, s3.storage_options)
-    env = {
-        **local_pipeline_env(s3, mongo, sql_file),
-        "GAMESTREAM_URL": prefix,
-        "MONGO_DB": database,
-        "DASK_LOGGING__DISTRIBUTED": "warning",
-    }
-    flow = LiveFlowProcess(
-        SCRATCH / f"ticks-{label}-{time.monotonic_ns()}",
-        project_dir=tree,
-        extra_env=env,
-        args=["--poll-interval", str(POLL), "--stall-timeout", "600", "--no-finalize"],
-    )
-    collection = pymongo.MongoClient(mongo.url)[database].boxscores
+    prefix, flow, collection = follower(label, tree, (s3, mongo), sql_file, POLL)
+    write_events(prefix, recordings, dict.fromkeys(recordings, FIRST_EVENTS), s3.storage_options)
 
     def shown(event: int) -> bool:
         wanted = [f"{game}/{event}" for game in recordings]
@@ -97,7 +75,7 @@ def one_run(label: str, tree: Path, s3: SeaweedS3, mongo: SecantusMongo, sql_fil
         changed_start, changed_wall = cpu_seconds(process), time.monotonic()
         for step in range(ROUNDS):
             count = FIRST_EVENTS + step + 1
-            write_events(prefix, recordings, count, s3.storage_options)
+            write_events(prefix, recordings, dict.fromkeys(recordings, count), s3.storage_options)
             wait_until(lambda count=count: shown(count - 1), 60, f"every game's box score of event {count - 1}")
         changed_cpu = cpu_seconds(process) - changed_start
         polls_meanwhile = (time.monotonic() - changed_wall) / POLL

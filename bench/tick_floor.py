@@ -29,7 +29,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import psutil
 import pymongo
@@ -66,6 +66,34 @@ def changed_per_tick(games: int) -> int:
     return max(1, round(games * CHANGED_SHARE))
 
 
+class Follower(NamedTuple):
+    """A live flow process, not started yet, to follow a fresh prefix into a fresh database."""
+
+    prefix: str
+    flow: LiveFlowProcess
+    collection: Any  # the database's boxscores collection, where the benchmark watches for box scores
+
+
+def follower(label: str, tree: Path, servers: tuple[SeaweedS3, SecantusMongo], sql_file: Path, poll: float) -> Follower:
+    """The live flow of ``tree`` on a new prefix and database, polling every ``poll`` s, no finalize."""
+    s3, mongo = servers
+    prefix = f"s3://{s3.bucket}/{label}-{time.monotonic_ns()}/"
+    database = f"ticks_{time.monotonic_ns()}"
+    env = {
+        **local_pipeline_env(s3, mongo, sql_file),
+        "GAMESTREAM_URL": prefix,
+        "MONGO_DB": database,
+        "DASK_LOGGING__DISTRIBUTED": "warning",
+    }
+    flow = LiveFlowProcess(
+        SCRATCH / f"ticks-{label}-{time.monotonic_ns()}",
+        project_dir=tree,
+        extra_env=env,
+        args=["--poll-interval", str(poll), "--stall-timeout", "600", "--no-finalize"],
+    )
+    return Follower(prefix, flow, pymongo.MongoClient(mongo.url)[database].boxscores)
+
+
 def flow_tick_cost(
     label: str,
     tree: Path,
@@ -83,24 +111,10 @@ def flow_tick_cost(
     With ``profile_to``, py-spy samples the flow during the rounds (it reads the process's memory
     without pausing it; its own CPU is not the flow's).
     """
-    s3, mongo = servers
-    prefix = f"s3://{s3.bucket}/{label}-{time.monotonic_ns()}/"
-    database = f"ticks_{time.monotonic_ns()}"
+    s3 = servers[0]
+    prefix, flow, collection = follower(label, tree, servers, sql_file, poll)
     counts = dict.fromkeys(recordings, FIRST_EVENTS)
     write_events(prefix, recordings, counts, s3.storage_options)
-    env = {
-        **local_pipeline_env(s3, mongo, sql_file),
-        "GAMESTREAM_URL": prefix,
-        "MONGO_DB": database,
-        "DASK_LOGGING__DISTRIBUTED": "warning",
-    }
-    flow = LiveFlowProcess(
-        SCRATCH / f"ticks-{label}-{time.monotonic_ns()}",
-        project_dir=tree,
-        extra_env=env,
-        args=["--poll-interval", str(poll), "--stall-timeout", "600", "--no-finalize"],
-    )
-    collection = pymongo.MongoClient(mongo.url)[database].boxscores
 
     def shown(games: list[str]) -> bool:
         wanted = [f"{game}/{counts[game] - 1}" for game in games]
