@@ -6,7 +6,7 @@ For each size, N synthetic games under one prefix on local SeaweedFS and Secantu
 
 - ours: ``python -m flows.live_boxscore`` follows them (threads Dask cluster in its process, poll
   0.2 s; 1 s at 1,000 games, whose LIST alone takes longer than 0.2 s). Once every game has its
-  first box score: 10 s with no change (CPU per idle poll), then rounds five polls apart in which
+  first box score: 40 polls with no change (CPU per idle poll), then rounds five polls apart in which
   15 % of the games (at least one) get one new event each, until every round's box scores show.
   A tick with k changed games costs the idle poll plus k times the CPU per changed game (the
   rounds' CPU less their idle polls, over the changed games). The model holds while the flow
@@ -16,8 +16,12 @@ For each size, N synthetic games under one prefix on local SeaweedFS and Secantu
   with s3fs (the reader our users named) and with obstore's fsspec store (Rust), which must
   return the same bytes. CPU is this process's (all threads), median of the rounds.
 
-Reported: ms of CPU per tick for each, ours / s3fs floor (target 2x), s3fs / obstore, and
-where the flow's CPU went during the rounds (py-spy, ``bench.profile``).
+- the same flow reading through obstore (``bench.obstore_flow``), measured the way ours is, right
+  after it on the same servers: issue #13 offers obstore only if it cuts the tick 3x or more.
+
+Reported: ms of CPU per tick for each, ours / s3fs floor (target 2x), s3fs / obstore, the
+flow's tick with s3fs over the flow's tick with obstore, and where the flow's CPU went during
+the rounds (py-spy, ``bench.profile``).
 """
 
 from __future__ import annotations
@@ -43,13 +47,15 @@ from devstack.servers import LiveFlowProcess, SeaweedS3, SecantusMongo, local_pi
 
 POLL = 0.2
 POLLS = {1000: 1.0}  # a LIST of 1,000 objects takes longer than 0.2 s: the flow could not keep that cadence
-IDLE_SECONDS = 10.0
+IDLE_POLLS = 40  # polls with no change: the per-poll cost every round's CPU is corrected by
 ROUNDS = 12
 POLLS_PER_ROUND = 5  # rounds of changes this many polls apart
 FIRST_EVENTS = 20
 CHANGED_SHARE = 0.15
 TARGET_RATIO = 2.0
 SIZES = [10, 100, 1000]
+OBSTORE_FLOW = "bench.obstore_flow"  # the same flow reading through obstore instead of s3fs
+OFFER_OBSTORE_FROM = 3.0  # the issue's bar: offer obstore if it cuts the tick this much
 
 
 def write_events(prefix: str, recordings: dict[str, str], counts: dict[str, int], storage_options: dict) -> None:
@@ -74,8 +80,16 @@ class Follower(NamedTuple):
     collection: Any  # the database's boxscores collection, where the benchmark watches for box scores
 
 
-def follower(label: str, tree: Path, servers: tuple[SeaweedS3, SecantusMongo], sql_file: Path, poll: float) -> Follower:
-    """The live flow of ``tree`` on a new prefix and database, polling every ``poll`` s, no finalize."""
+def follower(
+    label: str,
+    tree: Path,
+    servers: tuple[SeaweedS3, SecantusMongo],
+    sql_file: Path,
+    poll: float,
+    module: str = "flows.live_boxscore",
+) -> Follower:
+    """The live flow of ``tree`` (run as ``module``) on a new prefix and database, polling every
+    ``poll`` s, no finalize."""
     s3, mongo = servers
     prefix = f"s3://{s3.bucket}/{label}-{time.monotonic_ns()}/"
     database = f"ticks_{time.monotonic_ns()}"
@@ -90,6 +104,7 @@ def follower(label: str, tree: Path, servers: tuple[SeaweedS3, SecantusMongo], s
         project_dir=tree,
         extra_env=env,
         args=["--poll-interval", str(poll), "--stall-timeout", "600", "--no-finalize"],
+        module=module,
     )
     return Follower(prefix, flow, pymongo.MongoClient(mongo.url)[database].boxscores)
 
@@ -102,9 +117,10 @@ def flow_tick_cost(
     recordings: dict[str, str],
     changed: int,
     rounds: int = ROUNDS,
-    idle_seconds: float = IDLE_SECONDS,
+    idle_polls: int = IDLE_POLLS,
     poll: float = POLL,
     profile_to: Path | None = None,
+    module: str = "flows.live_boxscore",
 ) -> dict[str, Any]:
     """The live flow of ``tree`` following ``recordings``: ms of CPU per idle poll and per changed game.
 
@@ -112,7 +128,7 @@ def flow_tick_cost(
     without pausing it; its own CPU is not the flow's).
     """
     s3 = servers[0]
-    prefix, flow, collection = follower(label, tree, servers, sql_file, poll)
+    prefix, flow, collection = follower(label, tree, servers, sql_file, poll, module)
     counts = dict.fromkeys(recordings, FIRST_EVENTS)
     write_events(prefix, recordings, counts, s3.storage_options)
 
@@ -126,7 +142,7 @@ def flow_tick_cost(
         process = psutil.Process(flow.process.pid)
         wait_until(lambda: shown(games), 600, "every game's first box score")
         idle_start, idle_wall = cpu_seconds(process), time.monotonic()
-        time.sleep(idle_seconds)  # the measured phase itself: nothing changes, the flow polls
+        time.sleep(idle_polls * poll)  # the measured phase itself: nothing changes, the flow polls
         idle_cpu, idle_polls = cpu_seconds(process) - idle_start, (time.monotonic() - idle_wall) / poll
         profiler = None if profile_to is None else profile(process.pid, profile_to)
         changed_start, changed_wall = cpu_seconds(process), time.monotonic()
@@ -162,16 +178,9 @@ def s3fs_client(s3: SeaweedS3) -> Any:
 
 
 def obstore_client(s3: SeaweedS3) -> Any:
-    from obstore.fsspec import FsspecStore
+    from bench.obstore_flow import obstore_filesystem
 
-    config = {
-        "endpoint": s3.endpoint_url,
-        "access_key_id": s3.access_key,
-        "secret_access_key": s3.secret_key,
-        "region": "us-east-1",
-        "virtual_hosted_style_request": False,
-    }
-    return FsspecStore("s3", config=config, client_options={"allow_http": True}, skip_instance_cache=True)
+    return obstore_filesystem(s3.storage_options)
 
 
 def floor_tick_ms(client: Any, prefix: str, changed: int, rounds: int = ROUNDS) -> tuple[float, list[bytes]]:
@@ -209,6 +218,9 @@ def run(games: int, workdir: Path, tree: Path = ROOT) -> dict[str, Any]:
         ours = flow_tick_cost(
             f"floor{games}", tree, (s3, mongo), sql_file, recordings, changed, poll=poll, profile_to=raw
         )
+        with_obstore = flow_tick_cost(
+            f"obstore{games}", tree, (s3, mongo), sql_file, recordings, changed, poll=poll, module=OBSTORE_FLOW
+        )
         floors: dict[str, float] = {}
         read: dict[str, list[bytes]] = {}
         clients: dict[str, Callable[[SeaweedS3], Any]] = {"s3fs": s3fs_client, "obstore": obstore_client}
@@ -226,6 +238,11 @@ def run(games: int, workdir: Path, tree: Path = ROOT) -> dict[str, Any]:
         "obstore_floor_ms": round(floors["obstore"], 2),
         "ours_over_s3fs_floor": round(ours["tick_ms"] / floors["s3fs"], 2),
         "s3fs_over_obstore": round(floors["s3fs"] / floors["obstore"], 2),
+        "obstore_flow_idle_poll_ms": round(with_obstore["idle_poll_ms"], 2),
+        "obstore_flow_changed_game_ms": round(with_obstore["changed_game_ms"], 2),
+        "obstore_flow_tick_ms": round(with_obstore["tick_ms"], 2),
+        "ours_over_obstore_flow": round(ours["tick_ms"] / with_obstore["tick_ms"], 2),
+        "idle_poll_over_obstore_flow": round(ours["idle_poll_ms"] / with_obstore["idle_poll_ms"], 2),
         "profile": where_cpu_goes(raw, ROOT),
     }
 
@@ -244,7 +261,11 @@ def main(sizes: list[int]) -> None:
     rows = [[*(r[key] for key in keys), r["s3fs_over_obstore"]] for r in results]
     print(tabulate(rows, headers=headers))
     print(f"target: ours at most {TARGET_RATIO:.0f}x the s3fs floor")
-    save("tick_floor", {"target_ratio": TARGET_RATIO, "runs": results})
+    headers = ["games", "idle poll: s3fs / obstore flow", "tick ms: s3fs flow", "obstore flow", "s3fs / obstore"]
+    keys = ["games", "idle_poll_over_obstore_flow", "ours_tick_ms", "obstore_flow_tick_ms", "ours_over_obstore_flow"]
+    print(tabulate([[r[key] for key in keys] for r in results], headers=headers))
+    print(f"obstore would be offered if it cut the tick {OFFER_OBSTORE_FROM:.0f}x or more")
+    save("tick_floor", {"target_ratio": TARGET_RATIO, "offer_obstore_from": OFFER_OBSTORE_FROM, "runs": results})
 
 
 if __name__ == "__main__":
