@@ -15,7 +15,6 @@ For each size, N synthetic games under one prefix on local SeaweedFS and Secantu
   the same objects: one LIST of the prefix and one range GET per changed game (its last line),
   with s3fs (the reader our users named) and with obstore's fsspec store (Rust), which must
   return the same bytes. CPU is this process's (all threads), median of the rounds.
-
 - the same flow reading through obstore (``bench.obstore_flow``), measured the way ours is, right
   after it on the same servers: issue #13 offers obstore only if it cuts the tick 3x or more.
 
@@ -143,7 +142,7 @@ def flow_tick_cost(
         wait_until(lambda: shown(games), 600, "every game's first box score")
         idle_start, idle_wall = cpu_seconds(process), time.monotonic()
         time.sleep(idle_polls * poll)  # the measured phase itself: nothing changes, the flow polls
-        idle_cpu, idle_polls = cpu_seconds(process) - idle_start, (time.monotonic() - idle_wall) / poll
+        idle_cpu, polls_idle = cpu_seconds(process) - idle_start, (time.monotonic() - idle_wall) / poll
         profiler = None if profile_to is None else profile(process.pid, profile_to)
         changed_start, changed_wall = cpu_seconds(process), time.monotonic()
         for step in range(rounds):
@@ -161,7 +160,7 @@ def flow_tick_cost(
             profiler.wait(60)
     finally:
         flow.stop()
-    per_poll = idle_cpu / idle_polls
+    per_poll = idle_cpu / polls_idle
     per_game = (changed_cpu - per_poll * polls_meanwhile) / (changed * rounds)
     return {
         "prefix": prefix,

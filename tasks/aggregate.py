@@ -229,8 +229,8 @@ def advance_streams(
     if not streams:
         return {}
     games = sorted(streams)
-    # one task per thread even for a few games: on a process cluster, one task per tick made the
-    # freshness p95 at 100 games 2.5 s instead of 0.4 s (bench.many_games, side by side)
+    # one task per thread even for a few games: on a process cluster, one task per tick gave a
+    # longer freshness tail side by side at 100 games (README, "Many games end to end")
     tasks = min(len(games), max(1, sum(client.nthreads().values())))
     futures = [
         client.submit(
