@@ -15,7 +15,7 @@ For each size, N synthetic games under one prefix on local SeaweedFS and Secantu
   the same objects: one LIST of the prefix and one range GET per changed game (its last line),
   with s3fs (the reader our users named) and with obstore's fsspec store (Rust), which must
   return the same bytes. CPU is this process's (all threads), median of the rounds.
-- the same flow reading through obstore (``bench.obstore_flow``), measured the way ours is, right
+- the same flow reading through obstore (``S3_READER=obstore``), measured the way ours is, right
   after it on the same servers: issue #13 offers obstore only if it cuts the tick 3x or more.
 
 Reported: ms of CPU per tick for each, ours / s3fs floor (target 2x), s3fs / obstore, the
@@ -53,7 +53,6 @@ FIRST_EVENTS = 20
 CHANGED_SHARE = 0.15
 TARGET_RATIO = 2.0
 SIZES = [10, 100, 1000]
-OBSTORE_FLOW = "bench.obstore_flow"  # the same flow reading through obstore instead of s3fs
 OFFER_OBSTORE_FROM = 3.0  # the issue's bar: offer obstore if it cuts the tick this much
 
 
@@ -85,10 +84,10 @@ def follower(
     servers: tuple[SeaweedS3, SecantusMongo],
     sql_file: Path,
     poll: float,
-    module: str = "flows.live_boxscore",
+    reader: str = "s3fs",
 ) -> Follower:
-    """The live flow of ``tree`` (run as ``module``) on a new prefix and database, polling every
-    ``poll`` s, no finalize."""
+    """The live flow of ``tree`` on a new prefix and database, reading through ``reader``
+    (``S3_READER``), polling every ``poll`` s, no finalize."""
     s3, mongo = servers
     prefix = f"s3://{s3.bucket}/{label}-{time.monotonic_ns()}/"
     database = f"ticks_{time.monotonic_ns()}"
@@ -96,6 +95,7 @@ def follower(
         **local_pipeline_env(s3, mongo, sql_file),
         "GAMESTREAM_URL": prefix,
         "MONGO_DB": database,
+        "S3_READER": reader,
         "DASK_LOGGING__DISTRIBUTED": "warning",
     }
     flow = LiveFlowProcess(
@@ -103,7 +103,6 @@ def follower(
         project_dir=tree,
         extra_env=env,
         args=["--poll-interval", str(poll), "--stall-timeout", "600", "--no-finalize"],
-        module=module,
     )
     return Follower(prefix, flow, pymongo.MongoClient(mongo.url)[database].boxscores)
 
@@ -119,7 +118,7 @@ def flow_tick_cost(
     idle_polls: int = IDLE_POLLS,
     poll: float = POLL,
     profile_to: Path | None = None,
-    module: str = "flows.live_boxscore",
+    reader: str = "s3fs",
 ) -> dict[str, Any]:
     """The live flow of ``tree`` following ``recordings``: ms of CPU per idle poll and per changed game.
 
@@ -127,7 +126,7 @@ def flow_tick_cost(
     without pausing it; its own CPU is not the flow's).
     """
     s3 = servers[0]
-    prefix, flow, collection = follower(label, tree, servers, sql_file, poll, module)
+    prefix, flow, collection = follower(label, tree, servers, sql_file, poll, reader)
     counts = dict.fromkeys(recordings, FIRST_EVENTS)
     write_events(prefix, recordings, counts, s3.storage_options)
 
@@ -177,7 +176,7 @@ def s3fs_client(s3: SeaweedS3) -> Any:
 
 
 def obstore_client(s3: SeaweedS3) -> Any:
-    from bench.obstore_flow import obstore_filesystem
+    from tasks.obstore_s3 import obstore_filesystem
 
     return obstore_filesystem(s3.storage_options)
 
@@ -218,7 +217,7 @@ def run(games: int, workdir: Path, tree: Path = ROOT) -> dict[str, Any]:
             f"floor{games}", tree, (s3, mongo), sql_file, recordings, changed, poll=poll, profile_to=raw
         )
         with_obstore = flow_tick_cost(
-            f"obstore{games}", tree, (s3, mongo), sql_file, recordings, changed, poll=poll, module=OBSTORE_FLOW
+            f"obstore{games}", tree, (s3, mongo), sql_file, recordings, changed, poll=poll, reader="obstore"
         )
         floors: dict[str, float] = {}
         read: dict[str, list[bytes]] = {}

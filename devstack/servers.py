@@ -435,7 +435,6 @@ class LiveFlowProcess(LocalServer):
     project_dir: Path = Path(".")
     extra_env: dict[str, str] = field(default_factory=dict)
     args: list[str] = field(default_factory=list)
-    module: str = "flows.live_boxscore"  # or a benchmark's variant of it that runs the flow
     name = "live-boxscore"
 
     def environment(self) -> dict[str, str]:
@@ -445,7 +444,7 @@ class LiveFlowProcess(LocalServer):
         return self.project_dir
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", self.module, *self.args]
+        return [sys.executable, "-m", "flows.live_boxscore", *self.args]
 
     def ready(self) -> bool:
         return "following the game" in self.log_path.read_text(errors="replace")

@@ -18,7 +18,6 @@ import dask
 import pandas as pd
 from dask.delayed import Delayed
 from distributed import Client
-from fsspec.core import url_to_fs
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect_dask import get_dask_client
@@ -42,7 +41,14 @@ from boxscore.running import (
 )
 from boxscore.summary import merge_summaries, summarise_block
 from boxscore.tally import Tally, assemble_tally, quality_frame, quality_from_frame, tally_parts
-from tasks.stream import PrefetchedReader, RangeReader, read_lines_block, s3_filesystem, stream_path
+from tasks.stream import (
+    PrefetchedReader,
+    RangeReader,
+    read_lines_block,
+    reader_filesystem,
+    stream_filesystem,
+    stream_path,
+)
 
 #: Stream bytes per Dask partition; a recorded game is one partition, a long feed many.
 BLOCKSIZE = 64 * 2**20
@@ -112,7 +118,7 @@ def tally_streams(
     """
     blocks = {}
     for game, (url, _) in streams.items():
-        fs, path = url_to_fs(url, **storage_options)
+        fs, path = stream_filesystem(url, storage_options)
         blocks[game] = stream_blocks(url, storage_options, int(fs.info(path)["size"]), blocksize)
     lazy = {game: [dask.delayed(summarise_block)(b, streams[game][1]) for b in blocks[game]] for game in streams}
     (summaries,) = dask.compute(lazy, scheduler=client)
@@ -180,24 +186,25 @@ def _advance_batch(
 ) -> dict[str, Step]:
     """One Dask task for a batch of games: their new bytes fetched concurrently, then folded.
 
-    s3fs sends the range GETs of the whole batch at once on its event loop, so a tick pays about
-    one round trip per batch, not one per game. A read :func:`advance` needs beyond the
+    The reader sends the range GETs of the whole batch at once on its event loop, so a tick pays
+    about one round trip per batch, not one per game. A read :func:`advance` needs beyond the
     prefetched range (a full re-read after a rewrite) is made on demand, unless the object is
     ``whole_from`` bytes or more: that game comes back :class:`Rewritten`. A game whose read fails
     comes back as :class:`ReadFailed` with the reason, and the other games are read as usual.
     """
     ranges = {game: next_range(read.state, read.size) for game, read in batch.items()}
     wanted = [game for game, (start, end) in ranges.items() if end > start]
-    fetched = (
-        s3_filesystem(storage_options).cat_ranges(
-            [stream_path(batch[game].url) for game in wanted],
-            [ranges[game][0] for game in wanted],
-            [ranges[game][1] for game in wanted],
-            on_error="return",
-        )
-        if wanted
-        else []
-    )
+    fetched: list[Any] = []
+    if wanted:
+        try:
+            fetched = reader_filesystem(storage_options).cat_ranges(
+                [stream_path(batch[game].url) for game in wanted],
+                [ranges[game][0] for game in wanted],
+                [ranges[game][1] for game in wanted],
+                on_error="return",
+            )
+        except Exception:  # noqa: BLE001 - obstore fails a whole batch for one object: each game is then read alone
+            fetched = [None] * len(wanted)
     prefetched = {game: data for game, data in zip(wanted, fetched, strict=True) if isinstance(data, bytes)}
     progress: dict[str, Step] = {}
     for game, read in batch.items():

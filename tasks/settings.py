@@ -20,12 +20,14 @@ from dotenv import dotenv_values
 from boxscore.identity import BadGameId, checked_game_id
 from boxscore.masking import Masker
 from tasks.masking import masker, shown
+from tasks.stream import READER_OPTION, S3_READERS
 
 DEFAULTS: dict[str, str] = {
     "GAMESTREAM_URL": "s3://gamestreams/gamestream.txt",
     "S3_ENDPOINT_URL": "",
     "S3_ACCESS_KEY": "",
     "S3_SECRET_KEY": "",
+    "S3_READER": "s3fs",
     "MONGO_URL": "mongodb://127.0.0.1:27017",
     "MONGO_DB": "sidearm",
     "MONGO_COLLECTION": "boxscores",
@@ -61,6 +63,7 @@ class Settings:
     s3_endpoint_url: str = field(repr=False)  # may carry userinfo: shown masked by describe()
     s3_access_key: str
     s3_secret_key: str = field(repr=False)
+    s3_reader: str  # the client streams are read through: s3fs (default) or obstore
     mongo_url: str = field(repr=False)
     mongo_db: str
     mongo_collection: str
@@ -70,6 +73,10 @@ class Settings:
     web_port: str
     #: ``GAME_ID``: the single stream's game, when the user names it; ``None`` (unset) derives it
     game_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.s3_reader not in S3_READERS:
+            raise ValueError(f"S3_READER is {self.s3_reader!r}: it must be one of {', '.join(S3_READERS)}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | Path = ".env") -> Settings:
@@ -95,12 +102,18 @@ class Settings:
 
     @property
     def storage_options(self) -> dict[str, Any]:
-        """s3fs options for the stream bucket (credentials only when given)."""
+        """s3fs options for the stream bucket (credentials only when given), naming a reader other than s3fs.
+
+        The reader's name travels with the options to the Dask workers that read; the clients
+        are built from them in :mod:`tasks.stream`.
+        """
         options: dict[str, Any] = {}
         if self.s3_access_key:
             options.update(key=self.s3_access_key, secret=self.s3_secret_key)
         if self.s3_endpoint_url:
             options["client_kwargs"] = {"endpoint_url": self.s3_endpoint_url}
+        if self.s3_reader != "s3fs":
+            options[READER_OPTION] = self.s3_reader
         return options
 
     def chosen_game_id(self, parameter: str | None = None) -> str | None:
@@ -123,7 +136,7 @@ class Settings:
     def describe(self) -> str:
         """One log line with every setting that is safe to show."""
         return self.mask(
-            f"stream={self.gamestream_url} s3={self.s3_endpoint_url or 'aws'} "
+            f"stream={self.gamestream_url} s3={self.s3_endpoint_url or 'aws'} reader={self.s3_reader} "
             f"mongo={shown(self.mongo_url)}/{self.mongo_db}.{self.mongo_collection} "
             f"sql={shown(self.sql_url)} dask={self.dask_address or 'local threads cluster'}"
         )

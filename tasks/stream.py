@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import s3fs
+from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
 from fsspec.utils import read_block
 
@@ -21,9 +22,43 @@ class StreamVersion:
     size: int
 
 
+#: The storage option naming the client streams are read through (``S3_READER``); absent is s3fs.
+READER_OPTION = "s3_reader"
+#: The readers ``S3_READER`` may name: s3fs, the default, and obstore (:mod:`tasks.obstore_s3`).
+S3_READERS = ("s3fs", "obstore")
+
+
+def s3fs_options(storage_options: dict[str, Any]) -> dict[str, Any]:
+    """The options as s3fs takes them: without the reader's name, which only this module reads."""
+    return {name: value for name, value in storage_options.items() if name != READER_OPTION}
+
+
 def s3_filesystem(storage_options: dict[str, Any]) -> s3fs.S3FileSystem:
-    """One s3fs client per set of options, reused by every poll (fsspec caches instances)."""
-    return s3fs.S3FileSystem(**storage_options)
+    """One s3fs client per set of options, reused by every poll (fsspec caches instances).
+
+    Writes (the simulator, a missing bucket) always go through s3fs, whichever client reads.
+    """
+    return s3fs.S3FileSystem(**s3fs_options(storage_options))
+
+
+def reader_filesystem(storage_options: dict[str, Any]) -> AbstractFileSystem:
+    """The client every read of a stream goes through: s3fs, or obstore with ``S3_READER=obstore``.
+
+    The choice travels in the options, so a Dask worker reads through the same client as the flow.
+    """
+    if storage_options.get(READER_OPTION) == "obstore":
+        from tasks.obstore_s3 import obstore_filesystem  # loaded only by those who chose it
+
+        return obstore_filesystem(s3fs_options(storage_options))
+    return s3_filesystem(storage_options)
+
+
+def stream_filesystem(url: str, storage_options: dict[str, Any]) -> tuple[AbstractFileSystem, str]:
+    """The reading client and path of a stream at any fsspec URL (local files serve benchmarks)."""
+    if url.startswith("s3://"):
+        return reader_filesystem(storage_options), stream_path(url)
+    fs, path = url_to_fs(url, **s3fs_options(storage_options))
+    return fs, path
 
 
 def stream_path(url: str) -> str:
@@ -33,8 +68,7 @@ def stream_path(url: str) -> str:
 
 def head_stream(url: str, storage_options: dict[str, Any]) -> StreamVersion | None:
     """The stream's current version, or ``None`` while the object does not exist."""
-    fs = s3_filesystem(storage_options)
-    path = stream_path(url)
+    fs, path = stream_filesystem(url, storage_options)
     fs.invalidate_cache(path)
     try:
         info = fs.info(path)
@@ -45,7 +79,7 @@ def head_stream(url: str, storage_options: dict[str, Any]) -> StreamVersion | No
 
 def list_streams(prefix: str, storage_options: dict[str, Any]) -> dict[str, StreamVersion]:
     """Every game stream under a prefix with its version: one LIST call for all games."""
-    fs = s3_filesystem(storage_options)
+    fs = reader_filesystem(storage_options)
     path = stream_path(prefix).rstrip("/")
     fs.invalidate_cache(path)
     try:
@@ -81,7 +115,9 @@ class RangeReader:
     storage_options: dict[str, Any] = field(repr=False)
 
     def __call__(self, start: int, end: int) -> bytes:
-        return s3_filesystem(self.storage_options).cat_file(stream_path(self.url), start=start, end=end)
+        fs, path = stream_filesystem(self.url, self.storage_options)
+        data: bytes = fs.cat_file(path, start=start, end=end)
+        return data
 
 
 def ensure_bucket(url: str, storage_options: dict[str, Any]) -> None:
@@ -109,10 +145,10 @@ def write_streams(texts: dict[str, str], storage_options: dict[str, Any]) -> Non
 
 def read_stream(url: str, storage_options: dict[str, Any]) -> bytes | None:
     """The whole stream object (finalize re-tallies a final from it), ``None`` if it is gone."""
-    fs = s3_filesystem(storage_options)
-    fs.invalidate_cache(stream_path(url))
+    fs, path = stream_filesystem(url, storage_options)
+    fs.invalidate_cache(path)
     try:
-        data: bytes = fs.cat_file(stream_path(url))
+        data: bytes = fs.cat_file(path)
     except FileNotFoundError:
         return None
     return data
@@ -125,7 +161,7 @@ def read_lines_block(url: str, storage_options: dict[str, Any], offset: int, len
     by the Dask worker that parses it; ``size`` (the version polled) is the end, however much
     the object has grown since.
     """
-    fs, path = url_to_fs(url, **storage_options)
+    fs, path = stream_filesystem(url, storage_options)
     with fs.open(path, "rb", size=size) as file:
         block: bytes = read_block(file, offset, length, delimiter=b"\n")
     return block

@@ -32,6 +32,7 @@ ENV_NAMES = (
     "S3_ENDPOINT_URL",
     "S3_ACCESS_KEY",
     "S3_SECRET_KEY",
+    "S3_READER",
     "MONGO_URL",
     "MONGO_DB",
     "MONGO_COLLECTION",

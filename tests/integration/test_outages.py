@@ -25,7 +25,7 @@ from flows.finalize import finalize_game
 from flows.gamestream import SEED_DIR, gamestream
 from flows.live_boxscore import live_boxscore
 from tasks.reference import read_seed, reset_reference
-from tasks.stream import s3_filesystem, stream_path, write_stream
+from tasks.stream import S3_READERS, s3_filesystem, stream_path, write_stream
 from tests.helpers import assert_matches_events, boxscores, table_rows
 from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, PLAYERS2, TEAMS2
 
@@ -141,10 +141,15 @@ def test_mongodb_down_mid_game_keeps_the_box_score_until_it_is_back(stack: Stack
     assert_game_right(stack.env, {30, 50, 70})
 
 
-def test_s3_down_then_stream_missing_then_empty_never_loses_a_box_score(stack: Stack, flow_log: FlowLog) -> None:
+@pytest.mark.parametrize("reader", S3_READERS)
+def test_s3_down_then_stream_missing_then_empty_never_loses_a_box_score(
+    stack: Stack, flow_log: FlowLog, reader: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("S3_READER", reader)  # either client reports S3 down within the wait, by name
     live = start_polling(
         lambda: live_boxscore(poll_interval=0.1, wait_for_stream=60, stall_timeout=180, settle_seconds=0.5)
     )
+    flow_log.wait_for("following the game", f"reader={reader}")
     stack.write(20)
     stack.wait_for_boxscore(20)
     stack.s3.stop()

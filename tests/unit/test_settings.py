@@ -2,8 +2,12 @@
 
 from pathlib import Path
 
+import pytest
+
 from boxscore.masking import redact_url
+from tasks.obstore_s3 import obstore_config
 from tasks.settings import Settings
+from tasks.stream import s3fs_options
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -69,3 +73,26 @@ def test_game_id_unset_derives_empty_is_an_error_and_the_parameter_wins(tmp_path
     assert Settings.from_env({"GAME_ID": "opener"}, env_file=none).chosen_game_id("second") == "second"
     with pytest.raises(BadGameId, match="GAME_ID is set but empty"):
         Settings.from_env({"GAME_ID": " "}, env_file=none).chosen_game_id()
+
+
+def test_the_s3_reader_is_s3fs_unless_obstore_is_named_and_travels_in_the_options(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.env"
+    assert Settings.from_env({}, env_file=missing).s3_reader == "s3fs"
+    assert "s3_reader" not in Settings.from_env({"S3_ACCESS_KEY": "k"}, env_file=missing).storage_options
+    chosen = Settings.from_env({"S3_READER": "obstore", "S3_ENDPOINT_URL": "http://127.0.0.1:1"}, env_file=missing)
+    assert chosen.storage_options == {"client_kwargs": {"endpoint_url": "http://127.0.0.1:1"}, "s3_reader": "obstore"}
+    assert "reader=obstore" in chosen.describe()
+    with pytest.raises(ValueError, match="S3_READER is 'boto3': it must be one of s3fs, obstore"):
+        Settings.from_env({"S3_READER": "boto3"}, env_file=missing)
+
+
+def test_obstore_is_configured_from_the_same_options_as_s3fs() -> None:
+    minio = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": "http://minio:9000"}, "s3_reader": "obstore"}
+    assert obstore_config(s3fs_options(minio)) == {
+        "access_key_id": "k",
+        "secret_access_key": "s",
+        "endpoint": "http://minio:9000",
+        "virtual_hosted_style_request": False,
+    }
+    assert obstore_config({}) == {}  # AWS, credentials and region from obstore's environment
+    assert s3fs_options(minio) == {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": "http://minio:9000"}}
