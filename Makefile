@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv tools demo compose-env check test test-unit test-integration bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor clean
+.PHONY: venv tools demo compose-env check test test-unit test-integration bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -75,7 +75,10 @@ bench-following: bench-venv  ## one game: the live flow vs a hand-written loop v
 bench-floor: bench-venv  ## CPU per tick at 10, 100, 1,000 games against one LIST + range GETs via s3fs and obstore
 	$(BIN)/python -m bench.tick_floor
 
-bench: bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor  ## every figure, then bench/results/README.md and the charts
+bench-worker-reads: venv  ## a tick's reads on a process cluster's two workers, timed alone, through s3fs and obstore
+	$(BIN)/python -m bench.worker_reads
+
+bench: bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads  ## every figure, then bench/results/README.md and the charts
 	$(BIN)/python -m bench.report
 
 clean:

@@ -66,6 +66,8 @@ def main() -> None:
         lines += tick_floor_table(floor)
     if many:
         lines += many_games_table(many["runs"])
+    if worker_reads := load("worker_reads"):
+        lines += worker_reads_table(worker_reads)
     if (RESULTS / "page_load.json").exists():
         page = json.loads((RESULTS / "page_load.json").read_text())
         lines += [
@@ -170,6 +172,22 @@ def tick_floor_table(result: dict) -> list[str]:
     return [*lines, ""]
 
 
+def worker_reads_table(result: dict) -> list[str]:
+    """A tick's reads on a process cluster's two workers, timed alone, per reader."""
+    lines = [
+        f"## A tick's reads on two `dask worker` processes ({result['games']} games, "
+        f"{result['changed_per_tick']} changed every {result['poll_s']} s)",
+        "",
+        "| reader | ticks | task on the worker p50 / p95 / p99 / max (ms) | round trip p50 / p95 / p99 / max (ms) |",
+        "|---|---:|---|---|",
+    ]
+    for reader, r in result["readers"].items():
+        task = " / ".join(str(r[f"task_{stat}_ms"]) for stat in ("p50", "p95", "p99", "max"))
+        trip = " / ".join(str(r[f"round_trip_{stat}_ms"]) for stat in ("p50", "p95", "p99", "max"))
+        lines.append(f"| {reader} | {r['samples']} | {task} | {trip} |")
+    return [*lines, ""]
+
+
 def startup_table(result: dict) -> list[str]:
     lines = [
         "## Start-up: `python -m flows.live_boxscore` to its first poll (Prefect home migrated)",
@@ -191,12 +209,15 @@ def cpu_per_event_chart(floor: list[dict], many: list[dict]) -> None:
         games = [r["games"] for r in floor]
         per_event = {
             "ours, one tick (tick floor bench)": [r["ours_tick_ms"] / r["changed_per_tick"] for r in floor],
+            "ours with S3_READER=obstore, one tick": [
+                r["obstore_flow_tick_ms"] / r["changed_per_tick"] for r in floor if "obstore_flow_tick_ms" in r
+            ],
             "s3fs floor: LIST + range GETs": [r["s3fs_floor_ms"] / r["changed_per_tick"] for r in floor],
             "obstore floor: the same requests": [r["obstore_floor_ms"] / r["changed_per_tick"] for r in floor],
         }
         for label, values in per_event.items():
-            style = "-o" if label.startswith("ours") else "--"
-            ax.plot(games, values, style, label=label)
+            if len(values) == len(games):  # results from before a series existed lack it
+                ax.plot(games, values, "-o" if label.startswith("ours") else "--", label=label)
     for cluster in ("threads", "processes"):
         runs = [r for r in many if r.get("cluster", "threads") == cluster and "flow_ms_per_event" in r]
         if runs:
@@ -245,13 +266,15 @@ def many_games_table(runs: list[dict]) -> list[str]:
     lines = [
         "## Many games: concurrent synthetic games replayed, poll 0.2 s",
         "",
-        "| games | Dask | speed | events | replay (s / scheduled) | p50 (s) | p95 (s) | max (s) | target p95 (s) "
+        "| games | Dask | speed | events | replay (s / scheduled) | p50 (s) | p95 (s) | max (s) "
+        "| p95 / max after the first 10 s | target p95 (s) "
         "| events/s | flow ms / event | flow ms / poll | workers ms / event | flow peak RSS (MiB) |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {r['games']:,} | {r.get('cluster', 'threads')} | {r['speed']}x | {r['events']:,} | {r['replay_s']} / "
-        f"{r['replay_s_scheduled']} | {r['p50_s']} | {r['p95_s']} | {r['max_s']} | {r['target_p95_s']} | "
+        f"{r['replay_s_scheduled']} | {r['p50_s']} | {r['p95_s']} | {r['max_s']} | "
+        f"{r.get('settled_p95_s', '-')} / {r.get('settled_max_s', '-')} | {r['target_p95_s']} | "
         f"{r['events_per_s']} | {r.get('flow_ms_per_event', '-')} | {r.get('flow_ms_per_poll', '-')} | "
         f"{r.get('workers_ms_per_event') or '-'} | {r['flow_peak_rss_mib']} |"
         for r in runs

@@ -6,8 +6,9 @@ For each size, N synthetic games under one prefix on local SeaweedFS and Secantu
 
 - ours: ``python -m flows.live_boxscore`` follows them (threads Dask cluster in its process, poll
   0.2 s; 1 s at 1,000 games, whose LIST alone takes longer than 0.2 s). Once every game has its
-  first box score: 40 polls with no change (CPU per idle poll), then rounds five polls apart in which
-  15 % of the games (at least one) get one new event each, until every round's box scores show.
+  first box score: 40 polls with no change, then rounds five polls apart in which 15 % of the
+  games (at least one) get one new event each, until every round's box scores show, then 40
+  polls with no change again; the CPU per idle poll is the mean of the two idle windows.
   A tick with k changed games costs the idle poll plus k times the CPU per changed game (the
   rounds' CPU less their idle polls, over the changed games). The model holds while the flow
   keeps its cadence, which rounds five polls apart and the longer poll at 1,000 games leave it.
@@ -139,9 +140,14 @@ def flow_tick_cost(
         flow.start(timeout=300)
         process = psutil.Process(flow.process.pid)
         wait_until(lambda: shown(games), 600, "every game's first box score")
-        idle_start, idle_wall = cpu_seconds(process), time.monotonic()
-        time.sleep(idle_polls * poll)  # the measured phase itself: nothing changes, the flow polls
-        idle_cpu, polls_idle = cpu_seconds(process) - idle_start, (time.monotonic() - idle_wall) / poll
+
+        def idle_poll_cpu() -> float:
+            """CPU per poll while nothing changes: the measured phase itself, the flow polling."""
+            start, wall = cpu_seconds(process), time.monotonic()
+            time.sleep(idle_polls * poll)
+            return (cpu_seconds(process) - start) / ((time.monotonic() - wall) / poll)
+
+        idle_before = idle_poll_cpu()
         profiler = None if profile_to is None else profile(process.pid, profile_to)
         changed_start, changed_wall = cpu_seconds(process), time.monotonic()
         for step in range(rounds):
@@ -157,13 +163,16 @@ def flow_tick_cost(
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
             profiler.wait(60)
+        idle_after = idle_poll_cpu()
     finally:
         flow.stop()
-    per_poll = idle_cpu / polls_idle
+    # idle polls measured on both sides of the rounds: one window alone drifted by 2x between runs
+    per_poll = (idle_before + idle_after) / 2
     per_game = (changed_cpu - per_poll * polls_meanwhile) / (changed * rounds)
     return {
         "prefix": prefix,
         "idle_poll_ms": 1000 * per_poll,
+        "idle_poll_ms_before_after": [round(1000 * idle_before, 2), round(1000 * idle_after, 2)],
         "changed_game_ms": 1000 * per_game,
         "tick_ms": 1000 * (per_poll + changed * per_game),
     }
@@ -230,6 +239,7 @@ def run(games: int, workdir: Path, tree: Path = ROOT) -> dict[str, Any]:
         "poll_interval": poll,
         "changed_per_tick": changed,
         "ours_idle_poll_ms": round(ours["idle_poll_ms"], 2),
+        "ours_idle_poll_ms_before_after": ours["idle_poll_ms_before_after"],
         "ours_changed_game_ms": round(ours["changed_game_ms"], 2),
         "ours_tick_ms": round(ours["tick_ms"], 2),
         "s3fs_floor_ms": round(floors["s3fs"], 2),
@@ -237,6 +247,7 @@ def run(games: int, workdir: Path, tree: Path = ROOT) -> dict[str, Any]:
         "ours_over_s3fs_floor": round(ours["tick_ms"] / floors["s3fs"], 2),
         "s3fs_over_obstore": round(floors["s3fs"] / floors["obstore"], 2),
         "obstore_flow_idle_poll_ms": round(with_obstore["idle_poll_ms"], 2),
+        "obstore_flow_idle_poll_ms_before_after": with_obstore["idle_poll_ms_before_after"],
         "obstore_flow_changed_game_ms": round(with_obstore["changed_game_ms"], 2),
         "obstore_flow_tick_ms": round(with_obstore["tick_ms"], 2),
         "ours_over_obstore_flow": round(ours["tick_ms"] / with_obstore["tick_ms"], 2),
@@ -262,7 +273,7 @@ def main(sizes: list[int]) -> None:
     headers = ["games", "idle poll: s3fs / obstore flow", "tick ms: s3fs flow", "obstore flow", "s3fs / obstore"]
     keys = ["games", "idle_poll_over_obstore_flow", "ours_tick_ms", "obstore_flow_tick_ms", "ours_over_obstore_flow"]
     print(tabulate([[r[key] for key in keys] for r in results], headers=headers))
-    print(f"obstore would be offered if it cut the tick {OFFER_OBSTORE_FROM:.0f}x or more")
+    print(f"issue #13: obstore behind a setting (S3_READER) if it cuts the tick {OFFER_OBSTORE_FROM:.0f}x or more")
     save("tick_floor", {"target_ratio": TARGET_RATIO, "offer_obstore_from": OFFER_OBSTORE_FROM, "runs": results})
 
 
