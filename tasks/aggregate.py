@@ -237,7 +237,7 @@ def advance_streams(
         return {}
     games = sorted(streams)
     # one task per thread even for a few games: on a process cluster, one task per tick gave a
-    # longer freshness tail side by side at 100 games (README, "Many games end to end")
+    # longer freshness tail side by side at 100 games (README, "Choices where the issues were silent")
     tasks = min(len(games), max(1, sum(client.nthreads().values())))
     futures = [
         client.submit(
