@@ -22,15 +22,17 @@ venv: $(STAMP)
 demo: venv  ## replay the recorded game through the whole pipeline on local servers
 	$(BIN)/python -m devstack.demo
 
-tools:  ## Debian packages the tests use: headless Chromium for the Prefect UI test
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
-	  else echo "chromium is missing and this is not root: the UI screenshot test will be skipped"; fi; }
+tools:  ## Debian packages the tests use: headless Chromium (page and UI tests), docker-compose (reads the compose file)
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v docker-compose >/dev/null 2>&1 || missing="$$missing docker-compose"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  else echo "missing:$$missing, and this is not root: the tests that need them will be skipped"; fi; fi
 
-compose-env:  ## .env for docker compose from .env.example, with a random SIDEARM_PASSWORD (kept if present)
-	@test -f .env && echo ".env exists: kept" || { \
-	  password=$$($(PYTHON) -c 'import secrets; print("Sa1-" + secrets.token_urlsafe(18))'); \
-	  sed "s|^SIDEARM_PASSWORD=.*|SIDEARM_PASSWORD=$$password|" .env.example > .env && echo "wrote .env"; }
+compose-env: venv  ## .env for docker compose from .env.example, with a random SIDEARM_PASSWORD (kept if present)
+	@test -f .env && echo ".env exists: kept" || $(BIN)/python -c 'import secrets, shutil; from dotenv import set_key; \
+	  shutil.copy(".env.example", ".env"); \
+	  set_key(".env", "SIDEARM_PASSWORD", "Sa1-" + secrets.token_urlsafe(18), quote_mode="always"); print("wrote .env")'
 
 check: venv  ## lint, format, types of the core, and the layer contracts (pyproject.toml)
 	$(BIN)/ruff check .

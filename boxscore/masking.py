@@ -8,6 +8,7 @@ URL whose secret is not known: ``scheme://user:secret@host`` -> ``scheme://user:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -15,19 +16,34 @@ from urllib.parse import quote, quote_plus
 
 MASK = "***"
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^/:@\s]*:)[^@\s]*@", re.IGNORECASE)
-#: ``PWD=...`` / ``password=...`` in an ODBC connection string or a URL query (``{...}`` quoted or up to ``;``/``&``)
-_KEYED_PASSWORD = re.compile(r"(?i)\b(?:pwd|password)\s*=\s*(\{[^}]*\}|[^;&]*)")
+#: ``PWD=...`` / ``password=...`` in an ODBC connection string or a URL query: ``{...}`` quoted (a
+#: ``}`` inside is written ``}}``, as ODBC escapes it) or up to ``;``/``&``
+_KEYED_PASSWORD = re.compile(r"(?i)\b(?:pwd|password)\s*=\s*(\{(?:[^}]|\}\})*\}|[^;&]*)")
 
 
 def secret_forms(secret: str) -> set[str]:
-    """The secret as it may be written: raw, and percent-encoded the ways URLs and queries encode it."""
-    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), quote_plus(secret, safe="/")}
+    """The secret as it may be written: raw, ODBC-quoted (``}`` doubled), JSON- and repr-escaped,
+    and each of those percent-encoded the ways URLs and queries encode it."""
+    written = {secret, secret.replace("}", "}}"), json.dumps(secret)[1:-1], repr(secret)[1:-1]}
+    forms = {
+        encoded
+        for form in written
+        for encoded in (form, quote(form, safe=""), quote(form), quote_plus(form), quote_plus(form, safe="/"))
+    }
     return {form for form in forms if form}
 
 
+def odbc_value(value: str) -> str:
+    """An ODBC attribute value as the driver reads it: ``{a}}b}`` -> ``a}b``; unquoted as it stands."""
+    value = value.strip()
+    if value.startswith("{") and value.endswith("}"):
+        return value[1:-1].replace("}}", "}")
+    return value
+
+
 def keyed_passwords(text: str) -> set[str]:
-    """The values of ``PWD=`` and ``password=`` keys (ODBC strings, URL queries), braces removed."""
-    return {value.strip().removeprefix("{").removesuffix("}") for value in _KEYED_PASSWORD.findall(text)} - {""}
+    """The values of ``PWD=`` and ``password=`` keys (ODBC strings, URL queries), as the driver reads them."""
+    return {odbc_value(value) for value in _KEYED_PASSWORD.findall(text)} - {""}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Finalize games: record each final result and write ``teams2``/``players2`` for the season so far.
 
-    python -m flows.finalize
+    python -m flows.finalize [--games ID ...]
 
 The season tables are the base tables plus every finished game's result (the ``results`` and
 ``result_players`` tables), recomputed each time: finalizing twice, or a replayed game, counts
@@ -113,9 +113,21 @@ def _as_streamed(final: BoxScore, settings: Settings, league: League, logger: Lo
     return streamed
 
 
+DESCRIPTION = """\
+Record each final game's result and write teams2/players2 for the season so far.
+
+With a single stream and no --games, the current game is finalized; it must be over (exit 2,
+nothing written, while its latest box score is not final). Finalizing again counts each game
+once. Where MongoDB and SQL are comes from the settings (README "Configuration")."""
+
+HELPS = {"games": "game ids to finalize; without it, every game that is over"}
+
 if __name__ == "__main__":
+    from flows.cli import parse, parser_for
+
+    arguments = parse(parser_for(finalize_game, DESCRIPTION, HELPS))
     try:
-        finalize_game()
+        finalize_game(**arguments)
     except GameNotOver as reason:
         print(f"finalize: {reason}", file=sys.stderr)
         sys.exit(2)

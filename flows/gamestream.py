@@ -1,8 +1,4 @@
-"""Game-stream simulator: replays games into the bucket, as the live feed would.
-
-    python -m flows.gamestream                        # the recorded game, 0.25 s per game second
-    python -m flows.gamestream --delay 0              # as fast as possible
-    GAMESTREAM_URL=s3://gamestreams/saturday/ python -m flows.gamestream --games 100 --stagger 60
+"""Game-stream simulator: replays games into the bucket, as the live feed would (``--help``).
 
 With a prefix URL (ending in ``/``) each game is its own ``<game_id>.txt``: the recorded game
 as ``recorded.txt``, or ``--games N`` synthetic games from a seeded generator, game ``i``
@@ -11,7 +7,6 @@ starting ``i * stagger`` game seconds after the first.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +17,8 @@ from prefect import flow, get_run_logger
 from boxscore.games import Matchup, is_prefix, stream_url
 from boxscore.replay import Write, replay_rounds, replay_schedule
 from boxscore.synthetic import synthetic_league
-from tasks.reference import read_seed, reset_reference
+from tasks.masking import shown
+from tasks.reference import read_seed, reset_reference, seed_reference
 from tasks.settings import Settings
 from tasks.stream import ensure_bucket, write_streams
 
@@ -35,15 +31,17 @@ RECORDED_GAME_ID = "recorded"
 def gamestream(
     delay: float = 0.25,
     events_file: str = str(RECORDED_GAME),
-    reset_tables: bool = True,
+    reset_tables: bool = False,
     games: int = 0,
     seed: int = 7,
     stagger: int = 60,
 ) -> int:
-    """Reset the reference tables, then rewrite each stream at every event in game time.
+    """Make sure the reference tables exist, then rewrite each stream at every event in game time.
 
-    ``delay`` is real seconds per game second (0 = as fast as possible). Returns the number of
-    writes.
+    ``delay`` is real seconds per game second (0 = as fast as possible). The reference tables
+    are only created and filled where the database has none; ``reset_tables`` replaces
+    ``teams``, ``players`` and ``games`` with the replay's (it says which database first).
+    Returns the number of writes.
     """
     settings = Settings.from_env()
     logger = get_run_logger()
@@ -58,8 +56,22 @@ def gamestream(
     else:
         matchups = [Matchup(RECORDED_GAME_ID, 101, 205)]
         recordings = {RECORDED_GAME_ID: Path(events_file).read_text()}
+    listed = matchups if is_prefix(url) else ()
     if reset_tables:
-        reset_reference(settings.sql_url, team_rows, player_rows, matchups if is_prefix(url) else ())
+        logger.warning("replacing the tables teams, players and games in %s", shown(settings.sql_url))
+        reset_reference(settings.sql_url, team_rows, player_rows, listed)
+    else:
+        seeded = seed_reference(settings.sql_url, team_rows, player_rows, listed)
+        where = shown(settings.sql_url)
+        if seeded.filled:
+            logger.info("created the reference tables teams and players in %s", where)
+        elif seeded.missing_teams:
+            logger.warning(
+                "teams in %s lacks the replay's teams %s and was left as it is: their games cannot be scored "
+                "(--reset-tables replaces the reference tables with the replay's)",
+                where,
+                ", ".join(map(str, seeded.missing_teams)),
+            )
     schedule = replay_schedule(recordings, stagger)
     logger.info(
         "replaying %d game(s), %d writes, into %s at %.3g s per game second", len(recordings), len(schedule), url, delay
@@ -105,20 +117,31 @@ def _target(url: str, write: Write) -> str:
     return stream_url(url, write.game_id) if is_prefix(url) else url
 
 
+DESCRIPTION = """\
+Replay games into the bucket named by GAMESTREAM_URL, rewriting each stream object at every
+event, as the live feed does.
+
+With a single object URL the recorded game is replayed. With a prefix URL (ending in '/') each
+game is its own <game_id>.txt: the recorded game as recorded.txt, or --games N synthetic games.
+The reference tables (teams, players, games) are created where the SQL database has none and
+are otherwise left as they are, unless --reset-tables is given."""
+
+EPILOG = """\
+examples:
+  python -m flows.gamestream                      the recorded game, 0.25 s per game second
+  python -m flows.gamestream --delay 0            as fast as possible
+  GAMESTREAM_URL=s3://gamestreams/saturday/ python -m flows.gamestream --games 100 --stagger 60"""
+
+HELPS = {
+    "delay": "real seconds per game second (0: no waiting)",
+    "events_file": "the recorded game's event lines (a text file)",
+    "reset_tables": "REPLACE teams, players and games in the SQL database with the replay's",
+    "games": "synthetic games to replay instead of the recorded one (prefix GAMESTREAM_URL only; 0: none)",
+    "seed": "the synthetic games' random seed",
+    "stagger": "game seconds between the starts of two synthetic games",
+}
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--delay", type=float, default=0.25, help="real seconds per game second (0 = no waiting)")
-    parser.add_argument("--events-file", default=str(RECORDED_GAME))
-    parser.add_argument("--keep-tables", action="store_true", help="do not reset the reference tables")
-    parser.add_argument("--games", type=int, default=0, help="synthetic games (prefix GAMESTREAM_URL only)")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--stagger", type=int, default=60, help="game seconds between game starts")
-    args = parser.parse_args()
-    gamestream(
-        delay=args.delay,
-        events_file=args.events_file,
-        reset_tables=not args.keep_tables,
-        games=args.games,
-        seed=args.seed,
-        stagger=args.stagger,
-    )
+    from flows.cli import parse, parser_for
+
+    gamestream(**parse(parser_for(gamestream, DESCRIPTION, HELPS, EPILOG)))

@@ -22,7 +22,6 @@ at the next tick. finalize is a subflow with its own task retries.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import time
 from typing import Any
@@ -288,31 +287,29 @@ def _show(document: BoxScore, clock: Any) -> None:
     update_progress_artifact(clock, game_progress(document), f"clock {document['timestamp']}")
 
 
+DESCRIPTION = """\
+Follow the game stream(s) named by GAMESTREAM_URL and upsert a box score into MongoDB at every
+change, until every game is over; then finalize each game into teams2/players2.
+
+GAMESTREAM_URL names one stream object (one game: home and away from the options below) or a
+prefix ending in '/' with one <game_id>.txt per game (home and away from the games table).
+Where the stream, MongoDB, SQL and Dask are comes from the settings (environment or .env:
+README "Configuration")."""
+
+HELPS = {
+    "poll_interval": "seconds between polls of the stream (one HEAD, or one LIST for a prefix)",
+    "wait_for_stream": "seconds to wait for a first stream before giving up",
+    "stall_timeout": "seconds a game that is not over may go without a change (outages are waited out within it)",
+    "home_team": "the single stream's home team id (teams table)",
+    "away_team": "the single stream's away team id (teams table)",
+    "finalize": "finalize each game into teams2/players2 when it is over",
+    "settle_seconds": "seconds of quiet after the last final before the run ends (a correction in it is applied)",
+    "game_id": "the single stream's game id; unset: GAME_ID, else derived from the stream",
+    "read_timeout": "seconds one tick's Dask read, or one whole read, may take",
+    "dask_block_bytes": "bytes: a full read this big or bigger is a Dask dataframe of blocks this size",
+}
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--poll-interval", type=float, default=1.0)
-    parser.add_argument("--wait-for-stream", type=float, default=300.0)
-    parser.add_argument("--stall-timeout", type=float, default=900.0)
-    parser.add_argument(
-        "--settle-seconds",
-        type=float,
-        default=30.0,
-        help="quiet time after the last final (a correction in it is applied)",
-    )
-    parser.add_argument("--no-finalize", action="store_true")
-    parser.add_argument("--read-timeout", type=float, default=60.0, help="seconds one tick's Dask read may take")
-    parser.add_argument("--game-id", default=None, help="the single stream's game (default: GAME_ID, else derived)")
-    parser.add_argument(
-        "--dask-block-bytes", type=int, default=BLOCKSIZE, help="a full read this big is a Dask dataframe"
-    )
-    args = parser.parse_args()
-    live_boxscore(
-        poll_interval=args.poll_interval,
-        wait_for_stream=args.wait_for_stream,
-        stall_timeout=args.stall_timeout,
-        finalize=not args.no_finalize,
-        settle_seconds=args.settle_seconds,
-        game_id=args.game_id,
-        read_timeout=args.read_timeout,
-        dask_block_bytes=args.dask_block_bytes,
-    )
+    from flows.cli import parse, parser_for
+
+    live_boxscore(**parse(parser_for(live_boxscore, DESCRIPTION, HELPS)))

@@ -78,15 +78,22 @@ def shown(url: str) -> str:
     return secrets(rendered)
 
 
-def _without_userinfo_password(url: str) -> str:
-    """``scheme://user:anything@hosts...`` -> ``scheme://user:***@hosts...``.
+def split_userinfo(url: str) -> tuple[str, str, str, str] | None:
+    """``scheme://userinfo@hosts/rest`` -> ``(scheme, userinfo, hosts, /rest)``; ``None`` without userinfo.
 
     pymongo and HTTP clients require '/', '?', '@' and ':' in a password to be percent-escaped,
     so the userinfo is everything before the last '@' ahead of the first '/' or '?'.
     """
-    scheme, sep, rest = url.partition("://")
+    scheme, _, rest = url.partition("://")
     end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
     userinfo, at, hosts = rest[:end].rpartition("@")
-    if not at or ":" not in userinfo:
+    return (scheme, userinfo, hosts, rest[end:]) if at else None
+
+
+def _without_userinfo_password(url: str) -> str:
+    """``scheme://user:anything@hosts...`` -> ``scheme://user:***@hosts...``."""
+    parts = split_userinfo(url)
+    if parts is None or ":" not in parts[1]:
         return url
-    return f"{scheme}{sep}{userinfo.partition(':')[0]}:***@{hosts}{rest[end:]}"
+    scheme, userinfo, hosts, rest = parts
+    return f"{scheme}://{userinfo.partition(':')[0]}:***@{hosts}{rest}"

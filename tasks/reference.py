@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -186,7 +186,10 @@ def read_matchups(url: str) -> dict[str, Matchup]:
 def reset_reference(
     url: str, team_rows: Sequence[Team], player_rows: Sequence[Player], matchups: Sequence[Matchup] = ()
 ) -> None:
-    """Make ``teams``/``players`` (and ``games``) hold the given rows, creating missing tables."""
+    """Make ``teams``/``players`` (and ``games``) hold exactly the given rows, creating missing tables.
+
+    This replaces reference data: the simulator does it only when asked (``--reset-tables``).
+    """
     _replace_tables(url, teams, players, team_rows, player_rows)
     engine = sql_engine(url)
     metadata.create_all(engine, tables=[games])
@@ -194,6 +197,44 @@ def reset_reference(
         connection.execute(delete(games))
         if matchups:
             connection.execute(insert(games), [{"id": m.game_id, "home": m.home, "away": m.away} for m in matchups])
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """What :func:`seed_reference` did: whether it filled the (empty) base tables, and what was missing."""
+
+    filled: bool
+    missing_teams: tuple[int, ...] = ()
+    added_games: int = 0
+
+
+@task(**IO_TASK)
+def seed_reference(
+    url: str, team_rows: Sequence[Team], player_rows: Sequence[Player], matchups: Sequence[Matchup] = ()
+) -> Seeded:
+    """Create what is missing and destroy nothing.
+
+    ``teams``/``players`` are filled with the given rows only where neither holds a row yet (a new
+    database); populated tables are left exactly as they are, and the given teams they lack are
+    reported. Matchups whose game id ``games`` does not hold yet are added.
+    """
+    engine = sql_engine(url)
+    with reaching("SQL database", url, SQL_DOWN):
+        metadata.create_all(engine, tables=[teams, players, games])
+        with engine.begin() as connection:
+            known = set(connection.execute(select(teams.c.id)).scalars())
+            empty = not known and connection.execute(select(players.c.id).limit(1)).first() is None
+            if empty:
+                if team_rows:
+                    connection.execute(insert(teams), [asdict(row) for row in team_rows])
+                if player_rows:
+                    connection.execute(insert(players), [asdict(row) for row in player_rows])
+            listed = set(connection.execute(select(games.c.id)).scalars())
+            new = [{"id": m.game_id, "home": m.home, "away": m.away} for m in matchups if m.game_id not in listed]
+            if new:
+                connection.execute(insert(games), new)
+    missing = () if empty else tuple(sorted({row.id for row in team_rows} - known))
+    return Seeded(empty, missing, len(new))
 
 
 def result_statements(new: Sequence[GameResult]) -> list[Statement]:

@@ -14,12 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
 
 from boxscore.identity import BadGameId, checked_game_id
 from boxscore.masking import Masker
-from tasks.masking import masker, shown
+from tasks.masking import masker, shown, split_userinfo
 from tasks.stream import READER_OPTION, S3_READERS
 
 DEFAULTS: dict[str, str] = {
@@ -29,9 +31,11 @@ DEFAULTS: dict[str, str] = {
     "S3_SECRET_KEY": "",
     "S3_READER": "s3fs",
     "MONGO_URL": "mongodb://127.0.0.1:27017",
+    "MONGO_PASSWORD": "",
     "MONGO_DB": "sidearm",
     "MONGO_COLLECTION": "boxscores",
     "SQL_URL": "sqlite:///sidearmdb.sqlite",
+    "SQL_PASSWORD": "",
     "DASK_ADDRESS": "",
     "WEB_HOST": "127.0.0.1",
     "WEB_PORT": "8080",
@@ -42,7 +46,10 @@ GAME_ID = "GAME_ID"
 
 #: Settings that hold a secret (a key, or a URL with a password): each may instead name a
 #: Prefect Secret block in ``<NAME>_BLOCK``, e.g. ``S3_SECRET_KEY_BLOCK=sidearm-s3-secret``.
-SECRET_SETTINGS = ("S3_SECRET_KEY", "MONGO_URL", "SQL_URL")
+SECRET_SETTINGS = ("S3_SECRET_KEY", "MONGO_URL", "MONGO_PASSWORD", "SQL_URL", "SQL_PASSWORD")
+#: Passwords given beside their URL (compose cannot percent-encode one into a URL): each is put
+#: into its URL by the library that reads that URL, so any character works.
+PASSWORD_BESIDE = {"MONGO_PASSWORD": "MONGO_URL", "SQL_PASSWORD": "SQL_URL"}
 BLOCK_SUFFIX = "_BLOCK"
 
 
@@ -97,7 +104,10 @@ class Settings:
             block = source.get(name + BLOCK_SUFFIX) or values.get(name + BLOCK_SUFFIX)
             if block and name not in source:
                 values[name] = _secret_block(block)
-        values = {k: v for k, v in values.items() if k in DEFAULTS}
+        for password, url in PASSWORD_BESIDE.items():
+            if values.get(password):
+                values[url] = with_password(values[url], values[password])
+        values = {k: v for k, v in values.items() if k in DEFAULTS and k not in PASSWORD_BESIDE}
         return cls(**{key.lower(): value for key, value in values.items()}, game_id=game_id)
 
     @property
@@ -140,6 +150,22 @@ class Settings:
             f"mongo={shown(self.mongo_url)}/{self.mongo_db}.{self.mongo_collection} "
             f"sql={shown(self.sql_url)} dask={self.dask_address or 'local threads cluster'}"
         )
+
+
+def with_password(url: str, password: str) -> str:
+    """The URL with this password in it, encoded as the library that reads the URL decodes it.
+
+    SQLAlchemy renders its own URL (it escapes what its parser would misread); a MongoDB or
+    HTTP URL takes the password percent-encoded in its userinfo (pymongo requires every reserved
+    character escaped), after the user name the URL already holds.
+    """
+    if not url.startswith(("mongodb://", "mongodb+srv://", "http://", "https://")):
+        return make_url(url).set(password=password).render_as_string(hide_password=False)
+    parts = split_userinfo(url)
+    if parts is None:
+        raise ValueError(f"a password is given for {shown(url)}, which names no user (user@host)")
+    scheme, userinfo, hosts, rest = parts
+    return f"{scheme}://{userinfo.partition(':')[0]}:{quote(password, safe='')}@{hosts}{rest}"
 
 
 def _secret_block(name: str) -> str:

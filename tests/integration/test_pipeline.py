@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 import sqlalchemy
 
+from boxscore.roster import Team
 from devstack.follow import start_polling
 from flows.finalize import finalize_game
-from flows.gamestream import gamestream
+from flows.gamestream import SEED_DIR, gamestream
 from flows.live_boxscore import StreamTimeout, live_boxscore
+from tasks.reference import reset_reference
 from tests.helpers import assert_matches_events, boxscores, table_rows
 from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2, event_lines
 
@@ -61,3 +65,28 @@ def test_live_flow_gives_up_on_a_stream_that_never_appears(pipeline_env: dict[st
     ):
         live_boxscore(poll_interval=0.1, wait_for_stream=1)
     assert boxscores(pipeline_env) == []
+
+
+def test_the_replay_leaves_populated_reference_tables_as_they_are(
+    pipeline_env: dict[str, str], flow_log: list[str]
+) -> None:
+    """A database with its own teams and players keeps them; only --reset-tables replaces them, saying where."""
+    url = pipeline_env["SQL_URL"]
+    with (SEED_DIR / "teams.csv").open(newline="") as file:
+        seed_teams = [
+            (int(r["id"]), r["name"], r["conference"], int(r["wins"]), int(r["losses"])) for r in csv.DictReader(file)
+        ]
+    # the user's own sidearmdb: one team with other records, no players
+    reset_reference.fn(url, [Team(101, "Syracuse", "ACC", 40, 2)], [])
+
+    assert gamestream(delay=0) == 72
+    assert table_rows(url, "teams") == [(101, "Syracuse", "ACC", 40, 2)]
+    assert table_rows(url, "players") == []
+    assert any("lacks the replay's teams 205 and was left as it is" in line for line in flow_log)
+
+    assert gamestream(delay=0, reset_tables=True) == 72
+    assert table_rows(url, "teams") == sorted(seed_teams)
+    database = "sidearm_test_" if url.startswith("postgresql") else "sidearmdb.sqlite"
+    assert any(
+        line.startswith("replacing the tables teams, players and games in ") and database in line for line in flow_log
+    )

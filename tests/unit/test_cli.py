@@ -1,0 +1,105 @@
+"""Every ``python -m flows.*`` has a real command line: ``--help`` touches nothing, every parameter is an option."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flows.cli import option, parse, parser_for
+from flows.finalize import finalize_game
+from flows.gamestream import gamestream
+from flows.live_boxscore import live_boxscore
+
+ROOT = Path(__file__).resolve().parents[2]
+FLOWS = {"flows.live_boxscore": live_boxscore, "flows.finalize": finalize_game, "flows.gamestream": gamestream}
+
+
+@pytest.fixture(scope="module")
+def helps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[subprocess.CompletedProcess[str], Path]]:
+    """``--help`` of each flow, run at once as a user runs it, with every service out of reach.
+
+    No Prefect API is reachable (port 9), MongoDB and S3 point nowhere, and each run has a
+    fresh ``PREFECT_HOME``: a temporary Prefect server would leave its database there.
+    """
+    runs = {}
+    for module in FLOWS:
+        home = tmp_path_factory.mktemp("prefect-home")
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "PREFECT_HOME": str(home),
+            "PREFECT_API_URL": "http://127.0.0.1:9/api",
+            "MONGO_URL": "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=100",
+            "S3_ENDPOINT_URL": "http://127.0.0.1:9",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, "--help"],
+            cwd=tmp_path_factory.mktemp("cwd"),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        runs[module] = (process, home)
+    done = {}
+    for module, (process, home) in runs.items():
+        out, err = process.communicate(timeout=60)
+        done[module] = (subprocess.CompletedProcess(process.args, process.returncode, out, err), home)
+    return done
+
+
+@pytest.mark.parametrize("module", sorted(FLOWS))
+def test_help_exits_0_names_every_parameter_and_starts_nothing(module: str, helps: dict) -> None:
+    run, home = helps[module]
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(f"usage: python -m {module} ")
+    for name, parameter in inspect.signature(FLOWS[module].fn).parameters.items():
+        flag = option(name) if parameter.default is not True else "--no-" + name.replace("_", "-")
+        assert flag in run.stdout, f"{module} has no {flag}"
+    assert "``" not in run.stdout and ":class:" not in run.stdout, "help text, not docstring markup"
+    assert "Traceback" not in run.stderr
+    assert not list(home.rglob("*.db")), "a Prefect server was started"
+
+
+def test_options_carry_the_signature_defaults_and_turn_switches_around() -> None:
+    from flows.live_boxscore import DESCRIPTION, HELPS
+
+    parser = parser_for(live_boxscore, DESCRIPTION, HELPS)
+    assert parse(parser, []) == {
+        "poll_interval": 1.0,
+        "wait_for_stream": 300.0,
+        "stall_timeout": 900.0,
+        "home_team": 101,
+        "away_team": 205,
+        "finalize": True,
+        "settle_seconds": 30.0,
+        "game_id": None,
+        "read_timeout": 60.0,
+        "dask_block_bytes": 64 * 2**20,
+    }
+    chosen = parse(parser, ["--home-team", "7", "--away-team", "8", "--no-finalize", "--poll-interval", "0.5"])
+    assert (chosen["home_team"], chosen["away_team"], chosen["finalize"], chosen["poll_interval"]) == (7, 8, False, 0.5)
+
+
+def test_the_replay_resets_tables_only_when_asked_in_so_many_words() -> None:
+    from flows.gamestream import DESCRIPTION, HELPS
+
+    parser = parser_for(gamestream, DESCRIPTION, HELPS)
+    assert parse(parser, [])["reset_tables"] is False
+    assert parse(parser, ["--reset-tables"])["reset_tables"] is True
+    from flows.finalize import DESCRIPTION as FINALIZE
+    from flows.finalize import HELPS as FINALIZE_HELPS
+
+    assert parse(parser_for(finalize_game, FINALIZE, FINALIZE_HELPS), ["--games", "g1", "g2"]) == {
+        "games": ["g1", "g2"]
+    }
+
+
+def test_a_parameter_without_help_text_is_refused() -> None:
+    with pytest.raises(LookupError, match="'games' has no help text"):
+        parser_for(finalize_game, "", {})
