@@ -46,9 +46,9 @@ test-unit: venv  ## the fast tier: no server, no Prefect API
 test-integration: venv tools  ## against real local servers (SeaweedFS, SecantusDB, PostgreSQL, Prefect, Dask)
 	$(BIN)/python -m pytest tests/integration
 
-test: check  ## every check, then both tiers in one pytest run
+test: check  ## every check, then both tiers in one pytest run, property tests with the ci profile's examples
 	$(MAKE) --no-print-directory tools
-	$(BIN)/python -m pytest --durations=15 tests/unit tests/integration
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=15 tests/unit tests/integration
 
 bench-venv: venv
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import os
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -55,6 +57,85 @@ text_line = st.one_of(valid_text_line, valid_text_line, st.text(max_size=25), st
 text_blocks = st.builds(
     lambda lines, end: "\n".join(lines) + end, st.lists(text_line, max_size=12), st.sampled_from(["", "\n", "\r\n"])
 )
+
+
+#: lines that send a long block from the vectorised parser to the line parser, each one way:
+#: a doubled space, a tab, a plus sign, a 19-digit padded id, a short clock, a lone CR, junk
+DOUBTFUL_LINES = (
+    "5  59:00 101 2 0",
+    "5\t59:00 101 2 0",
+    "+5 59:00 101 2 0",
+    "0000000000000000005 59:00 101 2 0",
+    "5 9:00 101 2 0",
+    "5 59:00 101 2 0\r",
+    "not a shot",
+    "5 59:00 999 2 1",
+)
+
+
+@st.composite
+def long_streams(draw, min_bytes: int = 16 * 1024) -> bytes:
+    """A stream past the vectorised parser's threshold (``SMALL_BLOCK_BYTES``), as the feed writes it.
+
+    Event ids rise from 0, written plain, zero-padded (up to 18 digits) or ``-0``, with the odd
+    duplicate id, clock marks (team 0), a correction in place, the sentinel, CRLF line ends; in
+    about a third of the examples one doubtful line (:data:`DOUBTFUL_LINES`) somewhere.
+    """
+    shots = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([101, 205, 0]), st.sampled_from(["1", "2", "07", "22", "123"]), st.integers(0, 1)
+            ),
+            min_size=1,
+            max_size=12,
+        )
+    )
+    pad = draw(st.sampled_from([0, 0, 3, 18]))
+    duplicate_every = draw(st.sampled_from([0, 0, 7, 50]))
+    size = draw(st.integers(min_bytes, 3 * min_bytes))
+    lines: list[str] = []
+    total, event = 0, 0
+    while total < size:
+        team, jersey, goal = shots[event % len(shots)]
+        clock = 3600 - min(3600, event * 3600 // 2000)
+        ident = "-0" if event == 0 and pad == 3 else f"{event:0{pad}d}"
+        lines.append(f"{ident} {clock // 60:02d}:{clock % 60:02d} {team} {jersey} {goal}")
+        if duplicate_every and event % duplicate_every == duplicate_every - 1:
+            lines.append(lines[draw(st.integers(0, len(lines) - 1))])
+        total += len(lines[-1]) + 1
+        event += 1
+    if draw(st.booleans()):
+        i = draw(st.integers(0, len(lines) - 1))
+        lines[i] = lines[i][:-1] + ("1" if lines[i].endswith("0") else "0")  # a correction in place
+    if draw(st.integers(0, 2)) == 2:
+        lines.insert(draw(st.integers(0, len(lines))), draw(st.sampled_from(DOUBTFUL_LINES)))
+    if draw(st.booleans()):
+        lines.append("-1 00:00 0 0 0")
+    end = draw(st.sampled_from(["\n", "\r\n"]))
+    return (end.join(lines) + draw(st.sampled_from(["", end]))).encode()
+
+
+@st.composite
+def growing_long_streams(draw) -> list[bytes]:
+    """Versions of a long stream as it grows: a first version past the threshold, then appends
+    cut anywhere (mid-line too), and now and then a rewrite of the whole object."""
+    data = draw(long_streams())
+    first = draw(st.integers(16 * 1024, len(data)))
+    cuts = sorted(draw(st.lists(st.integers(first, len(data)), min_size=1, max_size=5)))
+    versions = [data[:cut] for cut in [first, *cuts]]
+    if draw(st.booleans()):  # the scorer corrects the last line read (advance sees it and reads again)
+        last = versions[-1]
+        complete = last[: last.rfind(b"\n") + 1].rstrip(b"\r\n")
+        flag = complete[-1:]
+        if flag in (b"0", b"1"):
+            at = len(complete) - 1
+            versions.append(last[:at] + (b"1" if flag == b"0" else b"0") + last[at + 1 :])
+    return versions
+
+
+def examples(count: int) -> int:
+    """How many examples a property test runs: ``count``, or three times that in the ``ci`` profile."""
+    return count * 3 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else count
 
 
 valid_line = st.builds(
@@ -208,3 +289,50 @@ def secret_pieces(secret: str) -> set[str]:
 def shown_pieces(secret: str, text: str) -> set[str]:
     """The pieces of ``secret`` that ``text`` shows."""
     return {piece for piece in secret_pieces(secret) if piece in text}
+
+
+#: every Reach of the session by test, printed at the end of the run (tests/conftest.py)
+REACHES: dict[str, Counter[str]] = {}
+
+
+class Reach:
+    """The paths a property test's examples took: counted, reported to hypothesis (``event``),
+    and printed with the session's summary, so the test can require a share of examples on each
+    path and a reader of the output sees where the examples went."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+        REACHES[test] = self.counts
+
+    def took(self, *paths: str) -> None:
+        """One example, which took these paths."""
+        from hypothesis import event
+
+        self.counts["examples"] += 1
+        for path in paths:
+            self.counts[path] += 1
+            event(f"path: {path}")
+
+    def assert_share(self, path: str, at_least: float) -> None:
+        total = self.counts["examples"]
+        assert total and self.counts[path] >= at_least * total, (
+            f"only {self.counts[path]} of {total} examples took the {path} path: {dict(self.counts)}"
+        )
+
+
+def retry_delays(flow_run_id: object, task: str) -> list[float]:
+    """Seconds each retry of a flow run's task ``task`` was scheduled after the failure before it,
+    from the task run's state history in the Prefect API (its ``AwaitingRetry`` states)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def read() -> list[float]:
+        async with get_client() as client:
+            runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            (run,) = [run for run in runs if run.name.startswith(task)]
+            states = await client.read_task_run_states(run.id)
+        retries = sorted((s for s in states if s.name == "AwaitingRetry"), key=lambda s: s.timestamp)
+        return [(s.state_details.scheduled_time - s.timestamp).total_seconds() for s in retries]
+
+    return asyncio.run(read())

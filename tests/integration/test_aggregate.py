@@ -6,6 +6,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from dask.utils import key_split
+from distributed import get_task_stream
 from prefect import flow
 
 from boxscore.events import parse_block
@@ -26,6 +28,15 @@ def test_tally_streams_takes_the_merge_for_a_clean_stream_and_the_exact_path_for
     dirty.write_bytes(EVENTS_FILE.read_bytes().replace(b"\n6 54:14", b"\n5 54:00 205 8 1\nnot a shot\n6 54:14"))
     with dask_client() as client:
         tallies = tally_streams(client, {"clean": (str(clean), GAME), "dirty": (str(dirty), GAME)}, {}, 256)
+        # the path each takes, from the tasks Dask ran: block summaries only, then the exact pass too
+        with get_task_stream(client) as clean_run:
+            tally_streams(client, {"clean": (str(clean), GAME)}, {}, 256)
+        with get_task_stream(client) as dirty_run:
+            tally_streams(client, {"dirty": (str(dirty), GAME)}, {}, 256)
+    clean_tasks = {key_split(task["key"]) for task in clean_run.data}
+    dirty_tasks = {key_split(task["key"]) for task in dirty_run.data}
+    assert clean_tasks == {"read_lines_block", "summarise_block"}, clean_tasks
+    assert dirty_tasks > clean_tasks, dirty_tasks  # the same, then the exact tally's tasks
     assert tallies["clean"] == tally_blocks([parse_block(clean.read_bytes(), GAME)])
     assert tallies["dirty"] == tally_blocks([parse_block(dirty.read_bytes(), GAME)])
     assert tallies["clean"].team_totals(101)[1] == 14 and tallies["clean"].team_totals(205)[1] == 9  # 14-9 by hand

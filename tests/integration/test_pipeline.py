@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy
 
 from boxscore.roster import Team
 from devstack.follow import start_polling
+from devstack.servers import offline_prefect_env
 from flows.finalize import finalize_game
 from flows.gamestream import SEED_DIR, gamestream
 from flows.live_boxscore import StreamTimeout, live_boxscore
 from tasks.reference import reset_reference
 from tests.helpers import assert_matches_events, boxscores, table_rows
 from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2, event_lines
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_live_flow_follows_a_growing_stream(pipeline_env: dict[str, str]) -> None:
@@ -55,6 +61,23 @@ def test_finalize_refuses_a_game_in_progress(pipeline_env: dict[str, str], tmp_p
     assert [d["_id"] for d in boxscores(pipeline_env)] == [40]
     with pytest.raises(Exception, match=r"not over.*event 40, clock 30:07"):
         finalize_game()
+    from prefect.settings import PREFECT_API_URL
+
+    command = subprocess.run(  # as a user types it: exit code 2, the reason last
+        [sys.executable, "-m", "flows.finalize"],
+        cwd=ROOT,
+        env={
+            **offline_prefect_env(tmp_path / "home", str(PREFECT_API_URL.value())),
+            "PYTHONPATH": str(ROOT),
+            **pipeline_env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert command.returncode == 2, command.stderr[-2000:]
+    assert command.stderr.strip().splitlines()[-1].startswith("finalize: the game is not over")
+    assert "(event 40, clock 30:07) is not final" in command.stderr.strip().splitlines()[-1]
     inspector = sqlalchemy.inspect(sqlalchemy.create_engine(pipeline_env["SQL_URL"]))
     assert not inspector.has_table("teams2") and not inspector.has_table("players2")
 

@@ -22,10 +22,11 @@ from tests.helpers import shown_pieces, table_rows
 from tests.recorded_game import FINAL_BOXSCORE, TEAMS2
 
 ROOT = Path(__file__).resolve().parents[2]
-#: what breaks URLs, templates and ODBC strings: '@/:%&|{}', ';', '#', a space and non-ASCII
-S3_SECRET = "S3k@/:%&|{}7f3aé"
-MONGO_PASSWORD = "Mg@/:%&|{}; #51bß"
-SQL_PASSWORD = "Sq@/:%&|{}; #c04€"
+#: what breaks URLs, templates and ODBC strings: '@/:%&|{}', ';', '#', a space and non-ASCII; their
+#: letters are not hex digits, so no piece of their percent-encodings is mistaken in an id or hash
+S3_SECRET = "S3k@/:%&|{}zé"
+MONGO_PASSWORD = "Mg@/:%&|{}; #qxß"
+SQL_PASSWORD = "Sq@/:%&|{}; #kw€"
 SECRETS = (S3_SECRET, MONGO_PASSWORD, SQL_PASSWORD)
 BLOCK = "sidearm-s3-secret-test"
 

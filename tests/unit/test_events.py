@@ -3,7 +3,7 @@
 import pytest
 
 from boxscore.events import clock_seconds, parse_block, parse_line
-from tests.helpers import GAME, text_blocks
+from tests.helpers import GAME, Reach, examples, long_streams, text_blocks
 from tests.recorded_game import EVENTS_FILE
 
 
@@ -70,17 +70,32 @@ from boxscore.events import SMALL_BLOCK_BYTES, parse_clean_block, parse_lines  #
 from boxscore.running import full_read  # noqa: E402
 
 
-@settings(max_examples=400, deadline=None)
-@given(text_blocks, st.sampled_from(["utf-8", "crlf"]))
-def test_parser_never_raises_and_both_paths_agree(text: str, encoding: str) -> None:
-    data = text.replace("\n", "\r\n").encode() if encoding == "crlf" else text.encode("utf-8", "surrogatepass")
-    reference = parse_lines(data, GAME)
-    fast = parse_block(data, GAME)
-    assert fast.events.equals(reference.events)
-    assert (fast.rejected, fast.examples) == (reference.rejected, reference.examples)
-    clean = parse_clean_block(data, GAME)
-    if clean is not None:
-        assert reference.rejected == 0 and clean.events.equals(reference.events)
+def test_parser_never_raises_and_both_paths_agree() -> None:
+    """The vectorised parser equals the line parser: short text of any kind, and long streams
+    past ``SMALL_BLOCK_BYTES``, clean (vectorised) or with one doubtful line (sent back)."""
+    reach = Reach()
+
+    @settings(max_examples=examples(300), deadline=None)
+    @given(
+        st.one_of(
+            st.one_of(
+                text_blocks.map(lambda text: text.encode("utf-8", "surrogatepass")),
+                text_blocks.map(lambda text: text.replace("\n", "\r\n").encode("utf-8", "surrogatepass")),
+            ),
+            long_streams(),
+        )
+    )
+    def both_paths_agree(data: bytes) -> None:
+        reference = parse_lines(data, GAME)
+        fast = parse_block(data, GAME)
+        vectorised = len(data) >= SMALL_BLOCK_BYTES and parse_clean_block(data, GAME) is not None
+        reach.took("vectorised" if vectorised else "line")
+        assert fast.events.equals(reference.events)
+        assert (fast.rejected, fast.examples) == (reference.rejected, reference.examples)
+
+    both_paths_agree()
+    reach.assert_share("vectorised", 0.2)
+    reach.assert_share("line", 0.25)
 
 
 def test_clean_recorded_game_takes_the_vectorised_path() -> None:

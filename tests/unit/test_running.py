@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from boxscore.events import ParsedBlock, parse_block, parse_lines
+from boxscore.events import ParsedBlock, parse_block, parse_clean_block, parse_lines
 from boxscore.running import RunningTally, advance, full_read
-from tests.helpers import GAME, histories, reader, tally_blocks
+from tests.helpers import GAME, Reach, examples, growing_long_streams, histories, reader, tally_blocks
 from tests.recorded_game import EVENTS_FILE
 
 
@@ -52,7 +52,7 @@ def test_a_shrunk_object_is_read_again() -> None:
     assert second.full_read and second.tally() == full_recompute(after)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(histories())
 def test_incremental_equals_full_recompute(versions: list[bytes]) -> None:
     state = None
@@ -63,7 +63,31 @@ def test_incremental_equals_full_recompute(versions: list[bytes]) -> None:
         state = progress.state
 
 
-@settings(max_examples=200, deadline=None)
+def test_a_long_stream_read_first_in_one_piece_then_tick_by_tick_equals_full_recomputes() -> None:
+    """The first read past ``SMALL_BLOCK_BYTES`` is parsed vectorised and folded as a frame;
+    each later tick folds the few new lines as rows, or reads a rewritten object again."""
+    reach = Reach()
+
+    @settings(max_examples=examples(40), deadline=None)
+    @given(growing_long_streams())
+    def incremental_equals_full(versions: list[bytes]) -> None:
+        state, paths = None, set()
+        for data in versions:
+            progress = advance(state, reader(data), len(data), GAME)
+            if state is None and parse_clean_block(data[: data.rfind(b"\n") + 1], GAME) is not None:
+                paths.add("first read vectorised")
+            if state is not None:
+                paths.add("tick after a full read" if not progress.full_read else "rewrite read again")
+            assert progress.tally() == full_recompute(data)
+            state = progress.state
+        reach.took(*sorted(paths))
+
+    incremental_equals_full()
+    reach.assert_share("first read vectorised", 0.2)
+    reach.assert_share("tick after a full read", 0.5)
+
+
+@settings(max_examples=examples(100), deadline=None)
 @given(histories())
 def test_folding_rows_equals_folding_a_frame(versions: list[bytes]) -> None:
     """A tick's few lines are folded as tuples, a long first read as a DataFrame: same totals."""

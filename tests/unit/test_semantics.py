@@ -13,9 +13,10 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from boxscore.events import parse_block
-from boxscore.running import full_read
-from tests.helpers import GAME, tally_blocks, text_blocks
+from boxscore.events import SMALL_BLOCK_BYTES, parse_block, parse_clean_block
+from boxscore.running import advance, full_read
+from boxscore.summary import merge_summaries, summarise_block
+from tests.helpers import GAME, Reach, examples, long_streams, tally_blocks, text_blocks
 
 DIGITS = set("0123456789")
 
@@ -85,11 +86,38 @@ def as_dict(tally) -> dict:
     }
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.lists(text_blocks, min_size=1, max_size=4))
-def test_the_pipeline_follows_the_rules_as_written(blocks: list[str]) -> None:
-    text = "\n".join(blocks)
-    data = text.encode("utf-8", "surrogatepass")
-    expected = naive_tally(data.decode("utf-8", errors="replace"))
-    assert as_dict(full_read(lambda a, b: data[a:b], len(data), GAME).tally()) == expected
-    assert as_dict(tally_blocks([parse_block(data, GAME)])) == expected
+def test_the_pipeline_follows_the_rules_as_written() -> None:
+    """Short text of any kind, and long streams past ``SMALL_BLOCK_BYTES`` that the vectorised
+    parser and the block summaries take: every path gives the naive tally."""
+    reach = Reach()
+
+    @settings(max_examples=examples(200), deadline=None)
+    @given(
+        st.one_of(
+            st.lists(text_blocks, min_size=1, max_size=4).map(
+                lambda blocks: "\n".join(blocks).encode("utf-8", "surrogatepass")
+            ),
+            long_streams(),
+        )
+    )
+    def follows_the_rules(data: bytes) -> None:
+        expected = naive_tally(data.decode("utf-8", errors="replace"))
+        long = len(data) >= SMALL_BLOCK_BYTES
+        paths = ["vectorised" if long and parse_clean_block(data, GAME) is not None else "line"]
+        assert as_dict(full_read(lambda a, b: data[a:b], len(data), GAME).tally()) == expected
+        assert as_dict(tally_blocks([parse_block(data, GAME)])) == expected
+        halves = [data[: len(data) // 2], data[len(data) // 2 :]]
+        split = data.rfind(b"\n", 0, len(data) // 2) + 1
+        merged = merge_summaries([summarise_block(data[:split], GAME), summarise_block(data[split:], GAME)])
+        if merged is not None:
+            paths.append("block summaries merged")
+            assert as_dict(merged) == expected
+        reach.took(*paths)
+        advanced = advance(
+            full_read(lambda a, b: halves[0][a:b], len(halves[0]), GAME).state, lambda a, b: data[a:b], len(data), GAME
+        )
+        assert as_dict(advanced.tally()) == expected
+
+    follows_the_rules()
+    reach.assert_share("vectorised", 0.15)
+    reach.assert_share("block summaries merged", 0.1)

@@ -1,6 +1,8 @@
 """The finalize SQL is portable Core: it compiles for SQL Server without a server or pyodbc."""
 
+import subprocess
 import sys
+from pathlib import Path
 
 from sqlalchemy import update
 from sqlalchemy.dialects.mssql import pyodbc as mssql_pyodbc
@@ -17,6 +19,8 @@ from tasks.reference import (
     season_lock,
     teams2,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 #: What ``mssql+pyodbc://`` uses, built without importing the driver.
 MSSQL = mssql_pyodbc.dialect(paramstyle="qmark")
@@ -86,5 +90,28 @@ def test_the_results_statements_compile_for_mssql() -> None:
     ]
 
 
-def test_pyodbc_is_not_imported_without_an_mssql_url() -> None:
-    assert "pyodbc" not in sys.modules
+def imports_pyodbc(url: str) -> str:
+    """In a fresh process: create an engine for ``url``, connect where it can, say if pyodbc was imported."""
+    code = (
+        "import sys\n"
+        "from tasks.reference import sql_engine\n"
+        "from tasks.settings import Settings\n"
+        f"Settings.from_env({{'SQL_URL': {url!r}}}, env_file='')\n"
+        "try:\n"
+        f"    engine = sql_engine({url!r})\n"
+        "    engine.connect().close() if engine.dialect.name == 'sqlite' else None\n"
+        "except ImportError as error:\n"
+        "    print('ImportError', error)\n"
+        "print('pyodbc' in sys.modules)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
+
+def test_pyodbc_is_imported_only_for_an_mssql_url() -> None:
+    """A SQLite engine, created and connected, never imports pyodbc (nor needs unixODBC); an
+    ``mssql+pyodbc`` engine does (or fails for want of unixODBC, where it is not installed)."""
+    assert imports_pyodbc("sqlite://") == "False"
+    mssql = imports_pyodbc("mssql+pyodbc://sa@mssql:1433/sidearmdb?driver=ODBC+Driver+18+for+SQL+Server")
+    assert mssql == "True" or (mssql.startswith("ImportError libodbc") and mssql.endswith("False")), mssql

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from boxscore.events import parse_block
 from boxscore.summary import merge_summaries, summarise_block
-from tests.helpers import GAME, histories, tally_blocks
+from tests.helpers import GAME, Reach, examples, histories, long_streams, tally_blocks
 from tests.recorded_game import EVENTS_FILE
 
 
@@ -18,7 +18,26 @@ def blocks_of(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in zip(starts, [*ends, len(data)], strict=True) if b > a]
 
 
-@settings(max_examples=300, deadline=None)
+def test_long_streams_in_several_blocks_merge_to_the_reference_or_refuse() -> None:
+    """Long streams cut into 2 to 6 blocks of whole lines: the merge of several non-empty block
+    summaries is taken in a good share of examples, and equals the reference when taken."""
+    reach = Reach()
+
+    @settings(max_examples=examples(60), deadline=None)
+    @given(long_streams(), st.lists(st.integers(0, 50_000), min_size=1, max_size=5))
+    def merge_or_refuse(data: bytes, cuts: list[int]) -> None:
+        blocks = blocks_of(data, cuts)
+        merged = merge_summaries([summarise_block(block, GAME) for block in blocks])
+        several = sum(1 for block in blocks if block.strip()) > 1
+        reach.took(("merged" if merged is not None else "refused") + (" several blocks" if several else " one block"))
+        if merged is not None:
+            assert merged == tally_blocks([parse_block(data, GAME)])
+
+    merge_or_refuse()
+    reach.assert_share("merged several blocks", 0.2)
+
+
+@settings(max_examples=examples(200), deadline=None)
 @given(histories(), st.lists(st.integers(0, 400), max_size=5))
 def test_merged_block_summaries_equal_the_reference_or_refuse(versions: list[bytes], cuts: list[int]) -> None:
     data = versions[-1]

@@ -1,0 +1,40 @@
+"""Hypothesis profiles, runs that may not skip, and the property tests' reach printed at the end.
+
+``HYPOTHESIS_PROFILE=ci`` (set by ``make test``) runs three times the examples of the default
+profile (:func:`tests.helpers.examples`); ``make test-unit`` keeps the default, to stay fast.
+With ``SIDEARM_NO_SKIPS=1`` (set by ``.ci/run``) a test that would skip fails instead, with its
+reason: CI can never skip the PostgreSQL, Chromium, compose or secrets tests silently.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import settings
+
+settings.register_profile("default", deadline=None)
+settings.register_profile("ci", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    from tests.helpers import REACHES
+
+    if not REACHES:
+        return
+    terminalreporter.section("property tests: share of examples on each path")
+    for test, counts in sorted(REACHES.items()):
+        total = counts["examples"] or 1
+        shares = ", ".join(f"{path} {n / total:.0%}" for path, n in sorted(counts.items()) if path != "examples")
+        terminalreporter.write_line(f"{test}: {total} examples: {shares}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("SIDEARM_NO_SKIPS") and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in a run that may not skip (SIDEARM_NO_SKIPS): {reason}"

@@ -1,0 +1,37 @@
+"""A CI run cannot skip silently: with SIDEARM_NO_SKIPS set, a skipping test fails and says why."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_skipping_test(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    test = tmp_path / "test_skips.py"
+    test.write_text('import pytest\n\ndef test_needs_chromium():\n    pytest.skip("Debian chromium is missing")\n')
+    environ = {k: v for k, v in os.environ.items() if k != "SIDEARM_NO_SKIPS"} | {"PYTHONPATH": str(ROOT), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "tests.conftest", "-q", "-p", "no:cacheprovider", str(test)],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_skip_fails_the_run_where_skips_are_not_allowed(tmp_path: Path) -> None:
+    strict = run_skipping_test(tmp_path, SIDEARM_NO_SKIPS="1")
+    assert strict.returncode == 1, strict.stdout
+    assert "skipped in a run that may not skip (SIDEARM_NO_SKIPS): Skipped: Debian chromium is missing" in strict.stdout
+    relaxed = run_skipping_test(tmp_path)
+    assert relaxed.returncode == 0 and "1 skipped" in relaxed.stdout, relaxed.stdout
+
+
+def test_ci_sets_the_guard_and_runs_exactly_make_test() -> None:
+    lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
+    assert "export SIDEARM_NO_SKIPS=1" in lines and lines[-1] == "make test"
