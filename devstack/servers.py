@@ -270,22 +270,24 @@ class PrefectServer(LocalServer):
 
 @dataclass
 class PrefectWorker(LocalServer):
-    """``prefect worker start`` on a process pool; runs flow runs from ``project_dir``."""
+    """``prefect worker start`` on a process pool, started in its own folder with no ``PYTHONPATH``:
+    as a user's worker elsewhere, its flow runs find the project only through the directory
+    ``prefect deploy`` recorded."""
 
     api_url: str = ""
     pool: str = "gamestreams"
-    project_dir: Path = Path(".")
     extra_env: dict[str, str] = field(default_factory=dict)
     name = "prefect-worker"
     terminations = 2
 
     def environment(self) -> dict[str, str]:
         env = offline_prefect_env(self.workdir / "home", self.api_url)
-        env.update({"PREFECT_WORKER_QUERY_SECONDS": "1", "PYTHONPATH": str(self.project_dir), **self.extra_env})
+        env.pop("PYTHONPATH", None)
+        env.update({"PREFECT_WORKER_QUERY_SECONDS": "1", **self.extra_env})
         return env
 
     def cwd(self) -> Path:
-        return self.project_dir
+        return self.workdir
 
     def command(self) -> list[str]:
         return [_bin("prefect"), "worker", "start", "--pool", self.pool, "--type", "process"]

@@ -281,6 +281,11 @@ def _read_results(connection: Connection) -> list[GameResult]:
     ]
 
 
+def take_turn(connection: Connection) -> None:
+    """Update the lock row first: another finalizer's transaction waits here until this one ends."""
+    connection.execute(update(season_lock).where(season_lock.c.id == 1).values(version=season_lock.c.version + 1))
+
+
 @task(**IO_TASK)
 def write_season(url: str, new: Sequence[GameResult]) -> Season:
     """Record these games' results and rewrite teams2/players2 from the base plus every result.
@@ -293,8 +298,7 @@ def write_season(url: str, new: Sequence[GameResult]) -> Season:
     with reaching("SQL database", url, SQL_DOWN):
         _create_season_tables(engine)
         with engine.begin() as connection:
-            take_turn = update(season_lock).where(season_lock.c.id == 1).values(version=season_lock.c.version + 1)
-            connection.execute(take_turn)
+            take_turn(connection)
             for statement, parameters in result_statements(new):
                 connection.execute(statement, parameters)
             team_rows = teams_from_rows(connection.execute(select(teams)).mappings().all())

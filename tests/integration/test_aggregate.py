@@ -21,7 +21,11 @@ from tests.helpers import GAME, reader, tally_blocks
 from tests.recorded_game import EVENTS_FILE
 
 
-def test_tally_streams_takes_the_merge_for_a_clean_stream_and_the_exact_path_for_a_dirty_one(tmp_path: Path) -> None:
+def test_tally_streams_takes_the_merge_for_a_clean_stream_and_the_exact_path_for_a_dirty_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which path each stream took is read from the tasks Dask ran; planted below: a merge that
+    always refuses, which the same check sees as the exact path."""
     clean = tmp_path / "clean.txt"
     clean.write_bytes(EVENTS_FILE.read_bytes())
     dirty = tmp_path / "dirty.txt"  # event 5 again (a duplicate) and a junk line
@@ -37,6 +41,11 @@ def test_tally_streams_takes_the_merge_for_a_clean_stream_and_the_exact_path_for
     dirty_tasks = {key_split(task["key"]) for task in dirty_run.data}
     assert clean_tasks == {"read_lines_block", "summarise_block"}, clean_tasks
     assert dirty_tasks > clean_tasks, dirty_tasks  # the same, then the exact tally's tasks
+
+    monkeypatch.setattr(aggregate, "merge_summaries", lambda parts: None)  # the fast merge lost
+    with dask_client() as client, get_task_stream(client) as planted:
+        assert tally_streams(client, {"clean": (str(clean), GAME)}, {}, 256)["clean"] == tallies["clean"]
+    assert {key_split(task["key"]) for task in planted.data} > clean_tasks, "the check sees the lost merge"
     assert tallies["clean"] == tally_blocks([parse_block(clean.read_bytes(), GAME)])
     assert tallies["dirty"] == tally_blocks([parse_block(dirty.read_bytes(), GAME)])
     assert tallies["clean"].team_totals(101)[1] == 14 and tallies["clean"].team_totals(205)[1] == 9  # 14-9 by hand

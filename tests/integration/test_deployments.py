@@ -70,7 +70,9 @@ def deployed_game(prefect_server: PrefectServer, s3, mongo, tmp_path_factory: py
     # the plain Prefect commands a user types in the project directory (deploy.sh does the same)
     prefect_cli(prefect_server, "prefect", "work-pool", "create", "gamestreams", "--type", "process")
     prefect_cli(prefect_server, "prefect", "--no-prompt", "deploy", "--all")
-    worker = PrefectWorker(workdir / "worker", api_url=prefect_server.api_url, project_dir=ROOT, extra_env=env)
+    # the worker runs elsewhere, without PYTHONPATH: only the directory `prefect deploy` recorded
+    # (the project's) lets the flow runs import the project
+    worker = PrefectWorker(workdir / "worker", api_url=prefect_server.api_url, extra_env=env)
     worker.start(timeout=120)
     try:
         # the game is in the bucket when the live run starts (as after a restart): its first read is
@@ -210,7 +212,6 @@ def test_the_live_deployment_runs_on_a_real_dask_cluster_that_loses_a_worker(
     worker = PrefectWorker(
         tmp_path / "worker",
         api_url=server.api_url,
-        project_dir=ROOT,
         extra_env={**env, "DASK_ADDRESS": scheduler.address},
     )
     try:

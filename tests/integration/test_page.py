@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pymongo
@@ -23,13 +24,14 @@ from flows.gamestream import SEED_DIR
 from flows.live_boxscore import live_boxscore
 from tasks.reference import read_seed, reset_reference
 from tasks.stream import write_stream
-from tests.helpers import boxscores
+from tests.helpers import boxscores, shown_pieces
 from tests.integration.browser import CHROMIUM, Browser
 from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, RECORDED_GAME_ID, event_lines, recount
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (make test installs it)")
 
 ROOT = Path(__file__).resolve().parents[2]
+PAGE_PASSWORD = "Pg@/:%&|{}; #kwé"
 FRAMES = [frame.text for frame in replay_frames(EVENTS_FILE.read_text())]
 SHOWN = """(() => {
   const text = (id) => document.getElementById(id)?.textContent.trim();
@@ -116,8 +118,13 @@ def test_the_page_follows_the_game_by_itself_and_ends_final_with_every_player(
 
 
 def test_an_unknown_game_is_a_404_page_and_mongodb_down_a_503_page_naming_it(browser: Browser, tmp_path: Path) -> None:
+    """The page reads MongoDB as a user with a password in its URL: when MongoDB stops answering,
+    the 503 comes after the page's 2 s server selection (not pymongo's 30 s) and shows no piece of
+    the password."""
     mongo = SecantusMongo(tmp_path / "mongo").start(timeout=60)
-    page = BoxScorePage(tmp_path / "page", mongo_url=mongo.url).start(timeout=60)
+    pymongo.MongoClient(mongo.url).admin.command("createUser", "app", pwd=PAGE_PASSWORD, roles=["root"])
+    url = mongo.url.replace("mongodb://", f"mongodb://app:{quote(PAGE_PASSWORD, safe='')}@")
+    page = BoxScorePage(tmp_path / "page", mongo_url=url).start(timeout=60)
     try:
         for path in ("/games/gdeadbeef0000", "/games/not%20an%20id", "/"):
             assert httpx.get(f"{page.url}{path}").status_code == 404
@@ -133,9 +140,11 @@ def test_an_unknown_game_is_a_404_page_and_mongodb_down_a_503_page_naming_it(bro
         mongo.stop()
         answer = httpx.get(f"{page.url}/", timeout=30)
         assert answer.status_code == 503 and "Traceback" not in answer.text
+        assert 1.9 <= answer.elapsed.total_seconds() < 10, answer.elapsed  # waited its 2 s, not pymongo's 30
+        assert not shown_pieces(PAGE_PASSWORD, answer.text)
         browser.open(f"{page.url}/")
         shown = browser.evaluate('document.getElementById("unavailable").textContent')
-        assert shown == f"MongoDB at {mongo.url} does not answer."
+        assert shown == f"MongoDB at {mongo.url.replace('mongodb://', 'mongodb://app:***@')} does not answer."
     finally:
         page.stop()
         mongo.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pymongo
@@ -19,6 +20,7 @@ from boxscore.identity import BadGameId
 from boxscore.live import StreamTimeout
 from boxscore.replay import replay_frames
 from boxscore.roster import Player, Team
+from boxscore.season import GameResult, result_of
 from boxscore.synthetic import game_recording
 from devstack.follow import Background
 from devstack.servers import LiveFlowProcess, offline_prefect_env, wait_until
@@ -217,3 +219,60 @@ def test_finalize_reads_the_final_in_full_and_counts_a_correction_the_live_reads
     shown = page(pipeline_env)
     assert (shown["_id"], shown["home"]["score"], shown["away"]["score"], shown["final"]) == (70, 14, 10, True)
     assert any(f"game {RECORDED_GAME_ID} was corrected after its final" in line for line in flow_log)
+
+
+def two_games_finalized_at_once(sql: str, monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
+    """Two finalizers of *different* games, their transactions made to overlap, without task retries.
+
+    Each waits (up to 3 s) after writing its result for the other to have written its own, then
+    reads every result: with the lock the second waits at the lock row instead, and the wait runs
+    out. The errors each raised come back (none, when the lock works).
+    """
+    from tasks import reference
+
+    teams, players = read_seed(SEED_DIR)
+    reset_reference.fn(sql, teams, players)
+    both_written = threading.Barrier(2, timeout=3)
+    read_results = reference._read_results
+
+    def after_the_other_wrote(connection: object) -> list:
+        try:
+            both_written.wait()
+        except threading.BrokenBarrierError:
+            pass  # the other finalizer is waiting for this one's lock
+        return read_results(connection)
+
+    monkeypatch.setattr(reference, "_read_results", after_the_other_wrote)
+    results = [result_of("g1", FINAL_BOXSCORE), result_of("g2", FINAL_BOXSCORE)]
+    errors: list[BaseException] = []
+
+    def finalize(result: GameResult) -> None:
+        try:
+            reference.write_season.fn(sql, [result])  # .fn: no task retries to hide a race
+        except BaseException as error:  # noqa: BLE001 - the test reports it
+            errors.append(error)
+
+    threads = [threading.Thread(target=finalize, args=(result,)) for result in results]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors
+
+
+@pytest.mark.parametrize("sql_url", ["postgresql"], indirect=True)
+def test_two_different_games_finalized_at_once_both_count(
+    pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lost update season_lock prevents: without it (planted below) one game's result is lost
+    or the second writer fails on teams2's keys; with it, the second waits and writes both."""
+    from tasks import reference
+
+    sql = pipeline_env["SQL_URL"]
+    assert two_games_finalized_at_once(sql, monkeypatch) == []
+    assert tables(pipeline_env) == expected_season([(101, 205, GAME_A), (101, 205, GAME_A)])
+
+    monkeypatch.setattr(reference, "take_turn", lambda connection: None)  # the planted defect: no lock
+    reference.metadata.drop_all(reference.sql_engine(sql))
+    errors = two_games_finalized_at_once(sql, monkeypatch)
+    assert errors or tables(pipeline_env) != expected_season([(101, 205, GAME_A), (101, 205, GAME_A)])
