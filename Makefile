@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv tools demo compose-env check test test-unit test-integration bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads clean
+.PHONY: venv tools demo compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ test-integration: venv tools  ## against real local servers (SeaweedFS, Secantus
 test: check  ## every check, then both tiers in one pytest run, property tests with the ci profile's examples
 	$(MAKE) --no-print-directory tools
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=15 tests/unit tests/integration
+
+mutation: venv  ## mutation testing of the core's rules (mutmut): score per module, survivors in mutants/survivors.txt
+	$(BIN)/python -m pip install --quiet -r requirements-mutation.txt
+	rm -rf mutants
+	HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/python -m devstack.mutation
 
 bench-venv: venv
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt

@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 settings.register_profile("default", deadline=None)
 settings.register_profile("ci", deadline=None, print_blob=True)
-settings.register_profile("mutation", deadline=None, database=None)
+# one run per mutant: a failing example is reported as found, not shrunk (shrinking a long stream
+# costs a minute), and nothing is kept between runs
+settings.register_profile(
+    "mutation", deadline=None, database=None, phases=[Phase.explicit, Phase.generate], report_multiple_bugs=False
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 

@@ -144,3 +144,36 @@ def test_finalize_refuses_a_game_in_progress() -> None:
         require_final({"_id": 40, "timestamp": "30:07", "final": False})
     with pytest.raises(GameNotOver, match="no box score"):
         require_final(None)
+
+
+def test_a_tie_early_in_the_season_does_not_stop_the_later_games_counting(reference: tuple) -> None:
+    """Games are counted in order: a tie counts for no record, and the games after it still count."""
+    teams, _ = reference
+    tie = GameResult("a", 101, 205, 3, 3, 70, "00:00", ())
+    home_win = GameResult("b", 101, 205, 5, 2, 70, "00:00", ())
+    away_win = GameResult("c", 101, 205, 1, 4, 70, "00:00", ())
+    before = {t.id: (t.wins, t.losses) for t in teams}
+    after = {t.id: (t.wins, t.losses) for t in teams_after(teams, [tie, home_win, away_win])}
+    assert after[101] == (before[101][0] + 1, before[101][1] + 1)
+    assert after[205] == (before[205][0] + 1, before[205][1] + 1)
+
+
+def test_the_result_of_a_final_is_its_score_event_clock_and_rostered_lines() -> None:
+    """Counted by hand from the recorded final: 14-9, event 70 at 00:00, 20 rostered player lines."""
+    result = result_of("g1", FINAL_BOXSCORE)
+    assert (result.game_id, result.home, result.away, result.home_score, result.away_score) == ("g1", 101, 205, 14, 9)
+    assert (result.event_id, result.clock) == (70, "00:00")
+    assert len(result.players) == 20 and sum(line.goals for line in result.players) == 23
+    assert result_of("g1", {**FINAL_BOXSCORE, "event_id": 71}).event_id == 71  # the event id, not the _id
+
+
+def test_finalize_refuses_with_the_reason_in_words() -> None:
+    with pytest.raises(GameNotOver) as refused:
+        require_final(None)
+    assert str(refused.value) == "no box score found: the game has not started, so there is nothing to finalize"
+    with pytest.raises(GameNotOver) as refused:
+        require_final({"_id": 40, "timestamp": "30:07", "final": False})
+    assert str(refused.value) == (
+        "the game is not over: the latest box score (event 40, clock 30:07) is not final; "
+        "teams2/players2 were not written"
+    )

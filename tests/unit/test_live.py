@@ -66,8 +66,14 @@ def tick(loop: LiveLoop[Version], now: float, streams: dict[str, bytes]) -> list
     return games
 
 
+LEVELS = {"debug", "info", "warning"}  # the levels the flow maps to logging's (flows/live_boxscore.py)
+
+
 def messages(loop: LiveLoop[Version], level: str | None = None) -> list[str]:
-    return [n.message for n in loop.notices() if level is None or n.level == level]
+    """What the loop said since the last call (of one level); each notice must carry a level the flow logs."""
+    said = loop.notices()
+    assert {n.level for n in said} <= LEVELS, [n for n in said if n.level not in LEVELS]
+    return [n.message for n in said if level is None or n.level == level]
 
 
 def test_backoff_doubles_from_1_to_15_s_and_reports_the_recovery() -> None:
@@ -465,3 +471,95 @@ def test_a_whole_read_that_takes_longer_than_read_timeout_is_given_up_and_backs_
     assert loop.reads(11.0, loop.polled(11.0, {"a": version(LIVE)}), matchups, LEAGUE) == {}  # backing off
     (read,) = loop.reads(11.5, loop.polled(11.5, {"a": version(LIVE)}), matchups, LEAGUE).values()
     assert read.whole
+
+
+def test_the_pause_keeps_the_poll_cadence() -> None:
+    """A tick that took 0.3 s of a 1 s interval sleeps 0.7 s; one that took longer does not sleep."""
+    loop = single(poll_interval=1.0)
+    assert loop.pause(10.0, 10.3) == pytest.approx(0.7)
+    assert loop.pause(10.0, 11.5) == 0.0
+
+
+def test_every_timeout_counts_from_the_run_start_or_the_last_change_not_from_zero() -> None:
+    """Started at t=100 (a clock is never 0): waits end 10 s after the start, stalls 60 s after the
+    last change, each at the bound exactly (``>``, not ``>=``)."""
+    waiting = LiveLoop("s3://games/gamestream.txt", False, LoopRules(wait_for_stream=10.0), 100.0, "mongodb://db")
+    waiting.polled(100.0, {})
+    assert not waiting.finished(110.0)
+    with pytest.raises(StreamTimeout, match="within 10 s"):
+        waiting.finished(110.5)
+    stalled = LiveLoop("s3://games/gamestream.txt", False, LoopRules(stall_timeout=60.0), 100.0, "mongodb://db")
+    tick(stalled, 100.0, {SINGLE: LIVE})
+    assert not stalled.finished(160.0)
+    with pytest.raises(StreamTimeout, match="has not changed for 60 s"):
+        stalled.finished(160.5)
+
+
+def test_the_game_record_says_final_with_every_line_once_the_final_is_written() -> None:
+    """What a restart resumes from: the record of a live game, then of its final (not yet finalized)."""
+    loop = single(settle_seconds=5.0)
+    tick(loop, 0.0, {SINGLE: LIVE})
+    assert loop.records_to_save() == [(1, GameRecord(GAME_A, "0 59:00 101 6 1", LIVE))]
+    tick(loop, 1.0, {SINGLE: FINAL})
+    assert loop.records_to_save() == [(1, GameRecord(GAME_A, "0 59:00 101 6 1", FINAL, final=True))]
+    loop.finalized(1.0, {GAME_A})
+    assert loop.records == [GameRecord(GAME_A, "0 59:00 101 6 1", FINAL, final=True, finalized=True)]
+    corrected = FINAL.replace(b"1 58:00 205 1 0", b"1 58:00 205 1 1")
+    tick(loop, 3.0, {SINGLE: corrected})  # a correction after finalize: finalize again
+    assert loop.records_to_save() == [(1, GameRecord(GAME_A, "0 59:00 101 6 1", corrected, final=True))]
+    assert loop.to_finalize == {GAME_A}
+
+
+def test_a_failed_read_of_the_first_game_does_not_stop_the_next_games_read_being_folded() -> None:
+    """Reads done in any order: game a's failure is a's alone, b's box score is written the same tick."""
+    from boxscore.live import ReadFailed
+
+    loop = multi()
+    games = loop.polled(0.0, {"a": version(LIVE), "b": version(FINAL)})
+    matchups = {g: Matchup(g, HOME, AWAY) for g in games}
+    assert sorted(loop.reads(0.0, games, matchups, LEAGUE)) == ["a", "b"]
+    loop.read_done(0.0, {"a": ReadFailed("OSError: gone"), "b": progress(FINAL)}, matchups, LEAGUE)
+    assert [doc["game_id"] for doc in loop.to_write(0.0)] == ["b"]
+    assert messages(loop, "warning")[0].startswith("game a: reading s3://games/saturday/a.txt failed (OSError: gone)")
+
+
+def test_a_shooter_not_on_the_roster_is_counted_and_warned_about_once() -> None:
+    loop = single()
+    stranger = LIVE + b"2 57:00 205 77 1\n"
+    tick(loop, 0.0, {SINGLE: stranger})
+    said = messages(loop, "warning")
+    # the single stream's game is keyed "" until the loop has one key space (it says "game -")
+    assert said == ["game - team 205: jersey 77 is not on the roster (shots counted)"], said
+    tick(loop, 1.0, {SINGLE: stranger + b"3 56:00 205 77 0\n"})
+    assert messages(loop, "warning") == []
+    assert loop.finals == {} and loop.unwritten == {}
+
+
+def test_records_that_could_not_be_saved_are_saved_with_the_next_ones() -> None:
+    loop = single()
+    tick(loop, 0.0, {SINGLE: LIVE})
+    unsaved = loop.records_to_save()
+    assert loop.records_to_save() == []  # handed out once
+    loop.keep_unsaved(unsaved)  # MongoDB refused them
+    assert loop.records_to_save() == unsaved == [(1, GameRecord(GAME_A, "0 59:00 101 6 1", LIVE))]
+
+
+def test_the_game_record_gathers_the_lines_of_each_tick_read_after_the_first() -> None:
+    """A tick folds only new lines: the record's lines are the first read's plus each tick's."""
+    from boxscore.running import advance
+
+    loop = single()
+    matchups = {SINGLE: Matchup(SINGLE, HOME, AWAY)}
+    games = loop.polled(0.0, {SINGLE: version(LIVE)})
+    loop.reads(0.0, games, matchups, LEAGUE)
+    first = progress(LIVE)
+    loop.read_done(0.0, {SINGLE: first}, matchups, LEAGUE)
+    loop.written(0.0, loop.to_write(0.0))
+    grown = LIVE + b"2 57:00 101 6 0\n"
+    games = loop.polled(1.0, {SINGLE: version(grown)})
+    (read,) = loop.reads(1.0, games, matchups, LEAGUE).values()
+    step = advance(read.state, reader(grown), len(grown), frozenset({HOME, AWAY}), read.keep)
+    assert not step.full_read
+    loop.read_done(1.0, {SINGLE: step}, matchups, LEAGUE)
+    loop.written(1.0, loop.to_write(1.0))
+    assert loop.records == [GameRecord(GAME_A, "0 59:00 101 6 1", grown)]

@@ -98,3 +98,27 @@ def test_folding_rows_equals_folding_a_frame(versions: list[bytes]) -> None:
         by_rows = by_rows.fold(block, data)
         by_frame = by_frame.fold(ParsedBlock(block.events, block.rejected, block.examples), data)
         assert by_rows == by_frame
+
+
+def test_event_ids_are_kept_as_runs_and_merged_across_reads() -> None:
+    """By hand: ids 0-2, 5 and 7-8 are three runs; a later read's 3-4 and 6 join them into one."""
+    import numpy as np
+
+    from boxscore.running import id_runs, union_runs
+
+    assert id_runs(np.array([5, 0, 1, 2, 8, 7, 2])) == [(0, 2), (5, 5), (7, 8)]
+    assert id_runs(np.array([], dtype=np.int64)) == []
+    assert union_runs([(0, 2), (5, 5), (7, 8)], [(3, 4), (6, 6)]) == [(0, 8)]
+    assert union_runs([(0, 2)], [(4, 9), (1, 1)]) == [(0, 2), (4, 9)]
+
+
+def test_a_read_hands_back_the_first_bytes_of_the_lines_it_folded_for_the_game_identity() -> None:
+    """``keep``: a full read returns the stream's first ``keep`` bytes of complete lines, a tick the
+    first ``keep`` bytes of the lines it folded (never the partial last line)."""
+    first = b"0 59:00 101 6 1\n1 58:00 205 1 0\n2 57:"
+    whole = full_read(reader(first), len(first), GAME, keep=20)
+    assert whole.lines == b"0 59:00 101 6 1\n1 58"
+    grown = first + b"00 101 6 0\n3 56:00 205 1 1\n"
+    tick = advance(whole.state, reader(grown), len(grown), GAME, keep=100)
+    assert not tick.full_read and tick.lines == b"2 57:00 101 6 0\n3 56:00 205 1 1\n"
+    assert advance(whole.state, reader(grown), len(grown), GAME).lines == b""  # keep=0: nothing handed back
