@@ -167,6 +167,12 @@ def test_the_result_of_a_final_is_its_score_event_clock_and_rostered_lines() -> 
     assert result_of("g1", {**FINAL_BOXSCORE, "event_id": 71}).event_id == 71  # the event id, not the _id
 
 
+def test_finalize_takes_a_final_box_score_as_it_is() -> None:
+    assert require_final(FINAL_BOXSCORE) is FINAL_BOXSCORE
+    stored_before_event_ids = {k: v for k, v in FINAL_BOXSCORE.items() if k != "event_id"}  # keyed by _id alone
+    assert result_of("g1", stored_before_event_ids).event_id == 70
+
+
 def test_finalize_refuses_with_the_reason_in_words() -> None:
     with pytest.raises(GameNotOver) as refused:
         require_final(None)
