@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from boxscore.roster import Team
+from boxscore.roster import Player, Team
 from devstack.follow import start_polling
 from devstack.servers import offline_prefect_env
 from flows.finalize import finalize_game
@@ -99,12 +99,12 @@ def test_the_replay_leaves_populated_reference_tables_as_they_are(
         seed_teams = [
             (int(r["id"]), r["name"], r["conference"], int(r["wins"]), int(r["losses"])) for r in csv.DictReader(file)
         ]
-    # the user's own sidearmdb: one team with other records, no players
-    reset_reference.fn(url, [Team(101, "Syracuse", "ACC", 40, 2)], [])
+    # the user's own sidearmdb: one team with other records, one player
+    reset_reference.fn(url, [Team(101, "Syracuse", "ACC", 40, 2)], [Player(1, "Own Player", "6", 90, 40, 101)])
 
     assert gamestream(delay=0) == 72
     assert table_rows(url, "teams") == [(101, "Syracuse", "ACC", 40, 2)]
-    assert table_rows(url, "players") == []
+    assert table_rows(url, "players") == [(1, "Own Player", "6", 90, 40, 101)]
     assert any("lacks the replay's teams 205 and was left as it is" in line for line in flow_log)
 
     assert gamestream(delay=0, reset_tables=True) == 72
