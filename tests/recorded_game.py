@@ -144,3 +144,15 @@ def recount(lines: list[str], upto_event: int) -> dict:
         shots[(int(team), jersey)] = (s + 1, g + int(goal))
         score[int(team)] += int(goal)
     return {"score": score, "shots": shots, "clock": clock, "final": final}
+
+
+# The line score of the recorded game by quarter, counted by hand from the events file with the
+# quarter rule (Q1 60:00-45:00, Q2 44:59-30:00, Q3 29:59-15:00, Q4 14:59-00:00): goals, then shots.
+LINE_SCORE = {101: (6, 4, 3, 1), 205: (1, 5, 1, 2)}  # Syracuse 14, Johns Hopkins 9
+SHOTS_BY_QUARTER = {101: (16, 16, 6, 10), 205: (2, 7, 10, 3)}
+GOALS = 23
+#: (event id, quarter, time left in it, team, jersey, home score, away score) of the first and last goal
+FIRST_GOAL = (2, 1, "11:13", 205, "8", 0, 1)
+LAST_GOAL = (62, 4, "09:05", 101, "2", 14, 9)
+#: one lead change (Johns Hopkins led 0-1, Syracuse tied 1-1 and led 2-1), one tie, largest leads 7 and 1
+GAME_FLOW = {"lead_changes": 1, "ties": 1, "home_largest_lead": 7, "away_largest_lead": 1}

@@ -1,0 +1,32 @@
+"""Quarters: where on the 60:00 countdown clock an event falls, as a lacrosse box score shows it.
+
+A game is four 15:00 quarters on one clock counting down from 60:00. With ``s`` the seconds left
+and ``elapsed = 3600 - s``, an event is in quarter ``max(1, ceil(elapsed / 900))``, with
+``s - (4 - quarter) * 900`` seconds left in it: 60:00 is Q1 15:00, 45:00 is Q1 00:00, 44:59 is
+Q2 14:59, 15:00 is Q3 00:00 and 00:00 is Q4 00:00 (a moment on a boundary belongs to the quarter
+it ends). The stream's clock ends at 00:00, so it cannot carry overtime.
+"""
+
+from __future__ import annotations
+
+from boxscore.events import GAME_LENGTH_SECONDS
+
+QUARTERS = 4
+QUARTER_SECONDS = GAME_LENGTH_SECONDS // QUARTERS
+
+
+def quarter_of(seconds_left: int) -> int:
+    """The quarter (1 to 4) of a moment ``seconds_left`` seconds before the end of the game."""
+    elapsed = GAME_LENGTH_SECONDS - seconds_left
+    return max(1, -(-elapsed // QUARTER_SECONDS))
+
+
+def quarter_seconds_left(seconds_left: int) -> int:
+    """Seconds left in that moment's quarter."""
+    return seconds_left - (QUARTERS - quarter_of(seconds_left)) * QUARTER_SECONDS
+
+
+def quarter_clock(seconds_left: int) -> str:
+    """The time left in the quarter as ``mm:ss`` (``44:59`` on the game clock -> ``14:59``)."""
+    left = quarter_seconds_left(seconds_left)
+    return f"{left // 60:02d}:{left % 60:02d}"

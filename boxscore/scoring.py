@@ -1,0 +1,85 @@
+"""The scoring summary and the game's flow: the goals in event order with the running score.
+
+A scoring play is one goal and the score after it. Over the goals in order, a *tie* is a goal that
+levels the score (the 0-0 start is not one); a *lead change* is a goal that gives the lead to the
+team that did not hold the most recent lead (the game's first lead is not a change, and leader,
+tie, same leader again is not one); a team's *largest lead* is the widest margin it held (0 if it
+never led).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from boxscore.events import clock_seconds
+from boxscore.periods import quarter_clock, quarter_of
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A counted shot that scored: its event, game clock (``mm:ss`` left), team and jersey."""
+
+    event_id: int
+    clock: str
+    team: int
+    jersey: str
+
+
+@dataclass(frozen=True)
+class ScoringPlay:
+    """A goal as the scoring summary lists it: its quarter, the time left in it, the score after it."""
+
+    event_id: int
+    period: int
+    period_clock: str
+    team: int
+    jersey: str
+    home_score: int
+    away_score: int
+
+
+@dataclass(frozen=True)
+class GameFlow:
+    lead_changes: int
+    ties: int
+    home_largest_lead: int
+    away_largest_lead: int
+
+
+def scoring_plays(goals: Iterable[Goal], home: int, away: int) -> list[ScoringPlay]:
+    """Every goal of ``home`` or ``away`` in event-id order, with the score after it."""
+    plays, score = [], {home: 0, away: 0}
+    for goal in sorted(goals, key=lambda goal: goal.event_id):
+        if goal.team not in score:
+            continue
+        score[goal.team] += 1
+        seconds = clock_seconds(goal.clock)
+        plays.append(
+            ScoringPlay(
+                goal.event_id,
+                quarter_of(seconds),
+                quarter_clock(seconds),
+                goal.team,
+                goal.jersey,
+                score[home],
+                score[away],
+            )
+        )
+    return plays
+
+
+def game_flow(plays: Iterable[ScoringPlay]) -> GameFlow:
+    """Lead changes, ties and each side's largest lead over the scoring plays in order."""
+    lead_changes = ties = home_lead = away_lead = 0
+    last_leader = 0  # +1 home, -1 away: who held the most recent lead (0: nobody yet)
+    for play in plays:
+        margin = play.home_score - play.away_score
+        leader = (margin > 0) - (margin < 0)
+        if leader == 0:
+            ties += 1
+        elif last_leader and leader != last_leader:
+            lead_changes += 1
+        last_leader = leader or last_leader
+        home_lead, away_lead = max(home_lead, margin), max(away_lead, -margin)
+    return GameFlow(lead_changes, ties, home_lead, away_lead)
