@@ -1,13 +1,21 @@
 """The box-score document: everything the page needs, in one MongoDB document.
 
-Contract (``sidearm.boxscores``)::
+Its contract is ``boxscore.schema.json`` (JSON Schema 2020-12, every field described), and README
+shows the recorded game's final document in full. In short (``schema_version`` 2)::
 
-    {"_id": 70, "timestamp": "00:00", "final": true,
-     "home": {"teamid": 101, "name": "syracuse", "conference": "acc", "wins": 11, "losses": 2,
-              "score": 14, "status": "winning",
+    {"_id": 70, "game_id": "g...", "event_id": 70, "schema_version": 2,
+     "timestamp": "00:00", "period": 4, "period_clock": "00:00", "final": true,
+     "home": {"teamid": 101, "name": "syracuse", ..., "score": 14, "status": "won",
+              "shots": 48, "pct": 0.29,
+              "periods": [{"period": 1, "shots": 16, "goals": 6}, ...],
               "players": [{"id": 1, "name": "sam", "number": "6", "shots": 4, "goals": 2, "pct": 0.5}, ...]},
      "away": {...},
+     "scoring": [{"event_id": 2, "period": 1, "period_clock": "11:13", "teamid": 205, "number": "8",
+                  "player_id": 16, "name": "julie", "home_score": 0, "away_score": 1}, ...],
+     "game_flow": {"lead_changes": 1, "ties": 1, "home_largest_lead": 7, "away_largest_lead": 1},
      "quality": {"rejected": 0, "duplicates": 0, "examples": []}}
+
+``_id`` is the event id on a single stream and ``<game_id>/<event_id>`` with many games.
 """
 
 from __future__ import annotations
@@ -15,7 +23,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypedDict
 
+from boxscore.events import clock_seconds
+from boxscore.periods import QUARTERS, quarter_clock, quarter_of
 from boxscore.roster import Player, Team, roster_of
+from boxscore.scoring import ScoringPlay, game_flow, scoring_plays
 from boxscore.tally import Tally
 
 
@@ -30,6 +41,14 @@ class PlayerLine(TypedDict):
     pct: float
 
 
+class QuarterLine(TypedDict):
+    """One quarter of a team's line score."""
+
+    period: int
+    shots: int
+    goals: int
+
+
 class TeamSide(TypedDict):
     """One team in the box score: ``wins``/``losses`` are its record before the game."""
 
@@ -40,7 +59,32 @@ class TeamSide(TypedDict):
     losses: int
     score: int
     status: str
+    shots: int
+    pct: float
+    periods: list[QuarterLine]
     players: list[PlayerLine]
+
+
+class ScoringLine(TypedDict):
+    """One goal of the scoring summary, with the score after it; ``player_id``/``name`` are ``None``
+    for a shooter missing from the roster."""
+
+    event_id: int
+    period: int
+    period_clock: str
+    teamid: int
+    number: str
+    player_id: int | None
+    name: str | None
+    home_score: int
+    away_score: int
+
+
+class GameFlowNote(TypedDict):
+    lead_changes: int
+    ties: int
+    home_largest_lead: int
+    away_largest_lead: int
 
 
 class QualityNote(TypedDict):
@@ -61,11 +105,21 @@ class BoxScore(TypedDict):
     _id: int | str
     game_id: str
     event_id: int
+    schema_version: int
     timestamp: str
+    period: int
+    period_clock: str
     final: bool
     home: TeamSide
     away: TeamSide
+    scoring: list[ScoringLine]
+    game_flow: GameFlowNote
     quality: QualityNote
+
+
+#: The version of the document's contract (``boxscore.schema.json``): 2 added the quarters, the
+#: scoring summary, the game flow and the team shots.
+SCHEMA_VERSION = 2
 
 
 def shooting_pct(shots: int, goals: int) -> float:
@@ -73,11 +127,14 @@ def shooting_pct(shots: int, goals: int) -> float:
     return round(goals / shots, 2) if shots else 0.0
 
 
-def status(score: int, other: int) -> str:
-    """``winning``, ``losing`` or ``tied`` against the other side's score."""
+def status(score: int, other: int, final: bool = False) -> str:
+    """``winning``, ``losing`` or ``tied`` against the other side's score; ``won``, ``lost`` or
+    ``tied`` once the game is final."""
     if score > other:
-        return "winning"
-    return "losing" if score < other else "tied"
+        return "won" if final else "winning"
+    if score < other:
+        return "lost" if final else "losing"
+    return "tied"
 
 
 def unknown_shooters(tally: Tally, team_id: int, players: Sequence[Player]) -> list[str]:
@@ -108,7 +165,7 @@ def _line(player_id: int | None, name: str | None, number: str, shots: int, goal
 
 def team_side(tally: Tally, team: Team, opponent: Team, players: Sequence[Player]) -> TeamSide:
     """One side of the box score: the team, its record before the game, score and players."""
-    score = tally.team_totals(team.id)[1]
+    shots, score = tally.team_totals(team.id)
     return TeamSide(
         teamid=team.id,
         name=team.name,
@@ -116,9 +173,45 @@ def team_side(tally: Tally, team: Team, opponent: Team, players: Sequence[Player
         wins=team.wins,
         losses=team.losses,
         score=score,
-        status=status(score, tally.team_totals(opponent.id)[1]),
+        status=status(score, tally.team_totals(opponent.id)[1], tally.final),
+        shots=shots,
+        pct=shooting_pct(shots, score),
+        periods=quarter_lines(tally, team.id),
         players=player_lines(tally, team.id, players),
     )
+
+
+def quarter_lines(tally: Tally, team_id: int) -> list[QuarterLine]:
+    """Always four quarters, zeros for those not reached (the stream cannot carry overtime)."""
+    lines = []
+    for quarter in range(1, QUARTERS + 1):
+        shots, goals = tally.quarters.get((team_id, quarter), (0, 0))
+        lines.append(QuarterLine(period=quarter, shots=shots, goals=goals))
+    return lines
+
+
+def scoring_summary(
+    plays: Sequence[ScoringPlay], home: Team, away: Team, players: Sequence[Player]
+) -> list[ScoringLine]:
+    """Every goal in event-id order with its scorer and the score after it."""
+    rostered = {(p.teamid, p.number): p for p in players if p.teamid in (home.id, away.id)}
+    lines = []
+    for play in plays:
+        scorer = rostered.get((play.team, play.jersey))
+        lines.append(
+            ScoringLine(
+                event_id=play.event_id,
+                period=play.period,
+                period_clock=play.period_clock,
+                teamid=play.team,
+                number=play.jersey,
+                player_id=scorer.id if scorer else None,
+                name=scorer.name if scorer else None,
+                home_score=play.home_score,
+                away_score=play.away_score,
+            )
+        )
+    return lines
 
 
 def boxscore_id(game_id: str, event_id: int, per_game: bool) -> int | str:
@@ -132,14 +225,27 @@ def build_boxscore(
     """The document for the stream as tallied; keyed by the latest event id (and game)."""
     if tally.last_event_id is None or tally.clock is None:
         raise ValueError("no event in the stream yet: there is no box score to build")
+    seconds_left = clock_seconds(tally.clock)
+    plays = scoring_plays(tally.goals, home.id, away.id)
+    flow = game_flow(plays)
     return BoxScore(
         _id=boxscore_id(game_id, tally.last_event_id, per_game),
         game_id=game_id,
         event_id=tally.last_event_id,
+        schema_version=SCHEMA_VERSION,
         timestamp=tally.clock,
+        period=quarter_of(seconds_left),
+        period_clock=quarter_clock(seconds_left),
         final=tally.final,
         home=team_side(tally, home, away, players),
         away=team_side(tally, away, home, players),
+        scoring=scoring_summary(plays, home, away, players),
+        game_flow=GameFlowNote(
+            lead_changes=flow.lead_changes,
+            ties=flow.ties,
+            home_largest_lead=flow.home_largest_lead,
+            away_largest_lead=flow.away_largest_lead,
+        ),
         quality=QualityNote(
             rejected=tally.quality.rejected,
             duplicates=tally.quality.duplicates,

@@ -9,6 +9,8 @@ it ends). The stream's clock ends at 00:00, so it cannot carry overtime.
 
 from __future__ import annotations
 
+from typing import Any
+
 from boxscore.events import GAME_LENGTH_SECONDS
 
 QUARTERS = 4
@@ -30,3 +32,9 @@ def quarter_clock(seconds_left: int) -> str:
     """The time left in the quarter as ``mm:ss`` (``44:59`` on the game clock -> ``14:59``)."""
     left = quarter_seconds_left(seconds_left)
     return f"{left // 60:02d}:{left % 60:02d}"
+
+
+def quarters_of(clock: Any) -> Any:
+    """The quarter of each ``mm:ss`` clock of a pandas or Dask series, vectorised (:func:`quarter_of`)."""
+    seconds_left = clock.str.slice(0, 2).astype("int64") * 60 + clock.str.slice(3, 5).astype("int64")
+    return (-((seconds_left - GAME_LENGTH_SECONDS) // QUARTER_SECONDS)).clip(lower=1)

@@ -23,12 +23,15 @@ from boxscore.events import (
     SENTINEL_EVENT_ID,
     ParsedBlock,
     Row,
+    clock_seconds,
     ends_game,
     is_real_event,
     is_shot,
     parse_block,
 )
-from boxscore.tally import Quality, Tally, add_shots
+from boxscore.periods import quarter_of, quarters_of
+from boxscore.scoring import Goal
+from boxscore.tally import Quality, Tally, add_shots, in_event_order
 
 #: Read bytes [start, end) of the stream object.
 Reader = Callable[[int, int], bytes]
@@ -71,6 +74,8 @@ class _Counted(NamedTuple):
     """What one block adds to a running tally."""
 
     shots: dict[tuple[int, str], tuple[int, int]]
+    quarters: dict[tuple[int, int], tuple[int, int]]
+    goals: tuple[Goal, ...]  # the new goals, in event-id order
     top: tuple[int, str] | None  # the largest new real event id and its clock
     final: bool
     ids: np.ndarray  # the new (not duplicate) event ids
@@ -85,6 +90,8 @@ class RunningTally:
     last_line: bytes = b""  # the last complete line folded, re-read to detect a rewrite
     seen: Intervals = field(default_factory=list)
     shots: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)
+    quarters: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    goals: tuple[Goal, ...] = ()
     latest: tuple[int, str] | None = None
     final: bool = False
     rejected: int = 0
@@ -99,8 +106,9 @@ class RunningTally:
     def fold(self, block: ParsedBlock, consumed: bytes = b"") -> RunningTally:
         """Add a block of lines that follows what was folded; ``consumed`` are its bytes."""
         new = self._count_rows(block.rows) if block.rows is not None else self._count_frame(block.events)
-        shots = dict(self.shots)
+        shots, quarters = dict(self.shots), dict(self.quarters)
         add_shots(shots, new.shots)
+        add_shots(quarters, new.quarters)
         latest = self.latest if new.top is None or (self.latest and self.latest[0] >= new.top[0]) else new.top
         return replace(
             self,
@@ -108,6 +116,8 @@ class RunningTally:
             last_line=last_line(consumed) or self.last_line,
             seen=union_runs(self.seen, id_runs(new.ids)),
             shots=shots,
+            quarters=quarters,
+            goals=_after(self.goals, new.goals),
             latest=latest,
             final=self.final or new.final,
             rejected=self.rejected + block.rejected,
@@ -129,6 +139,8 @@ class RunningTally:
             last,
             seen,
             dict(tally.shots),
+            dict(tally.quarters),
+            tally.goals,
             latest,
             tally.final,
             quality.rejected,
@@ -141,21 +153,34 @@ class RunningTally:
         ids = events["event_id"].to_numpy()
         keep = ~(events["event_id"].duplicated(keep="first").to_numpy() | _seen(self.seen, ids))
         new = events[keep]
-        counted = new[is_shot(new["team"])].groupby(["team", "jersey"])["goal"].agg(["count", "sum"])
+        taken = new[is_shot(new["team"])]
+        counted = taken.groupby(["team", "jersey"])["goal"].agg(["count", "sum"])
         shots = {
             (int(team), str(jersey)): (int(row["count"]), int(row["sum"])) for (team, jersey), row in counted.iterrows()
         }
+        by_quarter = taken.assign(quarter=quarters_of(taken["clock"])).groupby(["team", "quarter"])["goal"]
+        quarters = {
+            (int(team), int(quarter)): (int(row["count"]), int(row["sum"]))
+            for (team, quarter), row in by_quarter.agg(["count", "sum"]).iterrows()
+        }
+        scored = taken[taken["goal"] == 1]
+        goals = in_event_order(
+            Goal(int(e), str(c), int(team), str(j))
+            for e, c, team, j in zip(scored["event_id"], scored["clock"], scored["team"], scored["jersey"], strict=True)
+        )
         real = new[is_real_event(new["event_id"])]
         top = None
         if len(real):
             row = real.loc[real["event_id"].idxmax()]
             top = (int(row["event_id"]), str(row["clock"]))
         final = bool(ends_game(new["event_id"], new["clock"]).any())
-        return _Counted(shots, top, final, new["event_id"].to_numpy(), int((~keep).sum()))
+        return _Counted(shots, quarters, goals, top, final, new["event_id"].to_numpy(), int((~keep).sum()))
 
     def _count_rows(self, rows: list[Row]) -> _Counted:
         """What a block adds, line by line (a tick's few new lines: cheaper than a DataFrame)."""
         shots: dict[tuple[int, str], tuple[int, int]] = {}
+        quarters: dict[tuple[int, int], tuple[int, int]] = {}
+        goals: list[Goal] = []
         top, final, kept, duplicates = None, False, set(), 0
         for event_id, clock, team, jersey, goal in rows:
             if event_id in kept or any(lo <= event_id <= hi for lo, hi in self.seen):
@@ -163,19 +188,35 @@ class RunningTally:
                 continue
             kept.add(event_id)
             if is_shot(team):
-                count, goals = shots.get((team, jersey), (0, 0))
-                shots[(team, jersey)] = (count + 1, goals + goal)
+                count, scored = shots.get((team, jersey), (0, 0))
+                shots[(team, jersey)] = (count + 1, scored + goal)
+                quarter = (team, quarter_of(clock_seconds(clock)))
+                count, scored = quarters.get(quarter, (0, 0))
+                quarters[quarter] = (count + 1, scored + goal)
+                if goal:
+                    goals.append(Goal(event_id, clock, team, jersey))
             if is_real_event(event_id) and (top is None or event_id > top[0]):
                 top = (event_id, clock)
             final = final or ends_game(event_id, clock)
-        return _Counted(shots, top, final, np.fromiter(kept, dtype=np.int64, count=len(kept)), duplicates)
+        ids = np.fromiter(kept, dtype=np.int64, count=len(kept))
+        return _Counted(shots, quarters, in_event_order(goals), top, final, ids, duplicates)
 
     def tally(self, tail: ParsedBlock | None = None) -> Tally:
         """The :class:`Tally` of the whole object: the folded lines plus an unterminated last line."""
         state = self.fold(tail) if tail is not None and (len(tail) or tail.rejected) else self
         quality = Quality(state.rejected, state.duplicates, state.examples)
         clock = state.latest[1] if state.latest else None
-        return Tally(state.max_id if state.latest else None, clock, state.final, state.shots, quality)
+        latest = state.max_id if state.latest else None
+        return Tally(latest, clock, state.final, state.shots, quality, state.quarters, state.goals)
+
+
+def _after(goals: tuple[Goal, ...], new: tuple[Goal, ...]) -> tuple[Goal, ...]:
+    """Goals so far and a block's new ones, in event-id order (a live feed's come after: no sort)."""
+    if not new:
+        return goals
+    if not goals or new[0].event_id > goals[-1].event_id:
+        return goals + new
+    return in_event_order(goals + new)
 
 
 @dataclass(frozen=True)

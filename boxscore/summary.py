@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from boxscore.events import clean_table, ends_game, is_real_event, is_shot
-from boxscore.tally import Quality, ShotCounts, Tally, add_shots
+from boxscore.periods import quarters_of
+from boxscore.scoring import Goal
+from boxscore.tally import Quality, QuarterCounts, ShotCounts, Tally, add_shots, in_event_order
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -34,6 +36,8 @@ class BlockSummary:
     sentinels: int
     final: bool
     shots: ShotCounts
+    quarters: QuarterCounts
+    goals: tuple[Goal, ...]
 
 
 def summarise_block(data: bytes, teams: frozenset[int] | None = None) -> BlockSummary | None:
@@ -52,23 +56,44 @@ def summarise_table(table: pa.Table) -> BlockSummary | None:
     if sentinels and is_shot(teams[~is_real]).any():
         return None  # a shot on the sentinel id: whether it counts depends on order, so be exact
     final = bool(ends_game(ids, table["clock"].to_numpy(zero_copy_only=False)).any())
-    shots_table = (
-        table.filter(is_shot(teams)).group_by(["team", "jersey"]).aggregate([("goal", "count"), ("goal", "sum")])
-    )
-    shots = {
-        (team, jersey): (count, goals)
-        for team, jersey, count, goals in zip(
-            shots_table["team"].to_pylist(),
-            shots_table["jersey"].to_pylist(),
-            shots_table["goal_count"].to_pylist(),
-            shots_table["goal_sum"].to_pylist(),
+    taken = table.filter(is_shot(teams))
+    shots, quarters, goals = _counts(taken, "jersey"), _counts(_with_quarters(taken), "quarter"), _goals(taken)
+    if not len(real):
+        return BlockSummary(None, None, None, sentinels, final, shots, quarters, goals)
+    last = int(real[-1])
+    clock = table["clock"][last].as_py()
+    return BlockSummary(int(ids[real[0]]), int(ids[last]), clock, sentinels, final, shots, quarters, goals)
+
+
+def _counts(shots: pa.Table, by: str) -> dict[tuple[Any, Any], tuple[int, int]]:
+    """(shots, goals) per team and ``by`` (jersey or quarter), grouped in Arrow."""
+    grouped = shots.group_by(["team", by]).aggregate([("goal", "count"), ("goal", "sum")])
+    return {
+        (team, key): (count, goals)
+        for team, key, count, goals in zip(
+            grouped["team"].to_pylist(),
+            grouped[by].to_pylist(),
+            grouped["goal_count"].to_pylist(),
+            grouped["goal_sum"].to_pylist(),
             strict=True,
         )
     }
-    if not len(real):
-        return BlockSummary(None, None, None, sentinels, final, shots)
-    last = int(real[-1])
-    return BlockSummary(int(ids[real[0]]), int(ids[last]), table["clock"][last].as_py(), sentinels, final, shots)
+
+
+def _with_quarters(shots: pa.Table) -> pa.Table:
+    """The shots with the quarter of each (:func:`boxscore.periods.quarter_of`, vectorised)."""
+    import pyarrow as pa
+
+    quarters = quarters_of(shots["clock"].to_pandas()).to_numpy()
+    return shots.append_column("quarter", pa.array(quarters, pa.int64()))
+
+
+def _goals(shots: pa.Table) -> tuple[Goal, ...]:
+    import pyarrow.compute as pc
+
+    scored = shots.filter(pc.equal(shots["goal"], 1))
+    columns = (scored[name].to_pylist() for name in ("event_id", "clock", "team", "jersey"))
+    return tuple(Goal(*row) for row in zip(*columns, strict=True))
 
 
 def merge_summaries(parts: list[BlockSummary | None]) -> Tally | None:
@@ -80,8 +105,10 @@ def merge_summaries(parts: list[BlockSummary | None]) -> Tally | None:
     if any(later[0] <= earlier[1] for earlier, later in pairwise(spans)):
         return None
     shots: dict[tuple[int, str], tuple[int, int]] = {}
+    quarters: dict[tuple[int, int], tuple[int, int]] = {}
     for part in known:
         add_shots(shots, part.shots)
+        add_shots(quarters, part.quarters)
     tops = [(part.last, part.last_clock) for part in known if part.last is not None]
     top = max(tops, default=None)
     sentinels = sum(part.sentinels for part in known)
@@ -91,4 +118,6 @@ def merge_summaries(parts: list[BlockSummary | None]) -> Tally | None:
         any(part.final for part in known),
         shots,
         Quality(0, max(0, sentinels - 1), ()),
+        quarters,
+        in_event_order(goal for part in known for goal in part.goals),
     )

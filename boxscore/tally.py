@@ -1,4 +1,4 @@
-"""Shots and goals per player, and where the game stands, from parsed events.
+"""Shots and goals per player and per quarter, the goals in order, and where the game stands.
 
 The same expressions run on a pandas frame (tests, small games) and on a Dask dataframe (the
 live flow computes them on the cluster): :func:`tally_parts` only uses operations both share,
@@ -7,20 +7,25 @@ and :func:`assemble_tally` turns the small computed results into a :class:`Tally
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 import pandas as pd
 
 from boxscore.events import MAX_EXAMPLES, ParsedBlock, ends_game, is_real_event, is_shot
+from boxscore.periods import quarters_of
+from boxscore.scoring import Goal
 
 #: (team id, jersey) -> (shots, goals)
 ShotCounts = Mapping[tuple[int, str], tuple[int, int]]
+#: (team id, quarter 1-4) -> (shots, goals)
+QuarterCounts = Mapping[tuple[int, int], tuple[int, int]]
+Key = TypeVar("Key", bound=Hashable)
 
 
-def add_shots(into: dict[tuple[int, str], tuple[int, int]], more: ShotCounts) -> None:
-    """Add ``more`` (shots, goals) per team and jersey into ``into``."""
+def add_shots(into: dict[Key, tuple[int, int]], more: Mapping[Key, tuple[int, int]]) -> None:
+    """Add ``more`` (shots, goals) per key (team and jersey, or team and quarter) into ``into``."""
     for key, (shots, goals) in more.items():
         before = into.get(key, (0, 0))
         into[key] = (before[0] + shots, before[1] + goals)
@@ -44,6 +49,9 @@ class Tally:
     final: bool
     shots: ShotCounts
     quality: Quality = field(default_factory=Quality)
+    quarters: QuarterCounts = field(default_factory=dict)
+    #: every counted goal, in event-id order (the scoring summary)
+    goals: tuple[Goal, ...] = ()
 
     def team_totals(self, team: int) -> tuple[int, int]:
         """(shots, goals) of one team, whoever on it took them."""
@@ -51,27 +59,50 @@ class Tally:
         return sum(s for s, _ in counts), sum(g for _, g in counts)
 
 
-def tally_parts(unique: Any) -> tuple[Any, Any, Any]:
-    """Lazy pieces of a tally; ``unique`` is a pandas or Dask frame of de-duplicated events.
+class TallyParts(NamedTuple):
+    """The pieces of a tally, lazy on a Dask frame, computed on a pandas one."""
 
-    Returns (shot counts per team and jersey, the row of the latest event, the final flag).
-    """
-    shots = unique[is_shot(unique.team)].groupby(["team", "jersey"]).goal.agg(["count", "sum"])
+    shots: Any  # count and sum of goal per team and jersey
+    quarters: Any  # the same per team and quarter
+    goals: Any  # event_id, clock, team, jersey of every goal
+    latest: Any  # the row of the latest real event
+    final: Any
+
+
+def tally_parts(unique: Any) -> TallyParts:
+    """The pieces of a tally of ``unique``, a pandas or Dask frame of de-duplicated events."""
+    shots = unique[is_shot(unique.team)]
+    by_jersey = shots.groupby(["team", "jersey"]).goal.agg(["count", "sum"])
+    by_quarter = shots.assign(quarter=quarters_of(shots.clock)).groupby(["team", "quarter"]).goal.agg(["count", "sum"])
+    goals = shots[shots.goal == 1][["event_id", "clock", "team", "jersey"]]
     latest = unique[is_real_event(unique.event_id)].nlargest(1, "event_id")[["event_id", "clock"]]
     final = ends_game(unique.event_id, unique.clock).any()
-    return shots, latest, final
+    return TallyParts(by_jersey, by_quarter, goals, latest, final)
 
 
-def assemble_tally(shots: pd.DataFrame, latest: pd.DataFrame, final: bool, quality: Quality) -> Tally:
+def in_event_order(goals: Iterable[Goal]) -> tuple[Goal, ...]:
+    return tuple(sorted(goals, key=lambda goal: goal.event_id))
+
+
+def assemble_tally(parts: TallyParts, quality: Quality) -> Tally:
     """Turn computed :func:`tally_parts` results into a :class:`Tally`."""
     counts = {
-        (int(team), str(jersey)): (int(row["count"]), int(row["sum"])) for (team, jersey), row in shots.iterrows()
+        (int(team), str(jersey)): (int(row["count"]), int(row["sum"])) for (team, jersey), row in parts.shots.iterrows()
     }
+    quarters = {
+        (int(team), int(quarter)): (int(row["count"]), int(row["sum"]))
+        for (team, quarter), row in parts.quarters.iterrows()
+    }
+    goals = in_event_order(
+        Goal(int(event_id), str(clock), int(team), str(jersey))
+        for event_id, clock, team, jersey in parts.goals.itertuples(index=False)
+    )
+    latest = parts.latest
     if len(latest):
         last_event_id, clock = int(latest["event_id"].iloc[0]), str(latest["clock"].iloc[0])
     else:
         last_event_id, clock = None, None
-    return Tally(last_event_id, clock, bool(final), counts, quality)
+    return Tally(last_event_id, clock, bool(parts.final), counts, quality, quarters, goals)
 
 
 def quality_frame(block: ParsedBlock) -> pd.DataFrame:

@@ -40,7 +40,7 @@ from boxscore.running import (
     union_runs,
 )
 from boxscore.summary import merge_summaries, summarise_block
-from boxscore.tally import Tally, assemble_tally, quality_frame, quality_from_frame, tally_parts
+from boxscore.tally import Tally, TallyParts, assemble_tally, quality_frame, quality_from_frame, tally_parts
 from tasks.stream import (
     PrefetchedReader,
     RangeReader,
@@ -73,9 +73,7 @@ def _seen(ids: pd.Series) -> Intervals:
 class TallyGraph(NamedTuple):
     """The lazy pieces of a stream's tally, computed together in one Dask computation."""
 
-    shots: Any
-    latest: Any
-    final: Any
+    parts: TallyParts
     total: Any  # events parsed
     kept: Any  # events after de-duplication
     rejections: Any
@@ -95,12 +93,12 @@ def _lazy_tally(blocks: list[Delayed], teams: frozenset[int]) -> TallyGraph:
         verify_meta=False,
     )
     seen = [dask.delayed(_seen)(part) for part in unique.event_id.to_delayed()]
-    return TallyGraph(*tally_parts(unique), events.event_id.count(), unique.event_id.count(), rejections, seen)
+    return TallyGraph(tally_parts(unique), events.event_id.count(), unique.event_id.count(), rejections, seen)
 
 
 def _assemble(parts: TallyGraph) -> Tally:
     quality = quality_from_frame(parts.rejections, int(parts.total) - int(parts.kept))
-    return assemble_tally(parts.shots, parts.latest, bool(parts.final), quality)
+    return assemble_tally(parts.parts, quality)
 
 
 def tally_streams(

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+import jsonschema
 import pandas as pd
 import pymongo
 import sqlalchemy
@@ -36,10 +39,9 @@ def tally_blocks(blocks: list[ParsedBlock]) -> Tally:
     """The reference tally: every block's events in one frame, the first line per event id counts."""
     events = pd.concat([block.events for block in blocks], ignore_index=True)
     unique = events.drop_duplicates(subset="event_id", keep="first")
-    shots, latest, final = tally_parts(unique)
     examples = tuple(line for block in blocks for line in block.examples)[:MAX_EXAMPLES]
     quality = Quality(sum(block.rejected for block in blocks), len(events) - len(unique), examples)
-    return assemble_tally(shots, latest, bool(final), quality)
+    return assemble_tally(tally_parts(unique), quality)
 
 
 # -- stream text for property tests ---------------------------------------------------------
@@ -212,9 +214,21 @@ def histories(draw):
 # -- reading the stores back ----------------------------------------------------------------
 
 
+SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "boxscore.schema.json").read_text())
+
+
+def valid(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The document, once it validates against the published ``boxscore.schema.json``."""
+    if document is not None:
+        jsonschema.validate(document, SCHEMA, cls=jsonschema.Draft202012Validator)
+    return document
+
+
 def boxscores(env: dict[str, str]) -> list[dict[str, Any]]:
+    """Every box score the test stored, each validated against the published schema."""
     with pymongo.MongoClient(env["MONGO_URL"]) as client:
-        return list(client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find(sort=[("_id", 1)]))
+        documents = list(client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find(sort=[("_id", 1)]))
+    return [valid(document) for document in documents]  # type: ignore[misc]
 
 
 def table_rows(url: str, table: str) -> list[tuple]:
@@ -237,7 +251,7 @@ def latest_of_game(env: dict[str, str], game_id: str) -> dict[str, Any] | None:
     """The documented page query for one game of a prefix: its latest box score."""
     with pymongo.MongoClient(env["MONGO_URL"]) as client:
         collection = client[env["MONGO_DB"]][env["MONGO_COLLECTION"]]
-        return collection.find_one({"game_id": game_id}, sort=[("event_id", pymongo.DESCENDING)])
+        return valid(collection.find_one({"game_id": game_id}, sort=[("event_id", pymongo.DESCENDING)]))
 
 
 def expected_season(

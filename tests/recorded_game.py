@@ -53,11 +53,52 @@ def _players(rows: list[tuple]) -> list[dict]:
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
+# Every goal, counted by hand from the events file: (event id, quarter, time left in it, team,
+# jersey, player id, name, home score, away score) after the goal.
+SCORING = [
+    (2, 1, "11:13", 205, "8", 16, "julie", 0, 1),
+    (4, 1, "10:03", 101, "1", 2, "sarah", 1, 1),
+    (10, 1, "04:55", 101, "1", 2, "sarah", 2, 1),
+    (11, 1, "04:28", 101, "2", 3, "steve", 3, 1),
+    (12, 1, "03:52", 101, "10", 10, "swede", 4, 1),
+    (13, 1, "02:52", 101, "4", 8, "shree", 5, 1),
+    (16, 1, "00:49", 101, "1", 2, "sarah", 6, 1),
+    (18, 2, "13:29", 205, "1", 11, "jimmy", 6, 2),
+    (19, 2, "11:54", 205, "1", 11, "jimmy", 6, 3),
+    (20, 2, "11:09", 101, "1", 2, "sarah", 7, 3),
+    (21, 2, "11:03", 205, "5", 19, "jimmy", 7, 4),
+    (24, 2, "10:20", 101, "1", 2, "sarah", 8, 4),
+    (27, 2, "08:03", 101, "13", 4, "stone", 9, 4),
+    (28, 2, "07:48", 205, "15", 14, "jane", 9, 5),
+    (29, 2, "07:31", 205, "15", 14, "jane", 9, 6),
+    (33, 2, "04:22", 101, "15", 9, "shelly", 10, 6),
+    (47, 3, "09:57", 101, "6", 1, "sam", 11, 6),
+    (48, 3, "08:57", 101, "6", 1, "sam", 12, 6),
+    (52, 3, "05:22", 101, "1", 2, "sarah", 13, 6),
+    (55, 3, "02:23", 205, "1", 11, "jimmy", 13, 7),
+    (59, 4, "13:07", 205, "2", 13, "james", 13, 8),
+    (60, 4, "12:32", 205, "17", 17, "james", 13, 9),
+    (62, 4, "09:05", 101, "2", 3, "steve", 14, 9),
+]
+
+
+def _periods(shots: tuple[int, ...], goals: tuple[int, ...]) -> list[dict]:
+    return [{"period": q, "shots": s, "goals": g} for q, (s, g) in enumerate(zip(shots, goals, strict=True), 1)]
+
+
+def _scoring(rows: list[tuple]) -> list[dict]:
+    keys = ("event_id", "period", "period_clock", "teamid", "number", "player_id", "name", "home_score", "away_score")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
 FINAL_BOXSCORE = {
     "_id": 70,
     "game_id": RECORDED_GAME_ID,
     "event_id": 70,
+    "schema_version": 2,
     "timestamp": "00:00",
+    "period": 4,
+    "period_clock": "00:00",
     "final": True,
     "home": {
         "teamid": 101,
@@ -66,7 +107,10 @@ FINAL_BOXSCORE = {
         "wins": 11,
         "losses": 2,
         "score": 14,
-        "status": "winning",
+        "status": "won",
+        "shots": 48,
+        "pct": 0.29,
+        "periods": _periods((16, 16, 6, 10), (6, 4, 3, 1)),
         "players": _players(HOME_PLAYERS),
     },
     "away": {
@@ -76,9 +120,14 @@ FINAL_BOXSCORE = {
         "wins": 9,
         "losses": 4,
         "score": 9,
-        "status": "losing",
+        "status": "lost",
+        "shots": 22,
+        "pct": 0.41,
+        "periods": _periods((2, 7, 10, 3), (1, 5, 1, 2)),
         "players": _players(AWAY_PLAYERS),
     },
+    "scoring": _scoring(SCORING),
+    "game_flow": {"lead_changes": 1, "ties": 1, "home_largest_lead": 7, "away_largest_lead": 1},
     "quality": {"rejected": 0, "duplicates": 0, "examples": []},
 }
 

@@ -26,7 +26,7 @@ from devstack.servers import (
     offline_prefect_env,
     wait_until,
 )
-from tests.helpers import table_rows, task_runs
+from tests.helpers import table_rows, task_runs, valid
 from tests.integration.browser import CHROMIUM
 from tests.integration.browser import FLAGS as CHROMIUM_FLAGS
 from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2
@@ -107,7 +107,7 @@ def test_deployed_live_flow_writes_the_right_results(deployed_game: dict) -> Non
     env = deployed_game["env"]
     assert "Flow run finished successfully in 'Completed'" in deployed_game["cli_output"]
     with pymongo.MongoClient(env["MONGO_URL"]) as client:
-        latest = client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=[("_id", -1)])
+        latest = valid(client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=[("_id", -1)]))
     assert latest == FINAL_BOXSCORE
     assert table_rows(env["SQL_URL"], "teams2") == TEAMS2
     assert table_rows(env["SQL_URL"], "players2") == PLAYERS2
@@ -233,7 +233,7 @@ def test_the_live_deployment_runs_on_a_real_dask_cluster_that_loses_a_worker(
 
         def latest() -> dict | None:
             with pymongo.MongoClient(env["MONGO_URL"]) as client:
-                return client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=[("_id", -1)])
+                return valid(client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=[("_id", -1)]))
 
         wait_until(lambda: (latest() or {}).get("_id", -1) >= 10, 180, "the box score of event 10")
         with Client(scheduler.address, set_as_default=False) as client:

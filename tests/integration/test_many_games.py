@@ -12,7 +12,7 @@ from devstack.follow import start_polling
 from flows.finalize import finalize_game
 from flows.gamestream import gamestream
 from flows.live_boxscore import live_boxscore
-from tests.helpers import expected_season, latest_of_game, table_rows
+from tests.helpers import expected_season, latest_of_game, table_rows, valid
 from tests.recorded_game import recount
 
 GAMES, SEED_NUMBER, STAGGER = 3, 11, 900  # game i starts 15 game-minutes after game i-1
@@ -42,7 +42,7 @@ def test_one_flow_follows_every_game_under_a_prefix(
 
     assert sorted(finals) == ["g0000", "g0001", "g0002"]
     with pymongo.MongoClient(pipeline_env["MONGO_URL"]) as client:
-        docs = list(client[pipeline_env["MONGO_DB"]][pipeline_env["MONGO_COLLECTION"]].find())
+        docs = [valid(d) for d in client[pipeline_env["MONGO_DB"]][pipeline_env["MONGO_COLLECTION"]].find()]
     by_game: dict[str, list] = {}
     for doc in docs:
         assert doc["_id"] == f"{doc['game_id']}/{doc['event_id']}"

@@ -29,7 +29,7 @@ from flows.gamestream import SEED_DIR, gamestream
 from flows.live_boxscore import live_boxscore
 from tasks.reference import read_seed, reset_reference
 from tasks.stream import write_stream
-from tests.helpers import boxscores, expected_season, latest_of_game, table_rows
+from tests.helpers import boxscores, expected_season, latest_of_game, table_rows, valid
 from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, RECORDED_GAME_ID, derived_game_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,12 +47,12 @@ FAST = {"poll_interval": 0.05, "wait_for_stream": 60, "stall_timeout": 120, "set
 def page(env: dict[str, str]) -> dict | None:
     """The seed's page query: the box score of the latest event."""
     with pymongo.MongoClient(env["MONGO_URL"]) as client:
-        return client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=[("_id", -1)])
+        return valid(client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=[("_id", -1)]))
 
 
 def archive(env: dict[str, str]) -> dict[str, dict]:
     with pymongo.MongoClient(env["MONGO_URL"]) as client:
-        return {d["_id"]: d for d in client[env["MONGO_DB"]][env["MONGO_COLLECTION"] + "_archive"].find()}
+        return {d["_id"]: valid(d) for d in client[env["MONGO_DB"]][env["MONGO_COLLECTION"] + "_archive"].find()}
 
 
 def tables(env: dict[str, str]) -> tuple[list[tuple], list[tuple]]:

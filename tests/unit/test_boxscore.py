@@ -2,6 +2,7 @@
 
 import csv
 
+import jsonschema
 import pytest
 
 from boxscore.document import build_boxscore, final_score, shooting_pct, status
@@ -17,13 +18,16 @@ from boxscore.season import (
     season_after,
     teams_after,
 )
-from tests.helpers import GAME, tally_blocks
+from tests.helpers import GAME, tally_blocks, valid
 from tests.recorded_game import (
     EVENTS_FILE,
     FINAL_BOXSCORE,
+    GAME_FLOW,
+    LINE_SCORE,
     PLAYERS2,
     RECORDED_GAME_ID,
     SEED,
+    SHOTS_BY_QUARTER,
     TEAMS2,
     event_lines,
     reference_counts,
@@ -90,6 +94,7 @@ def test_no_event_no_boxscore(reference: tuple) -> None:
 
 def test_status_and_pct() -> None:
     assert [status(1, 0), status(0, 1), status(2, 2)] == ["winning", "losing", "tied"]
+    assert [status(1, 0, final=True), status(0, 1, final=True), status(2, 2, final=True)] == ["won", "lost", "tied"]
     assert [shooting_pct(0, 0), shooting_pct(7, 2), shooting_pct(3, 3)] == [0.0, 0.29, 1.0]
 
 
@@ -183,3 +188,73 @@ def test_finalize_refuses_with_the_reason_in_words() -> None:
         "the game is not over: the latest box score (event 40, clock 30:07) is not final; "
         "teams2/players2 were not written"
     )
+
+
+def test_the_recorded_final_and_every_box_score_of_the_replay_validate_against_the_published_schema(
+    reference: tuple,
+) -> None:
+    valid(FINAL_BOXSCORE)
+    for upto in range(71):
+        valid(boxscore_for("\n".join(event_lines()[: upto + 1]), reference))
+    with pytest.raises(jsonschema.ValidationError):
+        valid({**FINAL_BOXSCORE, "period": 5})  # no overtime: the stream cannot carry one
+
+
+def test_the_line_score_scoring_summary_and_flow_of_the_recorded_game_as_counted_by_hand(reference: tuple) -> None:
+    doc = boxscore_for(EVENTS_FILE.read_text(), reference)
+    for side, team in (("home", 101), ("away", 205)):
+        assert [q["goals"] for q in doc[side]["periods"]] == list(LINE_SCORE[team])
+        assert [q["shots"] for q in doc[side]["periods"]] == list(SHOTS_BY_QUARTER[team])
+    first, last = doc["scoring"][0], doc["scoring"][-1]
+    assert (first["event_id"], first["period"], first["period_clock"], first["teamid"], first["number"]) == (
+        2,
+        1,
+        "11:13",
+        205,
+        "8",
+    )
+    assert (first["home_score"], first["away_score"]) == (0, 1)
+    assert (last["event_id"], last["period"], last["period_clock"], last["teamid"], last["number"]) == (
+        62,
+        4,
+        "09:05",
+        101,
+        "2",
+    )
+    assert (last["home_score"], last["away_score"]) == (14, 9) and len(doc["scoring"]) == 23
+    assert doc["game_flow"] == GAME_FLOW
+    assert (doc["home"]["status"], doc["away"]["status"]) == ("won", "lost")
+
+
+def test_quarter_boundaries_a_repeated_id_a_correction_and_a_stranger_in_the_summary(reference: tuple) -> None:
+    """Goals exactly on the quarter boundaries (45:00 is Q1 00:00, 44:59 Q2 14:59, 15:00 Q3 00:00,
+    00:00 Q4 00:00), event 1 repeated (the first line wins), jersey 77 not on the roster."""
+    text = "\n".join(
+        [
+            "0 60:00 101 6 1",
+            "1 45:00 205 1 1",
+            "1 45:00 101 6 1",  # a repeated id: not counted
+            "2 44:59 205 77 1",
+            "3 15:00 101 6 0",
+            "4 00:00 101 1 1",
+        ]
+    )
+    doc = boxscore_for(text, reference)
+    assert [
+        (s["event_id"], s["period"], s["period_clock"], s["name"], s["home_score"], s["away_score"])
+        for s in doc["scoring"]
+    ] == [
+        (0, 1, "15:00", "sam", 1, 0),
+        (1, 1, "00:00", "jimmy", 1, 1),
+        (2, 2, "14:59", None, 1, 2),
+        (4, 4, "00:00", "sarah", 2, 2),
+    ]
+    assert [q["shots"] for q in doc["home"]["periods"]] == [1, 0, 1, 1]
+    assert [q["goals"] for q in doc["away"]["periods"]] == [1, 1, 0, 0]
+    assert doc["game_flow"] == {"lead_changes": 1, "ties": 2, "home_largest_lead": 1, "away_largest_lead": 1}
+    assert (doc["period"], doc["period_clock"], doc["final"]) == (4, "00:00", True)
+    assert doc["home"]["status"] == doc["away"]["status"] == "tied"
+    valid(doc)
+    corrected = boxscore_for(text.replace("3 15:00 101 6 0", "3 15:00 101 6 1"), reference)  # a miss made a goal
+    assert [s["event_id"] for s in corrected["scoring"]] == [0, 1, 2, 3, 4]
+    assert corrected["home"]["periods"][2]["goals"] == 1 and corrected["home"]["score"] == 3

@@ -31,7 +31,7 @@ def test_final_summary_shows_result_and_record_changes() -> None:
 
 def test_terminal_tables() -> None:
     table = boxscore_table(FINAL_BOXSCORE)
-    assert "home: syracuse (acc, 11-2) 14 winning" in table
+    assert "home: syracuse (acc, 11-2) 14 won" in table
     assert "| 2    | sarah  | 1   | 8       | 6       | 0.75  |" in table
     assert rows_table(AFTER).splitlines()[2].split("|")[1:-1] == [
         " 101  ",

@@ -3,12 +3,15 @@
 For arbitrary text, the tally the live flow computes (incremental fold, line by line or
 vectorised) equals this plain reading of the rules: five ASCII-whitespace-separated fields,
 event id >= -1, clock mm:ss within 00:00-60:00, team 0 or one of the game's, jersey of 1-3
-digits, goal 0 or 1; the first line with an id counts, later ones are duplicates.
+digits, goal 0 or 1; the first line with an id counts, later ones are duplicates. A counted shot
+is in quarter ``max(1, ceil((3600 - seconds left) / 900))``; the goals are listed by event id.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import astuple
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,6 +30,8 @@ def digits(text: str, low: int, high: int) -> bool:
 
 def naive_tally(text: str) -> dict:
     shots: dict[tuple[int, str], list[int]] = {}
+    quarters: dict[tuple[int, int], list[int]] = {}
+    goals: list[tuple[int, str, int, str]] = []
     seen: set[int] = set()
     rejected, duplicates, examples = 0, 0, []
     latest, final = None, False
@@ -64,6 +69,12 @@ def naive_tally(text: str) -> dict:
             counts = shots.setdefault((int(team), jersey), [0, 0])
             counts[0] += 1
             counts[1] += int(goal)
+            elapsed = 3600 - (int(clock[:2]) * 60 + int(clock[3:]))
+            by_quarter = quarters.setdefault((int(team), max(1, math.ceil(elapsed / 900))), [0, 0])
+            by_quarter[0] += 1
+            by_quarter[1] += int(goal)
+            if goal == "1":
+                goals.append((int(event), clock, int(team), jersey))
         if int(event) >= 0 and (latest is None or int(event) > latest[0]):
             latest = (int(event), clock)
         final = final or clock == "00:00" or int(event) == -1
@@ -72,6 +83,8 @@ def naive_tally(text: str) -> dict:
         "clock": latest and latest[1],
         "final": final,
         "shots": {key: tuple(value) for key, value in shots.items()},
+        "quarters": {key: tuple(value) for key, value in quarters.items()},
+        "goals": sorted(goals),
         "quality": (rejected, duplicates, tuple(examples)),
     }
 
@@ -82,6 +95,8 @@ def as_dict(tally) -> dict:
         "clock": tally.clock,
         "final": tally.final,
         "shots": dict(tally.shots),
+        "quarters": dict(tally.quarters),
+        "goals": [astuple(goal) for goal in tally.goals],
         "quality": (tally.quality.rejected, tally.quality.duplicates, tally.quality.examples),
     }
 
