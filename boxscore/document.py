@@ -140,10 +140,11 @@ def status(score: int, other: int, final: bool = False) -> str:
 def unknown_shooters(tally: Tally, team_id: int, players: Sequence[Player]) -> list[str]:
     """Jerseys that shot for a team but are not on its roster (their shots still count)."""
     numbers = {p.number for p in roster_of(team_id, players)}
-    return sorted((j for (t, j) in tally.shots if t == team_id and j not in numbers), key=_jersey_order)
+    return sorted((j for (t, j) in tally.shots if t == team_id and j not in numbers), key=jersey_order)
 
 
-def _jersey_order(jersey: str) -> tuple[int, str]:
+def jersey_order(jersey: str) -> tuple[int, str]:
+    """Jerseys as box scores list them: by number (``2`` before ``10``; ``07`` after ``7``)."""
     return int(jersey), jersey
 
 

@@ -53,6 +53,16 @@ def rows_table(rows: Sequence[Team] | Sequence[Player]) -> str:
     return table
 
 
+def line_score(boxscore: BoxScore) -> str:
+    """The line score as a Markdown table, the visitor first: team | 1 | 2 | 3 | 4 | T (goals), shots."""
+    lines = ["| team | 1 | 2 | 3 | 4 | T | shots |", "|---|---|---|---|---|---|---|"]
+    for side in ("away", "home"):
+        team = boxscore[side]
+        goals = " | ".join(str(quarter["goals"]) for quarter in team["periods"])
+        lines.append(f"| {team['name']} | {goals} | {team['score']} | {team['shots']} |")
+    return "\n".join(lines)
+
+
 def boxscore_rows(boxscore: BoxScore) -> list[dict[str, object]]:
     """One row per player line of both teams (the UI's table artifact)."""
     return [

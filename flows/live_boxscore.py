@@ -33,7 +33,7 @@ from boxscore.document import BoxScore
 from boxscore.games import Matchup, is_prefix
 from boxscore.live import SINGLE, GameRead, LiveLoop, LoopRules, ReadFailed, StreamTimeout
 from boxscore.masking import described
-from boxscore.report import boxscore_rows, game_progress, scoreline
+from boxscore.report import boxscore_rows, game_progress, line_score, scoreline
 from boxscore.roster import League
 from tasks import ServiceUnavailable
 from tasks.aggregate import BLOCKSIZE, advance_streams, read_whole_stream
@@ -283,7 +283,8 @@ def _save_records(loop: LiveLoop[StreamVersion], tick: float, mongo: tuple[str, 
 
 def _show(document: BoxScore, clock: Any) -> None:
     """The UI's view of the single game: the box score table and the game clock's progress."""
-    create_table_artifact(boxscore_rows(document), key=BOXSCORE_ARTIFACT, description=scoreline(document))
+    description = f"{scoreline(document)}\n\n{line_score(document)}"
+    create_table_artifact(boxscore_rows(document), key=BOXSCORE_ARTIFACT, description=description)
     update_progress_artifact(clock, game_progress(document), f"clock {document['timestamp']}")
 
 

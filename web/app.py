@@ -21,12 +21,23 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from boxscore.document import jersey_order
 from boxscore.identity import BadGameId, checked_game_id
 from tasks import ServiceUnavailable
 from web.store import Store, counting
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def box_score_pct(pct: object) -> str:
+    """A shooting percentage as box scores print it: ``0.5`` -> ``.500``, ``1.0`` -> ``1.000``
+    (empty for a document stored before the field existed)."""
+    return f"{pct:.3f}".removeprefix("0") if isinstance(pct, int | float) else ""
+
+
+templates.env.filters["pct"] = box_score_pct
+templates.env.filters["in_jersey_order"] = lambda players: sorted(players, key=lambda p: jersey_order(p["number"]))
 #: the header that says how many MongoDB commands a render sent
 QUERIES_HEADER = "X-MongoDB-Queries"
 

@@ -58,13 +58,27 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
     chromium.close()
 
 
+LINE_SCORE_ROWS = """Array.from(document.querySelectorAll("#line-score tbody tr, #shots-by-quarter tbody tr"))
+  .map((row) => Array.from(row.children).map((cell) => cell.textContent.trim()))"""
+SCORING_SUMMARY = """Array.from(document.querySelectorAll("#scoring h3, #scoring li.goal"))
+  .map((item) => item.textContent.replace(/\\s+/g, " ").trim())"""
+
+
+def quarter_by_hand(clock: str) -> str:
+    """``Q3 07:12``: the issue's quarter rule worked out here, for the page's live state."""
+    seconds = int(clock[:2]) * 60 + int(clock[3:])
+    quarter = max(1, -(-(3600 - seconds) // 900))
+    left = seconds - (4 - quarter) * 900
+    return f"Q{quarter} {left // 60:02d}:{left % 60:02d}"
+
+
 def expected_at(event: int) -> dict[str, object]:
     counted = recount(event_lines(), event)
     return {
         "home": str(counted["score"][101]),
         "away": str(counted["score"][205]),
         "clock": counted["clock"],
-        "state": "Final" if counted["final"] else "Live",
+        "state": "Final" if counted["final"] else quarter_by_hand(counted["clock"]),
         "refreshes": not counted["final"],
     }
 
@@ -96,17 +110,34 @@ def test_the_page_follows_the_game_by_itself_and_ends_final_with_every_player(
     assert browser.evaluate(SHOWN) == final  # and it no longer reloads
 
     rows = browser.evaluate(PLAYER_ROWS)
-    by_hand = [
-        [p["number"], p["name"], str(p["shots"]), str(p["goals"]), f"{p['pct']:.2f}"]
-        for side in ("home", "away")
-        for p in FINAL_BOXSCORE[side]["players"]
+    by_hand = [  # the visitor first, each team's players in jersey order, pct as box scores print it
+        [p["number"], p["name"], str(p["shots"]), str(p["goals"]), f"{p['pct']:.3f}".removeprefix("0")]
+        for side in ("away", "home")
+        for p in sorted(FINAL_BOXSCORE[side]["players"], key=lambda p: int(p["number"]))
     ]
     assert len(rows) == 20 and rows == by_hand
+    assert browser.evaluate(LINE_SCORE_ROWS) == [
+        ["johns hopkins", "1", "5", "1", "2", "9"],
+        ["syracuse", "6", "4", "3", "1", "14"],
+        ["johns hopkins", "2", "7", "10", "3", "22", ".410"],
+        ["syracuse", "16", "16", "6", "10", "48", ".290"],
+    ]
+    summary = browser.evaluate(SCORING_SUMMARY)
+    assert [line for line in summary if line.endswith("quarter")] == [
+        "1st quarter",
+        "2nd quarter",
+        "3rd quarter",
+        "4th quarter",
+    ]
+    goals = [line for line in summary if not line.endswith("quarter")]
+    assert len(goals) == 23
+    assert goals[0] == "11:13 johns hopkins #8 julie johns hopkins 1, syracuse 0"
+    assert goals[-1] == "09:05 syracuse #2 steve johns hopkins 9, syracuse 14"
     for path in (f"/games/{RECORDED_GAME_ID}", "/"):  # README's query, one per render
         answer = httpx.get(f"{page.url}{path}")
         assert (answer.status_code, answer.headers["X-MongoDB-Queries"]) == (200, "1")
     listed = httpx.get(f"{page.url}/games").text
-    assert f'href="/games/{RECORDED_GAME_ID}"' in listed and "14 - 9" in listed
+    assert f'href="/games/{RECORDED_GAME_ID}">johns hopkins at syracuse</a>' in listed and "9 - 14" in listed
 
     shots = ROOT / os.environ.get("SCREENSHOT_DIR", tmp_path)  # relative: to the project
     sizes = {"page-desktop.png": (1280, 1100, False), "page-phone.png": (390, 1500, True)}

@@ -1,6 +1,6 @@
 """What people look at: terminal tables and the Prefect UI artifacts."""
 
-from boxscore.report import boxscore_rows, boxscore_table, final_summary, game_progress, rows_table
+from boxscore.report import boxscore_rows, boxscore_table, final_summary, game_progress, line_score, rows_table
 from boxscore.roster import Team
 from tests.recorded_game import FINAL_BOXSCORE
 
@@ -39,4 +39,11 @@ def test_terminal_tables() -> None:
         " acc          ",
         " 12     ",
         " 2        ",
+    ]
+
+
+def test_the_line_score_lists_the_visitor_first_by_quarter_with_totals_and_shots() -> None:
+    assert line_score(FINAL_BOXSCORE).splitlines()[2:] == [
+        "| johns hopkins | 1 | 5 | 1 | 2 | 9 | 22 |",
+        "| syracuse | 6 | 4 | 3 | 1 | 14 | 48 |",
     ]

@@ -1,0 +1,62 @@
+"""README's box-score example is the recorded game's final document as the code builds it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from boxscore.document import build_boxscore
+from boxscore.events import parse_block
+from boxscore.roster import players_from_rows, team_by_id, teams_from_rows
+from tests.helpers import GAME, tally_blocks, valid
+from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, RECORDED_GAME_ID, SEED
+
+ROOT = Path(__file__).resolve().parents[2]
+BLOCK = re.compile(r"<!-- boxscore-example -->\n```json\n(.*?)\n```", re.DOTALL)
+
+
+def shown(document: dict[str, Any]) -> str:
+    """The document as README prints it: one line per key, per team side key, per list item."""
+
+    def line(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    out = ["{"]
+    for key, value in document.items():
+        if key in ("home", "away"):
+            out.append(f'  "{key}": {{')
+            for side_key, side_value in value.items():
+                if isinstance(side_value, list):
+                    out.append(f'    "{side_key}": [')
+                    out += [f"      {line(item)}," for item in side_value]
+                    out[-1] = out[-1].rstrip(",")
+                    out.append("    ],")
+                else:
+                    out.append(f'    "{side_key}": {line(side_value)},')
+            out[-1] = out[-1].rstrip(",")
+            out.append("  },")
+        elif key == "scoring":
+            out.append('  "scoring": [')
+            out += [f"    {line(item)}," for item in value]
+            out[-1] = out[-1].rstrip(",")
+            out.append("  ],")
+        else:
+            out.append(f'  "{key}": {line(value)},')
+    out[-1] = out[-1].rstrip(",")
+    out.append("}")
+    return "\n".join(out)
+
+
+def test_readme_shows_the_recorded_games_final_document_as_built() -> None:
+    teams = teams_from_rows(csv.DictReader((SEED / "teams.csv").open()))
+    players = players_from_rows(csv.DictReader((SEED / "players.csv").open()))
+    tally = tally_blocks([parse_block(EVENTS_FILE.read_bytes(), GAME)])
+    built = build_boxscore(tally, team_by_id(101, teams), team_by_id(205, teams), players, RECORDED_GAME_ID)
+    assert built == FINAL_BOXSCORE
+    match = BLOCK.search((ROOT / "README.md").read_text())
+    assert match is not None, "README has no <!-- boxscore-example --> block"
+    assert match.group(1) == shown(dict(built)), "README's example is stale; it should read:\n" + shown(dict(built))
+    assert valid(json.loads(match.group(1))) == built
