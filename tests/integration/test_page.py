@@ -163,7 +163,8 @@ def test_an_unknown_game_is_a_404_page_and_mongodb_down_a_503_page_naming_it(bro
         pymongo.MongoClient(mongo.url).sidearm.boxscores_archive.insert_one(earlier)
         archived = httpx.get(f"{page.url}/games/gearlier0001")
         assert (archived.status_code, archived.headers["X-MongoDB-Queries"]) == (200, "2")  # current, then archive
-        assert 'id="home-score">14<' in archived.text and "gearlier0001" in archived.text
+        assert 'id="home-score">14<' in archived.text and "johns hopkins" in archived.text
+        assert "gearlier0001" not in archived.text  # fans see the teams, not the game id
         browser.open(f"{page.url}/games/gdeadbeef0000")
         assert browser.evaluate('document.getElementById("missing").textContent') == (
             "There is no box score for game gdeadbeef0000."
