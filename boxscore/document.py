@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import TypedDict
 
 from boxscore.events import clock_seconds
-from boxscore.periods import QUARTERS, quarter_clock, quarter_of
+from boxscore.periods import QUARTERS, in_quarter
 from boxscore.roster import Player, Team, roster_of
 from boxscore.scoring import ScoringPlay, game_flow, scoring_plays
 from boxscore.tally import Tally
@@ -226,7 +226,7 @@ def build_boxscore(
     """The document for the stream as tallied; keyed by the latest event id (and game)."""
     if tally.last_event_id is None or tally.clock is None:
         raise ValueError("no event in the stream yet: there is no box score to build")
-    seconds_left = clock_seconds(tally.clock)
+    period, period_clock = in_quarter(clock_seconds(tally.clock))
     plays = scoring_plays(tally.goals, home.id, away.id)
     flow = game_flow(plays)
     return BoxScore(
@@ -235,8 +235,8 @@ def build_boxscore(
         event_id=tally.last_event_id,
         schema_version=SCHEMA_VERSION,
         timestamp=tally.clock,
-        period=quarter_of(seconds_left),
-        period_clock=quarter_clock(seconds_left),
+        period=period,
+        period_clock=period_clock,
         final=tally.final,
         home=team_side(tally, home, away, players),
         away=team_side(tally, away, home, players),

@@ -30,8 +30,14 @@ def quarter_seconds_left(seconds_left: int) -> int:
 
 def quarter_clock(seconds_left: int) -> str:
     """The time left in the quarter as ``mm:ss`` (``44:59`` on the game clock -> ``14:59``)."""
-    left = quarter_seconds_left(seconds_left)
-    return f"{left // 60:02d}:{left % 60:02d}"
+    return in_quarter(seconds_left)[1]
+
+
+def in_quarter(seconds_left: int) -> tuple[int, str]:
+    """The quarter and the time left in it, ``mm:ss``, at once (the box score shows both)."""
+    quarter = quarter_of(seconds_left)
+    left = seconds_left - (QUARTERS - quarter) * QUARTER_SECONDS
+    return quarter, f"{left // 60:02d}:{left % 60:02d}"
 
 
 def quarters_of(clock: Any) -> Any:

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from boxscore.events import clock_seconds
-from boxscore.periods import quarter_clock, quarter_of
+from boxscore.periods import in_quarter
 
 
-@dataclass(frozen=True)
-class Goal:
-    """A counted shot that scored: its event, game clock (``mm:ss`` left), team and jersey."""
+class Goal(NamedTuple):
+    """A counted shot that scored: its event, game clock (``mm:ss`` left), team and jersey.
+
+    A named tuple: every tick's state carries the game's goals between a Dask worker and the flow.
+    """
 
     event_id: int
     clock: str
@@ -26,8 +30,7 @@ class Goal:
     jersey: str
 
 
-@dataclass(frozen=True)
-class ScoringPlay:
+class ScoringPlay(NamedTuple):
     """A goal as the scoring summary lists it: its quarter, the time left in it, the score after it."""
 
     event_id: int
@@ -49,24 +52,21 @@ class GameFlow:
 
 def scoring_plays(goals: Iterable[Goal], home: int, away: int) -> list[ScoringPlay]:
     """Every goal of ``home`` or ``away`` in event-id order, with the score after it."""
+    return list(_scoring_plays(tuple(goals), home, away))
+
+
+@lru_cache(maxsize=4096)
+def _scoring_plays(goals: tuple[Goal, ...], home: int, away: int) -> tuple[ScoringPlay, ...]:
+    """Memoised: a game's box score is rebuilt at every change, its goals change far less often
+    (one entry per live game at most; a pure function of its arguments)."""
     plays, score = [], {home: 0, away: 0}
     for goal in sorted(goals, key=lambda goal: goal.event_id):
         if goal.team not in score:
             continue
         score[goal.team] += 1
-        seconds = clock_seconds(goal.clock)
-        plays.append(
-            ScoringPlay(
-                goal.event_id,
-                quarter_of(seconds),
-                quarter_clock(seconds),
-                goal.team,
-                goal.jersey,
-                score[home],
-                score[away],
-            )
-        )
-    return plays
+        period, period_clock = in_quarter(clock_seconds(goal.clock))
+        plays.append(ScoringPlay(goal.event_id, period, period_clock, goal.team, goal.jersey, score[home], score[away]))
+    return tuple(plays)
 
 
 def game_flow(plays: Iterable[ScoringPlay]) -> GameFlow:

@@ -245,6 +245,13 @@ def assert_matches_events(doc: dict[str, Any]) -> None:
         assert team["score"] == expected["score"][team["teamid"]]
         for line in team["players"]:
             assert (line["shots"], line["goals"]) == expected["shots"].get((team["teamid"], line["number"]), (0, 0))
+        assert [(q["shots"], q["goals"]) for q in team["periods"]] == [
+            expected["quarters"].get((team["teamid"], quarter), (0, 0)) for quarter in (1, 2, 3, 4)
+        ]
+    assert [(goal["event_id"], goal["teamid"]) for goal in doc["scoring"]] == expected["goals"]
+    if doc["scoring"]:
+        last = doc["scoring"][-1]
+        assert (last["home_score"], last["away_score"]) == (doc["home"]["score"], doc["away"]["score"])
 
 
 def latest_of_game(env: dict[str, str], game_id: str) -> dict[str, Any] | None:

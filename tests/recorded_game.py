@@ -170,11 +170,15 @@ def reference_counts(upto_event: int) -> dict:
 def recount(lines: list[str], upto_event: int) -> dict:
     """A naive re-count of clean event lines with id <= upto_event (the sentinel -1 excluded).
 
-    Returns {"score": {team: goals}, "shots": {(team, jersey): (shots, goals)}, "clock": str, "final": bool}.
+    Returns {"score": {team: goals}, "shots": {(team, jersey): (shots, goals)}, "clock": str,
+    "final": bool, "quarters": {(team, quarter): (shots, goals)}, "goals": [(event id, team)]},
+    a quarter being 15 minutes of the 60:00 clock, a moment on a boundary in the quarter it ends.
     """
     teams = sorted({int(line.split()[2]) for line in lines if line.split()[2] != "0"})
     score = {team: 0 for team in teams}
     shots: dict = {}
+    quarters: dict = {}
+    goals: list = []
     clock, final = None, False
     last_id = max(int(line.split()[0]) for line in lines)
     for line in lines:
@@ -192,7 +196,13 @@ def recount(lines: list[str], upto_event: int) -> dict:
         s, g = shots.get((int(team), jersey), (0, 0))
         shots[(int(team), jersey)] = (s + 1, g + int(goal))
         score[int(team)] += int(goal)
-    return {"score": score, "shots": shots, "clock": clock, "final": final}
+        played = 3600 - (int(clk[:2]) * 60 + int(clk[3:]))
+        quarter = (int(team), max(1, (played + 899) // 900))
+        s, g = quarters.get(quarter, (0, 0))
+        quarters[quarter] = (s + 1, g + int(goal))
+        if goal == "1":
+            goals.append((int(event), int(team)))
+    return {"score": score, "shots": shots, "clock": clock, "final": final, "quarters": quarters, "goals": goals}
 
 
 # The line score of the recorded game by quarter, counted by hand from the events file with the

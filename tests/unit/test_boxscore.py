@@ -18,7 +18,7 @@ from boxscore.season import (
     season_after,
     teams_after,
 )
-from tests.helpers import GAME, tally_blocks, valid
+from tests.helpers import GAME, assert_matches_events, tally_blocks, valid
 from tests.recorded_game import (
     EVENTS_FILE,
     FINAL_BOXSCORE,
@@ -258,3 +258,8 @@ def test_quarter_boundaries_a_repeated_id_a_correction_and_a_stranger_in_the_sum
     corrected = boxscore_for(text.replace("3 15:00 101 6 0", "3 15:00 101 6 1"), reference)  # a miss made a goal
     assert [s["event_id"] for s in corrected["scoring"]] == [0, 1, 2, 3, 4]
     assert corrected["home"]["periods"][2]["goals"] == 1 and corrected["home"]["score"] == 3
+
+
+def test_every_box_score_of_the_replay_matches_a_naive_recount_quarters_and_goals_included(reference: tuple) -> None:
+    for upto in range(71):
+        assert_matches_events(boxscore_for("\n".join(event_lines()[: upto + 1]), reference))

@@ -70,7 +70,7 @@ def test_the_recorded_game_by_quarter_and_goal_by_goal_as_counted_by_hand() -> N
     assert {team: tuple(q) for team, q in shots_by.items()} == SHOTS_BY_QUARTER
     plays = scoring_plays(goals, 101, 205)
     assert len(plays) == GOALS
-    assert astuple(plays[0]) == FIRST_GOAL and astuple(plays[-1]) == LAST_GOAL
+    assert tuple(plays[0]) == FIRST_GOAL and tuple(plays[-1]) == LAST_GOAL
     assert game_flow(plays).__dict__ == GAME_FLOW
 
 
@@ -114,4 +114,4 @@ def test_lead_changes_are_the_flips_of_the_leader_with_ties_left_out(scorers: li
 
 def test_a_goal_by_a_team_not_in_the_game_is_not_in_the_summary() -> None:
     plays = scoring_plays([Goal(3, "50:00", 999, "7"), Goal(1, "59:00", 205, "8")], 101, 205)
-    assert [astuple(p) for p in plays] == [(1, 1, "14:00", 205, "8", 0, 1)]
+    assert [tuple(p) for p in plays] == [(1, 1, "14:00", 205, "8", 0, 1)]

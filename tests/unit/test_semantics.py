@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import astuple
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -96,7 +95,7 @@ def as_dict(tally) -> dict:
         "final": tally.final,
         "shots": dict(tally.shots),
         "quarters": dict(tally.quarters),
-        "goals": [astuple(goal) for goal in tally.goals],
+        "goals": [tuple(goal) for goal in tally.goals],
         "quality": (tally.quality.rejected, tally.quality.duplicates, tally.quality.examples),
     }
 
