@@ -276,3 +276,61 @@ def test_two_different_games_finalized_at_once_both_count(
     reference.metadata.drop_all(reference.sql_engine(sql))
     errors = two_games_finalized_at_once(sql, monkeypatch)
     assert errors or tables(pipeline_env) != expected_season([(101, 205, GAME_A), (101, 205, GAME_A)])
+
+
+BOUNDARY_GAME = (
+    "\n".join(
+        [
+            "0 60:00 101 6 1",  # Q1 15:00, sam: 1-0
+            "1 45:00 205 1 1",  # Q1 00:00, jimmy: 1-1
+            "1 45:00 101 6 1",  # event 1 again: the first line wins
+            "2 44:59 205 77 1",  # Q2 14:59, a jersey not on the roster: 1-2
+            "3 15:00 101 6 0",  # Q3 00:00, a miss (corrected to a goal after the final, below)
+            "4 00:00 101 1 1",  # Q4 00:00, sarah: 2-2, final
+        ]
+    )
+    + "\n"
+)
+
+
+def scoring_of(document: dict) -> list[tuple]:
+    return [
+        (s["event_id"], s["period"], s["period_clock"], s["player_id"], s["home_score"], s["away_score"])
+        for s in document["scoring"]
+    ]
+
+
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
+def test_goals_on_the_quarter_boundaries_a_repeat_a_stranger_and_a_correction_live_and_after_finalize(
+    pipeline_env: dict[str, str], storage: dict
+) -> None:
+    """Counted by hand from the lines above; the correction in place (event 3 a goal) comes after
+    the final and is counted by finalize's full read."""
+    reset_reference(pipeline_env["SQL_URL"], *read_seed(SEED_DIR))
+    write_stream(pipeline_env["GAMESTREAM_URL"], BOUNDARY_GAME, storage)
+    final = live_boxscore(**FAST, finalize=False)
+    assert scoring_of(final) == [
+        (0, 1, "15:00", 1, 1, 0),
+        (1, 1, "00:00", 11, 1, 1),
+        (2, 2, "14:59", None, 1, 2),
+        (4, 4, "00:00", 2, 2, 2),
+    ]
+    assert [q["goals"] for q in final["home"]["periods"]] == [1, 0, 0, 1]
+    assert [q["shots"] for q in final["home"]["periods"]] == [1, 0, 1, 1]
+    assert final["game_flow"] == {"lead_changes": 1, "ties": 2, "home_largest_lead": 1, "away_largest_lead": 1}
+    assert (final["home"]["status"], final["away"]["status"], final["quality"]["duplicates"]) == ("tied", "tied", 1)
+    assert page(pipeline_env) == final
+
+    write_stream(pipeline_env["GAMESTREAM_URL"], BOUNDARY_GAME.replace("3 15:00 101 6 0", "3 15:00 101 6 1"), storage)
+    finalize_game()
+    corrected = page(pipeline_env)
+    assert scoring_of(corrected) == [
+        (0, 1, "15:00", 1, 1, 0),
+        (1, 1, "00:00", 11, 1, 1),
+        (2, 2, "14:59", None, 1, 2),
+        (3, 3, "00:00", 1, 2, 2),
+        (4, 4, "00:00", 2, 3, 2),
+    ]
+    assert corrected["game_flow"] == {"lead_changes": 2, "ties": 2, "home_largest_lead": 1, "away_largest_lead": 1}
+    assert (corrected["home"]["status"], corrected["away"]["status"]) == ("won", "lost")
+    assert [q["goals"] for q in corrected["home"]["periods"]] == [1, 0, 1, 1]
