@@ -24,25 +24,24 @@ def shown(document: dict[str, Any]) -> str:
     def line(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
 
+    def listed(key: str, items: list[Any], indent: str) -> list[str]:
+        rows = [f"{indent}  {line(item)}," for item in items]
+        rows[-1] = rows[-1].rstrip(",")
+        return [f'{indent}"{key}": [', *rows, f"{indent}],"]
+
     out = ["{"]
     for key, value in document.items():
         if key in ("home", "away"):
             out.append(f'  "{key}": {{')
             for side_key, side_value in value.items():
                 if isinstance(side_value, list):
-                    out.append(f'    "{side_key}": [')
-                    out += [f"      {line(item)}," for item in side_value]
-                    out[-1] = out[-1].rstrip(",")
-                    out.append("    ],")
+                    out += listed(side_key, side_value, "    ")
                 else:
                     out.append(f'    "{side_key}": {line(side_value)},')
             out[-1] = out[-1].rstrip(",")
             out.append("  },")
         elif key == "scoring":
-            out.append('  "scoring": [')
-            out += [f"    {line(item)}," for item in value]
-            out[-1] = out[-1].rstrip(",")
-            out.append("  ],")
+            out += listed(key, value, "  ")
         else:
             out.append(f'  "{key}": {line(value)},')
     out[-1] = out[-1].rstrip(",")
