@@ -215,12 +215,26 @@ def histories(draw):
 
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "boxscore.schema.json").read_text())
+#: built once: ``jsonschema.validate`` checks the schema itself at every call, which the tests'
+#: polling (every box score, every poll) turned into minutes
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+_VALIDATED: set[str] = set()
 
 
 def valid(document: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The document, once it validates against the published ``boxscore.schema.json``."""
+    """The document, once it validates against the published ``boxscore.schema.json``.
+
+    A document already validated (the same content, read again by a polling test) is not
+    validated again: a validation costs milliseconds, and a test polls every box score.
+    """
     if document is not None:
-        jsonschema.validate(document, SCHEMA, cls=jsonschema.Draft202012Validator)
+        key = json.dumps(document, sort_keys=True, default=str)
+        if key not in _VALIDATED:
+            VALIDATOR.validate(document)
+            _VALIDATED.add(key)
     return document
 
 

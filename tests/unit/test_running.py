@@ -52,7 +52,7 @@ def test_a_shrunk_object_is_read_again() -> None:
     assert second.full_read and second.tally() == full_recompute(after)
 
 
-@settings(max_examples=examples(150), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(histories())
 def test_incremental_equals_full_recompute(versions: list[bytes]) -> None:
     state = None
