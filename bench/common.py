@@ -6,6 +6,8 @@ import json
 import os
 import platform
 import random
+import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +18,9 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 SCRATCH = ROOT / "var" / "bench"
+#: the commit the latest change to the tally and the document is measured against: the live flow
+#: before the line score, the scoring summary and the game flow
+BEFORE = "f024088"
 
 
 def machine() -> dict[str, Any]:
@@ -85,3 +90,27 @@ def tree_cpu(process: psutil.Process) -> float:
             continue
         total += times.user + times.system
     return total
+
+
+def export(rev: str | None) -> Path:
+    """The project as it is at ``rev`` (``None``: this working tree, uncommitted changes included),
+    copied into a scratch directory that a version under comparison runs from.
+
+    Both sides of a comparison run from such a copy, never one from the checkout: the same commit
+    measured from its copy and from the checkout differed by more than the effects compared.
+    """
+    tree = SCRATCH / f"tree-{rev or 'worktree'}"
+    shutil.rmtree(tree, ignore_errors=True)
+    tree.mkdir(parents=True)
+    if rev is not None:
+        archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        return tree
+    files = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    listed = subprocess.run(files, cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, tree / name)
+    return tree

@@ -2,14 +2,15 @@
 
     make bench-ticks            (or: .venv/bin/python -m bench.tick_cost [--before REV] [--runs N])
 
-The earlier commit (default: the one before full reads became task runs of their own) is
-exported with ``git archive``; each version runs as ``python -m flows.live_boxscore`` on the
-same servers, following the same 20 synthetic games under one prefix, alternately, ``--runs``
-times each. For each run, the flow process's CPU (its Dask threads included) is read from the
-kernel in two phases once every game has its first box score:
+The earlier commit (default: the one before the line score and the scoring summary) and this
+working tree are each copied out (``bench.common.export``); each version runs from its copy as
+``python -m flows.live_boxscore`` on the same servers, following the same 100 synthetic games
+under one prefix, ``--runs`` times each, alternately and in ABBA order. For each run, the flow
+process's CPU (its Dask threads included) is read from the kernel in two phases once every game
+has its first box score:
 
-- idle: nothing changes for 20 s; CPU / polls (one LIST of 20 objects per 0.1 s poll);
-- changed: 15 rounds of one new event in every game, each round waited out until all 20 box
+- idle: nothing changes for 20 s; CPU / polls (one LIST of 100 objects per 0.1 s poll);
+- changed: 15 rounds of one new event in every game, each round waited out until all 100 box
   scores show it; (CPU - the idle polls' share) / changed games.
 
 Reported: the median of each version's runs, and after / before. Then the price of one
@@ -24,38 +25,37 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
 import psutil
 from tabulate import tabulate
 
-from bench.common import ROOT, SCRATCH, save
+from bench.common import BEFORE, ROOT, SCRATCH, export, save
+from bench.following import profile
 from bench.many_games import cpu_seconds
+from bench.profile import where_cpu_goes
 from bench.tick_floor import follower, write_events
 from devstack.servers import SeaweedS3, SecantusMongo, running, wait_until
 
-GAMES = 20
+GAMES = 100  # enough changed games per round that a tick's fixed costs do not decide the figure
 POLL = 0.1
 IDLE_SECONDS = 20.0
 ROUNDS = 15
 FIRST_EVENTS = 20
-BEFORE = "cd7ebcb"  # the live flow before whole reads became task runs of their own
 
 
-def export(rev: str) -> Path:
-    """The project as it was at ``rev``, in a scratch directory (its flows run from there)."""
-    tree = SCRATCH / f"tree-{rev}"
-    shutil.rmtree(tree, ignore_errors=True)
-    tree.mkdir(parents=True)
-    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    return tree
-
-
-def one_run(label: str, tree: Path, s3: SeaweedS3, mongo: SecantusMongo, sql_file: Path, recordings: dict) -> dict:
+def one_run(
+    label: str,
+    tree: Path,
+    s3: SeaweedS3,
+    mongo: SecantusMongo,
+    sql_file: Path,
+    recordings: dict,
+    profile_to: Path | None = None,
+) -> dict:
     prefix, flow, collection = follower(label, tree, (s3, mongo), sql_file, POLL)
     write_events(prefix, recordings, dict.fromkeys(recordings, FIRST_EVENTS), s3.storage_options)
 
@@ -72,6 +72,7 @@ def one_run(label: str, tree: Path, s3: SeaweedS3, mongo: SecantusMongo, sql_fil
         time.sleep(IDLE_SECONDS)  # the measured phase itself: nothing changes, the flow polls
         idle_cpu = cpu_seconds(process) - idle_start
         idle_polls = (time.monotonic() - idle_wall) / POLL
+        sampler = profile(process.pid, profile_to) if profile_to else None
         changed_start, changed_wall = cpu_seconds(process), time.monotonic()
         for step in range(ROUNDS):
             count = FIRST_EVENTS + step + 1
@@ -79,10 +80,13 @@ def one_run(label: str, tree: Path, s3: SeaweedS3, mongo: SecantusMongo, sql_fil
             wait_until(lambda count=count: shown(count - 1), 60, f"every game's box score of event {count - 1}")
         changed_cpu = cpu_seconds(process) - changed_start
         polls_meanwhile = (time.monotonic() - changed_wall) / POLL
+        if sampler:
+            sampler.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+            sampler.wait(30)
     finally:
         flow.stop()
     per_poll = idle_cpu / idle_polls
-    per_game = (changed_cpu - per_poll * polls_meanwhile) / (GAMES * ROUNDS)
+    per_game = (changed_cpu - per_poll * polls_meanwhile) / (len(recordings) * ROUNDS)
     return {"idle_poll_ms": 1000 * per_poll, "changed_game_ms": 1000 * per_game}
 
 
@@ -98,13 +102,27 @@ def task_run_cost(s3: SeaweedS3) -> dict[str, float]:
     return whole_read_price(GameRead(url, frozenset({101, 205}), None, len(data), 0, whole=True), s3.storage_options)
 
 
-def main(before: str, runs: int) -> None:
+def changed_phase_profiles(
+    trees: dict[str, Path], s3: SeaweedS3, mongo: SecantusMongo, sql_file: Path, recordings: dict, workdir: Path
+) -> dict[str, dict[str, float]]:
+    """One more run of each tree with py-spy sampling its changed phase: the share of samples per
+    library (``bench.profile``); the raw profiles stay in ``workdir`` for a closer look."""
+    shares = {}
+    for label, tree in trees.items():
+        raw = workdir / f"changed-{label.split()[0]}.txt"
+        one_run(label.split()[0], tree, s3, mongo, sql_file, recordings, profile_to=raw)
+        shares[label] = where_cpu_goes(raw, tree)
+        print(f"profiled {label}: {raw}", flush=True)
+    return shares
+
+
+def main(before: str, runs: int, games: int = GAMES, profiled: bool = False) -> None:
     from boxscore.synthetic import synthetic_league
     from flows.gamestream import SEED_DIR
     from tasks.reference import read_seed, reset_reference
 
-    trees = {f"before ({before})": export(before), "after (this tree)": ROOT}
-    league = synthetic_league(GAMES, seed=13, shots=(60, 80))
+    trees = {f"before ({before})": export(before), "after (this tree)": export(None)}
+    league = synthetic_league(games, seed=13, shots=(60, 80))
     workdir = SCRATCH / "ticks"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
@@ -114,7 +132,10 @@ def main(before: str, runs: int) -> None:
     measured: dict[str, list[dict]] = {label: [] for label in trees}
     with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
         for run in range(runs):
-            for label, tree in trees.items():  # alternately, so drift on the shared machine hits both
+            # the order alternates between runs (ABBA), so whatever favours the first or the second of
+            # a pair reaches both versions alike
+            pairs = list(trees.items())
+            for label, tree in pairs if run % 2 == 0 else reversed(pairs):
                 result = one_run(label.split()[0], tree, s3, mongo, sql_file, league.recordings)
                 measured[label].append(result)
                 print(
@@ -122,6 +143,8 @@ def main(before: str, runs: int) -> None:
                     f"{result['changed_game_ms']:.2f} ms per changed game",
                     flush=True,
                 )
+        if profiled:
+            profiles = changed_phase_profiles(trees, s3, mongo, sql_file, league.recordings, workdir)
         print("one whole read of the recorded game (1.1 KB, 512-byte blocks): direct vs submitted task run", flush=True)
         submit = task_run_cost(s3)
     medians = {
@@ -142,17 +165,23 @@ def main(before: str, runs: int) -> None:
             headers=["whole read", "wall ms", "CPU ms"],
         )
     )
-    results = {"games": GAMES, "poll_interval": POLL, "runs": measured, "medians": medians, "ratio": ratio}
+    if profiled:
+        groups = sorted({group for shares in profiles.values() for group in shares})
+        rows = [[group, *(f"{shares.get(group, 0):.0%}" for shares in profiles.values())] for group in groups]
+        print(tabulate(rows, headers=["changed phase under py-spy", *profiles]))
+    results = {"games": games, "poll_interval": POLL, "runs": measured, "medians": medians, "ratio": ratio}
     save("tick_cost", {**results, "whole_read": submit})
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", default=BEFORE, help="the commit to compare with")
+    parser.add_argument("--games", type=int, default=GAMES, help="games under the prefix, all changed every round")
+    parser.add_argument("--profile", action="store_true", help="then one run of each under py-spy")
     parser.add_argument("--runs", type=int, default=3, help="runs of each version, alternately")
     args = parser.parse_args()
     # this process's own flow run (the task-run price) keeps Prefect offline, in a home of its own
     (SCRATCH / "prefect-home").mkdir(parents=True, exist_ok=True)
     os.environ.update({"PREFECT_HOME": str(SCRATCH / "prefect-home"), "DO_NOT_TRACK": "1"})
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    main(args.before, args.runs)
+    main(args.before, args.runs, args.games, args.profile)

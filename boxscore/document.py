@@ -164,9 +164,15 @@ def _line(player_id: int | None, name: str | None, number: str, shots: int, goal
     return PlayerLine(id=player_id, name=name, number=number, shots=shots, goals=goals, pct=shooting_pct(shots, goals))
 
 
-def team_side(tally: Tally, team: Team, opponent: Team, players: Sequence[Player]) -> TeamSide:
-    """One side of the box score: the team, its record before the game, score and players."""
-    shots, score = tally.team_totals(team.id)
+def team_side(
+    tally: Tally, team: Team, players: Sequence[Player], totals: tuple[int, int], opponent_score: int
+) -> TeamSide:
+    """One side of the box score: the team, its record before the game, score and players.
+
+    ``totals`` are the team's (shots, goals) and ``opponent_score`` the other side's goals, each
+    added up once per document (:meth:`Tally.team_totals` walks every shooter).
+    """
+    shots, score = totals
     return TeamSide(
         teamid=team.id,
         name=team.name,
@@ -174,7 +180,7 @@ def team_side(tally: Tally, team: Team, opponent: Team, players: Sequence[Player
         wins=team.wins,
         losses=team.losses,
         score=score,
-        status=status(score, tally.team_totals(opponent.id)[1], tally.final),
+        status=status(score, opponent_score, tally.final),
         shots=shots,
         pct=shooting_pct(shots, score),
         periods=quarter_lines(tally, team.id),
@@ -229,6 +235,7 @@ def build_boxscore(
     period, period_clock = in_quarter(clock_seconds(tally.clock))
     plays = scoring_plays(tally.goals, home.id, away.id)
     flow = game_flow(plays)
+    home_totals, away_totals = tally.team_totals(home.id), tally.team_totals(away.id)
     return BoxScore(
         _id=boxscore_id(game_id, tally.last_event_id, per_game),
         game_id=game_id,
@@ -238,8 +245,8 @@ def build_boxscore(
         period=period,
         period_clock=period_clock,
         final=tally.final,
-        home=team_side(tally, home, away, players),
-        away=team_side(tally, away, home, players),
+        home=team_side(tally, home, players, home_totals, away_totals[1]),
+        away=team_side(tally, away, players, away_totals, home_totals[1]),
         scoring=scoring_summary(plays, home, away, players),
         game_flow=GameFlowNote(
             lead_changes=flow.lead_changes,

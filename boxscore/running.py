@@ -11,9 +11,9 @@ result equals a full recompute (tests/unit/test_running.py checks it on random h
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -106,24 +106,47 @@ class RunningTally:
     def fold(self, block: ParsedBlock, consumed: bytes = b"") -> RunningTally:
         """Add a block of lines that follows what was folded; ``consumed`` are its bytes."""
         new = self._count_rows(block.rows) if block.rows is not None else self._count_frame(block.events)
-        shots, quarters = dict(self.shots), dict(self.quarters)
-        add_shots(shots, new.shots)
-        add_shots(quarters, new.quarters)
         latest = self.latest if new.top is None or (self.latest and self.latest[0] >= new.top[0]) else new.top
         return replace(
             self,
             offset=self.offset + len(consumed),
             last_line=last_line(consumed) or self.last_line,
             seen=union_runs(self.seen, id_runs(new.ids)),
-            shots=shots,
-            quarters=quarters,
-            goals=_after(self.goals, new.goals),
             latest=latest,
             final=self.final or new.final,
-            rejected=self.rejected + block.rejected,
-            duplicates=self.duplicates + new.duplicates,
-            examples=(self.examples + block.examples)[:MAX_EXAMPLES],
+            **self._added(new.shots, new.quarters, new.goals, block.rejected, new.duplicates, block.examples),
         )
+
+    def _added(
+        self,
+        shots: Mapping[tuple[int, str], tuple[int, int]],
+        quarters: Mapping[tuple[int, int], tuple[int, int]],
+        goals: tuple[Goal, ...],
+        rejected: int,
+        duplicates: int,
+        examples: tuple[str, ...],
+    ) -> dict[str, Any]:
+        """The counts of this tally with those of the lines after the ones it counted added."""
+        added_shots, added_quarters = dict(self.shots), dict(self.quarters)
+        add_shots(added_shots, shots)
+        add_shots(added_quarters, quarters)
+        return {
+            "shots": added_shots,
+            "quarters": added_quarters,
+            "goals": _after(self.goals, goals),
+            "rejected": self.rejected + rejected,
+            "duplicates": self.duplicates + duplicates,
+            "examples": (self.examples + examples)[:MAX_EXAMPLES],
+        }
+
+    def cursor(self) -> RunningTally:
+        """Where this tally stands, without its counts: all :func:`advance` needs to continue it.
+
+        A tick sends each changed game's cursor to a Dask worker rather than its counts, which
+        grow with the players and the goals and are pickled both ways; :meth:`Progress.onto`
+        adds the counts back to what the worker folded.
+        """
+        return replace(self, shots={}, quarters={}, goals=(), rejected=0, duplicates=0, examples=())
 
     @classmethod
     def of(cls, tally: Tally, offset: int, last: bytes, seen: Intervals) -> RunningTally:
@@ -233,6 +256,18 @@ class Progress:
 
     def tally(self) -> Tally:
         return self.state.tally(self.tail)
+
+    def onto(self, before: RunningTally | None) -> Progress:
+        """This progress, made by :func:`advance` from ``before.cursor()``, as if made from ``before``.
+
+        A full read counted everything itself; otherwise the new lines' counts go on top of
+        ``before``'s, exactly as :meth:`RunningTally.fold` would have added them.
+        """
+        if self.full_read or before is None:
+            return self
+        new = self.state
+        counts = before._added(new.shots, new.quarters, new.goals, new.rejected, new.duplicates, new.examples)
+        return replace(self, state=replace(new, **counts))
 
 
 def split_lines(data: bytes) -> tuple[bytes, bytes]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import replace
 from functools import reduce
 from typing import Any, NamedTuple
 
@@ -226,21 +227,23 @@ def advance_streams(
     """Bring every changed game up to date (game id -> what to read of its stream).
 
     One task per worker thread (fewer only with fewer games), submitted directly rather than as a
-    delayed graph: each reads the new bytes of its games and folds them
-    (a full read where an object was rewritten); only small states come back. A read that takes
+    delayed graph: each reads the new bytes of its games and folds them onto each game's cursor
+    (a full read where an object was rewritten). The counts so far stay here: only the cursors
+    travel, and only the new lines' counts come back (:meth:`Progress.onto` adds them up). A read that takes
     longer than ``timeout`` (no worker, a hung one) fails as a ``TimeoutError``. A full read of
     ``whole_from`` bytes or more is left to :func:`read_whole_stream`.
     """
     if not streams:
         return {}
     games = sorted(streams)
+    cursors = {game: replace(read, state=read.state and read.state.cursor()) for game, read in streams.items()}
     # one task per thread even for a few games: on a process cluster, one task per tick gave a
     # longer freshness tail side by side at 100 games (README, "Choices where the issues were silent")
     tasks = min(len(games), max(1, sum(client.nthreads().values())))
     futures = [
         client.submit(
             _advance_batch,
-            {game: streams[game] for game in games[i::tasks]},
+            {game: cursors[game] for game in games[i::tasks]},
             storage_options,
             whole_from,
             pure=False,
@@ -256,4 +259,8 @@ def advance_streams(
         raise TimeoutError(
             f"Dask at {client.scheduler.address} did not finish the read within {timeout:.0f} s ({workers} worker(s))"
         ) from None
-    return {game: step for batch in done for game, step in batch.items()}
+    return {
+        game: step.onto(streams[game].state) if isinstance(step, Progress) else step
+        for batch in done
+        for game, step in batch.items()
+    }

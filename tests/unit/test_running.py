@@ -55,11 +55,14 @@ def test_a_shrunk_object_is_read_again() -> None:
 @settings(max_examples=examples(100), deadline=None)
 @given(histories())
 def test_incremental_equals_full_recompute(versions: list[bytes]) -> None:
+    """Also as a tick reads: from the cursor alone (what a Dask worker is sent), counts added back."""
     state = None
     for data in versions:
         progress = advance(state, reader(data), len(data), GAME)
         assert progress.tally() == full_recompute(data)
         assert full_read(reader(data), len(data), GAME).tally() == full_recompute(data)
+        from_cursor = advance(state and state.cursor(), reader(data), len(data), GAME)
+        assert from_cursor.onto(state) == progress
         state = progress.state
 
 
