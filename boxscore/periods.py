@@ -9,9 +9,12 @@ it ends). The stream's clock ends at 00:00, so it cannot carry overtime.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boxscore.events import GAME_LENGTH_SECONDS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 QUARTERS = 4
 QUARTER_SECONDS = GAME_LENGTH_SECONDS // QUARTERS
@@ -44,3 +47,16 @@ def quarters_of(clock: Any) -> Any:
     """The quarter of each ``mm:ss`` clock of a pandas or Dask series, vectorised (:func:`quarter_of`)."""
     seconds_left = clock.str.slice(0, 2).astype("int64") * 60 + clock.str.slice(3, 5).astype("int64")
     return (-((seconds_left - GAME_LENGTH_SECONDS) // QUARTER_SECONDS)).clip(lower=1)
+
+
+def arrow_quarters_of(clock: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """:func:`quarters_of` for an Arrow column of checked ``mm:ss`` clocks (at most 60:00), computed
+    in Arrow: the block summaries of a long stream count whole blocks without leaving it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    minutes = pc.cast(pc.utf8_slice_codeunits(clock, 0, 2), pa.int64())
+    seconds = pc.cast(pc.utf8_slice_codeunits(clock, 3, 5), pa.int64())
+    elapsed = pc.subtract(GAME_LENGTH_SECONDS, pc.add(pc.multiply(minutes, 60), seconds))
+    # ceil(elapsed / QUARTER_SECONDS) by integer division, exact for elapsed >= 0
+    return pc.max_element_wise(pc.divide(pc.add(elapsed, QUARTER_SECONDS - 1), QUARTER_SECONDS), 1)

@@ -11,7 +11,7 @@ result equals a full recompute (tests/unit/test_running.py checks it on random h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
@@ -31,7 +31,7 @@ from boxscore.events import (
 )
 from boxscore.periods import quarter_of, quarters_of
 from boxscore.scoring import Goal
-from boxscore.tally import Quality, Tally, add_shots, in_event_order
+from boxscore.tally import Quality, Tally, add_shots, goal_columns, in_event_order
 
 #: Read bytes [start, end) of the stream object.
 Reader = Callable[[int, int], bytes]
@@ -75,7 +75,7 @@ class _Counted(NamedTuple):
 
     shots: dict[tuple[int, str], tuple[int, int]]
     quarters: dict[tuple[int, int], tuple[int, int]]
-    goals: tuple[Goal, ...]  # the new goals, in event-id order
+    goals: Sequence[Goal]  # the new goals, in event-id order
     top: tuple[int, str] | None  # the largest new real event id and its clock
     final: bool
     ids: np.ndarray  # the new (not duplicate) event ids
@@ -91,7 +91,7 @@ class RunningTally:
     seen: Intervals = field(default_factory=list)
     shots: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)
     quarters: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
-    goals: tuple[Goal, ...] = ()
+    goals: Sequence[Goal] = ()
     latest: tuple[int, str] | None = None
     final: bool = False
     rejected: int = 0
@@ -121,7 +121,7 @@ class RunningTally:
         self,
         shots: Mapping[tuple[int, str], tuple[int, int]],
         quarters: Mapping[tuple[int, int], tuple[int, int]],
-        goals: tuple[Goal, ...],
+        goals: Sequence[Goal],
         rejected: int,
         duplicates: int,
         examples: tuple[str, ...],
@@ -186,11 +186,7 @@ class RunningTally:
             (int(team), int(quarter)): (int(row["count"]), int(row["sum"]))
             for (team, quarter), row in by_quarter.agg(["count", "sum"]).iterrows()
         }
-        scored = taken[taken["goal"] == 1]
-        goals = in_event_order(
-            Goal(int(e), str(c), int(team), str(j))
-            for e, c, team, j in zip(scored["event_id"], scored["clock"], scored["team"], scored["jersey"], strict=True)
-        )
+        goals = goal_columns(taken[taken["goal"] == 1])
         real = new[is_real_event(new["event_id"])]
         top = None
         if len(real):
@@ -233,13 +229,15 @@ class RunningTally:
         return Tally(latest, clock, state.final, state.shots, quality, state.quarters, state.goals)
 
 
-def _after(goals: tuple[Goal, ...], new: tuple[Goal, ...]) -> tuple[Goal, ...]:
+def _after(goals: Sequence[Goal], new: Sequence[Goal]) -> Sequence[Goal]:
     """Goals so far and a block's new ones, in event-id order (a live feed's come after: no sort)."""
     if not new:
         return goals
-    if not goals or new[0].event_id > goals[-1].event_id:
-        return goals + new
-    return in_event_order(goals + new)
+    if not goals:
+        return new
+    if new[0].event_id > goals[-1].event_id:
+        return tuple(goals) + tuple(new)
+    return in_event_order((*goals, *new))
 
 
 @dataclass(frozen=True)

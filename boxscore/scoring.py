@@ -9,10 +9,10 @@ never led).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple, overload
 
 from boxscore.events import clock_seconds
 from boxscore.periods import in_quarter
@@ -28,6 +28,69 @@ class Goal(NamedTuple):
     clock: str
     team: int
     jersey: str
+
+
+class GoalColumns(Sequence[Goal]):
+    """Goals held as four columns, made into :class:`Goal` tuples only when first read.
+
+    A long stream's whole read finds goals by the hundred thousand, and one tuple each costs the
+    garbage collector more than the rest of its tally; the counts are what most reads need, and
+    the columns pickle cheaply between a Dask worker and the flow. Equal to any sequence of the
+    same goals in the same order.
+    """
+
+    __slots__ = ("_columns", "_goals")
+
+    def __init__(self, event_ids: list[int], clocks: list[str], teams: list[int], jerseys: list[str]) -> None:
+        self._columns: tuple[list[Any], ...] = (event_ids, clocks, teams, jerseys)
+        self._goals: tuple[Goal, ...] | None = None
+
+    @classmethod
+    def joined(cls, parts: Iterable[GoalColumns]) -> GoalColumns:
+        """The goals of ``parts`` one after the other (each part in order, and later than the last)."""
+        columns: tuple[list[Any], ...] = ([], [], [], [])
+        for part in parts:
+            for into, column in zip(columns, part._columns, strict=True):
+                into.extend(column)
+        return cls(*columns)
+
+    def goals(self) -> tuple[Goal, ...]:
+        if self._goals is None:
+            self._goals = tuple(map(Goal._make, zip(*self._columns, strict=True)))
+        return self._goals
+
+    def __len__(self) -> int:
+        return len(self._columns[0])
+
+    @overload
+    def __getitem__(self, index: int) -> Goal: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Goal, ...]: ...
+    def __getitem__(self, index: int | slice) -> Goal | tuple[Goal, ...]:
+        return self.goals()[index]
+
+    def __iter__(self) -> Iterator[Goal]:
+        return iter(self.goals())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and self.goals() == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(self.goals())
+
+    def __add__(self, other: Sequence[Goal]) -> tuple[Goal, ...]:
+        return self.goals() + tuple(other)
+
+    def __radd__(self, other: Sequence[Goal]) -> tuple[Goal, ...]:
+        return tuple(other) + self.goals()
+
+    def __reduce__(self) -> tuple[type[GoalColumns], tuple[list[Any], ...]]:
+        return GoalColumns, self._columns
+
+    def __repr__(self) -> str:
+        return f"GoalColumns({len(self)} goals)"
 
 
 class ScoringPlay(NamedTuple):

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from boxscore.events import clean_table, ends_game, is_real_event, is_shot
-from boxscore.periods import quarters_of
-from boxscore.scoring import Goal
-from boxscore.tally import Quality, QuarterCounts, ShotCounts, Tally, add_shots, in_event_order
+from boxscore.periods import arrow_quarters_of
+from boxscore.scoring import GoalColumns
+from boxscore.tally import Quality, QuarterCounts, ShotCounts, Tally, add_shots
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -37,7 +37,7 @@ class BlockSummary:
     final: bool
     shots: ShotCounts
     quarters: QuarterCounts
-    goals: tuple[Goal, ...]
+    goals: GoalColumns
 
 
 def summarise_block(data: bytes, teams: frozenset[int] | None = None) -> BlockSummary | None:
@@ -81,19 +81,20 @@ def _counts(shots: pa.Table, by: str) -> dict[tuple[Any, Any], tuple[int, int]]:
 
 
 def _with_quarters(shots: pa.Table) -> pa.Table:
-    """The shots with the quarter of each (:func:`boxscore.periods.quarter_of`, vectorised)."""
-    import pyarrow as pa
-
-    quarters = quarters_of(shots["clock"].to_pandas()).to_numpy()
-    return shots.append_column("quarter", pa.array(quarters, pa.int64()))
+    """The shots with the quarter of each (:func:`boxscore.periods.quarter_of`, in Arrow)."""
+    return shots.append_column("quarter", arrow_quarters_of(shots["clock"]))
 
 
-def _goals(shots: pa.Table) -> tuple[Goal, ...]:
+def _goals(shots: pa.Table) -> GoalColumns:
+    """The block's goals, in event order already: a summarised block's real ids strictly increase."""
     import pyarrow.compute as pc
 
     scored = shots.filter(pc.equal(shots["goal"], 1))
-    columns = (scored[name].to_pylist() for name in ("event_id", "clock", "team", "jersey"))
-    return tuple(Goal(*row) for row in zip(*columns, strict=True))
+    return GoalColumns(*(scored[name].to_pylist() for name in ("event_id", "clock", "team", "jersey")))
+
+
+def _first_id(part: BlockSummary) -> int:
+    return -1 if part.first is None else part.first  # a block without a real event has no goal
 
 
 def merge_summaries(parts: list[BlockSummary | None]) -> Tally | None:
@@ -119,5 +120,6 @@ def merge_summaries(parts: list[BlockSummary | None]) -> Tally | None:
         shots,
         Quality(0, max(0, sentinels - 1), ()),
         quarters,
-        in_event_order(goal for part in known for goal in part.goals),
+        # the blocks' id spans do not overlap: in the order of their first ids, their goals are in order
+        GoalColumns.joined(part.goals for part in sorted(known, key=_first_id)),
     )

@@ -7,15 +7,16 @@ and :func:`assemble_tally` turns the small computed results into a :class:`Tally
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar
 
 import pandas as pd
 
 from boxscore.events import MAX_EXAMPLES, ParsedBlock, ends_game, is_real_event, is_shot
 from boxscore.periods import quarters_of
-from boxscore.scoring import Goal
+from boxscore.scoring import Goal, GoalColumns
 
 #: (team id, jersey) -> (shots, goals)
 ShotCounts = Mapping[tuple[int, str], tuple[int, int]]
@@ -51,7 +52,7 @@ class Tally:
     quality: Quality = field(default_factory=Quality)
     quarters: QuarterCounts = field(default_factory=dict)
     #: every counted goal, in event-id order (the scoring summary)
-    goals: tuple[Goal, ...] = ()
+    goals: Sequence[Goal] = ()
 
     def team_totals(self, team: int) -> tuple[int, int]:
         """(shots, goals) of one team, whoever on it took them."""
@@ -80,8 +81,22 @@ def tally_parts(unique: Any) -> TallyParts:
     return TallyParts(by_jersey, by_quarter, goals, latest, final)
 
 
+def goal_columns(scored: pd.DataFrame) -> GoalColumns:
+    """The goals of a frame of scored shots (event_id, clock, team, jersey), in event-id order."""
+    ordered = scored.sort_values("event_id", kind="stable")
+    return GoalColumns(
+        ordered["event_id"].astype("int64").tolist(),
+        ordered["clock"].astype(str).tolist(),
+        ordered["team"].astype("int64").tolist(),
+        ordered["jersey"].astype(str).tolist(),
+    )
+
+
 def in_event_order(goals: Iterable[Goal]) -> tuple[Goal, ...]:
-    return tuple(sorted(goals, key=lambda goal: goal.event_id))
+    return tuple(sorted(goals, key=_EVENT_ID))
+
+
+_EVENT_ID = attrgetter("event_id")
 
 
 def assemble_tally(parts: TallyParts, quality: Quality) -> Tally:
@@ -93,10 +108,7 @@ def assemble_tally(parts: TallyParts, quality: Quality) -> Tally:
         (int(team), int(quarter)): (int(row["count"]), int(row["sum"]))
         for (team, quarter), row in parts.quarters.iterrows()
     }
-    goals = in_event_order(
-        Goal(int(event_id), str(clock), int(team), str(jersey))
-        for event_id, clock, team, jersey in parts.goals.itertuples(index=False)
-    )
+    goals = goal_columns(parts.goals)
     latest = parts.latest
     if len(latest):
         last_event_id, clock = int(latest["event_id"].iloc[0]), str(latest["clock"].iloc[0])

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import astuple
 from itertools import pairwise
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from boxscore.periods import quarter_clock, quarter_of, quarter_seconds_left
-from boxscore.scoring import Goal, ScoringPlay, game_flow, scoring_plays
+from boxscore.periods import arrow_quarters_of, quarter_clock, quarter_of, quarter_seconds_left, quarters_of
+from boxscore.scoring import Goal, GoalColumns, ScoringPlay, game_flow, scoring_plays
 from tests.helpers import examples
 from tests.recorded_game import EVENTS_FILE, FIRST_GOAL, GAME_FLOW, GOALS, LAST_GOAL, LINE_SCORE, SHOTS_BY_QUARTER
 
@@ -40,6 +43,15 @@ def test_every_second_of_the_game_is_in_one_quarter_with_at_most_15_minutes_left
         assert 1 <= quarter <= 4 and 0 <= left <= 900
         assert (4 - quarter) * 900 + left == seconds_left
         assert left > 0 or seconds_left in (0, 900, 1800, 2700)  # a quarter's last moment is its 00:00
+
+
+def test_the_vectorised_quarters_agree_with_the_rule_at_every_second_of_the_game() -> None:
+    """pandas (a tick's frame, the Dask read) and Arrow (the block summaries), all 3,601 clocks."""
+    clocks = [f"{s // 60:02d}:{s % 60:02d}" for s in range(3601)]
+    by_rule = [quarter_of(s) for s in range(3601)]
+    assert quarters_of(pd.Series(clocks)).tolist() == by_rule
+    assert arrow_quarters_of(pa.array(clocks)).to_pylist() == by_rule
+    assert arrow_quarters_of(pa.chunked_array([clocks[:1000], clocks[1000:]])).to_pylist() == by_rule
 
 
 def recorded_goals() -> tuple[list[Goal], dict[int, list[int]], dict[int, list[int]]]:
@@ -115,3 +127,16 @@ def test_lead_changes_are_the_flips_of_the_leader_with_ties_left_out(scorers: li
 def test_a_goal_by_a_team_not_in_the_game_is_not_in_the_summary() -> None:
     plays = scoring_plays([Goal(3, "50:00", 999, "7"), Goal(1, "59:00", 205, "8")], 101, 205)
     assert [tuple(p) for p in plays] == [(1, 1, "14:00", 205, "8", 0, 1)]
+
+
+def test_goals_held_as_columns_are_the_goals_they_hold() -> None:
+    goals = (Goal(2, "11:13", 205, "8"), Goal(5, "50:00", 101, "2"))
+    columns = GoalColumns([2, 5], ["11:13", "50:00"], [205, 101], ["8", "2"])
+    assert columns == goals and goals == columns and list(columns) == list(goals) and len(columns) == 2
+    assert columns != goals[:1] and columns != goals[::-1] and hash(columns) == hash(goals)
+    assert columns[-1] == goals[-1] and columns[:1] == goals[:1]
+    assert pickle.loads(pickle.dumps(columns)) == goals
+    later = Goal(9, "01:00", 101, "6")
+    assert columns + (later,) == (*goals, later) and (later,) + columns == (later, *goals)  # noqa: RUF005 - the operators are what is tested
+    assert GoalColumns.joined([columns, GoalColumns([9], ["01:00"], [101], ["6"])]) == (*goals, later)
+    assert not GoalColumns([], [], [], []) and GoalColumns([], [], [], []) == ()
