@@ -13,10 +13,19 @@
   clean-block path needs no dedup either: a block's event ids are checked to be increasing).
 Each figure is the best of 3 runs; the ratios come from the same run. Also: one tick after
 appending one line to the 10^6 stream (read the new bytes + fold + build the tally).
+
+Ours is also timed as an earlier commit and as this working tree, each run
+from a copy of its own (``bench.common.export``) in a process of its own, on the same file, side
+by side: what a change to the tally costs on a long stream (``--before REV``; ``--no-before``
+skips it).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import subprocess
 import sys
 import time
 from functools import partial
@@ -26,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from bench.common import best_of, long_stream, save
+from bench.common import BEFORE, best_of, export, long_stream, save
 from boxscore.running import advance, full_read
 from tasks.aggregate import tally_streams
 from tasks.cluster import dask_client
@@ -106,7 +115,34 @@ def append_tick(path: str) -> dict:
     return {"events": state.max_id + 1, "seconds": seconds, "goals_101": tally.team_totals(101)[1]}
 
 
-def main(sizes: list[int]) -> None:
+#: run in a version's copy: its own ``ours`` on the file, best of 3, as JSON
+VERSION_RUN = """
+import json, sys
+from bench.common import best_of
+from bench.long_stream import ours
+from tasks.cluster import dask_client
+with dask_client() as client:
+    seconds, goals = best_of(3, lambda: ours(client, sys.argv[1]))
+print(json.dumps({"seconds": seconds, "goals": {str(team): n for team, n in goals.items()}}))
+"""
+
+
+def version_seconds(tree: Path, path: str) -> tuple[float, dict]:
+    """Seconds of ``ours`` on ``path`` as the version in ``tree`` counts it, and its goals per team."""
+    done = subprocess.run(
+        [sys.executable, "-c", VERSION_RUN, path],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return found["seconds"], {int(team): n for team, n in found["goals"].items()}
+
+
+def main(sizes: list[int], before: str | None = None) -> None:
+    versions = {before: export(before), "this tree": export(None)} if before else {}
     results = []
     started = time.perf_counter()
     session = spark_session()
@@ -120,6 +156,8 @@ def main(sizes: list[int]) -> None:
             t_spark, r_spark = best_of(3, partial(spark, session, path))
             t_spark_plain, r_spark_plain = best_of(3, partial(spark, session, path, dedup=False))
             assert r_ours == r_floor == r_arrow == r_spark == r_spark_plain, (r_ours, r_floor, r_arrow, r_spark)
+            timed = {label: version_seconds(tree, path) for label, tree in versions.items()}
+            assert all(goals == r_ours for _, goals in timed.values()), timed
             row = {
                 "events": size,
                 "ours_s": round(t_ours, 3),
@@ -132,6 +170,10 @@ def main(sizes: list[int]) -> None:
                 "ours_over_floor": round(t_ours / t_floor, 3),
                 "ours_over_arrow_floor": round(t_ours / t_arrow, 3),
             }
+            if timed:
+                (t_before, _), (t_after, _) = timed.values()
+                row |= {"before": before, "before_s": round(t_before, 3), "after_s": round(t_after, 3)}
+                row["after_over_before"] = round(t_after / t_before, 3)
             results.append(row)
             print(row, flush=True)
     session.stop()
@@ -143,4 +185,9 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(arg) for arg in sys.argv[1:]] or [10**5, 10**6, 10**7])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sizes", nargs="*", type=int, default=[10**5, 10**6, 10**7], help="events per stream")
+    parser.add_argument("--before", default=BEFORE, help="also time ours as this commit and as this tree, side by side")
+    parser.add_argument("--no-before", dest="before", action="store_const", const=None, help="ours in-process only")
+    args = parser.parse_args()
+    main(args.sizes, args.before)

@@ -50,6 +50,20 @@ def main() -> None:
                 f"{tick['seconds'] * 1000:.2f} ms from the new bytes to an updated tally (target 50 ms)."
             ]
         lines.append("")
+        versions = [r for r in long["runs"] if "before_s" in r]
+        if versions:
+            lines += [
+                f"Ours as this tree against `{versions[0]['before']}` (the same file, each version run from a "
+                "copy of its own in a process of its own, in the same run):",
+                "",
+                "| events | before (s) | this tree (s) | this tree / before |",
+                "|---:|---:|---:|---:|",
+                *(
+                    f"| {r['events']:,} | {r['before_s']} | {r['after_s']} | {r['after_over_before']}x |"
+                    for r in versions
+                ),
+                "",
+            ]
     if fresh:
         lines += [
             "## Freshness: S3 write of event k -> box score k readable in MongoDB",
@@ -68,19 +82,8 @@ def main() -> None:
         lines += many_games_table(many["runs"])
     if worker_reads := load("worker_reads"):
         lines += worker_reads_table(worker_reads)
-    if (RESULTS / "page_load.json").exists():
-        page = json.loads((RESULTS / "page_load.json").read_text())
-        lines += [
-            f"## The box-score page, {page['readers']} concurrent readers for {page['seconds']} s",
-            "",
-            "| requests/s | p50 (ms) | p95 (ms) | max (ms) | statuses | MongoDB queries per render |",
-            "|---:|---:|---:|---:|---|---|",
-            f"| {page['requests_per_s']} | {page['p50_ms']} | {page['p95_ms']} | {page['max_ms']} | "
-            f"{page['statuses']} | {page['queries_per_render']} |",
-            "",
-            f"The page's query alone, sequential with pymongo: {page['mongo_query_alone_ms']} ms.",
-            "",
-        ]
+    if (page := load("page_load")) and "results" in page:
+        lines += page_load_table(page)
     if (RESULTS / "tick_cost.json").exists():
         lines += tick_cost_table(json.loads((RESULTS / "tick_cost.json").read_text()))
     if startup := load("startup"):
@@ -236,6 +239,34 @@ def cpu_per_event_chart(floor: list[dict], many: list[dict]) -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(RESULTS / "cpu_per_event.png", dpi=100)
+
+
+def page_load_table(page: dict) -> list[str]:
+    """Fans of one live game refreshing once a second, and event-stream subscribers, two versions."""
+    lines = [
+        f"## The box-score page on game day: one live game, {page['seconds']:.0f} s per load, this tree against "
+        f"`{page['before']}`",
+        "",
+        "| viewers | version | requests/s | p50 (ms) | p95 (ms) | max (ms) | errors | MongoDB queries/s |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key in sorted({key for r in page["results"].values() for key in r if key.startswith("viewers_")}):
+        for label, result in page["results"].items():
+            m = result[key]
+            lines.append(
+                f"| {m['viewers']:,} | {label} | {m['requests_per_s']} | {m['p50_ms']} | {m['p95_ms']} | "
+                f"{m['max_ms']} | {m['errors']} | {m['mongo_queries_per_s']} |"
+            )
+    lines.append("")
+    for label, result in page["results"].items():
+        if pushed := result.get("subscribers"):
+            lines += [
+                f"{label}: {pushed['subscribers']:,} event-stream subscribers got {pushed['messages']:,} box scores, "
+                f"MongoDB write to subscriber p50 {pushed['p50_ms']} ms, p95 {pushed['p95_ms']} ms "
+                f"({pushed['failed']} failed).",
+                "",
+            ]
+    return lines
 
 
 def tick_cost_table(ticks: dict) -> list[str]:
