@@ -71,7 +71,7 @@ bench-many: venv  ## 10, 100, 1,000 concurrent games, threads and a process Dask
 bench-ticks: venv  ## CPU per idle poll and per changed game: this tree against an earlier commit, side by side
 	$(BIN)/python -m bench.tick_cost
 
-bench-page: venv  ## the box-score page with 100 concurrent readers: requests/s, p95, queries per render
+bench-page: venv  ## game day: 100 and 1,000 fans refreshing, 1,000 event-stream subscribers; this tree against an earlier commit
 	$(BIN)/python -m bench.page_load
 
 bench-startup: venv  ## seconds from python -m flows.live_boxscore to its first poll, with and without a running server

@@ -396,6 +396,8 @@ class BoxScorePage(LocalServer):
     mongo_collection: str = "boxscores"
     port: int = field(default_factory=lambda: free_ports(1)[0])
     project_dir: Path = Path(__file__).resolve().parents[1]
+    refresh_seconds: float = 0.5  # WEB_REFRESH_SECONDS
+    workers: int = 1
     name = "boxscore-page"
 
     def environment(self) -> dict[str, str]:
@@ -405,6 +407,7 @@ class BoxScorePage(LocalServer):
             **settings,
             "WEB_HOST": HOST,
             "WEB_PORT": str(self.port),
+            "WEB_REFRESH_SECONDS": str(self.refresh_seconds),
             "PYTHONPATH": str(self.project_dir),
         }
 
@@ -416,7 +419,7 @@ class BoxScorePage(LocalServer):
         return f"http://{HOST}:{self.port}"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "web"]
+        return [sys.executable, "-m", "web", "--workers", str(self.workers)]
 
     def ready(self) -> bool:
         try:

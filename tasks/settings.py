@@ -39,6 +39,8 @@ DEFAULTS: dict[str, str] = {
     "DASK_ADDRESS": "",
     "WEB_HOST": "127.0.0.1",
     "WEB_PORT": "8080",
+    "WEB_REFRESH_SECONDS": "0.5",
+    "WEB_STALE_SECONDS": "30",
 }
 
 #: The optional setting naming the single stream's game (see :mod:`boxscore.identity`).
@@ -78,6 +80,10 @@ class Settings:
     dask_address: str
     web_host: str  # where ``python -m web`` serves the box-score page
     web_port: str
+    #: the page reads a game's box score from MongoDB at most once per this many seconds, for all
+    #: its viewers, and serves the last one read for up to ``web_stale_seconds`` when MongoDB is down
+    web_refresh_seconds: str
+    web_stale_seconds: str
     #: ``GAME_ID``: the single stream's game, when the user names it; ``None`` (unset) derives it
     game_id: str | None = None
 

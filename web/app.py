@@ -1,12 +1,21 @@
-"""The box-score page as a Starlette app: read-only, one MongoDB query per box score rendered.
+"""The box-score page and its JSON API, read-only, one MongoDB read per game per refresh interval.
+
+Pages (Jinja, no build step):
 
 - ``/``: the stream's current game (single-stream mode), README's query;
 - ``/games/<game_id>``: one game (prefix mode, or an earlier game from the archive);
 - ``/games``: every game in the collection with its score and clock.
 
-A page of a game in progress reloads itself every second (a light poll, no script), and stops
-once the game is final. An unknown or malformed game id is a 404 page; MongoDB not answering is
-a 503 page that names it (its password masked), never a trace.
+A page of a game in progress follows it: ``static/live.js`` listens to the game's event stream
+(``/events``, ``/games/<game_id>/events``) and swaps in the new box score; without script the
+page reloads itself every second. Before a game's first box score the page says it has not
+started, and keeps following. The JSON API (``/api/...``, described at ``/api/openapi.json``)
+serves the stored documents as ``boxscore.schema.json`` describes them.
+
+Every answer comes from :class:`web.cache.LatestBoxScores`: however many viewers, a game costs
+one MongoDB read per ``WEB_REFRESH_SECONDS``. A malformed game id is a 404; MongoDB not
+answering is a 503 that names it, never a trace, after the last good box score has been served
+stale for ``WEB_STALE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -14,16 +23,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from starlette.applications import Starlette
+import anyio
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from boxscore.document import jersey_order
 from boxscore.identity import BadGameId, checked_game_id
 from tasks import ServiceUnavailable
+from web import api
+from web.cache import GameKey, LatestBoxScores
+from web.events import box_score_events
+from web.headers import NO_CACHE, SecurityHeaders, caching, etag, not_modified
 from web.store import Store, counting
 
 HERE = Path(__file__).resolve().parent
@@ -38,54 +53,104 @@ def box_score_pct(pct: object) -> str:
 
 templates.env.filters["pct"] = box_score_pct
 templates.env.filters["in_jersey_order"] = lambda players: sorted(players, key=lambda p: jersey_order(p["number"]))
-#: the header that says how many MongoDB commands a render sent
+#: the header that says how many MongoDB commands an answer sent (0 when it came from the copy)
 QUERIES_HEADER = "X-MongoDB-Queries"
 
 
-def create_app(store: Store) -> Starlette:
-    """The page's app, reading box scores from ``store``."""
+def up_to_root(path: str) -> str:
+    """The relative path from a page to the site's root (``""`` or ``"../"``): links to our own
+    pages and assets are relative, so the site works under any prefix behind a proxy."""
+    return "../" * (path.rstrip("/").count("/") - 1) if path.count("/") > 1 else ""
 
-    def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-        return templates.TemplateResponse(request, name, context, status_code=status)
 
-    def render(request: Request, game_id: str | None) -> Response:
-        count = counting()
-        document = store.latest(game_id)
-        if document is None:
-            what = f"game {game_id}" if game_id else "a game"
-            response = page(request, "missing.html", {"what": what}, 404)
-        else:
-            response = page(request, "boxscore.html", {"doc": document, "live": not document["final"]})
-        response.headers[QUERIES_HEADER] = str(len(count.commands))
-        return response
+def create_app(store: Store, refresh_seconds: float, stale_seconds: float) -> FastAPI:
+    """The page and the API, reading box scores from ``store`` through one shared copy per game."""
 
-    def current(request: Request) -> Response:
-        return render(request, None)
+    async def read(game: GameKey) -> Any:
+        return await anyio.to_thread.run_sync(store.latest, game)
 
-    def game(request: Request) -> Response:
-        try:
-            game_id = checked_game_id(request.path_params["game_id"])
-        except BadGameId:
-            return page(request, "missing.html", {"what": "that game"}, 404)
-        return render(request, game_id)
+    async def read_games(_: GameKey) -> Any:
+        return await anyio.to_thread.run_sync(store.games)
 
-    def games(request: Request) -> Response:
-        count = counting()
-        latest = store.games()
-        response = page(request, "games.html", {"games": latest, "live": any(not g["final"] for g in latest)})
-        response.headers[QUERIES_HEADER] = str(len(count.commands))
-        return response
+    boxscores = LatestBoxScores(read, refresh_seconds, stale_seconds)
+    games_list = LatestBoxScores(read_games, refresh_seconds, stale_seconds)
 
-    async def unavailable(request: Request, error: Exception) -> Response:
-        service = getattr(error, "service", "") or "a service the page needs"
-        return page(request, "unavailable.html", {"service": service}, 503)
-
-    return Starlette(
-        routes=[
-            Route("/", current),
-            Route("/games", games),
-            Route("/games/{game_id}", game),
-            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
-        ],
-        exception_handlers={ServiceUnavailable: unavailable},
+    app = FastAPI(
+        title="Sidearm box scores",
+        version="2",
+        summary="The stored box-score documents, as boxscore.schema.json describes them.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,  # the hosted docs pages load script from a CDN, which the page's policy forbids
+        redoc_url=None,
     )
+    app.state.boxscores, app.state.games = boxscores, games_list
+
+    def page(request: Request, name: str, context: dict[str, Any]) -> str:
+        root = up_to_root(request.url.path)
+        return templates.get_template(name).render({"request": request, "root": root, **context})
+
+    async def boxscore_page(request: Request, game: GameKey) -> Response:
+        count = counting()
+        copy = await boxscores.latest(game)
+        events = "events" if game is None else f"{game}/events"
+        if copy.document is None:
+            what = f"game {game}" if game else "the game"
+            body = page(request, "waiting.html", {"what": what, "live": True, "events": events})
+            return HTMLResponse(body, headers={"Cache-Control": NO_CACHE, QUERIES_HEADER: str(len(count.commands))})
+        assert copy.version is not None
+        tag = etag(copy.version, "html")
+        headers = caching(copy.document["final"], tag, boxscores.stale_seconds(copy))
+        headers[QUERIES_HEADER] = str(len(count.commands))
+        if not_modified(request.headers, tag):
+            return Response(status_code=304, headers=headers)
+        key = ("html", up_to_root(request.url.path))
+        if key not in copy.rendered:
+            live = not copy.document["final"]
+            copy.rendered[key] = page(request, "boxscore.html", {"doc": copy.document, "live": live, "events": events})
+        return HTMLResponse(copy.rendered[key], headers=headers)
+
+    @app.get("/", include_in_schema=False)
+    async def current(request: Request) -> Response:
+        return await boxscore_page(request, None)
+
+    @app.get("/games", include_in_schema=False)
+    async def games(request: Request) -> Response:
+        count = counting()
+        latest = (await games_list.latest(None)).document or []
+        body = page(request, "games.html", {"games": latest, "live": any(not g["final"] for g in latest)})
+        return HTMLResponse(body, headers={"Cache-Control": NO_CACHE, QUERIES_HEADER: str(len(count.commands))})
+
+    @app.get("/games/{game_id}", include_in_schema=False)
+    async def game(request: Request, game_id: str) -> Response:
+        try:
+            checked = checked_game_id(game_id)
+        except BadGameId:
+            return HTMLResponse(page(request, "missing.html", {"what": "that game"}), status_code=404)
+        return await boxscore_page(request, checked)
+
+    @app.get("/events", include_in_schema=False)
+    async def current_events(request: Request) -> Response:
+        return EventSourceResponse(box_score_events(boxscores, None, request), headers={"Cache-Control": "no-store"})
+
+    @app.get("/games/{game_id}/events", include_in_schema=False)
+    async def game_events(request: Request, game_id: str) -> Response:
+        try:
+            checked = checked_game_id(game_id)
+        except BadGameId:
+            return JSONResponse({"detail": "no such game"}, status_code=404)
+        return EventSourceResponse(box_score_events(boxscores, checked, request), headers={"Cache-Control": "no-store"})
+
+    app.include_router(api.router(boxscores, games_list))
+    app.openapi = lambda: api.openapi(app)  # type: ignore[method-assign]
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(ServiceUnavailable)
+    async def unavailable(request: Request, error: ServiceUnavailable) -> Response:
+        service = getattr(error, "service", "") or "a service the page needs"
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(api.unavailable(service), status_code=503, headers={"Cache-Control": NO_CACHE})
+        body = page(request, "unavailable.html", {"service": service})
+        return HTMLResponse(body, status_code=503, headers={"Cache-Control": NO_CACHE})
+
+    app.add_middleware(SecurityHeaders)
+    return app

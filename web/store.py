@@ -1,12 +1,14 @@
-"""The page's reads of MongoDB: the documented query per render, counted as MongoDB sees it.
+"""The page's reads of MongoDB: the documented query per read, counted as MongoDB sees it.
 
 Read-only. A game id reaches a query only after :func:`boxscore.identity.checked_game_id`.
 Every command the page's client sends is counted by a pymongo command listener, so a response
-can say how many queries its render took (README: exactly one for a box score).
+can say how many queries it took (one for a box score read, none when it came from the page
+process's copy, :mod:`web.cache`), and a test can count them all (:data:`SENT`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,8 +36,13 @@ class QueryCount:
 _counting: ContextVar[QueryCount | None] = ContextVar("counting", default=None)
 
 
+#: every command the page's clients have sent, by name, since the process started
+SENT: Counter[str] = Counter()
+
+
 class _Counter(monitoring.CommandListener):
     def started(self, event: monitoring.CommandStartedEvent) -> None:
+        SENT[event.command_name] += 1
         count = _counting.get()
         if count is not None:
             count.commands.append(event.command_name)
@@ -99,4 +106,4 @@ class Store:
             return [row["latest"] for row in self._collection(self.collection).aggregate(pipeline)]
 
 
-__all__ = ["QueryCount", "ServiceUnavailable", "Store", "counting"]
+__all__ = ["SENT", "QueryCount", "ServiceUnavailable", "Store", "counting"]

@@ -73,6 +73,10 @@ class Browser:
         result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
         return result.get("result", {}).get("value")
 
+    def scripts(self, enabled: bool) -> None:
+        """Run the page's own script, or not (a reader with script disabled); DevTools still evaluates."""
+        self.call("Emulation.setScriptExecutionDisabled", value=not enabled)
+
     def resize(self, width: int, height: int, mobile: bool = False) -> None:
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=mobile)
 

@@ -8,6 +8,7 @@ README shows.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,8 +37,11 @@ FRAMES = [frame.text for frame in replay_frames(EVENTS_FILE.read_text())]
 SHOWN = """(() => {
   const text = (id) => document.getElementById(id)?.textContent.trim();
   return {home: text("home-score"), away: text("away-score"), clock: text("clock"), state: text("state"),
-          refreshes: document.querySelector('meta[http-equiv="refresh"]') !== null};
+          following: document.documentElement.dataset.following === "yes"};
 })()"""
+SCORE = """["home-score", "away-score"].map((id) => document.getElementById(id)?.textContent.trim())"""
+#: set on the page once it is opened: a reload would lose it
+OPENED = "window.openedOnce"
 PLAYER_ROWS = """Array.from(document.querySelectorAll("tr.player"))
   .map((row) => Array.from(row.children).map((cell) => cell.textContent.trim()))"""
 
@@ -45,7 +49,7 @@ PLAYER_ROWS = """Array.from(document.querySelectorAll("tr.player"))
 @pytest.fixture
 def page(pipeline_env: dict[str, str], tmp_path: Path) -> Iterator[BoxScorePage]:
     server = BoxScorePage(
-        tmp_path / "page", mongo_url=pipeline_env["MONGO_URL"], mongo_db=pipeline_env["MONGO_DB"]
+        tmp_path / "page", mongo_url=pipeline_env["MONGO_URL"], mongo_db=pipeline_env["MONGO_DB"], refresh_seconds=0.2
     ).start(timeout=60)
     yield server
     server.stop()
@@ -79,7 +83,7 @@ def expected_at(event: int) -> dict[str, object]:
         "away": str(counted["score"][205]),
         "clock": counted["clock"],
         "state": "Final" if counted["final"] else quarter_by_hand(counted["clock"]),
-        "refreshes": not counted["final"],
+        "following": not counted["final"],
     }
 
 
@@ -92,22 +96,27 @@ def test_the_page_follows_the_game_by_itself_and_ends_final_with_every_player(
     write_stream(url, FRAMES[0], storage)
     live = Background(lambda: live_boxscore(poll_interval=0.05, wait_for_stream=60, settle_seconds=0.5)).start()
     wait_until(lambda: bool(boxscores(pipeline_env)), 120, "the first box score")
-    browser.open(f"{page.url}/")  # once: from here the page reloads itself
-    scores = []
+    browser.open(f"{page.url}/")  # once: from here the page follows the game by itself
+    browser.evaluate(f"{OPENED} = true")
+    shown_scores = []
     written = 0
     for checkpoint in (12, 30, 50, len(FRAMES) - 1):
         for k in range(written + 1, checkpoint + 1):
             write_stream(url, FRAMES[k], storage)
             event = min(k, 70)  # the sentinel (the last frame's line) adds no event
             wait_until(lambda e=event: boxscores(pipeline_env)[-1]["_id"] == e, 60, f"the box score of {event}")
+            score = [expected_at(event)["home"], expected_at(event)["away"]]
+            if score != (shown_scores or [None])[-1]:  # a goal: the page shows it before the next event
+                wait_until(lambda s=score: browser.evaluate(SCORE) == s, 10, f"the page showing {score}")
+                shown_scores.append(score)
         written = checkpoint
         expected = expected_at(min(checkpoint, 70))
         wait_until(lambda e=expected: browser.evaluate(SHOWN) == e, 10, f"the page showing {expected}")
-        scores.append((expected["home"], expected["away"]))
     assert live.result(timeout=120) == FINAL_BOXSCORE
-    assert len(set(scores)) == len(scores)  # the score changed between checkpoints, on the same page
-    final = {"home": "14", "away": "9", "clock": "00:00", "state": "Final", "refreshes": False}
-    assert browser.evaluate(SHOWN) == final  # and it no longer reloads
+    assert len(shown_scores) == 1 + 23  # 0-0 and each of the 23 goals' scores, every one on screen
+    final = {"home": "14", "away": "9", "clock": "00:00", "state": "Final", "following": False}
+    assert browser.evaluate(SHOWN) == final  # and it no longer follows
+    assert browser.evaluate(OPENED) is True  # one navigation for the whole game: the page never reloaded
 
     rows = browser.evaluate(PLAYER_ROWS)
     by_hand = [  # the visitor first, each team's players in jersey order, pct as box scores print it
@@ -133,11 +142,11 @@ def test_the_page_follows_the_game_by_itself_and_ends_final_with_every_player(
     assert len(goals) == 23
     assert goals[0] == "11:13 johns hopkins #8 julie johns hopkins 1, syracuse 0"
     assert goals[-1] == "09:05 syracuse #2 steve johns hopkins 9, syracuse 14"
-    for path in (f"/games/{RECORDED_GAME_ID}", "/"):  # README's query, one per render
-        answer = httpx.get(f"{page.url}{path}")
-        assert (answer.status_code, answer.headers["X-MongoDB-Queries"]) == (200, "1")
+    first, again = (httpx.get(f"{page.url}/games/{RECORDED_GAME_ID}") for _ in range(2))
+    assert (first.status_code, first.headers["X-MongoDB-Queries"]) == (200, "1")  # README's query
+    assert (again.status_code, again.headers["X-MongoDB-Queries"]) == (200, "0")  # the page process's copy
     listed = httpx.get(f"{page.url}/games").text
-    assert f'href="/games/{RECORDED_GAME_ID}">johns hopkins at syracuse</a>' in listed and "9 - 14" in listed
+    assert f'href="games/{RECORDED_GAME_ID}">johns hopkins at syracuse</a>' in listed and "9 - 14" in listed
 
     shots = ROOT / os.environ.get("SCREENSHOT_DIR", tmp_path)  # relative: to the project
     sizes = {"page-desktop.png": (1280, 1100, False), "page-phone.png": (390, 1500, True)}
@@ -148,17 +157,38 @@ def test_the_page_follows_the_game_by_itself_and_ends_final_with_every_player(
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
 
 
-def test_an_unknown_game_is_a_404_page_and_mongodb_down_a_503_page_naming_it(browser: Browser, tmp_path: Path) -> None:
+def test_with_script_disabled_the_page_still_follows_the_game_by_reloading(
+    pipeline_env: dict[str, str], page: BoxScorePage, browser: Browser
+) -> None:
+    collection = pymongo.MongoClient(pipeline_env["MONGO_URL"])[pipeline_env["MONGO_DB"]].boxscores
+    live = {**FINAL_BOXSCORE, "_id": 40, "event_id": 40, "final": False}
+    collection.insert_one(live)
+    browser.scripts(enabled=False)
+    browser.open(f"{page.url}/")
+    browser.evaluate(f"{OPENED} = true")
+    assert browser.evaluate(SCORE) == ["14", "9"] and browser.evaluate(SHOWN)["following"] is False
+    later = copy.deepcopy(live)
+    later.update(_id=41, event_id=41)
+    later["home"]["score"] = 15
+    collection.insert_one(later)
+    wait_until(lambda: browser.evaluate(SCORE) == ["15", "9"], 10, "the page reloaded with the new score")
+    assert browser.evaluate(OPENED) is None  # it got there by reloading (<noscript> meta refresh)
+
+
+def test_a_malformed_id_is_a_404_a_game_not_started_says_so_and_mongodb_down_is_a_503_naming_it(
+    browser: Browser, tmp_path: Path
+) -> None:
     """The page reads MongoDB as a user with a password in its URL: when MongoDB stops answering,
     the 503 comes after the page's 2 s server selection (not pymongo's 30 s) and shows no piece of
     the password."""
     mongo = SecantusMongo(tmp_path / "mongo").start(timeout=60)
     pymongo.MongoClient(mongo.url).admin.command("createUser", "app", pwd=PAGE_PASSWORD, roles=["root"])
     url = mongo.url.replace("mongodb://", f"mongodb://app:{quote(PAGE_PASSWORD, safe='')}@")
-    page = BoxScorePage(tmp_path / "page", mongo_url=url).start(timeout=60)
+    page = BoxScorePage(tmp_path / "page", mongo_url=url, refresh_seconds=0.1).start(timeout=60)
     try:
-        for path in ("/games/gdeadbeef0000", "/games/not%20an%20id", "/"):
-            assert httpx.get(f"{page.url}{path}").status_code == 404
+        assert httpx.get(f"{page.url}/games/not%20an%20id").status_code == 404
+        for path in ("/games/gdeadbeef0000", "/"):  # no box score yet: not started, and following
+            assert httpx.get(f"{page.url}{path}").status_code == 200
         earlier = {**FINAL_BOXSCORE, "game_id": "gearlier0001"}  # an earlier game, moved to the archive
         pymongo.MongoClient(mongo.url).sidearm.boxscores_archive.insert_one(earlier)
         archived = httpx.get(f"{page.url}/games/gearlier0001")
@@ -166,8 +196,13 @@ def test_an_unknown_game_is_a_404_page_and_mongodb_down_a_503_page_naming_it(bro
         assert 'id="home-score">14<' in archived.text and "johns hopkins" in archived.text
         assert "gearlier0001" not in archived.text  # fans see the teams, not the game id
         browser.open(f"{page.url}/games/gdeadbeef0000")
+        assert browser.evaluate('document.getElementById("waiting").textContent') == (
+            "There is no box score for game gdeadbeef0000 yet: it has not started. "
+            "This page shows it as soon as it does."
+        )
+        browser.open(f"{page.url}/games/not%20an%20id")
         assert browser.evaluate('document.getElementById("missing").textContent') == (
-            "There is no box score for game gdeadbeef0000."
+            "There is no box score for that game."
         )
         mongo.stop()
         answer = httpx.get(f"{page.url}/", timeout=30)

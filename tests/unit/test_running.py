@@ -60,7 +60,6 @@ def test_incremental_equals_full_recompute(versions: list[bytes]) -> None:
     for data in versions:
         progress = advance(state, reader(data), len(data), GAME)
         assert progress.tally() == full_recompute(data)
-        assert full_read(reader(data), len(data), GAME).tally() == full_recompute(data)
         from_cursor = advance(state and state.cursor(), reader(data), len(data), GAME)
         assert from_cursor.onto(state) == progress
         state = progress.state

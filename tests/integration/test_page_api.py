@@ -1,0 +1,233 @@
+"""The page process over real HTTP: its JSON API against its own OpenAPI description, conditional
+requests, pushed updates, security headers, and one MongoDB read per game per interval however
+many fans ask.
+
+``python -m web`` runs as a process of its own against the session's SecantusDB, except for the
+load test, which serves the app in this process so the page's own command listener can be read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pymongo
+import pytest
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck, given, settings
+
+from devstack.servers import HOST, BoxScorePage, SecantusMongo, free_ports, wait_until
+from tests.helpers import examples, shown_pieces, valid
+from tests.recorded_game import FINAL_BOXSCORE, RECORDED_GAME_ID
+from web.app import create_app
+from web.store import SENT, Store
+
+LIVE_GAME = "g0123456789ab"
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "strict-origin-when-cross-origin",
+}
+
+
+def live_boxscore(event_id: int, home_score: int) -> dict:
+    """A live game's box score at ``event_id``: the recorded game's, under another id, not final."""
+    document = copy.deepcopy(FINAL_BOXSCORE)
+    document.update(_id=f"{LIVE_GAME}/{event_id}", game_id=LIVE_GAME, event_id=event_id, final=False)
+    document["home"]["score"], document["home"]["status"], document["away"]["status"] = home_score, "winning", "losing"
+    return document
+
+
+@pytest.fixture
+def database(mongo: SecantusMongo) -> Iterator[pymongo.collection.Collection]:
+    name = f"page_api_{time.monotonic_ns()}"
+    collection = pymongo.MongoClient(mongo.url)[name].boxscores
+    collection.insert_many([valid(copy.deepcopy(FINAL_BOXSCORE)), valid(live_boxscore(40, 9))])
+    yield collection
+    collection.database.client.drop_database(name)
+
+
+@pytest.fixture
+def page(mongo: SecantusMongo, database: pymongo.collection.Collection, tmp_path: Path) -> Iterator[BoxScorePage]:
+    server = BoxScorePage(tmp_path / "page", mongo_url=mongo.url, mongo_db=database.database.name, refresh_seconds=0.1)
+    yield server.start(timeout=60)
+    server.stop()
+
+
+def test_the_api_answers_as_its_openapi_description_says(page: BoxScorePage) -> None:
+    """schemathesis reads /api/openapi.json and calls every operation with generated ids and
+    headers: each answer's status, content type and body must be the documented ones."""
+    schema = schemathesis.openapi.from_url(f"{page.url}/api/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {op.path for op in operations} == {"/api/games", "/api/games/{game_id}", "/api/current"}
+    assert schema.raw_schema["components"]["schemas"]["BoxScore"]["properties"]["scoring"]["items"]
+    for operation in operations:
+
+        @settings(max_examples=examples(30), deadline=None, suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy())
+        def conforms(case: schemathesis.Case) -> None:
+            case.call_and_validate(base_url=page.url)
+
+        conforms()
+
+
+def test_a_game_as_json_with_its_etag_then_304_and_bad_ids_as_json_404s(page: BoxScorePage) -> None:
+    final = httpx.get(f"{page.url}/api/games/{RECORDED_GAME_ID}")
+    assert final.status_code == 200 and final.headers["content-type"] == "application/json"
+    assert valid(final.json()) == FINAL_BOXSCORE
+    assert final.headers["cache-control"] == "public, max-age=3600"
+    again = httpx.get(f"{page.url}/api/games/{RECORDED_GAME_ID}", headers={"If-None-Match": final.headers["etag"]})
+    assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", final.headers["etag"])
+    live = httpx.get(f"{page.url}/api/games/{LIVE_GAME}")
+    assert live.json()["event_id"] == 40 and live.headers["cache-control"].startswith("public, max-age=1,")
+    assert live.headers["etag"] != final.headers["etag"]
+    page_etag = httpx.get(f"{page.url}/games/{LIVE_GAME}").headers["etag"]
+    assert page_etag != live.headers["etag"]  # the page and the JSON are two representations
+    assert httpx.get(f"{page.url}/api/current").json()["_id"] == f"{LIVE_GAME}/40"  # README's query: the largest _id
+    listed = httpx.get(f"{page.url}/api/games").json()
+    assert [(g["game_id"], g["event_id"]) for g in listed] == sorted([(RECORDED_GAME_ID, 70), (LIVE_GAME, 40)])
+    for path in ("/api/games/not%20an%20id", "/api/games/gdeadbeef0000"):
+        missing = httpx.get(f"{page.url}{path}")
+        assert missing.status_code == 404 and missing.headers["content-type"] == "application/json"
+        assert missing.json()["detail"]
+
+
+def test_every_answer_has_the_security_headers_and_links_are_relative(page: BoxScorePage) -> None:
+    answers = {path: httpx.get(f"{page.url}{path}") for path in ("/", "/games", f"/games/{LIVE_GAME}", "/api/games")}
+    answers["static"] = httpx.get(f"{page.url}/static/page.css")
+    for path, answer in answers.items():
+        assert answer.status_code == 200, path
+        for name, value in SECURITY_HEADERS.items():
+            assert answer.headers[name] == value, (path, name)
+        policy = dict(part.strip().split(" ", 1) for part in answer.headers["content-security-policy"].split(";"))
+        assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'" and policy["object-src"] == "'none'"
+    game_page = answers[f"/games/{LIVE_GAME}"].text
+    assert 'href="../static/page.css"' in game_page and 'src="../static/live.js"' in game_page
+    assert f'content="{LIVE_GAME}/events"' in game_page and 'href="../games"' in game_page
+    assert 'href="static/page.css"' in answers["/"].text and 'content="events"' in answers["/"].text
+    assert '<noscript><meta http-equiv="refresh" content="1"></noscript>' in game_page
+    assert "boxscore-events" not in httpx.get(f"{page.url}/games/{RECORDED_GAME_ID}").text  # final: nothing to follow
+    assert f'href="games/{LIVE_GAME}"' in answers["/games"].text and "Live, Q4" in answers["/games"].text
+
+
+def test_a_game_not_started_says_so_and_keeps_following(page: BoxScorePage) -> None:
+    waiting = httpx.get(f"{page.url}/games/gfeedface0001")
+    assert waiting.status_code == 200 and waiting.headers["cache-control"] == "no-cache"
+    assert "has not started" in waiting.text and 'content="gfeedface0001/events"' in waiting.text
+    assert httpx.get(f"{page.url}/games/not%20an%20id").status_code == 404
+
+
+def events(page: BoxScorePage, path: str, last_event_id: str | None = None) -> Iterator[dict[str, str]]:
+    """Server-sent events as a browser's EventSource parses them: fields until a blank line."""
+    headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    with httpx.stream("GET", f"{page.url}{path}", headers=headers, timeout=30) as answer:
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        message: dict[str, str] = {}
+        for line in answer.iter_lines():
+            if not line:
+                if "data" in message:
+                    yield message
+                message = {}
+            elif not line.startswith(":"):
+                field, _, value = line.partition(":")
+                message[field] = message.get(field, "") + value.removeprefix(" ")
+
+
+def test_subscribers_are_sent_each_new_box_score_with_its_event_id_and_resume_after_a_reconnect(
+    page: BoxScorePage, database: pymongo.collection.Collection
+) -> None:
+    stream = events(page, f"/games/{LIVE_GAME}/events")
+    first = next(stream)
+    assert (first["event"], first["id"], json.loads(first["data"])["home"]["score"]) == ("boxscore", "40", 9)
+    database.insert_one(live_boxscore(41, 10))
+    second = next(stream)
+    assert second["id"] == "41" and valid(json.loads(second["data"]))["home"]["score"] == 10
+    stream.close()
+    resumed = events(page, f"/games/{LIVE_GAME}/events", last_event_id="41")
+    database.insert_one(live_boxscore(42, 11))
+    assert next(resumed)["id"] == "42"  # not 41 again: the browser has it
+    resumed.close()
+    current = events(page, "/events")
+    assert next(current)["id"] == "42"  # /events follows the current game
+    current.close()
+
+
+def test_mongodb_down_is_a_json_503_naming_it_with_the_password_masked(tmp_path: Path) -> None:
+    mongo = SecantusMongo(tmp_path / "mongo").start(timeout=60)
+    password = "Api@/:%&|{}; #pwé"
+    pymongo.MongoClient(mongo.url).admin.command("createUser", "app", pwd=password, roles=["root"])
+    url = mongo.url.replace("mongodb://", f"mongodb://app:{quote(password, safe='')}@")
+    page = BoxScorePage(tmp_path / "page", mongo_url=url).start(timeout=60)
+    try:
+        mongo.stop()
+        answer = httpx.get(f"{page.url}/api/games/{RECORDED_GAME_ID}", timeout=30)
+        assert answer.status_code == 503 and answer.headers["content-type"] == "application/json"
+        assert answer.json()["detail"].startswith("MongoDB at mongodb://app:***@")
+        assert not shown_pieces(password, answer.text)
+    finally:
+        page.stop()
+        mongo.stop()
+
+
+def test_two_hundred_fans_for_ten_seconds_cost_one_read_per_interval(
+    mongo: SecantusMongo, database: pymongo.collection.Collection
+) -> None:
+    """200 concurrent clients refresh one live game with conditional requests for 10 s while the
+    game goes on; the page's command listener counts what reached MongoDB."""
+    interval, seconds, clients = 0.5, 10.0, 200
+    app = create_app(Store(mongo.url, database.database.name, "boxscores"), interval, 30.0)
+    port = free_ports(1)[0]
+    server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning"))
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    wait_until(lambda: server.started, 30, "the page served in this process")
+    stop = threading.Event()
+
+    def game_goes_on() -> None:
+        event = 41
+        while not stop.wait(0.3):
+            database.insert_one(live_boxscore(event, 9 + event % 3))
+            event += 1
+
+    writer = threading.Thread(target=game_goes_on, daemon=True)
+    writer.start()
+    statuses: list[int] = []
+    seen_events: set[int] = set()
+
+    async def fan(client: httpx.AsyncClient, deadline: float) -> None:
+        tag = None
+        while time.monotonic() < deadline:
+            answer = await client.get(f"/api/games/{LIVE_GAME}", headers={"If-None-Match": tag} if tag else {})
+            statuses.append(answer.status_code)
+            if answer.status_code == 200:
+                tag = answer.headers["etag"]
+                seen_events.add(answer.json()["event_id"])
+            await asyncio.sleep(0.05)  # a fan's refresh (the load is the 200 of them at once)
+
+    async def crowd() -> None:
+        limits = httpx.Limits(max_connections=clients)
+        async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", limits=limits, timeout=30) as client:
+            deadline = time.monotonic() + seconds
+            await asyncio.gather(*(fan(client, deadline) for _ in range(clients)))
+
+    before = sum(SENT.values())
+    try:
+        asyncio.run(crowd())
+    finally:
+        stop.set()
+        server.should_exit = True
+        serving.join(30)
+        writer.join(30)
+    sent = sum(SENT.values()) - before
+    assert set(statuses) <= {200, 304} and len(statuses) > 5 * clients
+    assert len(seen_events) >= 5  # the fans saw the game go on
+    assert sent <= seconds / interval + 5, f"{sent} MongoDB commands for {len(statuses)} requests"
+    assert app.state.boxscores.reads == sent

@@ -1,0 +1,169 @@
+"""The page process's copy of each game's box score, with fake time and a counted read.
+
+The read here stands in for MongoDB only in these unit tests of the rules (single flight, one
+read per interval, bounded staleness); tests/integration/test_page.py counts the real commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+
+import pytest
+from starlette.datastructures import Headers
+
+from tasks import ServiceUnavailable
+from tests.recorded_game import FINAL_BOXSCORE
+from web.cache import LatestBoxScores, version_of
+from web.headers import FINAL_CACHE, LIVE_CACHE, caching, etag, not_modified
+
+INTERVAL, STALE = 0.5, 30.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+class Reads:
+    """What the database holds per game, read with a gate the test opens; each read counted."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str | None, dict | None] = {}
+        self.count = 0
+        self.down = False
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def __call__(self, game: str | None) -> dict | None:
+        self.count += 1
+        await self.gate.wait()
+        if self.down:
+            raise ServiceUnavailable("MongoDB at mongodb://app:***@db:27017")
+        return copy.deepcopy(self.documents.get(game))
+
+
+def live(event_id: int, home_score: int = 3) -> dict:
+    document = copy.deepcopy(FINAL_BOXSCORE)
+    document.update(_id=event_id, event_id=event_id, final=False)
+    document["home"]["score"] = home_score
+    return document
+
+
+def test_two_hundred_concurrent_requests_share_one_read_then_one_per_interval() -> None:
+    async def scenario() -> None:
+        clock, reads = Clock(), Reads()
+        reads.documents["g1"] = live(10)
+        boxscores = LatestBoxScores(reads, INTERVAL, STALE, clock, clock.sleep)
+        reads.gate.clear()  # the first read is in flight while every request arrives
+        waiting = [asyncio.ensure_future(boxscores.latest("g1")) for _ in range(200)]
+        await asyncio.sleep(0)
+        reads.gate.set()
+        copies = await asyncio.gather(*waiting)
+        assert reads.count == 1 and {c.document["event_id"] for c in copies} == {10}
+        clock.now += INTERVAL - 0.01
+        await boxscores.latest("g1")
+        assert reads.count == 1  # still fresh
+        reads.documents["g1"] = live(11)
+        clock.now += 0.01
+        assert (await boxscores.latest("g1")).document["event_id"] == 11 and reads.count == 2
+        await boxscores.latest("g2")  # another game: its own read, nothing for a game nobody asks for
+        assert reads.count == 3 and (await boxscores.latest("g2")).document is None
+
+    asyncio.run(scenario())
+
+
+def test_mongodb_down_serves_the_last_good_box_score_for_a_bounded_time_then_fails() -> None:
+    async def scenario() -> None:
+        clock, reads = Clock(), Reads()
+        reads.documents[None] = live(10)
+        boxscores = LatestBoxScores(reads, INTERVAL, STALE, clock, clock.sleep)
+        good = await boxscores.latest(None)
+        assert boxscores.stale_seconds(good) is None
+        reads.down = True
+        clock.now += 10
+        stale = await boxscores.latest(None)
+        assert stale.document == good.document and boxscores.stale_seconds(stale) == 10
+        tries = reads.count
+        await boxscores.latest(None)
+        assert reads.count == tries  # a failed read is not tried again within the interval either
+        clock.now += STALE
+        with pytest.raises(ServiceUnavailable, match="MongoDB"):
+            await boxscores.latest(None)
+        reads.down = False
+        clock.now += INTERVAL
+        assert boxscores.stale_seconds(await boxscores.latest(None)) is None
+
+    asyncio.run(scenario())
+
+
+def test_with_no_box_score_ever_read_mongodb_down_fails_at_once() -> None:
+    async def scenario() -> None:
+        clock, reads = Clock(), Reads()
+        reads.down = True
+        boxscores = LatestBoxScores(reads, INTERVAL, STALE, clock, clock.sleep)
+        with pytest.raises(ServiceUnavailable):
+            await boxscores.latest("g1")
+
+    asyncio.run(scenario())
+
+
+def test_a_subscriber_gets_each_new_version_as_soon_as_it_is_read() -> None:
+    async def scenario() -> None:
+        clock, reads = Clock(), Reads()
+        reads.documents["g1"] = live(10)
+        boxscores = LatestBoxScores(reads, INTERVAL, STALE, clock, clock.sleep)
+        first = await boxscores.next_version("g1", None)
+        waiting = asyncio.ensure_future(boxscores.next_version("g1", first.version))
+        for _ in range(5):  # nothing new: the waiter sleeps an interval per read
+            await asyncio.sleep(0)
+        assert not waiting.done()
+        reads.documents["g1"] = live(10, home_score=4)  # a correction in place: same event id
+        second = await asyncio.wait_for(waiting, 5)
+        assert second.document["home"]["score"] == 4 and second.version != first.version
+        assert reads.count <= 2 + (clock.now - 100.0) / INTERVAL
+
+    asyncio.run(scenario())
+
+
+def test_the_rendered_page_is_kept_while_the_box_score_is_the_same() -> None:
+    async def scenario() -> None:
+        clock, reads = Clock(), Reads()
+        reads.documents["g1"] = live(10)
+        boxscores = LatestBoxScores(reads, INTERVAL, STALE, clock, clock.sleep)
+        (await boxscores.latest("g1")).rendered["html"] = "<p>10</p>"
+        clock.now += INTERVAL
+        assert (await boxscores.latest("g1")).rendered == {"html": "<p>10</p>"}
+        reads.documents["g1"] = live(11)
+        clock.now += INTERVAL
+        assert (await boxscores.latest("g1")).rendered == {}
+
+    asyncio.run(scenario())
+
+
+def test_the_version_changes_with_any_count_not_only_the_event_id() -> None:
+    assert version_of(live(10)) == version_of(live(10))
+    assert version_of(live(10)) != version_of(live(10, home_score=4))
+    assert version_of(live(10)).startswith(f"{FINAL_BOXSCORE['game_id']}.10.")
+
+
+def test_conditional_requests_and_cache_control() -> None:
+    tag = etag("g1.10.abc", "html")
+    assert tag == '"html.g1.10.abc"'
+    assert not_modified(Headers({"if-none-match": tag}), tag)
+    assert not_modified(Headers({"if-none-match": f'"other", W/{tag}'}), tag)
+    assert not_modified(Headers({"if-none-match": "*"}), tag)
+    assert not not_modified(Headers({"if-none-match": '"json.g1.10.abc"'}), tag)
+    assert not not_modified(Headers({}), tag)
+    assert caching(False, tag) == {"ETag": tag, "Cache-Control": LIVE_CACHE}
+    assert caching(True, tag)["Cache-Control"] == FINAL_CACHE == "public, max-age=3600"
+    assert "stale-while-revalidate" in LIVE_CACHE and "max-age=1," in LIVE_CACHE
+    stale = caching(True, tag, 12.4)
+    assert stale["Cache-Control"] == "no-cache" and stale["X-Boxscore-Stale-Seconds"] == "12"

@@ -1,0 +1,146 @@
+"""The page process's copy of each game's latest box score: one MongoDB read per game per interval.
+
+A thousand fans of one game refreshing every second must not be a thousand queries a second on
+the database the live flow writes to. So the page process keeps, per game it serves, the last
+box score it read, and reads again only once that copy is ``interval`` seconds old. Requests
+that arrive while a read is in flight wait for that one read (single flight). A game nobody asks
+for is never read.
+
+When MongoDB does not answer, the last good copy is still served for up to ``stale_for`` seconds
+(the answer says how old it is); after that, or with no copy at all, the read's
+:class:`~tasks.ServiceUnavailable` reaches the caller. The clock is a parameter, so the rules
+are tested with fake time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import bson
+
+from boxscore.document import BoxScore
+from tasks import ServiceUnavailable
+
+#: which game: its id, or ``None`` for the stream's current game (README's query)
+GameKey = str | None
+#: one read of a game's latest box score (``None``: the game has no box score yet)
+Read = Callable[[GameKey], Awaitable[BoxScore | None]]
+
+#: games whose copies are kept; the least recently asked for is dropped first
+KEPT_GAMES = 4096
+
+
+def version_of(document: BoxScore | list[BoxScore]) -> str:
+    """What changes whenever the box score does: the game id, the event id and a digest of the
+    document (a correction in place keeps the event id but changes the counts); for the list of
+    every game's latest box score, a digest of all of them."""
+    if isinstance(document, list):
+        return "games." + hashlib.blake2b(bson.encode({"games": document}), digest_size=6).hexdigest()
+    digest = hashlib.blake2b(bson.encode(document), digest_size=6).hexdigest()
+    return f"{document['game_id']}.{document['event_id']}.{digest}"
+
+
+@dataclass
+class Latest:
+    """A game's copy: the box score as last read (``None``: none yet) and rendered forms made from
+    it, kept until a read changes it; ``error`` when the last read failed (the copy is then stale)."""
+
+    document: BoxScore | None
+    version: str | None
+    checked_at: float  # when it was last read, or tried
+    good_at: float  # when it was last read
+    error: ServiceUnavailable | None = None
+    rendered: dict[str, Any] = field(default_factory=dict)
+
+    def age(self, now: float) -> float | None:
+        """Seconds since the last good read while MongoDB does not answer (``None``: it does)."""
+        return None if self.error is None else now - self.good_at
+
+
+class LatestBoxScores:
+    """Per game, the latest box score, read at most once per ``interval`` whatever the traffic.
+
+    ``interval`` and ``stale_for`` are the settings ``WEB_REFRESH_SECONDS`` and ``WEB_STALE_SECONDS``.
+    """
+
+    def __init__(
+        self,
+        read: Read,
+        interval: float,
+        stale_for: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        kept: int = KEPT_GAMES,
+    ) -> None:
+        self._read, self.interval, self.stale_for, self._kept = read, interval, stale_for, kept
+        self._clock, self._sleep = clock, sleep
+        self._copies: OrderedDict[GameKey, Latest] = OrderedDict()
+        self._flights: dict[GameKey, asyncio.Future[Latest]] = {}
+        self.reads = 0  # reads made, for the tests and the benchmark
+
+    async def latest(self, game: GameKey) -> Latest:
+        """The game's copy, read again first if it is ``interval`` old (once for every waiter).
+
+        Raises the read's :class:`~tasks.ServiceUnavailable` when MongoDB does not answer and the
+        last good copy is missing or older than ``stale_for``.
+        """
+        copy = self._copies.get(game)
+        if copy is None or self._clock() - copy.checked_at >= self.interval:
+            flight = self._flights.get(game)
+            if flight is None:
+                flight = asyncio.ensure_future(self._refresh(game, copy))
+                self._flights[game] = flight
+                flight.add_done_callback(lambda _: self._flights.pop(game, None))
+            copy = await asyncio.shield(flight)
+        self._copies.move_to_end(game)
+        age = copy.age(self._clock())
+        if copy.error is not None and (copy.document is None or (age is not None and age > self.stale_for)):
+            raise copy.error
+        return copy
+
+    def stale_seconds(self, copy: Latest) -> float | None:
+        """How long MongoDB has not answered for this copy (``None``: its last read succeeded)."""
+        return copy.age(self._clock())
+
+    async def next_version(self, game: GameKey, seen: str | None) -> Latest:
+        """The game's copy once its box score is other than version ``seen``.
+
+        Waiters sleep until the copy is due, then share the one read: every subscriber of a game
+        gets a new box score as soon as the page process has read it, for one read per interval.
+        """
+        while True:
+            copy = await self.latest(game)
+            if copy.version is not None and copy.version != seen:
+                return copy
+            await self._sleep(max(0.0, copy.checked_at + self.interval - self._clock()))
+
+    async def pause(self) -> None:
+        """Wait one interval (a subscriber after a failed read, before asking again)."""
+        await self._sleep(self.interval)
+
+    async def _refresh(self, game: GameKey, previous: Latest | None) -> Latest:
+        self.reads += 1
+        try:
+            document = await self._read(game)
+        except ServiceUnavailable as error:
+            if previous is None:
+                copy = Latest(None, None, self._clock(), float("-inf"), error)
+            else:
+                copy = Latest(previous.document, previous.version, self._clock(), previous.good_at, error)
+                copy.rendered = previous.rendered
+        else:
+            version = version_of(document) if document is not None else None
+            copy = Latest(document, version, self._clock(), self._clock())
+            if previous is not None and previous.version == version:
+                copy.rendered = previous.rendered  # the same box score: its page need not be rendered again
+        self._copies[game] = copy
+        self._copies.move_to_end(game)
+        while len(self._copies) > self._kept:
+            self._copies.popitem(last=False)
+        return copy
