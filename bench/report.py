@@ -259,11 +259,21 @@ def page_load_table(page: dict) -> list[str]:
             )
     lines.append("")
     for label, result in page["results"].items():
-        if pushed := result.get("subscribers"):
+        if flat := result.get("flat_out"):
             lines += [
-                f"{label}: {pushed['subscribers']:,} event-stream subscribers got {pushed['messages']:,} box scores, "
-                f"MongoDB write to subscriber p50 {pushed['p50_ms']} ms, p95 {pushed['p95_ms']} ms "
-                f"({pushed['failed']} failed).",
+                f"{label}: {flat['viewers']:,} fans asking again as soon as answered: {flat['requests_per_s']} "
+                f"requests/s, p50 {flat['p50_ms']} ms, p95 {flat['p95_ms']} ms, {flat['errors']} errors, "
+                f"{flat['mongo_queries_per_s']} MongoDB queries/s.",
+                "",
+            ]
+    for label, result in page["results"].items():
+        for key in sorted(key for key in result if "subscribers" in key):
+            pushed = result[key]
+            source = "S3 write (live flow polling every 0.2 s)" if key.startswith("s3") else "MongoDB write"
+            lines += [
+                f"{label}, refresh {pushed.get('refresh_seconds', 0.5)} s: {pushed['subscribers']:,} event-stream "
+                f"subscribers got {pushed['messages']:,} box scores, {source} to subscriber p50 "
+                f"{pushed['p50_ms']} ms, p95 {pushed['p95_ms']} ms ({pushed['failed']} failed).",
                 "",
             ]
     return lines
