@@ -13,13 +13,17 @@ started, and keeps following. The JSON API (``/api/...``, described at ``/api/op
 serves the stored documents as ``boxscore.schema.json`` describes them.
 
 Every answer comes from :class:`web.cache.LatestBoxScores`: however many viewers, a game costs
-one MongoDB read per ``WEB_REFRESH_SECONDS``. A malformed game id is a 404; MongoDB not
+one MongoDB read per ``WEB_REFRESH_SECONDS``, and a box score stored meanwhile arrives through
+MongoDB's change stream without a read (:mod:`web.changes`). A malformed game id is a 404; MongoDB not
 answering is a 503 that names it, never a trace, after the last good box score has been served
 stale for ``WEB_STALE_SECONDS``.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,7 @@ from boxscore.identity import BadGameId, checked_game_id
 from tasks import ServiceUnavailable
 from web import api
 from web.cache import GameKey, LatestBoxScores
+from web.changes import ChangeWatcher
 from web.events import box_score_events
 from web.headers import NO_CACHE, SecurityHeaders, caching, etag, not_modified
 from web.store import Store, counting
@@ -75,7 +80,17 @@ def create_app(store: Store, refresh_seconds: float, stale_seconds: float) -> Fa
     boxscores = LatestBoxScores(read, refresh_seconds, stale_seconds)
     games_list = LatestBoxScores(read_games, refresh_seconds, stale_seconds)
 
+    @asynccontextmanager
+    async def following_changes(app: FastAPI) -> AsyncIterator[None]:
+        watcher = ChangeWatcher(store, boxscores.offer, asyncio.get_running_loop()).start()
+        app.state.changes = watcher
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(watcher.stop)
+
     app = FastAPI(
+        lifespan=following_changes,
         title="Sidearm box scores",
         version="2",
         summary="The stored box-score documents, as boxscore.schema.json describes them.",

@@ -82,7 +82,9 @@ class LatestBoxScores:
         self._clock, self._sleep = clock, sleep
         self._copies: OrderedDict[GameKey, Latest] = OrderedDict()
         self._flights: dict[GameKey, asyncio.Future[Latest]] = {}
+        self._changed: dict[GameKey, asyncio.Event] = {}
         self.reads = 0  # reads made, for the tests and the benchmark
+        self.offered = 0  # box scores taken from MongoDB's change stream instead of a read
 
     async def latest(self, game: GameKey) -> Latest:
         """The game's copy, read again first if it is ``interval`` old (once for every waiter).
@@ -118,7 +120,30 @@ class LatestBoxScores:
             copy = await self.latest(game)
             if copy.version is not None and copy.version != seen:
                 return copy
-            await self._sleep(max(0.0, copy.checked_at + self.interval - self._clock()))
+            changed = self._changed.setdefault(game, asyncio.Event())
+            due = asyncio.ensure_future(self._sleep(max(0.0, copy.checked_at + self.interval - self._clock())))
+            offered = asyncio.ensure_future(changed.wait())
+            try:
+                await asyncio.wait({due, offered}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                due.cancel()
+                offered.cancel()
+
+    def offer(self, document: BoxScore) -> None:
+        """A box score MongoDB's change stream says was just stored: it becomes its game's copy
+        (and the current game's) if it is that copy's latest, with no read; waiters wake at once.
+
+        Only games someone asked for keep a copy, so an offer for any other game costs nothing.
+        """
+        for game in (document["game_id"], None):
+            copy = self._copies.get(game)
+            if copy is None or copy.error is not None or not _later(document, copy.document, by_id=game is None):
+                continue
+            self.offered += 1
+            now = self._clock()
+            self._copies[game] = Latest(document, version_of(document), now, now)
+            if event := self._changed.pop(game, None):
+                event.set()
 
     async def pause(self) -> None:
         """Wait one interval (a subscriber after a failed read, before asking again)."""
@@ -144,3 +169,14 @@ class LatestBoxScores:
         while len(self._copies) > self._kept:
             self._copies.popitem(last=False)
         return copy
+
+
+def _later(document: BoxScore, than: BoxScore | None, by_id: bool) -> bool:
+    """Whether ``document`` is at least as late as ``than``: by event id within a game, and by
+    ``_id`` for the current game (README's query sorts by it; ids of two kinds are left to a read)."""
+    if than is None:
+        return not by_id  # the current game, before any box score: a read says which one it is
+    if by_id:
+        mine, theirs = document["_id"], than["_id"]
+        return type(mine) is type(theirs) and mine >= theirs  # type: ignore[operator]
+    return document["game_id"] == than["game_id"] and document["event_id"] >= than["event_id"]

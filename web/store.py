@@ -9,6 +9,8 @@ process's copy, :mod:`web.cache`), and a test can count them all (:data:`SENT`).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,6 +18,7 @@ from typing import Any
 
 import pymongo
 from pymongo import monitoring
+from pymongo.change_stream import ChangeStream
 from pymongo.errors import PyMongoError
 
 from boxscore.document import BoxScore
@@ -94,6 +97,21 @@ class Store:
             return self._newest(self.collection, query, "event_id") or self._newest(
                 archive_collection(self.collection), query, "event_id"
             )
+
+    @contextmanager
+    def changes(self) -> Iterator[ChangeStream[Any]]:
+        """The collection's change stream: each box score inserted, replaced or updated, whole.
+
+        On a client of its own, without the command listener: the page's count is of its reads.
+        """
+        client: pymongo.MongoClient[Any] = pymongo.MongoClient(self.url, serverSelectionTimeoutMS=SERVER_SELECTION_MS)
+        kinds = {"$match": {"operationType": {"$in": ["insert", "replace", "update"]}}}
+        try:
+            collection = client[self.database][self.collection]
+            with collection.watch([kinds], full_document="updateLookup", max_await_time_ms=1000) as stream:
+                yield stream
+        finally:
+            client.close()
 
     def games(self) -> list[BoxScore]:
         """The latest box score of every game in the collection (one aggregation), by game id."""

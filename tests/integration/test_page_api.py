@@ -160,6 +160,28 @@ def test_subscribers_are_sent_each_new_box_score_with_its_event_id_and_resume_af
     current.close()
 
 
+def test_a_box_score_stored_reaches_subscribers_through_the_change_stream_not_the_next_read(
+    mongo: SecantusMongo, database: pymongo.collection.Collection, tmp_path: Path
+) -> None:
+    """The page reads a game once a minute here: a box score that arrives well within the minute
+    came by MongoDB's change stream, not by a read."""
+    server = BoxScorePage(tmp_path / "slow", mongo_url=mongo.url, mongo_db=database.database.name, refresh_seconds=60)
+    server.start(timeout=60)
+    try:
+        stream = events(server, f"/games/{LIVE_GAME}/events")
+        assert next(stream)["id"] == "40"
+        database.insert_one(live_boxscore(41, 10))
+        stored = time.monotonic()
+        pushed = next(stream)
+        assert time.monotonic() - stored < 30, "it came with the next read, a minute on"
+        assert pushed["id"] == "41" and json.loads(pushed["data"])["home"]["score"] == 10
+        stream.close()
+        answer = httpx.get(f"{server.url}/games/{LIVE_GAME}")
+        assert answer.headers["X-MongoDB-Queries"] == "0" and 'id="home-score">10<' in answer.text
+    finally:
+        server.stop()
+
+
 def test_mongodb_down_is_a_json_503_naming_it_with_the_password_masked(tmp_path: Path) -> None:
     mongo = SecantusMongo(tmp_path / "mongo").start(timeout=60)
     password = "Api@/:%&|{}; #pwé"

@@ -167,3 +167,27 @@ def test_conditional_requests_and_cache_control() -> None:
     assert "stale-while-revalidate" in LIVE_CACHE and "max-age=1," in LIVE_CACHE
     stale = caching(True, tag, 12.4)
     assert stale["Cache-Control"] == "no-cache" and stale["X-Boxscore-Stale-Seconds"] == "12"
+
+
+def test_a_box_score_offered_by_the_change_stream_replaces_the_copy_without_a_read() -> None:
+    async def scenario() -> None:
+        clock, reads = Clock(), Reads()
+        game = FINAL_BOXSCORE["game_id"]
+        reads.documents[game] = live(10)
+
+        async def not_due(_: float) -> None:  # the next read never falls due: only an offer can wake
+            await asyncio.Event().wait()
+
+        boxscores = LatestBoxScores(reads, INTERVAL, STALE, clock, not_due)
+        first = await boxscores.latest(game)
+        waiting = asyncio.ensure_future(boxscores.next_version(game, first.version))
+        await asyncio.sleep(0)
+        boxscores.offer(live(11))
+        assert (await asyncio.wait_for(waiting, 5)).document["event_id"] == 11
+        assert reads.count == 1 and boxscores.offered == 1  # no read: the change stream brought it
+        boxscores.offer(live(9))  # an older event of the game is not its latest
+        assert (await boxscores.latest(game)).document["event_id"] == 11
+        boxscores.offer({**live(12), "game_id": "g2"})  # a game nobody asked for: nothing kept
+        assert boxscores.offered == 1 and reads.count == 1
+
+    asyncio.run(scenario())
