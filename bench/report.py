@@ -259,6 +259,13 @@ def page_load_table(page: dict) -> list[str]:
             )
     lines.append("")
     for label, result in page["results"].items():
+        if fast := result.get("fast"):
+            lines += [
+                f"{label}: {fast['viewers']:,} fans refreshing every {fast['every']} s: {fast['requests_per_s']} "
+                f"requests/s, p50 {fast['p50_ms']} ms, p95 {fast['p95_ms']} ms, {fast['errors']} errors, "
+                f"{fast['mongo_queries_per_s']} MongoDB queries/s.",
+                "",
+            ]
         if flat := result.get("flat_out"):
             lines += [
                 f"{label}: {flat['viewers']:,} fans asking again as soon as answered: {flat['requests_per_s']} "

@@ -15,13 +15,13 @@ from sse_starlette import ServerSentEvent
 from starlette.requests import Request
 
 from tasks import ServiceUnavailable
-from web.cache import GameKey, LatestBoxScores
+from web.cache import GameKey, Latest, LatestBoxScores
 from web.serialised import document_json
 
 
 async def box_score_events(
     boxscores: LatestBoxScores, game: GameKey, request: Request
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[ServerSentEvent | bytes]:
     """The game's box scores as they change, starting with the current one unless the client has it."""
     have = request.headers.get("last-event-id")
     seen: str | None = None
@@ -39,4 +39,12 @@ async def box_score_events(
             seen = copy.version  # a reconnect: the client already shows this one
             continue
         seen = copy.version
-        yield ServerSentEvent(document_json(copy).decode(), event="boxscore", id=event_id)
+        yield message(copy, event_id)
+
+
+def message(copy: Latest, event_id: str) -> bytes:
+    """The copy's box score as one encoded event, made once per version for every subscriber."""
+    if "event" not in copy.rendered:
+        encoded = ServerSentEvent(document_json(copy).decode(), event="boxscore", id=event_id).encode()
+        copy.rendered["event"] = encoded
+    return copy.rendered["event"]  # type: ignore[no-any-return]
