@@ -108,7 +108,7 @@ def long_streams(draw, min_bytes: int = 16 * 1024) -> bytes:
     size = draw(st.integers(min_bytes, 3 * min_bytes))
     lines: list[str] = []
     total, event = 0, 0
-    while total < size:
+    while total <= size:  # the last line has no end of its own in half the examples: one more byte
         team, jersey, goal = shots[event % len(shots)]
         clock = 3600 - min(3600, event * 3600 // 2000)
         ident = "-0" if event == 0 and pad == 3 else f"{event:0{pad}d}"
