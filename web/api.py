@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from boxscore.identity import BadGameId, checked_game_id
+from tasks import ServiceUnavailable
 from web.cache import GameKey, LatestBoxScores
 from web.headers import NO_CACHE, caching, etag, not_modified
 from web.serialised import document_json
@@ -49,9 +50,14 @@ ONE_GAME: dict[int | str, dict[str, Any]] = {
 CACHED = "Cache-Control: a second while live, an hour once final; ETag: the box score's version."
 
 
-def unavailable(service: str) -> dict[str, str]:
-    """The body of a 503: which service is not answering (never its URL or a trace)."""
-    return {"detail": f"{service} is not answering"}
+def service_of(error: ServiceUnavailable) -> str:
+    """The service that did not answer, as the error names it (its password masked)."""
+    return error.service or "a service the page needs"
+
+
+def unavailable(error: ServiceUnavailable) -> dict[str, str]:
+    """The body of a 503 or of an ``unavailable`` event: which service is not answering, never a trace."""
+    return {"detail": f"{service_of(error)} is not answering"}
 
 
 def router(boxscores: LatestBoxScores, games: LatestBoxScores) -> APIRouter:

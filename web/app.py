@@ -161,10 +161,9 @@ def create_app(store: Store, refresh_seconds: float, stale_seconds: float) -> Fa
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, error: ServiceUnavailable) -> Response:
-        service = getattr(error, "service", "") or "a service the page needs"
         if request.url.path.startswith("/api/"):
-            return JSONResponse(api.unavailable(service), status_code=503, headers={"Cache-Control": NO_CACHE})
-        body = page(request, "unavailable.html", {"service": service})
+            return JSONResponse(api.unavailable(error), status_code=503, headers={"Cache-Control": NO_CACHE})
+        body = page(request, "unavailable.html", {"service": api.service_of(error)})
         return HTMLResponse(body, status_code=503, headers={"Cache-Control": NO_CACHE})
 
     app.add_middleware(SecurityHeaders)

@@ -15,6 +15,7 @@ from sse_starlette import ServerSentEvent
 from starlette.requests import Request
 
 from tasks import ServiceUnavailable
+from web.api import unavailable
 from web.cache import GameKey, Latest, LatestBoxScores
 from web.serialised import document_json
 
@@ -29,8 +30,7 @@ async def box_score_events(
         try:
             copy = await boxscores.next_version(game, seen)
         except ServiceUnavailable as error:
-            service = getattr(error, "service", "") or "a service the page needs"
-            yield ServerSentEvent(json.dumps({"detail": f"{service} is not answering"}), event="unavailable")
+            yield ServerSentEvent(json.dumps(unavailable(error)), event="unavailable")
             await boxscores.pause()
             continue
         assert copy.document is not None
