@@ -24,6 +24,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, replace
 from typing import Generic, Literal, Protocol, TypeVar
 
+from boxscore.config import LiveConfig
 from boxscore.document import BoxScore, build_boxscore, unknown_shooters
 from boxscore.games import Matchup, changed, stream_url
 from boxscore.identity import IDENTITY_BYTES, GameRecord, first_line, identify, opening
@@ -112,11 +113,11 @@ class Backoff:
 class LoopRules:
     """The live flow's parameters, and the cadences that keep a thousand games cheap."""
 
-    poll_interval: float = 1.0
-    wait_for_stream: float = 300.0
-    stall_timeout: float = 900.0
-    settle_seconds: float = 30.0
-    finalize: bool = True
+    poll_interval: float = LiveConfig.poll_interval
+    wait_for_stream: float = LiveConfig.wait_for_stream
+    stall_timeout: float = LiveConfig.stall_timeout
+    settle_seconds: float = LiveConfig.settle_seconds
+    finalize: bool = LiveConfig.finalize
     #: many games ending together share one finalize, at most this often
     finalize_every: float = 5.0
     #: with many games, one progress line this often instead of one per box score
@@ -125,12 +126,25 @@ class LoopRules:
     reference_every: float = 5.0
     #: a full read of a stream this big or bigger (one Dask block) is a Dask dataframe computed in
     #: a task run of its own, polled between ticks, so it never holds up the other games' ticks
-    whole_read_bytes: int = 64 * 2**20
+    dask_block_bytes: int = LiveConfig.dask_block_bytes
     #: how long one tick's read, or one whole read, may take (a scheduler without workers, say)
-    read_timeout: float = 60.0
+    read_timeout: float = LiveConfig.read_timeout
     #: one game: the Prefect UI's box score and clock at most this often (two API calls each), a
     #: final one at once; a box score per event made these half of what following a game cost
     show_every: float = 1.0
+
+    @classmethod
+    def of(cls, config: LiveConfig) -> LoopRules:
+        """The rules of a run with these parameters (the cadences keep their defaults)."""
+        return cls(
+            poll_interval=config.poll_interval,
+            wait_for_stream=config.wait_for_stream,
+            stall_timeout=config.stall_timeout,
+            settle_seconds=config.settle_seconds,
+            finalize=config.finalize,
+            dask_block_bytes=config.dask_block_bytes,
+            read_timeout=config.read_timeout,
+        )
 
 
 class Version(Hashable, Protocol):
@@ -279,7 +293,7 @@ class LiveLoop(Generic[V]):
                 continue
             state = None if game in self._rewritten else self.running.get(game)
             size = self._versions[game].size
-            whole = starts_over(state, size) and size >= self.rules.whole_read_bytes
+            whole = starts_over(state, size) and size >= self.rules.dask_block_bytes
             if whole:
                 self.whole_reads[game] = (self._versions[game], now)
             todo[game] = GameRead(

@@ -320,17 +320,17 @@ def advance(
     size: int,
     teams: frozenset[int] | None,
     keep: int = 0,
-    whole_from: int | None = None,
+    dask_block_bytes: int | None = None,
 ) -> Progress | Rewritten:
     """Bring ``state`` up to the object's current ``size``, reading only the new bytes if it can.
 
     ``keep``: how many bytes of the newly folded complete lines to return (:attr:`Progress.lines`).
-    ``whole_from``: a full read of at least this many bytes is not made here; :class:`Rewritten`
+    ``dask_block_bytes``: a full read of at least this many bytes is not made here; :class:`Rewritten`
     says it is needed (the live flow then reads the object in parallel, as its own task run).
     """
 
     def again() -> Progress | Rewritten:
-        if whole_from is not None and size >= whole_from:
+        if dask_block_bytes is not None and size >= dask_block_bytes:
             return Rewritten(size)
         return full_read(read, size, teams, keep)
 

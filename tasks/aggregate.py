@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import reduce
 from typing import Any, NamedTuple
 
@@ -23,6 +24,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect_dask import get_dask_client
 
+from boxscore.config import LiveConfig
 from boxscore.events import ParsedBlock, events_frame, parse_block
 from boxscore.live import GameRead, ReadFailed
 from boxscore.masking import described
@@ -52,14 +54,14 @@ from tasks.stream import (
 )
 
 #: Stream bytes per Dask partition; a recorded game is one partition, a long feed many.
-BLOCKSIZE = 64 * 2**20
+BLOCKSIZE = LiveConfig.dask_block_bytes
 
 
-def stream_blocks(url: str, storage_options: dict[str, Any], size: int, blocksize: int) -> list[Delayed]:
+def stream_blocks(url: str, storage_options: dict[str, Any], size: int, dask_block_bytes: int) -> list[Delayed]:
     """The first ``size`` bytes of a stream as lazy blocks of whole lines, each read on a worker."""
     return [
-        dask.delayed(read_lines_block)(url, storage_options, offset, blocksize, size)
-        for offset in range(0, size, blocksize)
+        dask.delayed(read_lines_block)(url, storage_options, offset, dask_block_bytes, size)
+        for offset in range(0, size, dask_block_bytes)
     ]
 
 
@@ -106,7 +108,7 @@ def tally_streams(
     client: Client,
     streams: dict[str, tuple[str, frozenset[int]]],
     storage_options: dict[str, Any],
-    blocksize: int = BLOCKSIZE,
+    dask_block_bytes: int = BLOCKSIZE,
 ) -> dict[str, Tally]:
     """Tally several whole streams (game id -> (url, shooting teams)) on the Dask workers.
 
@@ -118,7 +120,7 @@ def tally_streams(
     blocks = {}
     for game, (url, _) in streams.items():
         fs, path = stream_filesystem(url, storage_options)
-        blocks[game] = stream_blocks(url, storage_options, int(fs.info(path)["size"]), blocksize)
+        blocks[game] = stream_blocks(url, storage_options, int(fs.info(path)["size"]), dask_block_bytes)
     lazy = {game: [dask.delayed(summarise_block)(b, streams[game][1]) for b in blocks[game]] for game in streams}
     (summaries,) = dask.compute(lazy, scheduler=client)
     tallies = {game: merge_summaries(parts) for game, parts in summaries.items()}
@@ -164,7 +166,7 @@ def whole_read(blocks: list[Delayed], teams: frozenset[int], keep: int, schedule
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def read_whole_stream(read: GameRead, storage_options: dict[str, Any], blocksize: int = BLOCKSIZE) -> Progress:
+def read_whole_stream(read: GameRead, storage_options: dict[str, Any], dask_block_bytes: int = BLOCKSIZE) -> Progress:
     """One game's full read, on the run's Dask cluster as a task run of its own (the UI shows it).
 
     It runs on a Dask worker and computes its dataframe through prefect-dask's
@@ -172,7 +174,7 @@ def read_whole_stream(read: GameRead, storage_options: dict[str, Any], blocksize
     ``None.address``, PrefectHQ/prefect#17334) as well as S3; a read that fails them all is a
     failed read of this game only, made again with the game's backoff.
     """
-    blocks = stream_blocks(read.url, storage_options, read.size, blocksize)
+    blocks = stream_blocks(read.url, storage_options, read.size, dask_block_bytes)
     with get_dask_client() as client:
         return whole_read(blocks, read.teams, read.keep, client)
 
@@ -181,14 +183,14 @@ Step = Progress | ReadFailed | Rewritten
 
 
 def _advance_batch(
-    batch: dict[str, GameRead], storage_options: dict[str, Any], whole_from: int | None
+    batch: dict[str, GameRead], storage_options: dict[str, Any], dask_block_bytes: int | None
 ) -> dict[str, Step]:
     """One Dask task for a batch of games: their new bytes fetched concurrently, then folded.
 
     The reader sends the range GETs of the whole batch at once on its event loop, so a tick pays
     about one round trip per batch, not one per game. A read :func:`advance` needs beyond the
     prefetched range (a full re-read after a rewrite) is made on demand, unless the object is
-    ``whole_from`` bytes or more: that game comes back :class:`Rewritten`. A game whose read fails
+    ``dask_block_bytes`` bytes or more: that game comes back :class:`Rewritten`. A game whose read fails
     comes back as :class:`ReadFailed` with the reason, and the other games are read as usual.
     """
     ranges = {game: next_range(read.state, read.size) for game, read in batch.items()}
@@ -211,7 +213,7 @@ def _advance_batch(
         if game in prefetched:
             reader = PrefetchedReader(reader, *ranges[game], prefetched[game])
         try:
-            progress[game] = advance(read.state, reader, read.size, read.teams, read.keep, whole_from)
+            progress[game] = advance(read.state, reader, read.size, read.teams, read.keep, dask_block_bytes)
         except Exception as error:  # noqa: BLE001 - one unreadable object must not fail the others' reads
             progress[game] = ReadFailed(described(error))
     return progress
@@ -222,7 +224,7 @@ def advance_streams(
     streams: dict[str, GameRead],
     storage_options: dict[str, Any],
     timeout: float = 60.0,
-    whole_from: int | None = None,
+    dask_block_bytes: int | None = None,
 ) -> dict[str, Step]:
     """Bring every changed game up to date (game id -> what to read of its stream).
 
@@ -231,21 +233,21 @@ def advance_streams(
     (a full read where an object was rewritten). The counts so far stay here: only the cursors
     travel, and only the new lines' counts come back (:meth:`Progress.onto` adds them up). A read that takes
     longer than ``timeout`` (no worker, a hung one) fails as a ``TimeoutError``. A full read of
-    ``whole_from`` bytes or more is left to :func:`read_whole_stream`.
+    ``dask_block_bytes`` bytes or more is left to :func:`read_whole_stream`.
     """
     if not streams:
         return {}
     games = sorted(streams)
     cursors = {game: replace(read, state=read.state and read.state.cursor()) for game, read in streams.items()}
     # one task per thread even for a few games: on a process cluster, one task per tick gave a
-    # longer freshness tail side by side at 100 games (README, "Choices where the issues were silent")
+    # longer freshness tail side by side at 100 games (docs/choices.md)
     tasks = min(len(games), max(1, sum(client.nthreads().values())))
     futures = [
         client.submit(
             _advance_batch,
             {game: cursors[game] for game in games[i::tasks]},
             storage_options,
-            whole_from,
+            dask_block_bytes,
             pure=False,
         )
         for i in range(tasks)
@@ -264,3 +266,57 @@ def advance_streams(
         for batch in done
         for game, step in batch.items()
     }
+
+
+@dataclass
+class DaskReader:
+    """The live flow's reads on its Dask cluster: the tick's batch, and whole reads as task runs.
+
+    Built once per run from the settings and the run's parameters. The client is the run's
+    DaskTaskRunner's, asked for at the first read (a stream may not exist yet); ``on_client``
+    hears of it once (the flow logs where it reads). A whole read's future is kept here until
+    it is collected.
+    """
+
+    storage_options: dict[str, Any]
+    dask_block_bytes: int
+    read_timeout: float
+    client: Callable[[], Client]
+    on_client: Callable[[Client], None] = lambda client: None
+    _client: Client | None = None
+    _whole: dict[str, Any] = field(default_factory=dict)
+
+    def read(self, reads: Mapping[str, GameRead]) -> dict[str, Step]:
+        """The tick's read of these games (raises when S3 or Dask fails it as a whole)."""
+        if self._client is None:
+            self._client = self.client()
+            self.on_client(self._client)
+        return advance_streams(
+            self._client, dict(reads), self.storage_options, self.read_timeout, self.dask_block_bytes
+        )
+
+    def submit_whole(self, reads: Mapping[str, GameRead]) -> dict[str, ReadFailed]:
+        """Submit each whole read as its task run; those that could not be submitted, as failed reads."""
+        refused = {}
+        for game, read in reads.items():
+            try:
+                self._whole[game] = read_whole_stream.submit(read, self.storage_options, self.dask_block_bytes)
+            except Exception as error:  # noqa: BLE001 - the Prefect API or Dask refused it: read again later
+                refused[game] = ReadFailed(described(error))
+        return refused
+
+    def collect_whole(self, overdue: Sequence[str]) -> dict[str, Step]:
+        """The whole reads that finished (or failed), by game; those of ``overdue`` games are cancelled."""
+        for game in overdue:
+            future = self._whole.pop(game, None)
+            if future is not None:
+                future.wrapped_future.cancel()
+        done: dict[str, Step] = {}
+        for game, future in list(self._whole.items()):
+            if future.wrapped_future.done():
+                del self._whole[game]
+                try:
+                    done[game] = future.result()
+                except Exception as error:  # noqa: BLE001 - this game's read failed, the others go on
+                    done[game] = ReadFailed(described(error))
+        return done

@@ -422,7 +422,7 @@ def test_a_game_whose_object_cannot_be_read_backs_off_alone_and_the_others_go_on
 
 
 def test_a_big_first_read_is_one_whole_read_in_flight_and_folds_the_version_it_read() -> None:
-    loop = multi(whole_read_bytes=len(LIVE))
+    loop = multi(dask_block_bytes=len(LIVE))
     matchups = {"a": Matchup("a", HOME, AWAY)}
     games = loop.polled(0.0, {"a": version(LIVE)})
     (read,) = loop.reads(0.0, games, matchups, LEAGUE).values()
@@ -443,7 +443,7 @@ def test_a_big_first_read_is_one_whole_read_in_flight_and_folds_the_version_it_r
 def test_a_rewrite_found_by_a_tick_is_read_whole_at_the_next_tick() -> None:
     from boxscore.running import Rewritten
 
-    loop = multi(whole_read_bytes=len(LIVE))
+    loop = multi(dask_block_bytes=len(LIVE))
     matchups = {"a": Matchup("a", HOME, AWAY)}
     loop.polled(0.0, {"a": version(LIVE)})
     loop.reads(0.0, ["a"], matchups, LEAGUE)
@@ -462,7 +462,7 @@ def test_a_rewrite_found_by_a_tick_is_read_whole_at_the_next_tick() -> None:
 def test_a_whole_read_that_takes_longer_than_read_timeout_is_given_up_and_backs_off() -> None:
     from boxscore.live import ReadFailed
 
-    loop = multi(whole_read_bytes=1, read_timeout=10.0)
+    loop = multi(dask_block_bytes=1, read_timeout=10.0)
     matchups = {"a": Matchup("a", HOME, AWAY)}
     loop.reads(0.0, loop.polled(0.0, {"a": version(LIVE)}), matchups, LEAGUE)
     assert loop.overdue(10.0) == [] and loop.overdue(10.5) == ["a"]

@@ -21,11 +21,11 @@ from tests.helpers import GAME, examples, histories, long_streams, reader, tally
 from tests.recorded_game import EVENTS_FILE
 
 
-def read_in_blocks(data: bytes, blocksize: int, keep: int = 0) -> Progress:
+def read_in_blocks(data: bytes, dask_block_bytes: int, keep: int = 0) -> Progress:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "stream.txt"
         path.write_bytes(data)
-        blocks = stream_blocks(str(path), {}, len(data), blocksize)
+        blocks = stream_blocks(str(path), {}, len(data), dask_block_bytes)
         return whole_read(blocks, GAME, keep, "sync")
 
 
@@ -47,27 +47,29 @@ def test_the_recorded_game_in_64_byte_blocks_is_its_one_pass_read() -> None:
 
 @settings(max_examples=examples(25), deadline=None)
 @given(st.lists(text_blocks, min_size=1, max_size=4), st.integers(1, 120), st.sampled_from([0, 9, 10_000]))
-def test_any_text_in_any_blocks_reads_as_one_pass(parts: list[str], blocksize: int, keep: int) -> None:
+def test_any_text_in_any_blocks_reads_as_one_pass(parts: list[str], dask_block_bytes: int, keep: int) -> None:
     """Odd whitespace, signs, junk, duplicates and CRLF, cut anywhere: the same state and tally."""
     data = "".join(parts).encode()
-    parallel = read_in_blocks(data, blocksize, keep)
+    parallel = read_in_blocks(data, dask_block_bytes, keep)
     assert_same(parallel, full_read(reader(data), len(data), GAME, keep))
     assert parallel.tally() == tally_blocks([parse_block(data, GAME)])
 
 
 @settings(max_examples=examples(10), deadline=None)
 @given(long_streams(), st.integers(2_000, 20_000))
-def test_a_long_stream_in_dask_blocks_reads_as_one_pass(data: bytes, blocksize: int) -> None:
+def test_a_long_stream_in_dask_blocks_reads_as_one_pass(data: bytes, dask_block_bytes: int) -> None:
     """Blocks past ``SMALL_BLOCK_BYTES`` parse vectorised on the workers: the same state and tally."""
-    parallel = read_in_blocks(data, blocksize, keep=50)
+    parallel = read_in_blocks(data, dask_block_bytes, keep=50)
     assert_same(parallel, full_read(reader(data), len(data), GAME, 50))
 
 
 @settings(max_examples=examples(30), deadline=None)
 @given(histories(), st.integers(8, 120))
-def test_ticks_continue_from_a_parallel_read_as_from_a_one_pass_one(versions: list[bytes], blocksize: int) -> None:
+def test_ticks_continue_from_a_parallel_read_as_from_a_one_pass_one(
+    versions: list[bytes], dask_block_bytes: int
+) -> None:
     first, *later = versions
-    state = read_in_blocks(first, blocksize).state
+    state = read_in_blocks(first, dask_block_bytes).state
     for data in later:
         step = advance(state, reader(data), len(data), GAME)
         assert isinstance(step, Progress)
@@ -79,7 +81,7 @@ def test_a_rewrite_of_a_big_object_is_left_to_the_parallel_read() -> None:
     data = EVENTS_FILE.read_bytes()
     state = full_read(reader(data), len(data), GAME).state
     corrected = data.replace(b"\n70 00:00 0 0 0", b"\n70 00:01 0 0 0")
-    step = advance(state, reader(corrected), len(corrected), GAME, whole_from=len(corrected))
+    step = advance(state, reader(corrected), len(corrected), GAME, dask_block_bytes=len(corrected))
     assert not isinstance(step, Progress) and step.size == len(corrected)
-    small = advance(state, reader(corrected), len(corrected), GAME, whole_from=len(corrected) + 1)
+    small = advance(state, reader(corrected), len(corrected), GAME, dask_block_bytes=len(corrected) + 1)
     assert isinstance(small, Progress) and small.full_read
