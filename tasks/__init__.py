@@ -1,5 +1,9 @@
 """The adapters: each function does one I/O thing (S3, Dask, MongoDB, SQL or settings).
 
+The live flow builds one adapter per service from the settings: :class:`tasks.stream.GameStreams`
+(S3), :class:`tasks.aggregate.DaskReader` (Dask), :class:`tasks.boxscores.BoxScoreStore`
+(MongoDB) and :class:`tasks.league.ReferenceDatabase` (SQL).
+
 Those a flow calls a few times per run are Prefect tasks with retries (:data:`IO_TASK`). Those the
 live loop calls every tick are plain functions: a task run per tick cost half the flow's CPU, and
 the loop's own backoff (:class:`boxscore.live.Backoff`) retries them instead.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -46,7 +48,7 @@ def upsert_boxscores(url: str, database: str, collection: str, documents: list[B
 
 @task(**IO_TASK)
 def ensure_game_index(url: str, database: str, collection: str) -> None:
-    """Index for the page's query of a game's latest box score (see README)."""
+    """Index for the page's query of a game's latest box score (docs/document.md)."""
     with _reaching_mongo(url):
         games = boxscores(url, database, collection)
         games.create_index([("game_id", pymongo.ASCENDING), ("event_id", pymongo.DESCENDING)])
@@ -153,3 +155,39 @@ def mark_finalized(url: str, database: str, collection: str, games: list[str]) -
         mongo_client(url)[database][records_collection(collection)].update_many(
             {"_id": {"$in": games}}, {"$set": {"finalized": True}}
         )
+
+
+@dataclass(frozen=True)
+class BoxScoreStore:
+    """MongoDB's box scores, their archive and the single stream's game records, for one run.
+
+    Built once from the settings; every call goes through the one client of its URL
+    (:func:`mongo_client`) and raises :class:`tasks.ServiceUnavailable` when MongoDB is down.
+    """
+
+    url: str
+    database: str
+    collection: str
+
+    def ensure_indexes(self) -> None:
+        ensure_game_index(self.url, self.database, self.collection)
+
+    def game_records(self, stream: str) -> list[GameRecord]:
+        return read_game_records(self.url, self.database, self.collection, stream)
+
+    def upsert(self, documents: Sequence[BoxScore]) -> None:
+        upsert_boxscores(self.url, self.database, self.collection, list(documents))
+
+    def archive_other_games(self, keep: str) -> None:
+        """Every box score but those of ``keep`` to the archive: a new game holds the stream."""
+        archive_boxscores(self.url, self.database, self.collection, {"game_id": {"$ne": keep}})
+
+    def archive_stale(self, stale: Sequence[tuple[str, int]]) -> None:
+        """Each game's box scores of events after the given one to the archive: its stream was rewritten."""
+        for game_id, event_id in stale:
+            archive_boxscores(
+                self.url, self.database, self.collection, {"game_id": game_id, "event_id": {"$gt": event_id}}
+            )
+
+    def save_game_records(self, stream: str, records: Sequence[tuple[int, GameRecord]]) -> None:
+        save_game_records(self.url, self.database, self.collection, stream, list(records))

@@ -165,3 +165,22 @@ def read_lines_block(url: str, storage_options: dict[str, Any], offset: int, len
     with fs.open(path, "rb", size=size) as file:
         block: bytes = read_block(file, offset, length, delimiter=b"\n")
     return block
+
+
+@dataclass(frozen=True)
+class GameStreams:
+    """The live flow's stream store: one stream object (the game :data:`boxscore.live.SINGLE`), or a prefix.
+
+    Built once from the settings; :meth:`versions` is a tick's poll.
+    """
+
+    url: str
+    storage_options: dict[str, Any]
+    multi: bool
+
+    def versions(self) -> dict[str, StreamVersion]:
+        """The current version of every stream: one LIST for a prefix, one HEAD for a single stream."""
+        if self.multi:
+            return list_streams(self.url, self.storage_options)
+        version = head_stream(self.url, self.storage_options)
+        return {} if version is None else {"": version}

@@ -1,0 +1,456 @@
+"""The live loop as one pure step: observations in, effects out (h11's shape, for a box score).
+
+The flow is an interpreter: it carries out each :data:`Effect` with one adapter call and feeds
+what the call returned back as an :data:`Observation`::
+
+    state = LoopState.start(loop)
+    while True:
+        state, effects = step(state, now, observations)
+        observations = [what carrying out each effect returned]
+
+So the order of a tick lives here, once, and the unit tests drive whole games through it with
+fake time and fake observations. One tick, in order (each ``->`` waits for an observation)::
+
+    [game records, once]
+    -> poll -> reference tables (when due) -> whole reads submitted -> the tick's read
+    -> whole reads collected -> archive the other games -> upsert -> archive stale box scores
+    -> save the game records -> show in the UI -> finalize (when due) -> stop, fail or sleep
+
+:class:`boxscore.live.LiveLoop` holds the rules each stage applies (backoff, waits, cadences,
+what to say); this module only says when each applies and what the flow must do about it. A
+step does no I/O and reads no clock: ``now`` is given. The state is updated in place and
+returned, as a pure function's result would be, so a step costs no copy of the games' tallies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum, auto
+from typing import Any
+
+from boxscore.document import BoxScore
+from boxscore.games import Matchup
+from boxscore.identity import GameRecord
+from boxscore.live import SINGLE, GameRead, Level, LiveLoop, ReadFailed, StreamTimeout
+from boxscore.roster import League
+from boxscore.running import Progress, Rewritten
+
+# -- effects: what the flow is to do ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadGameRecords:
+    """Read the games seen on the single stream (a restart continues from them)."""
+
+
+@dataclass(frozen=True)
+class Poll:
+    """One HEAD of the stream, or one LIST of the prefix: each game's current version."""
+
+
+@dataclass(frozen=True)
+class ReadReference:
+    """Read teams, players and (with a prefix) the games table."""
+
+
+@dataclass(frozen=True)
+class SubmitWholeReads:
+    """Submit each of these reads as a task run of its own (a Dask dataframe of blocks)."""
+
+    reads: Mapping[str, GameRead]
+
+
+@dataclass(frozen=True)
+class ReadStreams:
+    """The tick's read: the new bytes of these games, on the Dask workers, in one computation."""
+
+    reads: Mapping[str, GameRead]
+
+
+@dataclass(frozen=True)
+class CollectWholeReads:
+    """Collect the whole reads that finished; give up (cancel) those of the ``overdue`` games."""
+
+    overdue: Sequence[str]
+
+
+@dataclass(frozen=True)
+class ArchiveOtherGames:
+    """Single stream, a new game: move every other game's box scores to the archive."""
+
+    keep: str
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """Upsert these box scores in one bulk write."""
+
+    documents: Sequence[BoxScore]
+
+
+@dataclass(frozen=True)
+class ArchiveStale:
+    """Archive each game's box scores of events after the given one (a rewritten stream)."""
+
+    stale: Sequence[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class SaveGameRecords:
+    """Save the single stream's changed game records, each with its rank."""
+
+    records: Sequence[tuple[int, GameRecord]]
+
+
+@dataclass(frozen=True)
+class Show:
+    """Show this box score in the Prefect UI (its table and the game clock). Nothing comes back."""
+
+    document: BoxScore
+
+
+@dataclass(frozen=True)
+class Finalize:
+    """Run the finalize subflow for these games."""
+
+    games: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Log:
+    """One line for the run's log. Nothing comes back."""
+
+    level: Level
+    message: str
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Wait this long before the next step. Nothing comes back."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Stop:
+    """The run is over: return this (the final box score, or the finals by game id)."""
+
+    result: Any
+
+
+@dataclass(frozen=True)
+class Fail:
+    """The run can never end well: raise this."""
+
+    error: StreamTimeout
+
+
+Effect = (
+    ReadGameRecords
+    | Poll
+    | ReadReference
+    | SubmitWholeReads
+    | ReadStreams
+    | CollectWholeReads
+    | ArchiveOtherGames
+    | Upsert
+    | ArchiveStale
+    | SaveGameRecords
+    | Show
+    | Finalize
+    | Log
+    | Sleep
+    | Stop
+    | Fail
+)
+
+# -- observations: what the flow's I/O returned ----------------------------------------------
+
+Outcome = Progress | ReadFailed | Rewritten
+
+
+@dataclass(frozen=True)
+class GameRecordsRead:
+    records: Sequence[GameRecord]
+
+
+@dataclass(frozen=True)
+class Polled:
+    versions: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ReferenceRead:
+    matchups: Mapping[str, Matchup]
+    league: League
+
+
+@dataclass(frozen=True)
+class WholeReadsSubmitted:
+    """``refused``: the reads that could not be submitted, as failed reads."""
+
+    refused: Mapping[str, ReadFailed]
+
+
+@dataclass(frozen=True)
+class StreamsRead:
+    progress: Mapping[str, Outcome]
+
+
+@dataclass(frozen=True)
+class WholeReadsCollected:
+    """The whole reads that finished (or failed), by game."""
+
+    done: Mapping[str, Outcome]
+
+
+@dataclass(frozen=True)
+class Done:
+    """A write (archive, upsert, records) or a finalize succeeded."""
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The effect's service failed: the poll, the tick's read, a write or finalize."""
+
+    error: BaseException
+
+
+Observation = (
+    GameRecordsRead | Polled | ReferenceRead | WholeReadsSubmitted | StreamsRead | WholeReadsCollected | Done | Failed
+)
+
+
+class Stage(Enum):
+    """Where the run is: what the next step does, or which effect's observation it waits for."""
+
+    START = auto()
+    GAME_RECORDS = auto()
+    POLL = auto()
+    POLLING = auto()
+    REFERENCE = auto()
+    SUBMITTING = auto()
+    READING = auto()
+    COLLECTING = auto()
+    ARCHIVING_OTHERS = auto()
+    UPSERTING = auto()
+    ARCHIVING_STALE = auto()
+    SAVING_RECORDS = auto()
+    SHOW = auto()
+    FINALIZE = auto()
+    FINALIZING = auto()
+    END = auto()
+
+
+@dataclass
+class LoopState:
+    """The run's state: the loop's rules and games, the tick's stage and what the tick has so far."""
+
+    loop: LiveLoop[Any]
+    stage: Stage = Stage.START
+    tick: float = 0.0  # when this tick began
+    matchups: Mapping[str, Matchup] = field(default_factory=dict)
+    league: League | None = None
+    changed: list[str] = field(default_factory=list)  # the games this tick's poll found changed
+    reads: dict[str, GameRead] = field(default_factory=dict)  # the tick's read, once whole reads are submitted
+    done: dict[str, Outcome] = field(default_factory=dict)  # whole reads over this tick (refused included)
+    written: Sequence[BoxScore] = ()  # the box scores being upserted
+    saving: Sequence[tuple[int, GameRecord]] = ()  # the game records being saved
+    finalizing: frozenset[str] = frozenset()  # the games being finalized
+
+    @classmethod
+    def start(cls, loop: LiveLoop[Any]) -> LoopState:
+        return cls(loop)
+
+
+def step(state: LoopState, now: float, observations: Sequence[Observation] = ()) -> tuple[LoopState, list[Effect]]:
+    """Take what the last effects returned; return what to do next, ending with one effect to wait for.
+
+    Every effect before the last needs no observation (logs, the UI); the last one's observation
+    (if it has one) is the next step's input.
+    """
+    for observation in observations:
+        _observe(state, now, observation)
+    effects: list[Effect] = []
+    while True:
+        effect = _advance(state, now)
+        effects.extend(Log(n.level, n.message) for n in state.loop.notices())
+        if effect is None:
+            continue
+        effects.append(effect)
+        if not isinstance(effect, Show):
+            return state, effects
+
+
+def _observe(state: LoopState, now: float, observation: Observation) -> None:
+    """Fold an observation into the loop; the stage moves to what comes after its effect."""
+    loop, tick, stage = state.loop, state.tick, state.stage
+    failed = observation.error if isinstance(observation, Failed) else None
+    if stage is Stage.GAME_RECORDS and isinstance(observation, GameRecordsRead):
+        loop.records = list(observation.records)
+        state.stage = Stage.POLL
+    elif stage is Stage.POLLING:
+        if isinstance(observation, Polled):
+            state.changed = loop.polled(tick, observation.versions)
+            state.stage = Stage.REFERENCE
+        else:
+            loop.poll_failed(tick, _error(failed))
+            state.stage = Stage.COLLECTING
+    elif stage is Stage.REFERENCE and isinstance(observation, ReferenceRead):
+        state.matchups, state.league = observation.matchups, observation.league
+        loop.reference_read(tick)
+        state.stage = Stage.SUBMITTING
+    elif stage is Stage.SUBMITTING and isinstance(observation, WholeReadsSubmitted):
+        state.done.update(observation.refused)
+        state.stage = Stage.READING
+    elif stage is Stage.READING:
+        if isinstance(observation, StreamsRead):
+            loop.read_done(tick, observation.progress, state.matchups, _league(state))
+        else:
+            loop.read_failed(tick, _error(failed), len(state.reads))
+        state.reads, state.stage = {}, Stage.COLLECTING
+    elif stage is Stage.COLLECTING and isinstance(observation, WholeReadsCollected):
+        state.done.update(observation.done)
+        _whole_reads_over(state)
+    elif stage is Stage.ARCHIVING_OTHERS:
+        if failed is None:
+            loop.archived()
+            state.stage = Stage.UPSERTING
+        else:
+            loop.write_failed(tick, failed, len(loop.unwritten))
+            state.stage = Stage.SHOW
+    elif stage is Stage.UPSERTING:
+        if failed is None:
+            loop.written(tick, list(state.written))
+            state.stage = Stage.ARCHIVING_STALE
+        else:
+            loop.write_failed(tick, failed, len(loop.unwritten))
+            state.stage = Stage.SHOW
+        state.written = ()
+    elif stage is Stage.ARCHIVING_STALE:
+        if failed is not None:
+            loop.write_failed(tick, failed, 0)
+        state.stage = Stage.SAVING_RECORDS
+    elif stage is Stage.SAVING_RECORDS:
+        if failed is not None:
+            loop.write_failed(tick, failed, 0)
+            loop.keep_unsaved(list(state.saving))
+        state.saving, state.stage = (), Stage.SHOW
+    elif stage is Stage.FINALIZING:
+        if failed is None:
+            loop.finalized(now, set(state.finalizing))
+        else:
+            loop.finalize_failed(now, failed)
+        state.finalizing, state.stage = frozenset(), Stage.END
+    else:
+        raise ValueError(f"{type(observation).__name__} does not answer the effect of stage {stage.name}")
+
+
+def _advance(state: LoopState, now: float) -> Effect | None:
+    """Carry the tick on from its stage: the next effect, or ``None`` when the stage needed none."""
+    loop, tick = state.loop, state.tick
+    stage = state.stage
+    if stage is Stage.START:
+        state.stage = Stage.POLL if loop.multi else Stage.GAME_RECORDS
+        return None if loop.multi else ReadGameRecords()
+    if stage is Stage.POLL:
+        state.tick, state.done = now, {}
+        if loop.poll_due(now):
+            state.stage = Stage.POLLING
+            return Poll()
+        state.stage = Stage.COLLECTING
+        return None
+    if stage is Stage.REFERENCE:
+        if loop.reference_due(tick, state.changed, state.matchups, state.league is not None):
+            return ReadReference()
+        state.stage = Stage.SUBMITTING
+        return None
+    if stage is Stage.SUBMITTING:
+        reads = loop.reads(tick, state.changed, state.matchups, state.league)
+        state.reads = {game: read for game, read in reads.items() if not read.whole}
+        whole = {game: read for game, read in reads.items() if read.whole}
+        if whole:
+            return SubmitWholeReads(whole)
+        state.stage = Stage.READING
+        return None
+    if stage is Stage.READING:
+        if state.reads and state.league is not None:
+            return ReadStreams(state.reads)
+        state.reads, state.stage = {}, Stage.COLLECTING
+        return None
+    if stage is Stage.COLLECTING:
+        if loop.whole_reads.keys() - state.done.keys():
+            overdue = loop.overdue(tick)
+            for game in overdue:
+                state.done[game] = ReadFailed(f"the whole read did not finish within {loop.rules.read_timeout:.0f} s")
+            return CollectWholeReads(overdue)
+        _whole_reads_over(state)
+        return None
+    if stage is Stage.ARCHIVING_OTHERS:
+        keep = loop.archive_due()
+        if keep is not None:
+            return ArchiveOtherGames(keep)
+        state.stage = Stage.UPSERTING
+        return None
+    if stage is Stage.UPSERTING:
+        state.written = loop.to_write(tick)
+        if state.written:
+            return Upsert(state.written)
+        state.stage = Stage.SHOW
+        return None
+    if stage is Stage.ARCHIVING_STALE:
+        stale = loop.stale()
+        if stale:
+            return ArchiveStale(stale)
+        state.stage = Stage.SAVING_RECORDS
+        return None
+    if stage is Stage.SAVING_RECORDS:
+        state.saving = [] if loop.multi else loop.records_to_save()
+        if state.saving:
+            return SaveGameRecords(state.saving)
+        state.stage = Stage.SHOW
+        return None
+    if stage is Stage.SHOW:
+        state.stage = Stage.FINALIZE
+        document = loop.to_show(tick)
+        return None if document is None else Show(document)
+    if stage is Stage.FINALIZE:
+        if loop.finalize_due(tick):
+            state.finalizing, state.stage = frozenset(loop.to_finalize), Stage.FINALIZING
+            return Finalize(sorted(state.finalizing))
+        state.stage = Stage.END
+        return None
+    if stage is Stage.END:
+        return _end_of_tick(state, now)
+    raise ValueError(f"stage {stage.name} waits for an observation")
+
+
+def _whole_reads_over(state: LoopState) -> None:
+    """Fold the whole reads that ended this tick; then the tick's writes."""
+    if state.done and state.league is not None:
+        state.loop.read_done(state.tick, state.done, state.matchups, state.league)
+    state.done, state.stage = {}, Stage.ARCHIVING_OTHERS
+
+
+def _end_of_tick(state: LoopState, now: float) -> Effect:
+    """Stop, fail, or sleep until the next tick starts ``poll_interval`` after this one."""
+    loop, tick = state.loop, state.tick
+    try:
+        over = loop.finished(tick)
+    except StreamTimeout as error:
+        return Fail(error)
+    if over:
+        return Stop(dict(sorted(loop.finals.items())) if loop.multi else loop.finals[SINGLE])
+    state.stage = Stage.POLL
+    return Sleep(loop.pause(tick, now))
+
+
+def _league(state: LoopState) -> League:
+    assert state.league is not None  # the tick reads only once the reference tables are read
+    return state.league
+
+
+def _error(error: BaseException | None) -> BaseException:
+    assert error is not None  # a stage that is not answered with data is answered with a failure
+    return error

@@ -1,0 +1,221 @@
+"""The whole live loop through :func:`boxscore.step.step`, with fake time and fake observations.
+
+``World`` answers each effect the way the flow's adapters would (from bytes in memory, a dict
+for MongoDB, services that can be down), so these tests run the loop's real order of a tick,
+from the first poll to finalized, with no server. The expected values are hand counts of the
+few lines each stream holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from boxscore import step as s
+from boxscore.games import Matchup
+from boxscore.identity import GameRecord
+from boxscore.live import SINGLE, LiveLoop, LoopRules, StreamTimeout
+from boxscore.running import advance, full_read
+from tests.helpers import reader
+from tests.unit.test_live import AWAY, FINAL, GAME_A, HOME, LEAGUE, LIVE, version
+
+Script = Callable[[float], dict[str, bytes]]  # the streams in the bucket at a time
+
+
+@dataclass
+class World:
+    """The services as the loop sees them: the bucket at each time, MongoDB, SQL, Dask, finalize."""
+
+    script: Script
+    down: Callable[[float], set[str]] = lambda now: set()  # services down at a time: s3, mongo, dask, finalize
+    records: list[GameRecord] = field(default_factory=list)  # the single stream's stored game records
+    stored: dict[Any, dict[str, Any]] = field(default_factory=dict)  # _id -> box score, as MongoDB holds them
+    archived: list[str] = field(default_factory=list)
+    finalized: list[list[str]] = field(default_factory=list)
+    logs: list[tuple[str, str]] = field(default_factory=list)
+    effects: list[str] = field(default_factory=list)  # each effect's name, in order
+    now: float = 0.0
+    whole: dict[str, Any] = field(default_factory=dict)  # whole reads in flight: game -> the read
+
+    def failed(self, service: str) -> s.Failed | None:
+        return s.Failed(ConnectionError(f"{service} is down")) if service in self.down(self.now) else None
+
+    def answer(self, effect: s.Effect) -> s.Observation | None:
+        self.effects.append(type(effect).__name__)
+        streams = self.script(self.now)
+        match effect:
+            case s.ReadGameRecords():
+                return s.GameRecordsRead(list(self.records))
+            case s.Poll():
+                return self.failed("s3") or s.Polled({game: version(data) for game, data in streams.items()})
+            case s.ReadReference():
+                return s.ReferenceRead({game: Matchup(game, HOME, AWAY) for game in streams}, LEAGUE)
+            case s.SubmitWholeReads(reads):
+                self.whole.update(reads)
+                return s.WholeReadsSubmitted({})
+            case s.ReadStreams(reads):
+                return self.failed("dask") or s.StreamsRead(
+                    {
+                        game: advance(read.state, reader(streams[game]), read.size, read.teams, read.keep, 10**9)
+                        for game, read in reads.items()
+                    }
+                )
+            case s.CollectWholeReads():
+                done = {
+                    game: full_read(reader(streams[game]), read.size, read.teams, read.keep)
+                    for game, read in self.whole.items()
+                }
+                self.whole = {}
+                return s.WholeReadsCollected(done)
+            case s.ArchiveOtherGames(keep):
+                if failed := self.failed("mongo"):
+                    return failed
+                self.archived += [i for i, d in self.stored.items() if d["game_id"] != keep]
+                self.stored = {i: d for i, d in self.stored.items() if d["game_id"] == keep}
+                return s.Done()
+            case s.Upsert(documents):
+                if failed := self.failed("mongo"):
+                    return failed
+                self.stored.update({d["_id"]: d for d in documents})
+                return s.Done()
+            case s.ArchiveStale() | s.SaveGameRecords():
+                if isinstance(effect, s.SaveGameRecords) and not self.failed("mongo"):
+                    saved = {record.game_id: record for _, record in effect.records}
+                    self.records = [saved.pop(r.game_id, r) for r in self.records] + list(saved.values())
+                return self.failed("mongo") or s.Done()
+            case s.Finalize(games):
+                if failed := self.failed("finalize"):
+                    return failed
+                self.finalized.append(list(games))
+                return s.Done()
+            case s.Log(level, message):
+                self.logs.append((level, message))
+        return None
+
+
+def run(world: World, loop: LiveLoop[Any], until: float = 600.0) -> Any:
+    """The flow's interpreter, with the time advanced by each Sleep: the run's result."""
+    state, observations = s.LoopState.start(loop), []
+    while world.now <= until:
+        state, effects = s.step(state, world.now, observations)
+        observations = [seen for effect in effects if (seen := world.answer(effect)) is not None]
+        last = effects[-1]
+        if isinstance(last, s.Stop):
+            return last.result
+        if isinstance(last, s.Fail):
+            raise last.error
+        if isinstance(last, s.Sleep):
+            world.now = round(world.now + max(last.seconds, 0.5), 3)  # each tick takes no time here
+    raise AssertionError(f"still running at {world.now}: {world.effects[-12:]}")
+
+
+def single(**rules: Any) -> LiveLoop[Any]:
+    return LiveLoop("s3://games/gamestream.txt", False, LoopRules(**rules), 0.0, "mongodb://db")
+
+
+def multi(**rules: Any) -> LiveLoop[Any]:
+    return LiveLoop("s3://games/saturday/", True, LoopRules(**rules), 0.0, "mongodb://db")
+
+
+def at(*changes: tuple[float, dict[str, bytes]]) -> Script:
+    """The bucket: from each time on, these streams (the last change before ``now``)."""
+    return lambda now: next((streams for t, streams in reversed(changes) if now >= t), {})
+
+
+GAME = at((2.0, {SINGLE: LIVE}), (5.0, {SINGLE: FINAL}))  # no stream, then 1-0 live, then final at 5 s
+
+
+def test_a_game_from_the_first_poll_to_finalized_in_the_order_of_a_tick() -> None:
+    world = World(GAME)
+    final = run(world, single(settle_seconds=3.0, poll_interval=1.0))
+    assert (final["game_id"], final["event_id"], final["final"]) == (GAME_A, 2, True)
+    assert (final["home"]["score"], final["away"]["score"]) == (1, 0)  # one goal of 101's jersey 6
+    assert world.finalized == [[GAME_A]]
+    assert {d["event_id"] for d in world.stored.values()} == {1, 2}  # the live box score, then the final
+    quiet = ["Poll", "Sleep"]  # a tick with nothing new
+    assert [e for e in world.effects if e != "Log"] == [
+        "ReadGameRecords",
+        *quiet,  # 0 s: no stream yet
+        *quiet,  # 1 s
+        # 2 s: the stream appears: the tables, the read, a new game (the others archived first), written
+        # (a first read is a full read: later box scores are stale), its record saved, shown in the UI
+        *["Poll", "ReadReference", "ReadStreams", "ArchiveOtherGames", "Upsert", "ArchiveStale"],
+        *["SaveGameRecords", "Show", "Sleep"],
+        *quiet,  # 3 s
+        *quiet,  # 4 s
+        *["Poll", "ReadStreams", "Upsert", "SaveGameRecords", "Show", "Finalize", "Sleep"],  # 5 s: the final
+        *quiet,  # 6 s
+        *quiet,  # 7 s
+        "Poll",
+        "Stop",  # 8 s: settle_seconds after the final
+    ]
+    assert world.records[0].final and world.records[0].game_id == GAME_A
+    assert ("info", "waiting for the stream s3://games/gamestream.txt to appear") in world.logs
+
+
+@pytest.mark.parametrize(
+    ("service", "since"),
+    [("s3", 2.0), ("dask", 2.0), ("mongo", 2.0), ("mongo", 4.0), ("finalize", 2.0)],
+    ids=["s3", "dask", "mongo-before-the-first-write", "mongo-at-the-final", "finalize"],
+)
+def test_an_outage_of_each_service_is_waited_out_and_nothing_is_lost(service: str, since: float) -> None:
+    """Down from ``since`` to 9 s: the loop backs off, says so, and ends with the exact final stored."""
+    world = World(GAME, down=lambda now: {service} if since <= now < 9.0 else set())
+    final = run(world, single(settle_seconds=3.0))
+    assert (final["home"]["score"], final["away"]["score"], final["event_id"]) == (1, 0, 2)
+    assert world.stored[final["_id"]]["final"] and world.stored[final["_id"]]["event_id"] == 2
+    assert world.finalized == [[GAME_A]]
+    warnings = [message for level, message in world.logs if level == "warning"]
+    assert warnings and all("is down" in message and "next attempt in" in message for message in warnings)
+    assert any("answers again after" in message for _, message in world.logs)
+
+
+def test_a_stream_that_never_appears_fails_the_run_within_wait_for_stream() -> None:
+    with pytest.raises(StreamTimeout, match="did not appear"):
+        run(World(at()), single(wait_for_stream=10.0))
+
+
+def test_a_big_first_read_is_a_whole_read_submitted_then_collected() -> None:
+    world = World(at((0.0, {"a": FINAL})))
+    finals = run(world, multi(dask_block_bytes=len(LIVE), settle_seconds=2.0))
+    assert finals["a"]["event_id"] == 2 and finals["a"]["home"]["score"] == 1
+    plain = [e for e in world.effects if e != "Log"]
+    assert plain[:5] == ["Poll", "ReadReference", "SubmitWholeReads", "CollectWholeReads", "Upsert"]
+    assert "ReadStreams" not in plain  # the only read was the whole one
+
+
+def test_two_games_in_a_prefix_are_each_counted_once_and_finalized() -> None:
+    other = b"0 59:30 205 1 1\n1 40:00 205 1 1\n2 00:00 0 0 0\n"  # 205's jersey 1 scores twice
+    world = World(at((0.0, {"a": LIVE}), (1.0, {"a": LIVE, "b": other}), (3.0, {"a": FINAL, "b": other})))
+    finals = run(world, multi(settle_seconds=2.0, finalize_every=0.0))
+    assert sorted(finals) == ["a", "b"]
+    assert (finals["a"]["home"]["score"], finals["a"]["away"]["score"]) == (1, 0)
+    assert (finals["b"]["home"]["score"], finals["b"]["away"]["score"]) == (0, 2)
+    assert sorted(game for games in world.finalized for game in games) == ["a", "b"]
+
+
+def test_a_restart_from_stored_records_continues_the_game_and_archives_nothing() -> None:
+    started = GameRecord(GAME_A, "0 59:00 101 6 1", LIVE)
+    world = World(at((0.0, {SINGLE: FINAL})), records=[started])
+    world.stored[1] = {"_id": 1, "game_id": GAME_A, "event_id": 1}
+    final = run(world, single(settle_seconds=1.0))
+    assert final["game_id"] == GAME_A and world.archived == []
+    assert "ArchiveOtherGames" not in world.effects
+    assert ("info", f"following game {GAME_A} on s3://games/gamestream.txt") in world.logs
+
+
+def test_a_restart_on_a_finalized_game_does_not_finalize_it_again() -> None:
+    finished = GameRecord(GAME_A, "0 59:00 101 6 1", FINAL, final=True, finalized=True)
+    world = World(at((0.0, {SINGLE: FINAL})), records=[finished])
+    run(world, single(settle_seconds=1.0))
+    assert world.finalized == [] and "Finalize" not in world.effects
+
+
+def test_an_observation_that_does_not_answer_the_effect_is_refused() -> None:
+    state, effects = s.step(s.LoopState.start(single()), 0.0)
+    assert isinstance(effects[-1], s.ReadGameRecords)
+    with pytest.raises(ValueError, match="Polled does not answer"):
+        s.step(state, 0.0, [s.Polled({})])
