@@ -1,7 +1,7 @@
 """The box-score document: everything the page needs, in one MongoDB document.
 
-Its contract is ``boxscore.schema.json`` (JSON Schema 2020-12, every field described), and README
-shows the recorded game's final document in full. In short (``schema_version`` 2)::
+Its contract is ``boxscore.schema.json`` (JSON Schema 2020-12, every field described), and
+``docs/document.md`` shows the recorded game's final document in full. In short (``schema_version`` 2)::
 
     {"_id": 70, "game_id": "g...", "event_id": 70, "schema_version": 2,
      "timestamp": "00:00", "period": 4, "period_clock": "00:00", "final": true,

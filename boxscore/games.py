@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 STREAM_SUFFIX = ".txt"
-_GAME_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+#: What a game id may be: a letter or digit, then up to 63 of letters, digits, ``_``, ``.`` and ``-``
+#: (it names a stream object, a MongoDB key and a page's path).
+GAME_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
 V = TypeVar("V")
 
@@ -37,7 +39,7 @@ def game_id_of(key: str) -> str | None:
     if not name.endswith(STREAM_SUFFIX):
         return None
     game_id = name[: -len(STREAM_SUFFIX)]
-    return game_id if _GAME_ID.fullmatch(game_id) else None
+    return game_id if GAME_ID.fullmatch(game_id) else None
 
 
 def stream_url(prefix: str, game_id: str) -> str:

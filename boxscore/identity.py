@@ -21,16 +21,14 @@ stream is identified by its start) and the records of the games seen before, new
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from boxscore.events import parse_line
+from boxscore.games import GAME_ID
 
 #: How much of a stream its identity looks at (a lacrosse game is a few KiB).
 IDENTITY_BYTES = 4 * 2**20
-#: What a game id may hold: it becomes part of MongoDB ``_id`` values, S3 keys and Prefect keys.
-GAME_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
 
 class BadGameId(ValueError):

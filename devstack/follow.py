@@ -12,7 +12,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-POLLING_MESSAGE = "waiting for the stream"
+from boxscore.live import WAITING
+
+POLLING_MESSAGE = WAITING  # what the live loop says while no stream exists yet
 
 
 class _PollingWatcher(logging.Handler):

@@ -118,7 +118,7 @@ Record each final game's result and write teams2/players2 for the season so far.
 
 With a single stream and no --games, the current game is finalized; it must be over (exit 2,
 nothing written, while its latest box score is not final). Finalizing again counts each game
-once. Where MongoDB and SQL are comes from the settings (README "Configuration")."""
+once. Where MongoDB and SQL are comes from the settings (README, "Configuration")."""
 
 HELPS = {"games": "game ids to finalize; without it, every game that is over"}
 

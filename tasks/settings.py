@@ -3,7 +3,7 @@
 Configuration is an adapter: the core never reads the environment, files or Prefect blocks;
 flows read a :class:`Settings` here and pass plain values down.
 
-Every variable and default is listed in README and ``.env.example``. Secrets are excluded from
+Every variable and default is listed in ``DEFAULTS`` below and ``.env.example``. Secrets are excluded from
 ``repr`` and URLs are shown with their password masked, so a logged ``Settings`` leaks nothing.
 """
 

@@ -1,0 +1,1 @@
+"""The tests: ``unit/`` (no server, no Prefect API) and ``integration/`` (real servers the tests start)."""

@@ -1,1 +1,5 @@
-"""The box-score page: the web page the documents exist for, each render one MongoDB query."""
+"""The box-score page and its JSON API (``python -m web``).
+
+Each page process keeps every watched game's latest box score and reads MongoDB for it at most
+once per interval, for all its viewers.
+"""

@@ -2,7 +2,7 @@
 
 Pages (Jinja, no build step):
 
-- ``/``: the stream's current game (single-stream mode), README's query;
+- ``/``: the stream's current game (single-stream mode), the documented query, docs/document.md;
 - ``/games/<game_id>``: one game (prefix mode, or an earlier game from the archive);
 - ``/games``: every game in the collection with its score and clock.
 

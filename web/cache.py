@@ -27,7 +27,7 @@ import bson
 from boxscore.document import BoxScore
 from tasks import ServiceUnavailable
 
-#: which game: its id, or ``None`` for the stream's current game (README's query)
+#: which game: its id, or ``None`` for the stream's current game (the documented query, docs/document.md)
 GameKey = str | None
 #: one read of a game's latest box score (``None``: the game has no box score yet)
 Read = Callable[[GameKey], Awaitable[BoxScore | None]]
@@ -173,7 +173,8 @@ class LatestBoxScores:
 
 def _later(document: BoxScore, than: BoxScore | None, by_id: bool) -> bool:
     """Whether ``document`` is at least as late as ``than``: by event id within a game, and by
-    ``_id`` for the current game (README's query sorts by it; ids of two kinds are left to a read)."""
+    ``_id`` for the current game (the documented query sorts by it, docs/document.md; ids of two
+    kinds are left to a read)."""
     if than is None:
         return not by_id  # the current game, before any box score: a read says which one it is
     if by_id:

@@ -86,7 +86,7 @@ class Store:
         return None
 
     def latest(self, game_id: str | None = None) -> BoxScore | None:
-        """The newest box score: the stream's current game's (README's query), or one game's.
+        """The newest box score: the stream's current game's (the documented query, docs/document.md), or one game's.
 
         One query, unless the game is not in the collection: then its archive is the second.
         """

@@ -1,4 +1,4 @@
-"""README's box-score example is the recorded game's final document as the code builds it."""
+"""docs/document.md's box-score example is the recorded game's final document as the code builds it."""
 
 from __future__ import annotations
 
@@ -49,13 +49,14 @@ def shown(document: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def test_readme_shows_the_recorded_games_final_document_as_built() -> None:
+def test_the_document_page_shows_the_recorded_games_final_document_as_built() -> None:
     teams = teams_from_rows(csv.DictReader((SEED / "teams.csv").open()))
     players = players_from_rows(csv.DictReader((SEED / "players.csv").open()))
     tally = tally_blocks([parse_block(EVENTS_FILE.read_bytes(), GAME)])
     built = build_boxscore(tally, team_by_id(101, teams), team_by_id(205, teams), players, RECORDED_GAME_ID)
     assert built == FINAL_BOXSCORE
-    match = BLOCK.search((ROOT / "README.md").read_text())
-    assert match is not None, "README has no <!-- boxscore-example --> block"
-    assert match.group(1) == shown(dict(built)), "README's example is stale; it should read:\n" + shown(dict(built))
+    match = BLOCK.search((ROOT / "docs" / "document.md").read_text())
+    assert match is not None, "docs/document.md has no <!-- boxscore-example --> block"
+    expected = shown(dict(built))
+    assert match.group(1) == expected, "docs/document.md's example is stale; it should read:\n" + expected
     assert valid(json.loads(match.group(1))) == built
