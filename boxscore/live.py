@@ -1,16 +1,13 @@
 """The live loop's rules: what to poll, read, write, finalize and log, and when to stop.
 
-A state machine with no I/O and no clock of its own. The flow tells it what happened (a poll's
-versions, a read's progress, a write, a failure) and when, and asks it what to do next; what it
-has to say comes out as :class:`Notice` values for the flow to log. So every rule of the loop
-(backoff per service, waiting for the stream, stalls, settling, the finalize and summary
-cadences) is tested with fake time and no server.
-
-One tick of the flow, in order::
-
-    poll_due -> polled / poll_failed -> reads -> read_done / read_failed
-    -> archive_due -> archived -> to_write -> written / write_failed
-    -> records_to_save -> finalize_due -> finalized -> finished
+A state machine with no I/O and no clock of its own. Each game the run has seen is one
+:class:`Game` record with its :class:`Phase` (waiting -> live -> final); the run keeps, beside
+them, what finalize still owes (by game id) and the single stream's game records. The step
+(:mod:`boxscore.step`) tells it what happened (a poll's versions, a read's progress, a write, a
+failure) and when, in the order of a tick, and asks it what to do next; what it has to say
+comes out as :class:`Notice` values to log. So every rule of the loop (backoff per service,
+waiting for the stream, stalls, settling, the finalize and summary cadences) is tested with
+fake time and no server.
 
 Single-stream mode follows whatever game the stream holds (:mod:`boxscore.identity`): when it
 holds a new game, the box scores of the others are archived before the new game's first one is
@@ -22,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, replace
+from enum import Enum
 from typing import Generic, Literal, Protocol, TypeVar
 
 from boxscore.config import LiveConfig
@@ -157,6 +155,42 @@ class Version(Hashable, Protocol):
 V = TypeVar("V", bound=Version)
 
 
+class Phase(Enum):
+    """Where a game is in the run, in the order it goes through them."""
+
+    #: a poll showed its stream; nothing of it is read yet (no matchup, unreadable, or no event)
+    WAITING = "waiting"
+    #: read and counted; its box score is not final
+    LIVE = "live"
+    #: its final box score is written; watched ``settle_seconds`` more for a scorer's correction
+    FINAL = "final"
+
+
+@dataclass
+class Game(Generic[V]):
+    """One game's state in the run, keyed by the game as the poll names it (:data:`SINGLE` for the one stream).
+
+    What the run does next for a game follows from this record alone: its phase, the version
+    its tally has read, the box score still to write, a whole read in flight, a read backing off.
+    """
+
+    phase: Phase = Phase.WAITING
+    version: V | None = None  # the version folded into ``tally``
+    tally: RunningTally | None = None  # what the bytes read so far add up to
+    unwritten: BoxScore | None = None  # the newest box score not yet in MongoDB
+    final: BoxScore | None = None  # the final box score as written (phase FINAL)
+    final_at: float = 0.0  # when it was written
+    whole_read: tuple[V, float] | None = None  # the version being read whole, and since when
+    rewritten: bool = False  # a tick's read found the stream rewritten: read it whole next
+    fully_read: bool = False  # read in full since its last write: later box scores are stale
+    read_backoff: Backoff | None = None  # its stream cannot be read: when to try again
+    lines: bytes = b""  # single stream: its first complete lines, for the identity
+
+    def settled(self, now: float, settle_seconds: float) -> bool:
+        """Final and quiet long enough: its stream is no longer read."""
+        return self.phase is Phase.FINAL and now - self.final_at >= settle_seconds
+
+
 class LiveLoop(Generic[V]):
     """The state of one live run: what was read of each stream, what is written, what is final.
 
@@ -180,29 +214,19 @@ class LiveLoop(Generic[V]):
         self.given = game_id  # single mode: the user's GAME_ID, else derived from the stream
         self.records: list[GameRecord] = list(records or ())  # single mode: games seen, newest first
         self.game_id: str | None = None  # single mode: the game the stream holds now
-        self.lines: dict[str, bytes] = {}  # single mode: the stream's complete lines (for the identity)
         self.archive_other_games = False  # single mode: a new game began, archive the others first
         self.already_finalized: set[str] = set()
-        self.final_at: dict[str, float] = {}
         self.to_finalize: set[str] = set()  # game ids final since the last finalize
         self._unsaved: dict[str, GameRecord] = {}
-        self._fully_read: set[str] = set()  # games read in full since their last write
+        self.games: dict[str, Game[V]] = {}  # every game a poll has shown, by its key
         self._stale: list[tuple[str, int]] = []
-        self.seen: dict[str, V] = {}  # per game: the version folded into ``running``
-        self.running: dict[str, RunningTally] = {}  # per game: what the bytes read so far add up to
-        self.unwritten: dict[str, BoxScore] = {}  # per game: the newest box score not yet in MongoDB
-        self.finals: dict[str, BoxScore] = {}
         self._unshown: BoxScore | None = None  # single mode: the newest box score the UI has not shown
         self.last_shown = float("-inf")
         self.s3 = Backoff(s3 or f"S3 ({url})")
         self.sql = sql
         self.finalizing = Backoff(f"finalize ({sql})")
         self.reading = Backoff(f"reading {self.s3.service}")
-        self.game_reads: dict[str, Backoff] = {}  # per game: a game whose object cannot be read
-        self.whole_reads: dict[str, tuple[V, float]] = {}  # per game: the version read whole, and since when
-        self._rewritten: set[str] = set()  # games a tick's read found rewritten, to read whole
         self.reference_read_at = float("-inf")
-        self.polled_games: set[str] = set()  # every game a poll has shown
         self.mongo = Backoff(f"MongoDB ({mongo})")
         self.started = self.last_change = self.last_summary = started
         self.written_since_summary = 0
@@ -210,6 +234,34 @@ class LiveLoop(Generic[V]):
         self._versions: Mapping[str, V] = {}
         self._notices: list[Notice] = []
         self._said: set[Hashable] = set()
+
+    # -- views of the games ------------------------------------------------------------------
+
+    @property
+    def seen(self) -> dict[str, V]:
+        """The version each game's tally has read (games read at least once)."""
+        return {key: game.version for key, game in self.games.items() if game.version is not None}
+
+    @property
+    def finals(self) -> dict[str, BoxScore]:
+        """The final box score of each game in phase FINAL."""
+        return {key: game.final for key, game in self.games.items() if game.final is not None}
+
+    @property
+    def unwritten(self) -> dict[str, BoxScore]:
+        """The box scores not yet in MongoDB, by game."""
+        return {key: game.unwritten for key, game in self.games.items() if game.unwritten is not None}
+
+    @property
+    def whole_reads(self) -> dict[str, tuple[V, float]]:
+        """The whole reads in flight: the version read, and since when."""
+        return {key: game.whole_read for key, game in self.games.items() if game.whole_read is not None}
+
+    def _game(self, key: str) -> Game[V]:
+        game = self.games.get(key)
+        if game is None:
+            game = self.games[key] = Game()
+        return game
 
     # -- what to say -------------------------------------------------------------------------
 
@@ -242,16 +294,17 @@ class LiveLoop(Generic[V]):
         """Record a poll's versions (game -> version); return the games to read, in order."""
         self._say(self.s3.succeeded(now))
         self._versions = versions
-        for game in sorted(self.seen.keys() - versions.keys() - self.finals.keys()):
+        for game in sorted(k for k, g in self.games.items() if g.phase is Phase.LIVE and k not in versions):
             self._once(
                 ("missing", game),
                 "warning",
                 f"the stream {self.stream_of(game)} is missing; waiting for it to come back",
             )
-        self.polled_games |= versions.keys()
+        for key in versions.keys() - self.games.keys():
+            self.games[key] = Game()
         if not versions and not self.seen:
             self._once("waiting", "info", f"{WAITING} {self.url} to appear")
-        settled = {game for game, at in self.final_at.items() if now - at >= self.rules.settle_seconds}
+        settled = {key for key, game in self.games.items() if game.settled(now, self.rules.settle_seconds)}
         return changed(versions, self.seen, settled)
 
     # -- read --------------------------------------------------------------------------------
@@ -277,7 +330,10 @@ class LiveLoop(Generic[V]):
         if not self.reading.ready(now):
             return todo
         for game in games:
-            if game in self.whole_reads or (game in self.game_reads and not self.game_reads[game].ready(now)):
+            record = self._game(game)
+            if record.whole_read is not None or (
+                record.read_backoff is not None and not record.read_backoff.ready(now)
+            ):
                 continue
             matchup = matchups.get(game)
             if matchup is None or league is None:
@@ -291,11 +347,11 @@ class LiveLoop(Generic[V]):
                     f"game {game}: team {', '.join(map(str, unknown))} is not in the teams table; skipping the game",
                 )
                 continue
-            state = None if game in self._rewritten else self.running.get(game)
+            state = None if record.rewritten else record.tally
             size = self._versions[game].size
             whole = starts_over(state, size) and size >= self.rules.dask_block_bytes
             if whole:
-                self.whole_reads[game] = (self._versions[game], now)
+                record.whole_read = (self._versions[game], now)
             todo[game] = GameRead(
                 self.stream_of(game),
                 frozenset({matchup.home, matchup.away}),
@@ -327,23 +383,26 @@ class LiveLoop(Generic[V]):
         a game found rewritten is read whole from the next tick on.
         """
         for game, step in progress.items():
-            version = self.whole_reads.pop(game, (self._versions.get(game),))[0]
+            record = self._game(game)
+            version = record.whole_read[0] if record.whole_read is not None else self._versions.get(game)
+            record.whole_read = None
             if isinstance(step, Rewritten):
-                self._rewritten.add(game)
+                record.rewritten = True
                 continue
             if isinstance(step, ReadFailed):
-                backoff = self.game_reads.setdefault(
-                    game, Backoff(f"game {game or '-'}: reading {self.stream_of(game)}")
-                )
-                self._say(backoff.failed(now, step.reason, "its box score stays as it was"))
+                if record.read_backoff is None:
+                    record.read_backoff = Backoff(f"game {game or '-'}: reading {self.stream_of(game)}")
+                self._say(record.read_backoff.failed(now, step.reason, "its box score stays as it was"))
                 continue
-            if game in self.game_reads:
-                self._say(self.game_reads.pop(game).succeeded(now))
+            if record.read_backoff is not None:
+                self._say(record.read_backoff.succeeded(now))
+                record.read_backoff = None
             assert version is not None  # a game is read only after a poll showed it
-            self.seen[game], self.running[game] = version, step.state
-            self._rewritten.discard(game)
+            record.version, record.tally, record.rewritten = version, step.state, False
+            if record.phase is Phase.WAITING:
+                record.phase = Phase.LIVE
             if step.full_read:
-                self._fully_read.add(game)
+                record.fully_read = True
             tally = step.tally()
             if tally.last_event_id is None:
                 self._once(
@@ -357,7 +416,7 @@ class LiveLoop(Generic[V]):
                 continue
             matchup = matchups[game]
             home, away, players = league.sides(matchup.home, matchup.away)
-            self.unwritten[game] = build_boxscore(tally, home, away, players, game_id, self.multi)
+            record.unwritten = build_boxscore(tally, home, away, players, game_id, self.multi)
             for team in (home.id, away.id):
                 for jersey in unknown_shooters(tally, team, players):
                     self._once(
@@ -371,9 +430,10 @@ class LiveLoop(Generic[V]):
 
     def _identify(self, now: float, game: str, step: Progress) -> str | None:
         """Single mode: the id of the game the stream holds after this read (``None``: not yet known)."""
-        lines = step.lines if step.full_read else self.lines.get(game, b"") + step.lines
-        self.lines[game] = lines = lines[:IDENTITY_BYTES]
-        settling = game in self.final_at and now - self.final_at[game] < self.rules.settle_seconds
+        record = self.games[game]
+        lines = step.lines if step.full_read else record.lines + step.lines
+        record.lines = lines = lines[:IDENTITY_BYTES]
+        settling = record.phase is Phase.FINAL and not record.settled(now, self.rules.settle_seconds)
         identity = identify(lines, self.records, self.given, settling)
         if identity is None:
             self._once(
@@ -398,8 +458,8 @@ class LiveLoop(Generic[V]):
         self.records = [known, *(r for r in self.records if r.game_id != game_id)]
         self._unsaved[game_id] = known
         self.game_id = game_id
-        self.finals.pop(game, None)
-        self.final_at.pop(game, None)
+        record = self.games[game]
+        record.final, record.phase = None, Phase.LIVE
         if new:
             self.archive_other_games = True
             self._say(Notice("info", f"a new game on {self.url}: {game_id}"))
@@ -413,7 +473,7 @@ class LiveLoop(Generic[V]):
 
     def archive_due(self) -> str | None:
         """Single mode: the game to keep when the others' box scores must move to the archive first."""
-        return self.game_id if self.archive_other_games and self.unwritten else None
+        return self.game_id if self.archive_other_games and any(g.unwritten for g in self.games.values()) else None
 
     def archived(self) -> None:
         self.archive_other_games = False
@@ -424,7 +484,7 @@ class LiveLoop(Generic[V]):
         """The box scores to upsert now (none while MongoDB backs off or an archive is due)."""
         if self.archive_other_games or not self.mongo.ready(now):
             return []
-        return list(self.unwritten.values())
+        return [game.unwritten for game in self.games.values() if game.unwritten is not None]
 
     def write_failed(self, now: float, error: BaseException, count: int) -> None:
         self._say(self.mongo.failed(now, error, f"{count} box score(s) kept for the next attempt"))
@@ -433,16 +493,17 @@ class LiveLoop(Generic[V]):
         self._say(self.mongo.succeeded(now))
         for document in documents:
             game = document["game_id"] if self.multi else SINGLE
-            if self.unwritten.get(game) is document:
-                del self.unwritten[game]
-            if game in self._fully_read:
-                self._fully_read.discard(game)
+            record = self.games[game]
+            if record.unwritten is document:
+                record.unwritten = None
+            if record.fully_read:
+                record.fully_read = False
                 self._stale.append((document["game_id"], document["event_id"]))
             if document["final"]:
-                if self.finals.get(game) != document:
-                    self.final_at[game] = now
+                if record.final != document:
+                    record.final_at = now
                     self._final_written(game, document)
-                self.finals[game] = document
+                record.final, record.phase = document, Phase.FINAL
             # one game: every change is news; a thousand: only the finals, plus a summary
             level: Level = "info" if document["final"] or not self.multi else "debug"
             self._say(Notice(level, f"{game}: {scoreline(document)}" if self.multi else scoreline(document)))
@@ -474,7 +535,7 @@ class LiveLoop(Generic[V]):
         game_id = document["game_id"]
         if not self.multi:
             self.records[0] = replace(
-                self.records[0], lines=self.lines[game], final=True, finalized=game_id in self.already_finalized
+                self.records[0], lines=self.games[game].lines, final=True, finalized=game_id in self.already_finalized
             )
             self._unsaved[game_id] = self.records[0]
         if self.rules.finalize and game_id not in self.already_finalized:
@@ -482,7 +543,12 @@ class LiveLoop(Generic[V]):
         self.already_finalized.discard(game_id)  # a later change of it is a correction: finalize again
 
     def all_final(self) -> bool:
-        return bool(self.seen) and len(self.finals) == len(self.seen) and not self.unwritten and not self.whole_reads
+        read = [game for game in self.games.values() if game.version is not None]
+        return (
+            bool(read)
+            and all(game.phase is Phase.FINAL for game in read)
+            and not any(game.unwritten is not None or game.whole_read is not None for game in self.games.values())
+        )
 
     def finalize_due(self, now: float) -> bool:
         """When a game ends; with many games at most every ``finalize_every`` s, and once all are final."""
@@ -548,8 +614,8 @@ class LiveLoop(Generic[V]):
         for service in (self.s3, self.reading):
             if service.failures:
                 return f"{service.service} keeps failing ({service.reason})"
-        if self.polled_games:
-            games = ", ".join(sorted(self.polled_games)[:5]) if self.multi else self.url
+        if self.games:
+            games = ", ".join(sorted(self.games)[:5]) if self.multi else self.url
             return f"no game could be read ({games}): no matchup of known teams in the games table ({self.sql})"
         return f"{self.url} did not appear"
 

@@ -563,3 +563,21 @@ def test_the_game_record_gathers_the_lines_of_each_tick_read_after_the_first() -
     loop.read_done(1.0, {SINGLE: step}, matchups, LEAGUE)
     loop.written(1.0, loop.to_write(1.0))
     assert loop.records == [GameRecord(GAME_A, "0 59:00 101 6 1", grown)]
+
+
+def test_a_game_goes_from_waiting_to_live_to_final_and_a_new_game_on_the_stream_is_live_again() -> None:
+    from boxscore.live import Phase
+
+    loop = multi()
+    loop.polled(0.0, {"a": version(LIVE)})
+    assert loop.games["a"].phase is Phase.WAITING  # shown by a poll, not read yet
+    tick(loop, 1.0, {"a": LIVE})
+    assert loop.games["a"].phase is Phase.LIVE and loop.games["a"].final is None
+    tick(loop, 2.0, {"a": FINAL})
+    assert loop.games["a"].phase is Phase.FINAL and loop.games["a"].final_at == 2.0
+    assert loop.finals["a"]["final"] and loop.all_final()
+    stream = single(settle_seconds=10.0)
+    tick(stream, 0.0, {SINGLE: FINAL})
+    assert stream.games[SINGLE].phase is Phase.FINAL
+    tick(stream, 1.0, {SINGLE: b"0 59:59 205 1 1\n"})  # within settle_seconds, another game's first line
+    assert stream.games[SINGLE].phase is Phase.LIVE and stream.finals == {}
