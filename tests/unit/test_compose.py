@@ -322,3 +322,22 @@ def test_the_dask_cluster_runs_as_quietly_as_the_local_one(compose: dict) -> Non
         environment = {key: str(value) for key, value in compose[name]["environment"].items()}
         config = dask.config.collect_env(environment)
         assert {key: dask.config.get(key, config=config) for key in expected} == expected, name
+
+
+def test_a_host_env_made_by_compose_env_reaches_the_compose_stack_with_its_password(
+    tmp_path: Path, compose: dict
+) -> None:
+    """The flows on the host, read through python-dotenv, get the stack's published ports and its password."""
+    from urllib.parse import urlsplit
+
+    from pymongo.uri_parser import parse_uri
+
+    settings = Settings.from_env({}, env_file=env_file(tmp_path, PASSWORD))
+    published = {port.split(":")[1] for service in compose.values() for port in service.get("ports", [])}
+    minio = compose["minio"]["environment"]
+    mongo = compose["mongo"]["environment"]
+    assert urlsplit(settings.s3_endpoint_url).port == 9000 and "9000" in published
+    assert (settings.s3_access_key, settings.s3_secret_key) == (minio["MINIO_ROOT_USER"], PASSWORD)
+    parsed = parse_uri(settings.mongo_url)
+    assert parsed["nodelist"] == [("127.0.0.1", 27017)] and "27017" in published
+    assert (parsed["username"], parsed["password"]) == (mongo["MONGO_INITDB_ROOT_USERNAME"], PASSWORD)
