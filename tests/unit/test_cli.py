@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from boxscore.config import defaults
 from flows.cli import option, parse, parser_for
 from flows.finalize import finalize_game
 from flows.gamestream import gamestream
@@ -70,18 +71,7 @@ def test_options_carry_the_signature_defaults_and_turn_switches_around() -> None
     from flows.live_boxscore import DESCRIPTION, HELPS
 
     parser = parser_for(live_boxscore, DESCRIPTION, HELPS)
-    assert parse(parser, []) == {
-        "poll_interval": 1.0,
-        "wait_for_stream": 300.0,
-        "stall_timeout": 900.0,
-        "home_team": 101,
-        "away_team": 205,
-        "finalize": True,
-        "settle_seconds": 30.0,
-        "game_id": None,
-        "read_timeout": 60.0,
-        "dask_block_bytes": 64 * 2**20,
-    }
+    assert parse(parser, []) == defaults()  # the values themselves: tests/unit/test_config.py
     chosen = parse(parser, ["--home-team", "7", "--away-team", "8", "--no-finalize", "--poll-interval", "0.5"])
     assert (chosen["home_team"], chosen["away_team"], chosen["finalize"], chosen["poll_interval"]) == (7, 8, False, 0.5)
 
