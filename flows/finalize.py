@@ -26,15 +26,7 @@ from boxscore.report import final_summary, scoreline
 from boxscore.roster import League, Player, Team
 from boxscore.running import full_read
 from boxscore.season import GameNotOver, require_final, result_of
-from tasks.boxscores import (
-    archive_boxscores,
-    final_boxscores,
-    game_count,
-    latest_boxscore,
-    mark_finalized,
-    read_game_records,
-    upsert_boxscores,
-)
+from tasks.boxscores import BoxScoreStore
 from tasks.reference import read_reference, write_season
 from tasks.settings import Settings
 from tasks.stream import read_stream
@@ -49,20 +41,20 @@ def finalize_game(games: list[str] | None = None) -> tuple[list[Team], list[Play
     """
     settings = Settings.from_env()
     logger = get_run_logger()
-    mongo = (settings.mongo_url, settings.mongo_db, settings.mongo_collection)
+    store = BoxScoreStore.of(settings)
     multi = is_prefix(settings.gamestream_url)
     if games is None and not multi:
-        games = [require_final(latest_boxscore(*mongo))["game_id"]]
-    finals = final_boxscores(*mongo, games)
+        games = [require_final(store.latest())["game_id"]]
+    finals = store.finals(games)
     if not finals:
-        raise GameNotOver(f"none of the {game_count(*mongo)} games is over; teams2/players2 were not written")
+        raise GameNotOver(f"none of the {store.game_count()} games is over; teams2/players2 were not written")
     league = League.of(*read_reference(settings.sql_url))
-    checked = [_as_streamed(final, settings, league, logger) for final in finals]
+    checked = [_as_streamed(final, settings, store, league, logger) for final in finals]
     season = write_season(settings.sql_url, [result_of(final["game_id"], final) for final in checked])
     for game_id, reason in sorted(season.skipped.items()):
         logger.warning("game %s does not count in the season tables: %s", game_id, reason)
     if not multi:
-        mark_finalized(*mongo, [final["game_id"] for final in checked])
+        store.mark_finalized([final["game_id"] for final in checked])
     before = sorted(league.teams.values(), key=lambda team: team.id)
     summary = "\n".join(final_summary(final, before, season.teams) for final in checked[:20])
     create_markdown_artifact(summary, key="final-result", description=scoreline(checked[-1]))
@@ -76,7 +68,9 @@ def finalize_game(games: list[str] | None = None) -> tuple[list[Team], list[Play
     return season.teams, season.players
 
 
-def _as_streamed(final: BoxScore, settings: Settings, league: League, logger: Logger | LoggerAdapter[Any]) -> BoxScore:
+def _as_streamed(
+    final: BoxScore, settings: Settings, store: BoxScoreStore, league: League, logger: Logger | LoggerAdapter[Any]
+) -> BoxScore:
     """The final as its stream says now, read in full and tallied from scratch.
 
     The stored final stands when the stream is gone, holds another game by now, is no longer
@@ -91,7 +85,7 @@ def _as_streamed(final: BoxScore, settings: Settings, league: League, logger: Lo
     home, away = final["home"]["teamid"], final["away"]["teamid"]
     progress = full_read(lambda start, end: data[start:end], len(data), frozenset({home, away}), IDENTITY_BYTES)
     if not multi:
-        records = read_game_records(settings.mongo_url, settings.mongo_db, settings.mongo_collection, url)
+        records = store.game_records(url)
         # finalize asks whether the stream still holds this game: with its first line it does,
         # corrected (the lines the live reads folded may differ from the object read in full)
         identity = identify(progress.lines, records, settings.chosen_game_id(), settling=True)
@@ -106,9 +100,8 @@ def _as_streamed(final: BoxScore, settings: Settings, league: League, logger: Lo
         return final
     streamed = build_boxscore(tally, home_team, away_team, players, game_id, multi)
     if streamed != final:
-        mongo = (settings.mongo_url, settings.mongo_db, settings.mongo_collection)
-        upsert_boxscores(*mongo, [streamed])
-        archive_boxscores(*mongo, {"game_id": game_id, "event_id": {"$gt": streamed["event_id"]}})
+        store.upsert([streamed])
+        store.archive_stale([(game_id, streamed["event_id"])])
         logger.warning("game %s was corrected after its final: %s", game_id, scoreline(streamed))
     return streamed
 

@@ -31,6 +31,7 @@ from boxscore.config import LiveConfig, helps
 from boxscore.document import BoxScore
 from boxscore.games import Matchup, is_prefix
 from boxscore.live import SINGLE, LiveLoop, LoopRules, StreamTimeout
+from boxscore.masking import Masker
 from boxscore.report import boxscore_rows, game_progress, line_score, scoreline
 from tasks import ServiceUnavailable
 from tasks.aggregate import DaskReader
@@ -111,6 +112,7 @@ class LiveIO:
     reference: ReferenceDatabase
     reader: DaskReader
     logger: Any
+    mask: Masker  # built once: a masker parses every URL of the settings
     clock: Any = None  # the UI's game clock (a progress artifact), made at the first box score shown
 
     @classmethod
@@ -121,10 +123,11 @@ class LiveIO:
         return cls(
             settings,
             GameStreams(settings.gamestream_url, options, multi),
-            BoxScoreStore(settings.mongo_url, settings.mongo_db, settings.mongo_collection),
+            BoxScoreStore.of(settings),
             ReferenceDatabase(settings.sql_url, single),
             DaskReader(options, config.dask_block_bytes, config.read_timeout, run_dask_client, _log_client(logger)),
             logger,
+            settings.mask,
         )
 
     def carry_out(self, effect: loop_step.Effect) -> loop_step.Observation | None:
@@ -156,7 +159,7 @@ class LiveIO:
             case step.Show(document):
                 self._show(document)
             case step.Log(level, message):
-                self.logger.log(LEVELS[level], "%s", self.settings.mask(message))
+                self.logger.log(LEVELS[level], "%s", self.mask(message))
             case step.Sleep(seconds):
                 time.sleep(seconds)
             case step.Fail(error):

@@ -18,6 +18,7 @@ from pymongo.errors import ConnectionFailure
 from boxscore.document import BoxScore, boxscore_id
 from boxscore.identity import GameRecord
 from tasks import IO_TASK, reaching
+from tasks.settings import Settings
 
 #: Fail a single call fast; the task's retries give MongoDB time to come back.
 SERVER_SELECTION_MS = 5000
@@ -169,6 +170,10 @@ class BoxScoreStore:
     database: str
     collection: str
 
+    @classmethod
+    def of(cls, settings: Settings) -> BoxScoreStore:
+        return cls(settings.mongo_url, settings.mongo_db, settings.mongo_collection)
+
     def ensure_indexes(self) -> None:
         ensure_game_index(self.url, self.database, self.collection)
 
@@ -191,3 +196,17 @@ class BoxScoreStore:
 
     def save_game_records(self, stream: str, records: Sequence[tuple[int, GameRecord]]) -> None:
         save_game_records(self.url, self.database, self.collection, stream, list(records))
+
+    def mark_finalized(self, games: Sequence[str]) -> None:
+        mark_finalized(self.url, self.database, self.collection, list(games))
+
+    def finals(self, games: Sequence[str] | None) -> list[BoxScore]:
+        """The final box score of these games (``None``: of every finished game)."""
+        return final_boxscores(self.url, self.database, self.collection, None if games is None else list(games))
+
+    def latest(self) -> BoxScore | None:
+        """The box score of the stream's latest event (the documented query)."""
+        return latest_boxscore(self.url, self.database, self.collection)
+
+    def game_count(self) -> int:
+        return game_count(self.url, self.database, self.collection)
