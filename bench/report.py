@@ -259,20 +259,14 @@ def page_load_table(page: dict) -> list[str]:
             )
     lines.append("")
     for label, result in page["results"].items():
-        if fast := result.get("fast"):
-            lines += [
-                f"{label}: {fast['viewers']:,} fans refreshing every {fast['every']} s: {fast['requests_per_s']} "
-                f"requests/s, p50 {fast['p50_ms']} ms, p95 {fast['p95_ms']} ms, {fast['errors']} errors, "
-                f"{fast['mongo_queries_per_s']} MongoDB queries/s.",
-                "",
-            ]
-        if flat := result.get("flat_out"):
-            lines += [
-                f"{label}: {flat['viewers']:,} fans asking again as soon as answered: {flat['requests_per_s']} "
-                f"requests/s, p50 {flat['p50_ms']} ms, p95 {flat['p95_ms']} ms, {flat['errors']} errors, "
-                f"{flat['mongo_queries_per_s']} MongoDB queries/s.",
-                "",
-            ]
+        for key in ("fast", "flat_out"):
+            if m := result.get(key):
+                how = f"refreshing every {m['every']} s" if "every" in m else "asking again as soon as answered"
+                lines += [
+                    f"{label}: {m['viewers']:,} fans {how}: {m['requests_per_s']} requests/s, p50 {m['p50_ms']} ms, "
+                    f"p95 {m['p95_ms']} ms, {m['errors']} errors, {m['mongo_queries_per_s']} MongoDB queries/s.",
+                    "",
+                ]
     for label, result in page["results"].items():
         for key in sorted(key for key in result if "subscribers" in key):
             pushed = result[key]

@@ -53,9 +53,6 @@ from tasks.stream import (
     stream_path,
 )
 
-#: Stream bytes per Dask partition; a recorded game is one partition, a long feed many.
-BLOCKSIZE = LiveConfig.dask_block_bytes
-
 
 def stream_blocks(url: str, storage_options: dict[str, Any], size: int, dask_block_bytes: int) -> list[Delayed]:
     """The first ``size`` bytes of a stream as lazy blocks of whole lines, each read on a worker."""
@@ -108,7 +105,7 @@ def tally_streams(
     client: Client,
     streams: dict[str, tuple[str, frozenset[int]]],
     storage_options: dict[str, Any],
-    dask_block_bytes: int = BLOCKSIZE,
+    dask_block_bytes: int = LiveConfig.dask_block_bytes,
 ) -> dict[str, Tally]:
     """Tally several whole streams (game id -> (url, shooting teams)) on the Dask workers.
 
@@ -166,7 +163,9 @@ def whole_read(blocks: list[Delayed], teams: frozenset[int], keep: int, schedule
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def read_whole_stream(read: GameRead, storage_options: dict[str, Any], dask_block_bytes: int = BLOCKSIZE) -> Progress:
+def read_whole_stream(
+    read: GameRead, storage_options: dict[str, Any], dask_block_bytes: int = LiveConfig.dask_block_bytes
+) -> Progress:
     """One game's full read, on the run's Dask cluster as a task run of its own (the UI shows it).
 
     It runs on a Dask worker and computes its dataframe through prefect-dask's

@@ -12,6 +12,7 @@ from fsspec.core import url_to_fs
 from fsspec.utils import read_block
 
 from boxscore.games import game_id_of
+from boxscore.live import SINGLE
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def read_lines_block(url: str, storage_options: dict[str, Any], offset: int, len
 
 @dataclass(frozen=True)
 class GameStreams:
-    """The live flow's stream store: one stream object (the game :data:`boxscore.live.SINGLE`), or a prefix.
+    """The live flow's stream store: one stream object (the game :data:`SINGLE`), or a prefix.
 
     Built once from the settings; :meth:`versions` is a tick's poll.
     """
@@ -183,4 +184,4 @@ class GameStreams:
         if self.multi:
             return list_streams(self.url, self.storage_options)
         version = head_stream(self.url, self.storage_options)
-        return {} if version is None else {"": version}
+        return {} if version is None else {SINGLE: version}
