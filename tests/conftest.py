@@ -2,6 +2,8 @@
 
 ``HYPOTHESIS_PROFILE=ci`` (set by ``make test``) runs three times the examples of the default
 profile (:func:`tests.helpers.examples`); ``make test-unit`` keeps the default, to stay fast.
+The unit tier runs on two pytest-xdist workers, a test file to each (its module fixtures run
+once); each worker's property-test reaches are sent to the controller, which prints them.
 With ``SIDEARM_NO_SKIPS=1`` (set by ``.ci/run``) a test that would skip fails instead, with its
 reason: CI can never skip the PostgreSQL, Chromium, compose or secrets tests silently.
 """
@@ -21,6 +23,24 @@ settings.register_profile(
     "mutation", deadline=None, database=None, phases=[Phase.explicit, Phase.generate], report_multiple_bugs=False
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On a pytest-xdist worker, hand this worker's reaches to the controller, which prints them."""
+    from tests.helpers import REACHES
+
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["reaches"] = {test: dict(counts) for test, counts in REACHES.items()}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    from collections import Counter
+
+    from tests.helpers import REACHES
+
+    for test, counts in getattr(node, "workeroutput", {}).get("reaches", {}).items():
+        REACHES[test] = Counter(counts)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

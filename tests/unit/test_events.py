@@ -142,7 +142,7 @@ GARBLED_LINE = st.builds(
 CLEAN = b"".join(f"{i} 59:{i % 60:02d} 101 6 {i % 2}\n".encode() for i in range(1200))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.lists(GARBLED_LINE, min_size=1, max_size=3), st.integers(0, 1199), st.sampled_from([b"\n", b"\r\n"]))
 def test_a_large_block_parses_as_the_line_parser_says(lines: list[str], at: int, newline: bytes) -> None:
     cut = CLEAN.index(b"\n", at * 10) + 1 if at else 0

@@ -52,7 +52,7 @@ def test_a_shrunk_object_is_read_again() -> None:
     assert second.full_read and second.tally() == full_recompute(after)
 
 
-@settings(max_examples=examples(100), deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(histories())
 def test_incremental_equals_full_recompute(versions: list[bytes]) -> None:
     """Also as a tick reads: from the cursor alone (what a Dask worker is sent), counts added back."""
@@ -70,7 +70,7 @@ def test_a_long_stream_read_first_in_one_piece_then_tick_by_tick_equals_full_rec
     each later tick folds the few new lines as rows, or reads a rewritten object again."""
     reach = Reach()
 
-    @settings(max_examples=examples(40), deadline=None)
+    @settings(max_examples=examples(20), deadline=None)
     @given(growing_long_streams())
     def incremental_equals_full(versions: list[bytes]) -> None:
         state, paths = None, set()
@@ -89,7 +89,7 @@ def test_a_long_stream_read_first_in_one_piece_then_tick_by_tick_equals_full_rec
     reach.assert_share("tick after a full read", 0.5)
 
 
-@settings(max_examples=examples(100), deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(histories())
 def test_folding_rows_equals_folding_a_frame(versions: list[bytes]) -> None:
     """A tick's few lines are folded as tuples, a long first read as a DataFrame: same totals."""

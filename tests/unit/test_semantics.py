@@ -105,7 +105,7 @@ def test_the_pipeline_follows_the_rules_as_written() -> None:
     parser and the block summaries take: every path gives the naive tally."""
     reach = Reach()
 
-    @settings(max_examples=examples(200), deadline=None)
+    @settings(max_examples=examples(100), deadline=None)
     @given(
         st.one_of(
             st.lists(text_blocks, min_size=1, max_size=4).map(

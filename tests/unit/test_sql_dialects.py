@@ -90,28 +90,41 @@ def test_the_results_statements_compile_for_mssql() -> None:
     ]
 
 
-def imports_pyodbc(url: str) -> str:
-    """In a fresh process: create an engine for ``url``, connect where it can, say if pyodbc was imported."""
+def imports_pyodbc(*urls: str) -> list[str]:
+    """In a fresh process per URL, all at once: create an engine, connect where it can, say if
+    pyodbc was imported."""
     code = (
         "import sys\n"
         "from tasks.reference import sql_engine\n"
         "from tasks.settings import Settings\n"
-        f"Settings.from_env({{'SQL_URL': {url!r}}}, env_file='')\n"
+        "url = sys.argv[1]\n"
+        "Settings.from_env({'SQL_URL': url}, env_file='')\n"
         "try:\n"
-        f"    engine = sql_engine({url!r})\n"
+        "    engine = sql_engine(url)\n"
         "    engine.connect().close() if engine.dialect.name == 'sqlite' else None\n"
         "except ImportError as error:\n"
         "    print('ImportError', error)\n"
         "print('pyodbc' in sys.modules)\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    return run.stdout.strip()
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for url in urls
+    ]
+    outputs = []
+    for run in runs:
+        out, err = run.communicate(timeout=60)
+        assert run.returncode == 0, err
+        outputs.append(out.strip())
+    return outputs
 
 
 def test_pyodbc_is_imported_only_for_an_mssql_url() -> None:
     """A SQLite engine, created and connected, never imports pyodbc (nor needs unixODBC); an
     ``mssql+pyodbc`` engine does (or fails for want of unixODBC, where it is not installed)."""
-    assert imports_pyodbc("sqlite://") == "False"
-    mssql = imports_pyodbc("mssql+pyodbc://sa@mssql:1433/sidearmdb?driver=ODBC+Driver+18+for+SQL+Server")
+    sqlite, mssql = imports_pyodbc(
+        "sqlite://", "mssql+pyodbc://sa@mssql:1433/sidearmdb?driver=ODBC+Driver+18+for+SQL+Server"
+    )
+    assert sqlite == "False"
     assert mssql == "True" or (mssql.startswith("ImportError libodbc") and mssql.endswith("False")), mssql

@@ -45,7 +45,7 @@ def test_the_recorded_game_in_64_byte_blocks_is_its_one_pass_read() -> None:
     assert parallel.tally().team_totals(101)[1] == 14 and parallel.tally().team_totals(205)[1] == 9
 
 
-@settings(max_examples=examples(25), deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(st.lists(text_blocks, min_size=1, max_size=4), st.integers(1, 120), st.sampled_from([0, 9, 10_000]))
 def test_any_text_in_any_blocks_reads_as_one_pass(parts: list[str], dask_block_bytes: int, keep: int) -> None:
     """Odd whitespace, signs, junk, duplicates and CRLF, cut anywhere: the same state and tally."""
@@ -55,7 +55,7 @@ def test_any_text_in_any_blocks_reads_as_one_pass(parts: list[str], dask_block_b
     assert parallel.tally() == tally_blocks([parse_block(data, GAME)])
 
 
-@settings(max_examples=examples(10), deadline=None)
+@settings(max_examples=examples(5), deadline=None)
 @given(long_streams(), st.integers(2_000, 20_000))
 def test_a_long_stream_in_dask_blocks_reads_as_one_pass(data: bytes, dask_block_bytes: int) -> None:
     """Blocks past ``SMALL_BLOCK_BYTES`` parse vectorised on the workers: the same state and tally."""
@@ -63,7 +63,7 @@ def test_a_long_stream_in_dask_blocks_reads_as_one_pass(data: bytes, dask_block_
     assert_same(parallel, full_read(reader(data), len(data), GAME, 50))
 
 
-@settings(max_examples=examples(30), deadline=None)
+@settings(max_examples=examples(12), deadline=None)
 @given(histories(), st.integers(8, 120))
 def test_ticks_continue_from_a_parallel_read_as_from_a_one_pass_one(
     versions: list[bytes], dask_block_bytes: int
