@@ -26,7 +26,7 @@ from boxscore.report import final_summary, scoreline
 from boxscore.roster import League, Player, Team
 from boxscore.running import full_read
 from boxscore.season import GameNotOver, require_final, result_of
-from tasks.boxscores import BoxScoreStore
+from tasks.boxscores import BoxScoreStore, final_boxscores, game_count, latest_boxscore, read_game_records
 from tasks.reference import read_reference, write_season
 from tasks.settings import Settings
 from tasks.stream import read_stream
@@ -44,10 +44,10 @@ def finalize_game(games: list[str] | None = None) -> tuple[list[Team], list[Play
     store = BoxScoreStore.of(settings)
     multi = is_prefix(settings.gamestream_url)
     if games is None and not multi:
-        games = [require_final(store.latest())["game_id"]]
-    finals = store.finals(games)
+        games = [require_final(latest_boxscore(store))["game_id"]]
+    finals = final_boxscores(store, games)
     if not finals:
-        raise GameNotOver(f"none of the {store.game_count()} games is over; teams2/players2 were not written")
+        raise GameNotOver(f"none of the {game_count(store)} games is over; teams2/players2 were not written")
     league = League.of(*read_reference(settings.sql_url))
     checked = [_as_streamed(final, settings, store, league, logger) for final in finals]
     season = write_season(settings.sql_url, [result_of(final["game_id"], final) for final in checked])
@@ -85,7 +85,7 @@ def _as_streamed(
     home, away = final["home"]["teamid"], final["away"]["teamid"]
     progress = full_read(lambda start, end: data[start:end], len(data), frozenset({home, away}), IDENTITY_BYTES)
     if not multi:
-        records = store.game_records(url)
+        records = read_game_records(store, url)
         # finalize asks whether the stream still holds this game: with its first line it does,
         # corrected (the lines the live reads folded may differ from the object read in full)
         identity = identify(progress.lines, records, settings.chosen_game_id(), settling=True)

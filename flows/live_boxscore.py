@@ -35,7 +35,7 @@ from boxscore.masking import Masker
 from boxscore.report import boxscore_rows, game_progress, line_score, scoreline
 from tasks import ServiceUnavailable
 from tasks.aggregate import DaskReader
-from tasks.boxscores import BoxScoreStore
+from tasks.boxscores import BoxScoreStore, ensure_game_index, read_game_records
 from tasks.cluster import dask_task_runner, run_dask_client
 from tasks.league import ReferenceDatabase
 from tasks.masking import shown
@@ -83,7 +83,7 @@ def live_boxscore(
     logger = get_run_logger()
     logger.info("following the game: %s", settings.describe())
     io = LiveIO.of(settings, config, logger)
-    io.store.ensure_indexes()
+    ensure_game_index(io.store)
     loop: LiveLoop[Any] = LiveLoop(
         settings.gamestream_url,
         io.streams.multi,
@@ -135,7 +135,7 @@ class LiveIO:
         step, stream = loop_step, self.settings.gamestream_url
         match effect:
             case step.ReadGameRecords():
-                return step.GameRecordsRead(self.store.game_records(stream))
+                return step.GameRecordsRead(read_game_records(self.store, stream))
             case step.Poll():
                 return _attempt(self.streams.versions, step.Polled, Exception)
             case step.ReadReference():

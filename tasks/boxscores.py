@@ -1,61 +1,47 @@
-"""Box-score documents in MongoDB (``sidearm.boxscores``): one upsert per stream change."""
+"""Box scores in MongoDB (``sidearm.boxscores``), their archive and the single stream's game records.
+
+:class:`BoxScoreStore` is the one adapter for all of it: the live flow writes through it,
+finalize reads and corrects through it, and the page reads through it (``web.store`` builds the
+page's, with a shorter server selection and a command counter). Its methods are plain I/O; the
+few a flow calls once per run are also Prefect tasks here, with retries, and show in the UI.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import pymongo
 from bson import Binary
 from prefect import task
-from pymongo import ReplaceOne
-from pymongo.collection import Collection
-from pymongo.errors import ConnectionFailure
+from pymongo import ReplaceOne, monitoring
+from pymongo.change_stream import ChangeStream
+from pymongo.database import Database
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from boxscore.document import BoxScore, boxscore_id
 from boxscore.identity import GameRecord
 from tasks import IO_TASK, reaching
 from tasks.settings import Settings
 
-#: Fail a single call fast; the task's retries give MongoDB time to come back.
+#: Fail a single call fast; the flows' retries and backoff give MongoDB time to come back.
 SERVER_SELECTION_MS = 5000
+
+#: the errors of a write that mean MongoDB is not there (any other is MongoDB's answer)
+WRITE_ERRORS = (ConnectionFailure,)
 
 
 @lru_cache(maxsize=8)
-def mongo_client(url: str) -> pymongo.MongoClient:
-    """One client (and connection pool) per URL for the whole run."""
-    return pymongo.MongoClient(url, serverSelectionTimeoutMS=SERVER_SELECTION_MS, tz_aware=True)
-
-
-def boxscores(url: str, database: str, collection: str) -> Collection:
-    return mongo_client(url)[database][collection]
-
-
-def _reaching_mongo(url: str) -> AbstractContextManager[None]:
-    return reaching("MongoDB", url, (ConnectionFailure,))
-
-
-def upsert_boxscores(url: str, database: str, collection: str, documents: list[BoxScore]) -> None:
-    """Write a tick's box scores (one per changed game) in one bulk round trip."""
-    if documents:
-        with _reaching_mongo(url):
-            boxscores(url, database, collection).bulk_write(
-                [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in documents], ordered=False
-            )
-
-
-@task(**IO_TASK)
-def ensure_game_index(url: str, database: str, collection: str) -> None:
-    """Index for the page's query of a game's latest box score (docs/document.md)."""
-    with _reaching_mongo(url):
-        games = boxscores(url, database, collection)
-        games.create_index([("game_id", pymongo.ASCENDING), ("event_id", pymongo.DESCENDING)])
-        games.create_index([("final", pymongo.ASCENDING)])  # finalize's query
-        archived = mongo_client(url)[database][archive_collection(collection)]
-        archived.create_index([("game_id", pymongo.ASCENDING), ("event_id", pymongo.DESCENDING)])
+def mongo_client(
+    url: str, server_selection_ms: int = SERVER_SELECTION_MS, listeners: tuple[monitoring.CommandListener, ...] = ()
+) -> pymongo.MongoClient:
+    """One client (and connection pool) per URL and options for the whole process."""
+    return pymongo.MongoClient(
+        url, serverSelectionTimeoutMS=server_selection_ms, tz_aware=True, event_listeners=list(listeners)
+    )
 
 
 def archive_collection(collection: str) -> str:
@@ -68,145 +54,203 @@ def records_collection(collection: str) -> str:
     return f"{collection}_games"
 
 
-def archive_boxscores(url: str, database: str, collection: str, query: dict[str, Any]) -> int:
-    """Move the box scores matching ``query`` to the archive, keyed ``<game_id>/<event_id>``.
-
-    Copied first, then deleted, so a crash in between leaves a copy in both places and the move
-    is simply made again: never lost.
-    """
-    with _reaching_mongo(url):
-        db = mongo_client(url)[database]
-        documents = list(db[collection].find(query))
-        if not documents:
-            return 0
-        archived = [
-            {**doc, "_id": boxscore_id(doc.get("game_id", "unidentified"), doc.get("event_id", doc["_id"]), True)}
-            for doc in documents
-        ]
-        db[archive_collection(collection)].bulk_write(
-            [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in archived], ordered=False
-        )
-        db[collection].delete_many({"_id": {"$in": [doc["_id"] for doc in documents]}})
-        return len(documents)
-
-
-@task(**IO_TASK)
-def read_game_records(url: str, database: str, collection: str, stream: str) -> list[GameRecord]:
-    """The games seen on one stream, newest first."""
-    with _reaching_mongo(url):
-        found = mongo_client(url)[database][records_collection(collection)].find(
-            {"stream": stream}, sort=[("seq", pymongo.DESCENDING)]
-        )
-        return [GameRecord(d["_id"], d["first_line"], bytes(d["lines"]), d["final"], d["finalized"]) for d in found]
-
-
-def save_game_records(
-    url: str, database: str, collection: str, stream: str, records: list[tuple[int, GameRecord]]
-) -> None:
-    """Upsert game records with their rank on the stream (``seq``: the newest game is the highest)."""
-    if not records:
-        return
-    with _reaching_mongo(url):
-        games = mongo_client(url)[database][records_collection(collection)]
-        for seq, record in records:
-            document = {
-                "stream": stream,
-                "first_line": record.first_line,
-                "lines": Binary(record.lines),
-                "final": record.final,
-                "finalized": record.finalized,
-                "seq": seq,
-            }
-            games.replace_one({"_id": record.game_id}, document, upsert=True)
-
-
-@task(**IO_TASK)
-def final_boxscores(url: str, database: str, collection: str, games: list[str] | None = None) -> list[BoxScore]:
-    """The final box score of these games (``None``: of every finished game), one query in all.
-
-    Box scores a correction made stale are archived when it is read, so each finished game has
-    one final here; should two be found, the one of the later event wins.
-    """
-    query: dict[str, Any] = {"final": True, "game_id": {"$exists": True} if games is None else {"$in": games}}
-    with _reaching_mongo(url):
-        finals: dict[str, BoxScore] = {}
-        for doc in boxscores(url, database, collection).find(query):
-            if doc["game_id"] not in finals or doc["event_id"] > finals[doc["game_id"]]["event_id"]:
-                finals[doc["game_id"]] = doc
-        return [finals[game] for game in sorted(finals)]
-
-
-@task(**IO_TASK)
-def game_count(url: str, database: str, collection: str) -> int:
-    """How many games have a box score (for the message when none is over)."""
-    with _reaching_mongo(url):
-        return len(boxscores(url, database, collection).distinct("game_id"))
-
-
-@task(**IO_TASK)
-def latest_boxscore(url: str, database: str, collection: str) -> BoxScore | None:
-    """The box score of the latest event, or ``None`` before the first one."""
-    with _reaching_mongo(url):
-        return boxscores(url, database, collection).find_one(sort=[("_id", pymongo.DESCENDING)])
-
-
-def mark_finalized(url: str, database: str, collection: str, games: list[str]) -> None:
-    """Note in the game records that these games' results are in the season tables."""
-    with _reaching_mongo(url):
-        mongo_client(url)[database][records_collection(collection)].update_many(
-            {"_id": {"$in": games}}, {"$set": {"finalized": True}}
-        )
-
-
 @dataclass(frozen=True)
 class BoxScoreStore:
-    """MongoDB's box scores, their archive and the single stream's game records, for one run.
+    """MongoDB's box scores, their archive and the single stream's game records.
 
-    Built once from the settings; every call goes through the one client of its URL
-    (:func:`mongo_client`) and raises :class:`tasks.ServiceUnavailable` when MongoDB is down.
+    Built once from the settings; every call goes through the one client of its URL and options
+    (:func:`mongo_client`) and raises :class:`tasks.ServiceUnavailable`, naming MongoDB with
+    its password masked, when MongoDB does not answer.
     """
 
-    url: str
+    url: str = field(repr=False)
     database: str
     collection: str
+    server_selection_ms: int = SERVER_SELECTION_MS
+    listeners: tuple[monitoring.CommandListener, ...] = ()
 
     @classmethod
-    def of(cls, settings: Settings) -> BoxScoreStore:
-        return cls(settings.mongo_url, settings.mongo_db, settings.mongo_collection)
+    def of(cls, settings: Settings, **options: Any) -> BoxScoreStore:
+        return cls(settings.mongo_url, settings.mongo_db, settings.mongo_collection, **options)
 
-    def ensure_indexes(self) -> None:
-        ensure_game_index(self.url, self.database, self.collection)
+    @property
+    def _db(self) -> Database:
+        return mongo_client(self.url, self.server_selection_ms, self.listeners)[self.database]
+
+    @contextmanager
+    def _reaching(self, errors: tuple[type[PyMongoError], ...] = (PyMongoError,)) -> Iterator[None]:
+        """A read that fails in any way is MongoDB unavailable (the page answers 503); a write
+        only when the connection fails, so that a rejected write says what MongoDB said."""
+        with reaching("MongoDB", self.url, errors):
+            yield
+
+    # -- reads: the documented queries (docs/document.md) ---------------------------------------
+
+    def _newest(self, collection: str, query: dict[str, Any], order: str) -> BoxScore | None:
+        return self._db[collection].find_one(query, sort=[(order, pymongo.DESCENDING)])  # type: ignore[no-any-return]
+
+    def latest(self, game_id: str | None = None) -> BoxScore | None:
+        """The newest box score: the stream's latest event's, or one game's (from its archive
+        when another game holds the stream). One query, two for an archived game."""
+        with self._reaching():
+            if game_id is None:
+                return self._newest(self.collection, {}, "_id")
+            query = {"game_id": game_id}
+            return self._newest(self.collection, query, "event_id") or self._newest(
+                archive_collection(self.collection), query, "event_id"
+            )
+
+    def games(self) -> list[BoxScore]:
+        """The latest box score of every game in the collection (one aggregation), by game id."""
+        pipeline = [
+            {"$sort": {"game_id": 1, "event_id": -1}},
+            {"$group": {"_id": "$game_id", "latest": {"$first": "$$ROOT"}}},
+            {"$sort": {"_id": 1}},
+        ]
+        with self._reaching():
+            return [row["latest"] for row in self._db[self.collection].aggregate(pipeline)]
+
+    @contextmanager
+    def changes(self) -> Iterator[ChangeStream[Any]]:
+        """The collection's change stream: each box score inserted, replaced or updated, whole.
+
+        On a client of its own, closed when the stream ends, and without the store's listeners:
+        what they count is reads.
+        """
+        client: pymongo.MongoClient[Any] = pymongo.MongoClient(
+            self.url, serverSelectionTimeoutMS=self.server_selection_ms, tz_aware=True
+        )
+        kinds = {"$match": {"operationType": {"$in": ["insert", "replace", "update"]}}}
+        try:
+            collection = client[self.database][self.collection]
+            with collection.watch([kinds], full_document="updateLookup", max_await_time_ms=1000) as stream:
+                yield stream
+        finally:
+            client.close()
+
+    def finals(self, games: Sequence[str] | None) -> list[BoxScore]:
+        """The final box score of these games (``None``: of every finished game), one query in all.
+
+        Box scores a correction made stale are archived when it is read, so each finished game has
+        one final here; should two be found, the one of the later event wins.
+        """
+        query: dict[str, Any] = {"final": True, "game_id": {"$exists": True} if games is None else {"$in": list(games)}}
+        with self._reaching():
+            finals: dict[str, BoxScore] = {}
+            for doc in self._db[self.collection].find(query):
+                if doc["game_id"] not in finals or doc["event_id"] > finals[doc["game_id"]]["event_id"]:
+                    finals[doc["game_id"]] = doc
+            return [finals[game] for game in sorted(finals)]
+
+    def game_count(self) -> int:
+        """How many games have a box score (for the message when none is over)."""
+        with self._reaching():
+            return len(self._db[self.collection].distinct("game_id"))
 
     def game_records(self, stream: str) -> list[GameRecord]:
-        return read_game_records(self.url, self.database, self.collection, stream)
+        """The games seen on one stream, newest first."""
+        with self._reaching():
+            found = self._db[records_collection(self.collection)].find(
+                {"stream": stream}, sort=[("seq", pymongo.DESCENDING)]
+            )
+            return [GameRecord(d["_id"], d["first_line"], bytes(d["lines"]), d["final"], d["finalized"]) for d in found]
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def ensure_indexes(self) -> None:
+        """The indexes of the page's query of a game's latest box score and of finalize's query."""
+        with self._reaching(WRITE_ERRORS):
+            games = self._db[self.collection]
+            games.create_index([("game_id", pymongo.ASCENDING), ("event_id", pymongo.DESCENDING)])
+            games.create_index([("final", pymongo.ASCENDING)])
+            archived = self._db[archive_collection(self.collection)]
+            archived.create_index([("game_id", pymongo.ASCENDING), ("event_id", pymongo.DESCENDING)])
 
     def upsert(self, documents: Sequence[BoxScore]) -> None:
-        upsert_boxscores(self.url, self.database, self.collection, list(documents))
+        """Write a tick's box scores (one per changed game) in one bulk round trip."""
+        if documents:
+            with self._reaching(WRITE_ERRORS):
+                self._db[self.collection].bulk_write(
+                    [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in documents], ordered=False
+                )
 
     def archive_other_games(self, keep: str) -> None:
         """Every box score but those of ``keep`` to the archive: a new game holds the stream."""
-        archive_boxscores(self.url, self.database, self.collection, {"game_id": {"$ne": keep}})
+        self._archive({"game_id": {"$ne": keep}})
 
     def archive_stale(self, stale: Sequence[tuple[str, int]]) -> None:
         """Each game's box scores of events after the given one to the archive: its stream was rewritten."""
         for game_id, event_id in stale:
-            archive_boxscores(
-                self.url, self.database, self.collection, {"game_id": game_id, "event_id": {"$gt": event_id}}
+            self._archive({"game_id": game_id, "event_id": {"$gt": event_id}})
+
+    def _archive(self, query: dict[str, Any]) -> int:
+        """Move the box scores matching ``query`` to the archive, keyed ``<game_id>/<event_id>``.
+
+        Copied first, then deleted, so a crash in between leaves a copy in both places and the
+        move is simply made again: never lost.
+        """
+        with self._reaching(WRITE_ERRORS):
+            documents = list(self._db[self.collection].find(query))
+            if not documents:
+                return 0
+            archived = [
+                {**doc, "_id": boxscore_id(doc.get("game_id", "unidentified"), doc.get("event_id", doc["_id"]), True)}
+                for doc in documents
+            ]
+            self._db[archive_collection(self.collection)].bulk_write(
+                [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in archived], ordered=False
             )
+            self._db[self.collection].delete_many({"_id": {"$in": [doc["_id"] for doc in documents]}})
+            return len(documents)
 
     def save_game_records(self, stream: str, records: Sequence[tuple[int, GameRecord]]) -> None:
-        save_game_records(self.url, self.database, self.collection, stream, list(records))
+        """Upsert game records with their rank on the stream (``seq``: the newest game is the highest)."""
+        if not records:
+            return
+        with self._reaching(WRITE_ERRORS):
+            games = self._db[records_collection(self.collection)]
+            for seq, record in records:
+                document = {
+                    "stream": stream,
+                    "first_line": record.first_line,
+                    "lines": Binary(record.lines),
+                    "final": record.final,
+                    "finalized": record.finalized,
+                    "seq": seq,
+                }
+                games.replace_one({"_id": record.game_id}, document, upsert=True)
 
     def mark_finalized(self, games: Sequence[str]) -> None:
-        mark_finalized(self.url, self.database, self.collection, list(games))
+        """Note in the game records that these games' results are in the season tables."""
+        with self._reaching(WRITE_ERRORS):
+            self._db[records_collection(self.collection)].update_many(
+                {"_id": {"$in": list(games)}}, {"$set": {"finalized": True}}
+            )
 
-    def finals(self, games: Sequence[str] | None) -> list[BoxScore]:
-        """The final box score of these games (``None``: of every finished game)."""
-        return final_boxscores(self.url, self.database, self.collection, None if games is None else list(games))
 
-    def latest(self) -> BoxScore | None:
-        """The box score of the stream's latest event (the documented query)."""
-        return latest_boxscore(self.url, self.database, self.collection)
+# -- the store's calls a flow makes once per run, as Prefect tasks with retries -------------------
 
-    def game_count(self) -> int:
-        return game_count(self.url, self.database, self.collection)
+
+@task(**IO_TASK)
+def ensure_game_index(store: BoxScoreStore) -> None:
+    store.ensure_indexes()
+
+
+@task(**IO_TASK)
+def read_game_records(store: BoxScoreStore, stream: str) -> list[GameRecord]:
+    return store.game_records(stream)
+
+
+@task(**IO_TASK)
+def final_boxscores(store: BoxScoreStore, games: list[str] | None = None) -> list[BoxScore]:
+    return store.finals(games)
+
+
+@task(**IO_TASK)
+def game_count(store: BoxScoreStore) -> int:
+    return store.game_count()
+
+
+@task(**IO_TASK)
+def latest_boxscore(store: BoxScoreStore) -> BoxScore | None:
+    return store.latest()

@@ -13,13 +13,13 @@ from fastapi import FastAPI
 
 from tasks.settings import Settings
 from web.app import create_app
-from web.store import Store
+from web.store import page_store
 
 
 def app_from_settings() -> FastAPI:
     """The app as the settings describe it (uvicorn calls this in each worker process)."""
     settings = Settings.from_env()
-    store = Store(settings.mongo_url, settings.mongo_db, settings.mongo_collection)
+    store = page_store(settings.mongo_url, settings.mongo_db, settings.mongo_collection)
     return create_app(store, float(settings.web_refresh_seconds), float(settings.web_stale_seconds))
 
 

@@ -44,7 +44,7 @@ from web.cache import GameKey, LatestBoxScores
 from web.changes import ChangeWatcher
 from web.events import box_score_events
 from web.headers import NO_CACHE, SecurityHeaders, caching, etag, not_modified
-from web.store import Store, counting
+from web.store import BoxScoreStore, counting
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -68,7 +68,7 @@ def up_to_root(path: str) -> str:
     return "../" * (path.rstrip("/").count("/") - 1) if path.count("/") > 1 else ""
 
 
-def create_app(store: Store, refresh_seconds: float, stale_seconds: float) -> FastAPI:
+def create_app(store: BoxScoreStore, refresh_seconds: float, stale_seconds: float) -> FastAPI:
     """The page and the API, reading box scores from ``store`` through one shared copy per game."""
 
     async def read(game: GameKey) -> Any:

@@ -18,7 +18,7 @@ from pymongo.errors import PyMongoError
 
 from boxscore.document import BoxScore
 from boxscore.masking import described
-from web.store import Store
+from web.store import BoxScoreStore
 
 RETRY_SECONDS = 60.0
 log = logging.getLogger("web.changes")
@@ -28,7 +28,9 @@ class ChangeWatcher:
     """A thread following the collection's change stream, handing each stored box score to
     ``offer`` on the page's event loop."""
 
-    def __init__(self, store: Store, offer: Callable[[BoxScore], None], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, store: BoxScoreStore, offer: Callable[[BoxScore], None], loop: asyncio.AbstractEventLoop
+    ) -> None:
         self.store, self.offer, self.loop = store, offer, loop
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="boxscore-changes", daemon=True)

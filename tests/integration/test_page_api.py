@@ -29,7 +29,7 @@ from devstack.servers import HOST, BoxScorePage, SecantusMongo, free_ports, wait
 from tests.helpers import examples, shown_pieces, valid
 from tests.recorded_game import FINAL_BOXSCORE, RECORDED_GAME_ID
 from web.app import create_app
-from web.store import SENT, Store
+from web.store import SENT, page_store
 
 LIVE_GAME = "g0123456789ab"
 SECURITY_HEADERS = {
@@ -206,7 +206,7 @@ def test_two_hundred_fans_for_ten_seconds_cost_one_read_per_interval(
     """200 concurrent clients refresh one live game with conditional requests for 10 s while the
     game goes on; the page's command listener counts what reached MongoDB."""
     interval, seconds, clients = 0.5, 10.0, 200
-    app = create_app(Store(mongo.url, database.database.name, "boxscores"), interval, 30.0)
+    app = create_app(page_store(mongo.url, database.database.name, "boxscores"), interval, 30.0)
     port = free_ports(1)[0]
     server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning"))
     serving = threading.Thread(target=server.run, daemon=True)
