@@ -53,6 +53,8 @@ def parser_for(
             parser.add_argument(
                 option(name), dest=name, nargs="+", default=default, metavar="ID", help=f"{helps[name]} (default: all)"
             )
+        elif default is inspect.Parameter.empty:
+            parser.add_argument(option(name), dest=name, type=kind, required=True, help=f"{helps[name]} (required)")
         else:
             shown = "unset" if default is None else default
             parser.add_argument(

@@ -44,8 +44,12 @@ def pytest_testnodedown(node, error) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    from tests.helpers import REACHES
+    from tests.helpers import MEASURED, REACHES
 
+    if MEASURED:
+        terminalreporter.section("measured")
+        for what, value in MEASURED.items():
+            terminalreporter.write_line(f"{what}: {value}")
     if not REACHES:
         return
     terminalreporter.section("property tests: share of examples on each path")

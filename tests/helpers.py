@@ -339,6 +339,9 @@ def shown_pieces(secret: str, text: str) -> set[str]:
     return {piece for piece in secret_pieces(secret) if piece in text}
 
 
+#: what a test measured for a person to read (not to assert), printed at the end of the run
+MEASURED: dict[str, str] = {}
+
 #: every Reach of the session by test, printed at the end of the run (tests/conftest.py)
 REACHES: dict[str, Counter[str]] = {}
 

@@ -15,9 +15,15 @@ from flows.cli import option, parse, parser_for
 from flows.finalize import finalize_game
 from flows.gamestream import gamestream
 from flows.live_boxscore import live_boxscore
+from flows.restart import restart_live_run
 
 ROOT = Path(__file__).resolve().parents[2]
-FLOWS = {"flows.live_boxscore": live_boxscore, "flows.finalize": finalize_game, "flows.gamestream": gamestream}
+FLOWS = {
+    "flows.live_boxscore": live_boxscore,
+    "flows.finalize": finalize_game,
+    "flows.gamestream": gamestream,
+    "flows.restart": restart_live_run,
+}
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +99,17 @@ def test_the_replay_resets_tables_only_when_asked_in_so_many_words() -> None:
 def test_a_parameter_without_help_text_is_refused() -> None:
     with pytest.raises(LookupError, match="'games' has no help text"):
         parser_for(finalize_game, "", {})
+
+
+def test_the_restart_needs_the_crashed_run_and_defaults_the_bound_from_the_policy(capsys) -> None:
+    from flows.restart import DESCRIPTION, HELPS
+
+    parser = parser_for(restart_live_run, DESCRIPTION, HELPS)
+    assert parse(parser, ["--crashed-run", "abc"]) == {
+        "crashed_run": "abc",
+        "max_restarts": 3,
+        "window_seconds": 1800.0,
+    }
+    with pytest.raises(SystemExit):
+        parse(parser, [])
+    assert "--crashed-run" in capsys.readouterr().err

@@ -76,3 +76,15 @@ def test_the_loop_rules_take_each_parameter_by_name() -> None:
     )
     assert (rules.finalize, rules.read_timeout, rules.dask_block_bytes) == (False, 11.0, 512)
     assert LoopRules() == LoopRules.of(LiveConfig())
+
+
+def test_the_restart_deployment_and_the_restart_flow_take_the_policy_defaults() -> None:
+    from boxscore.restarts import RestartPolicy
+    from flows.restart import restart_live_run
+
+    project = yaml.safe_load((PROJECT / "prefect.yaml").read_text())
+    (restart,) = [d for d in project["deployments"] if d["name"] == "restart"]
+    policy = {"max_restarts": RestartPolicy().max_restarts, "window_seconds": RestartPolicy().window_seconds}
+    assert restart["parameters"] == policy == {"max_restarts": 3, "window_seconds": 1800.0}
+    signature = inspect.signature(restart_live_run.fn).parameters
+    assert {name: signature[name].default for name in policy} == policy

@@ -1,0 +1,71 @@
+"""When a crashed live run is started again, and when it is left Crashed.
+
+A live run whose process dies (an OOM kill, a drained node) is marked Crashed by its worker, or
+by the heartbeat automation when the worker died with it (``deployments/automations.py``).
+The restart automation then runs ``flows/restart.py``, which asks :func:`decide` what to do.
+
+A restart resumes exactly where the crashed run stopped (the game records and idempotent
+upserts), so restarting is always safe; the bound only keeps a run that crashes at once, every
+time, from looping for ever. Restarts are counted per game along the chain of runs that each
+restarted the one before (the ``restart-of:<run id>`` tag), within a window: a game whose run
+crashed twice an hour ago and runs fine since may be restarted again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: the tag a restarted run carries, with the id of the run it replaces
+RESTART_OF = "restart-of:"
+#: the tag every restarted run carries
+RESTARTED = "restarted"
+#: how a crashed run's message begins once it is left Crashed (the restart trigger skips it)
+NOT_RESTARTED = "not restarted:"
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """At most ``max_restarts`` restarts of one game within ``window_seconds``."""
+
+    max_restarts: int = 3
+    window_seconds: float = 1800.0
+
+
+@dataclass(frozen=True)
+class Restart:
+    """Run the crashed run's deployment again, with its parameters and these tags."""
+
+    tags: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class LeaveCrashed:
+    """Start nothing; the crashed run's state message says why."""
+
+    message: str
+
+
+def restart_of(tags: Sequence[str]) -> str | None:
+    """The id of the run that a run (by its tags) restarted, or ``None`` for a first run."""
+    return next((tag.removeprefix(RESTART_OF) for tag in tags if tag.startswith(RESTART_OF)), None)
+
+
+def decide(
+    game: str, crashed_run: str, restarted_at: Sequence[float], now: float, policy: RestartPolicy
+) -> Restart | LeaveCrashed:
+    """What to do about ``crashed_run`` of ``game``, given when each earlier restart in its chain
+    was made (seconds, the same clock as ``now``)."""
+    recent = sum(1 for at in restarted_at if now - at <= policy.window_seconds)
+    if recent >= policy.max_restarts:
+        minutes = policy.window_seconds / 60
+        return LeaveCrashed(
+            f"{NOT_RESTARTED} game {game} crashed again after {recent} restarts in {minutes:g} min "
+            f"(at most {policy.max_restarts}: the restart deployment's max_restarts); start it again by hand"
+        )
+    return Restart(
+        (RESTARTED, f"{RESTART_OF}{crashed_run}"),
+        f"game {game}: run {crashed_run} crashed; restart {recent + 1} of at most {policy.max_restarts} "
+        f"in {policy.window_seconds / 60:g} min",
+    )
