@@ -41,6 +41,13 @@ class Restart:
 
 
 @dataclass(frozen=True)
+class NothingToDo:
+    """The run is not Crashed any more (a person started or ended it meanwhile)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class LeaveCrashed:
     """Start nothing; the crashed run's state message says why."""
 
@@ -53,10 +60,12 @@ def restart_of(tags: Sequence[str]) -> str | None:
 
 
 def decide(
-    game: str, crashed_run: str, restarted_at: Sequence[float], now: float, policy: RestartPolicy
-) -> Restart | LeaveCrashed:
-    """What to do about ``crashed_run`` of ``game``, given when each earlier restart in its chain
-    was made (seconds, the same clock as ``now``)."""
+    game: str, crashed_run: str, crashed: bool, restarted_at: Sequence[float], now: float, policy: RestartPolicy
+) -> Restart | LeaveCrashed | NothingToDo:
+    """What to do about ``crashed_run`` of ``game`` (``crashed``: is it still Crashed?), given when
+    each earlier restart in its chain was made (seconds, the same clock as ``now``)."""
+    if not crashed:
+        return NothingToDo(f"flow run {crashed_run} is not Crashed any more")
     recent = sum(1 for at in restarted_at if now - at <= policy.window_seconds)
     if recent >= policy.max_restarts:
         minutes = policy.window_seconds / 60

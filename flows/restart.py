@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
 
-from boxscore.restarts import LeaveCrashed, Restart, RestartPolicy, decide
+from boxscore.restarts import LeaveCrashed, NothingToDo, Restart, RestartPolicy, decide
 from tasks.flow_runs import FlowRuns
 from tasks.settings import Settings
 
@@ -33,13 +33,13 @@ def restart_live_run(
     runs = FlowRuns.connect()
     try:
         crashed = runs.read(crashed_run)
-        if not crashed.crashed:
-            logger.info("flow run %s is not Crashed any more: nothing to do", crashed.name)
-            return "nothing"
         game = game_of(crashed.parameters.get("game_id"))
         chain = runs.chain(crashed, policy.max_restarts + 1)
         restarted_at = [run.created.timestamp() for run in chain if run.restart_of is not None]
-        match decide(game, crashed.id, restarted_at, datetime.now(UTC).timestamp(), policy):
+        match decide(game, crashed.id, crashed.crashed, restarted_at, datetime.now(UTC).timestamp(), policy):
+            case NothingToDo(reason):
+                logger.info("%s: nothing to do", reason)
+                return reason
             case Restart(tags, reason):
                 name = f"{crashed.name.split(', restart')[0]}, restart {len(restarted_at) + 1}"
                 started = runs.start_again(crashed, tags, name)

@@ -2,8 +2,9 @@
 
 ``HYPOTHESIS_PROFILE=ci`` (set by ``make test``) runs three times the examples of the default
 profile (:func:`tests.helpers.examples`); ``make test-unit`` keeps the default, to stay fast.
-The unit tier runs on two pytest-xdist workers, a test file to each (its module fixtures run
-once); each worker's property-test reaches are sent to the controller, which prints them.
+Each tier runs on two pytest-xdist workers, a test file to each (its module fixtures run once,
+and each worker starts its own session servers); each worker's property-test reaches and
+measurements are sent to the controller, which prints them.
 With ``SIDEARM_NO_SKIPS=1`` (set by ``.ci/run``) a test that would skip fails instead, with its
 reason: CI can never skip the PostgreSQL, Chromium, compose or secrets tests silently.
 """
@@ -26,21 +27,24 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """On a pytest-xdist worker, hand this worker's reaches to the controller, which prints them."""
-    from tests.helpers import REACHES
+    """On a pytest-xdist worker, hand this worker's reaches and measurements to the controller."""
+    from tests.helpers import MEASURED, REACHES
 
     if hasattr(session.config, "workeroutput"):
         session.config.workeroutput["reaches"] = {test: dict(counts) for test, counts in REACHES.items()}
+        session.config.workeroutput["measured"] = dict(MEASURED)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:
     from collections import Counter
 
-    from tests.helpers import REACHES
+    from tests.helpers import MEASURED, REACHES
 
-    for test, counts in getattr(node, "workeroutput", {}).get("reaches", {}).items():
+    output = getattr(node, "workeroutput", {})
+    for test, counts in output.get("reaches", {}).items():
         REACHES[test] = Counter(counts)
+    MEASURED.update(output.get("measured", {}))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
