@@ -30,8 +30,7 @@ def restart_live_run(
     """Start ``crashed_run`` (a flow run id) again, or leave it Crashed; returns what was done."""
     logger = get_run_logger()
     policy = RestartPolicy(max_restarts, window_seconds)
-    runs = FlowRuns.connect()
-    try:
+    with FlowRuns.connect() as runs:
         crashed = runs.read(crashed_run)
         game = game_of(crashed.parameters.get("game_id"))
         chain = runs.chain(crashed, policy.max_restarts + 1)
@@ -49,9 +48,6 @@ def restart_live_run(
                 runs.leave_crashed(crashed, message)
                 logger.error("flow run %s: %s", crashed.name, message)
                 return message
-    finally:
-        runs.close()
-    raise AssertionError("unreachable")
 
 
 def game_of(parameter: str | None) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,11 +44,10 @@ class FlowRuns:
     client: SyncPrefectClient
 
     @classmethod
-    def connect(cls) -> FlowRuns:
-        return cls(get_client(sync_client=True).__enter__())
-
-    def close(self) -> None:
-        self.client.__exit__(None, None, None)
+    @contextmanager
+    def connect(cls) -> Iterator[FlowRuns]:
+        with get_client(sync_client=True) as client:
+            yield cls(client)
 
     def read(self, run: str) -> FlowRunRecord:
         """One flow run, by its id or its event resource id (``prefect.flow-run.<id>``)."""
