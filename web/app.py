@@ -39,12 +39,13 @@ from starlette.templating import Jinja2Templates
 from boxscore.document import jersey_order
 from boxscore.identity import BadGameId, checked_game_id
 from tasks import ServiceUnavailable
+from tasks.boxscores import BoxScoreStore
 from web import api
 from web.cache import GameKey, LatestBoxScores
 from web.changes import ChangeWatcher
 from web.events import box_score_events
 from web.headers import NO_CACHE, SecurityHeaders, caching, etag, not_modified
-from web.store import BoxScoreStore, counting
+from web.store import counting
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")

@@ -18,7 +18,7 @@ from pymongo.errors import PyMongoError
 
 from boxscore.document import BoxScore
 from boxscore.masking import described
-from web.store import BoxScoreStore
+from tasks.boxscores import BoxScoreStore
 
 RETRY_SECONDS = 60.0
 log = logging.getLogger("web.changes")

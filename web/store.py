@@ -68,4 +68,4 @@ def page_store(url: str, database: str, collection: str) -> BoxScoreStore:
     return BoxScoreStore(url, database, collection, SERVER_SELECTION_MS, (COUNTER,))
 
 
-__all__ = ["COUNTER", "SENT", "BoxScoreStore", "QueryCount", "ServiceUnavailable", "counting", "page_store"]
+__all__ = ["COUNTER", "SENT", "QueryCount", "ServiceUnavailable", "counting", "page_store"]
