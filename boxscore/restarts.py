@@ -33,10 +33,22 @@ class RestartPolicy:
 
 
 @dataclass(frozen=True)
+class Crash:
+    """A crashed live run, as the restart rule needs it."""
+
+    run: str  # the crashed run's id
+    game: str  # the game it followed, as a person names it
+    first_name: str  # the name of the run its chain of restarts began with
+    still_crashed: bool  # a person may have started or ended it meanwhile
+    restarted_at: tuple[float, ...] = ()  # when each restart in its chain was made, in seconds
+
+
+@dataclass(frozen=True)
 class Restart:
-    """Run the crashed run's deployment again, with its parameters and these tags."""
+    """Run the crashed run's deployment again, with its parameters, this name and these tags."""
 
     tags: tuple[str, ...]
+    name: str
     reason: str
 
 
@@ -59,22 +71,20 @@ def restart_of(tags: Sequence[str]) -> str | None:
     return next((tag.removeprefix(RESTART_OF) for tag in tags if tag.startswith(RESTART_OF)), None)
 
 
-def decide(
-    game: str, crashed_run: str, crashed: bool, restarted_at: Sequence[float], now: float, policy: RestartPolicy
-) -> Restart | LeaveCrashed | NothingToDo:
-    """What to do about ``crashed_run`` of ``game`` (``crashed``: is it still Crashed?), given when
-    each earlier restart in its chain was made (seconds, the same clock as ``now``)."""
-    if not crashed:
-        return NothingToDo(f"flow run {crashed_run} is not Crashed any more")
-    recent = sum(1 for at in restarted_at if now - at <= policy.window_seconds)
+def decide(crash: Crash, now: float, policy: RestartPolicy) -> Restart | LeaveCrashed | NothingToDo:
+    """What to do about ``crash`` at ``now`` (seconds, the clock of its ``restarted_at``)."""
+    if not crash.still_crashed:
+        return NothingToDo(f"flow run {crash.run} is not Crashed any more")
+    recent = sum(1 for at in crash.restarted_at if now - at <= policy.window_seconds)
+    minutes = policy.window_seconds / 60
     if recent >= policy.max_restarts:
-        minutes = policy.window_seconds / 60
         return LeaveCrashed(
-            f"{NOT_RESTARTED} game {game} crashed again after {recent} restarts in {minutes:g} min "
+            f"{NOT_RESTARTED} game {crash.game} crashed again after {recent} restarts in {minutes:g} min "
             f"(at most {policy.max_restarts}: the restart deployment's max_restarts); start it again by hand"
         )
     return Restart(
-        (RESTARTED, f"{RESTART_OF}{crashed_run}"),
-        f"game {game}: run {crashed_run} crashed; restart {recent + 1} of at most {policy.max_restarts} "
-        f"in {policy.window_seconds / 60:g} min",
+        (RESTARTED, f"{RESTART_OF}{crash.run}"),
+        f"{crash.first_name}, restart {len(crash.restarted_at) + 1}",
+        f"game {crash.game}: run {crash.run} crashed; restart {recent + 1} of at most {policy.max_restarts} "
+        f"in {minutes:g} min",
     )

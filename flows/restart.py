@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
 
-from boxscore.restarts import LeaveCrashed, NothingToDo, Restart, RestartPolicy, decide
+from boxscore.restarts import Crash, LeaveCrashed, NothingToDo, Restart, RestartPolicy, decide
 from tasks.flow_runs import FlowRuns
 from tasks.settings import Settings
 
@@ -32,15 +32,19 @@ def restart_live_run(
     policy = RestartPolicy(max_restarts, window_seconds)
     with FlowRuns.connect() as runs:
         crashed = runs.read(crashed_run)
-        game = game_of(crashed.parameters.get("game_id"))
-        chain = runs.chain(crashed, policy.max_restarts + 1)
-        restarted_at = [run.created.timestamp() for run in chain if run.restart_of is not None]
-        match decide(game, crashed.id, crashed.crashed, restarted_at, datetime.now(UTC).timestamp(), policy):
+        chain = runs.chain(crashed)
+        crash = Crash(
+            crashed.id,
+            game_of(crashed.parameters.get("game_id")),
+            chain[-1].name,
+            crashed.crashed,
+            tuple(run.created.timestamp() for run in chain if run.restart_of is not None),
+        )
+        match decide(crash, datetime.now(UTC).timestamp(), policy):
             case NothingToDo(reason):
                 logger.info("%s: nothing to do", reason)
                 return reason
-            case Restart(tags, reason):
-                name = f"{crashed.name.split(', restart')[0]}, restart {len(restarted_at) + 1}"
+            case Restart(tags, name, reason):
                 started = runs.start_again(crashed, tags, name)
                 logger.info("%s: started flow run %s", reason, started)
                 return started

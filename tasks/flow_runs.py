@@ -62,10 +62,11 @@ class FlowRuns:
             found.state is not None and found.state.type == StateType.CRASHED,
         )
 
-    def chain(self, run: FlowRunRecord, longest: int) -> list[FlowRunRecord]:
-        """``run`` and the runs it restarted, one before the other, newest first, at most ``longest``."""
+    def chain(self, run: FlowRunRecord) -> list[FlowRunRecord]:
+        """``run`` and the runs it restarted, one before the other, newest first (the last one is
+        the run a person or a schedule started)."""
         chain = [run]
-        while (earlier := chain[-1].restart_of) is not None and len(chain) < longest:
+        while (earlier := chain[-1].restart_of) is not None:
             chain.append(self.read(earlier))
         return chain
 
