@@ -22,12 +22,14 @@ venv: $(STAMP)
 demo: venv  ## replay the recorded game through the whole pipeline on local servers
 	$(BIN)/python -m devstack.demo
 
-tools:  ## Debian packages the tests use: headless Chromium (page and UI tests), docker-compose (reads the compose file)
+tools:  ## what the tests use from Debian: headless Chromium (page and UI tests), docker-compose (reads the compose file), PostgreSQL started on 127.0.0.1:5432
 	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v docker-compose >/dev/null 2>&1 || missing="$$missing docker-compose"; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	  else echo "missing:$$missing, and this is not root: the tests that need them will be skipped"; fi; fi
+	@devstack/postgres.sh
 
 compose-env: venv  ## .env for docker compose from .env.example, with a random SIDEARM_PASSWORD (kept if present)
 	@test -f .env && echo ".env exists: kept" || $(BIN)/python -c 'import secrets, shutil; from dotenv import set_key; \
