@@ -31,10 +31,8 @@ tools:  ## what the tests use from Debian: headless Chromium (page and UI tests)
 	  else echo "missing:$$missing, and this is not root: the tests that need them will be skipped"; fi; fi
 	@devstack/postgres.sh
 
-compose-env: venv  ## .env for docker compose from .env.example, with a random SIDEARM_PASSWORD (kept if present)
-	@test -f .env && echo ".env exists: kept" || $(BIN)/python -c 'import secrets, shutil; from dotenv import set_key; \
-	  shutil.copy(".env.example", ".env"); \
-	  set_key(".env", "SIDEARM_PASSWORD", "Sa1-" + secrets.token_urlsafe(18), quote_mode="always"); print("wrote .env")'
+compose-env: venv  ## .env for docker compose and sidearm.compose.env for this host, with SIDEARM_PASSWORD or a random one
+	@$(BIN)/python -m devstack.compose_env
 
 check: venv  ## lint, format, types of the core, and the layer contracts (pyproject.toml)
 	$(BIN)/ruff check .

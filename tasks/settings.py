@@ -1,9 +1,9 @@
-"""Settings, from environment variables (and an optional ``.env``): the one place they are read.
+"""Settings, from environment variables (and an optional ``sidearm.env``): the one place they are read.
 
 Configuration is an adapter: the core never reads the environment, files or Prefect blocks;
 flows read a :class:`Settings` here and pass plain values down.
 
-Every variable and default is listed in ``DEFAULTS`` below and ``.env.example``. Secrets are excluded from
+Every variable and default is listed in ``DEFAULTS`` below and ``sidearm.env.example``. Secrets are excluded from
 ``repr`` and URLs are shown with their password masked, so a logged ``Settings`` leaks nothing.
 """
 
@@ -53,14 +53,28 @@ SECRET_SETTINGS = ("S3_SECRET_KEY", "MONGO_URL", "MONGO_PASSWORD", "SQL_URL", "S
 #: into its URL by the library that reads that URL, so any character works.
 PASSWORD_BESIDE = {"MONGO_PASSWORD": "MONGO_URL", "SQL_PASSWORD": "SQL_URL"}
 BLOCK_SUFFIX = "_BLOCK"
+#: Names the host's settings file (empty: none). The flows, the page and the deployments read
+#: ``sidearm.env`` in the working directory by default, never ``.env``, which is compose's own
+#: (``SIDEARM_PASSWORD``): so a compose ``.env`` beside the local stack's settings changes nothing.
+SETTINGS_FILE = "SIDEARM_ENV_FILE"
+DEFAULT_SETTINGS_FILE = "sidearm.env"
 
 
-def setting(name: str, env_file: str | Path = ".env") -> str:
+def settings_file(environ: Mapping[str, str] | None = None) -> str:
+    """The host's settings file, as ``SIDEARM_ENV_FILE`` names it (``""``: no file)."""
+    return (os.environ if environ is None else environ).get(SETTINGS_FILE, DEFAULT_SETTINGS_FILE)
+
+
+def _file_values(env_file: str | Path) -> dict[str, str | None]:
+    return dotenv_values(env_file) if env_file and Path(env_file).is_file() else {}
+
+
+def setting(name: str, env_file: str | Path | None = None) -> str:
     """One setting that holds no secret, read the way :meth:`Settings.from_env` reads it
-    (environment over ``.env`` over the default), without loading any Secret block."""
+    (environment over the settings file over the default), without loading any Secret block."""
     if name in os.environ:
         return os.environ[name]
-    from_file = dotenv_values(env_file) if Path(env_file).is_file() else {}
+    from_file = _file_values(settings_file() if env_file is None else env_file)
     return from_file.get(name) or DEFAULTS[name]
 
 
@@ -92,10 +106,10 @@ class Settings:
             raise ValueError(f"S3_READER is {self.s3_reader!r}: it must be one of {', '.join(S3_READERS)}")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | Path = ".env") -> Settings:
-        """Read the process environment over ``.env`` over the defaults."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = None) -> Settings:
+        """Read the process environment over the settings file (:func:`settings_file`) over the defaults."""
         values: dict[str, Any] = dict(DEFAULTS)
-        from_file: dict[str, str | None] = dotenv_values(env_file) if env_file and Path(env_file).is_file() else {}
+        from_file = _file_values(settings_file(environ) if env_file is None else env_file)
         values.update(
             {
                 k: v

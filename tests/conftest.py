@@ -24,6 +24,8 @@ settings.register_profile(
     "mutation", deadline=None, database=None, phases=[Phase.explicit, Phase.generate], report_multiple_bugs=False
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+# The tests give each process its settings: a developer's sidearm.env (`make up`) is read by none.
+os.environ["SIDEARM_ENV_FILE"] = ""
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -391,3 +391,42 @@ def retry_delays(flow_run_id: object, task: str) -> list[float]:
         return [(s.state_details.scheduled_time - s.timestamp).total_seconds() for s in retries]
 
     return asyncio.run(read())
+
+
+# -- a clean clone of this checkout, and make as a user types it ---------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def clean_checkout(directory: Path) -> Path:
+    """The working tree's files that a clone would hold (tracked, or new and not ignored), copied."""
+    import shutil
+    import subprocess
+
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            target = directory / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return directory
+
+
+def make(checkout: Path, *targets: str, env: dict[str, str] | None = None, timeout: float = 600):
+    """``make <targets>`` in a checkout, with this checkout's virtualenv (already installed) as its venv."""
+    import subprocess
+
+    return subprocess.run(
+        ["make", "--no-print-directory", *targets, f"VENV={ROOT / '.venv'}"],
+        cwd=checkout,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

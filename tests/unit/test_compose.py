@@ -24,10 +24,11 @@ import pytest
 import sqlfluff
 import sqlglot
 import yaml
-from dotenv import dotenv_values, set_key
+from dotenv import dotenv_values
 from pymongo import uri_parser
 from sqlalchemy.engine import make_url
 
+from devstack import compose_env
 from tasks.settings import BLOCK_SUFFIX, DEFAULTS, GAME_ID, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,8 +45,9 @@ PROJECT_SERVICES = {
 }
 PIPELINE_SERVICES = PROJECT_SERVICES - {"drill-init"}
 SERVICES = PROJECT_SERVICES | {"mssql", "mssql-init", "minio", "minio-init", "mongo", "drill", "prefect-server"}
-#: what a user may choose: every character that breaks a URL, a sed template or a shell word
-PASSWORD = "@/:%&|{}"
+#: what a user may choose: every character that breaks a URL, a sed template, a shell word, a
+#: .env line (compose expands ``${...}`` even in single quotes) or a YAML scalar
+PASSWORD = "p@ss/w:rd%${X}$$y&|{z} \"q\" 'q' #h \\b"
 #: variables .env.example may set beyond the settings: compose's own
 COMPOSE_VARIABLES = {"SIDEARM_PASSWORD", "COMPOSE_PROJECT_NAME"}
 
@@ -55,12 +57,13 @@ needs_compose = pytest.mark.skipif(
 
 
 def env_file(directory: Path, password: str | None) -> Path:
-    """A ``.env`` made from ``.env.example`` as a user makes it: the password set (quoted) or left empty."""
-    path = directory / ".env"
-    shutil.copy(ROOT / ".env.example", path)
-    if password is not None:
-        set_key(path, "SIDEARM_PASSWORD", password, quote_mode="always")
-    return path
+    """A ``.env`` as ``make compose-env`` writes it, with this password; without one, ``.env.example`` copied."""
+    if password is None:
+        shutil.copy(ROOT / ".env.example", directory / ".env")
+    else:
+        shutil.copy(ROOT / "sidearm.env.example", directory / "sidearm.env.example")
+        compose_env.write(directory, password)
+    return directory / ".env"
 
 
 def compose_config(env: Path) -> subprocess.CompletedProcess[str]:
@@ -84,7 +87,18 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         pytest.skip("docker-compose is missing: `make tools` installs it")
     resolved = compose_config(env_file(tmp_path_factory.mktemp("compose"), PASSWORD))
     assert resolved.returncode == 0, resolved.stderr
-    return yaml.safe_load(resolved.stdout)["services"]
+    return as_run(yaml.safe_load(resolved.stdout)["services"])
+
+
+def as_run(value: Any) -> Any:
+    """What a container is given: ``config`` prints a compose file, in which ``$$`` is a literal ``$``."""
+    if isinstance(value, str):
+        return value.replace("$$", "$")
+    if isinstance(value, dict):
+        return {key: as_run(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_run(item) for item in value]
+    return value
 
 
 def test_the_file_is_yaml_before_any_variable_is_substituted() -> None:
@@ -285,14 +299,15 @@ def test_the_sql_server_init_script_parses_as_t_sql_and_loads_the_seed() -> None
     assert {"'/seed/teams.csv'", "'/seed/players.csv'"} <= literals
 
 
-def test_env_example_is_read_alike_by_python_dotenv_and_compose(compose: dict) -> None:
-    """Every key of .env.example is a setting or compose's own, and compose takes its project name."""
-    example = dotenv_values(ROOT / ".env.example")
+def test_the_examples_hold_compose_s_variables_and_the_host_s_settings_apart() -> None:
+    """.env.example is compose's two variables; sidearm.env.example every setting of the host and nothing else."""
+    compose_part = dotenv_values(ROOT / ".env.example")
+    assert compose_part == {"SIDEARM_PASSWORD": "", "COMPOSE_PROJECT_NAME": "sidearm"}
+    host = dotenv_values(ROOT / "sidearm.env.example")
     settings = set(DEFAULTS) | {GAME_ID} | {name + BLOCK_SUFFIX for name in DEFAULTS}
-    assert set(example) <= settings | COMPOSE_VARIABLES, set(example) - settings - COMPOSE_VARIABLES
-    assert example["SIDEARM_PASSWORD"] == "" and example["COMPOSE_PROJECT_NAME"] == "sidearm"
-    assert all(name in example for name in DEFAULTS), set(DEFAULTS) - set(example)
-    assert Settings.from_env({}, env_file=ROOT / ".env.example").sql_url == example["SQL_URL"]
+    assert set(host) <= settings, set(host) - settings
+    assert all(name in host for name in DEFAULTS), set(DEFAULTS) - set(host)
+    assert Settings.from_env({}, env_file=ROOT / "sidearm.env.example").sql_url == host["SQL_URL"]
 
 
 def test_no_password_is_committed_and_compose_says_what_to_set() -> None:
@@ -332,7 +347,8 @@ def test_a_host_env_made_by_compose_env_reaches_the_compose_stack_with_its_passw
 
     from pymongo.uri_parser import parse_uri
 
-    settings = Settings.from_env({}, env_file=env_file(tmp_path, PASSWORD))
+    env_file(tmp_path, PASSWORD)
+    settings = Settings.from_env({}, env_file=tmp_path / compose_env.HOST_FILE)
     published = {port.split(":")[1] for service in compose.values() for port in service.get("ports", [])}
     minio = compose["minio"]["environment"]
     mongo = compose["mongo"]["environment"]

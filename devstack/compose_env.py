@@ -1,0 +1,105 @@
+"""``make compose-env``: the two settings files of the compose stack, from one password.
+
+``.env`` is docker compose's alone (``SIDEARM_PASSWORD``, ``COMPOSE_PROJECT_NAME``); the flows and
+the page on this host never read it. ``sidearm.compose.env`` is the host's settings for the
+compose stack (``sidearm.env.example`` with the password filled in), read when
+``SIDEARM_ENV_FILE=sidearm.compose.env``. So the local stack (``make up``, ``make demo``) and
+compose live side by side in one checkout.
+
+The password is ``SIDEARM_PASSWORD`` from the environment, or a random one. Compose's ``.env``
+reader (python-dotenv's rules, as the host's reader) expands ``${...}`` even in single quotes and
+takes ``\\`` and ``\\'`` as escapes there, so the value is written with those escaped and read
+back before it is kept: compose and the host read exactly the password chosen, or it is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import sys
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+PASSWORD = "SIDEARM_PASSWORD"
+COMPOSE_FILE = ".env"
+HOST_FILE = "sidearm.compose.env"
+HOST_TEMPLATE = "sidearm.env.example"
+#: the host settings that carry the stack's one password
+HOST_PASSWORDS = ("S3_SECRET_KEY", "MONGO_PASSWORD")
+#: characters no line of a ``.env`` can hold: line breaks and the other control characters
+UNWRITABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class PasswordRefused(ValueError):
+    """A chosen password that the settings files cannot carry exactly; the message is one line."""
+
+
+def quoted(value: str) -> str:
+    """``value`` as a single-quoted ``.env`` value that python-dotenv (and compose) reads back exactly.
+
+    ``${`` would start an expansion: it is written as ``${:-$}{``, the expansion of an unnamed,
+    unset variable with the default ``$``, followed by a literal ``{``.
+    """
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("${", "${:-$}{")
+    return f"'{escaped}'"
+
+
+def checked(password: str) -> str:
+    """The password, or :class:`PasswordRefused` saying in one line why it cannot be used."""
+    if not password:
+        raise PasswordRefused(f"{PASSWORD} is empty: unset it for a random password, or choose one")
+    if UNWRITABLE.search(password):
+        raise PasswordRefused(f"{PASSWORD} holds a line break or another control character, which a .env line cannot")
+    return password
+
+
+def sql_server_note(password: str) -> str | None:
+    """What SQL Server will say of this as its ``sa`` password (compose's ``mssql`` refuses to start)."""
+    kinds = sum(bool(re.search(p, password)) for p in ("[A-Z]", "[a-z]", "[0-9]", "[^A-Za-z0-9]"))
+    if len(password) >= 8 and kinds >= 3:
+        return None
+    return "note: SQL Server's sa password needs 8 characters and three of upper, lower, digit, symbol"
+
+
+def write(directory: Path, password: str) -> list[Path]:
+    """Write ``.env`` (kept when it exists) and the host's ``sidearm.compose.env``; the paths written."""
+    written: list[Path] = []
+    compose = directory / COMPOSE_FILE
+    if not compose.exists():
+        compose.write_text(f"{PASSWORD}={quoted(password)}\nCOMPOSE_PROJECT_NAME=sidearm\n")
+        written.append(compose)
+    password = dotenv_values(compose).get(PASSWORD) or ""
+    lines = []
+    for line in (directory / HOST_TEMPLATE).read_text().splitlines():
+        name = line.partition("=")[0]
+        lines.append(f"{name}={quoted(password)}" if name in HOST_PASSWORDS else line)
+    host = directory / HOST_FILE
+    host.write_text("\n".join(lines) + "\n")
+    written.append(host)
+    read_back = dotenv_values(host)
+    if any(read_back.get(name) != password for name in HOST_PASSWORDS):
+        raise PasswordRefused(f"{PASSWORD} does not read back unchanged from {HOST_FILE}")
+    return written
+
+
+def main() -> int:
+    directory = Path.cwd()
+    chosen = os.environ.get(PASSWORD)
+    try:
+        password = checked(chosen) if chosen is not None else "Sa1-" + secrets.token_urlsafe(18)
+        if (directory / COMPOSE_FILE).exists():
+            print(f"{COMPOSE_FILE} exists: kept (its password is used)")
+        elif note := sql_server_note(password):
+            print(note)
+        for path in write(directory, password):
+            print(f"wrote {path.name}")
+    except PasswordRefused as refused:
+        print(f"make compose-env: {refused}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
