@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv tools demo compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads clean
+.PHONY: venv tools demo up worker down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ venv: $(STAMP)
 
 demo: venv  ## replay the recorded game through the whole pipeline on local servers
 	$(BIN)/python -m devstack.demo
+
+up: venv  ## the local servers in the background (S3, MongoDB, Prefect, a SQLite reference database); settings in sidearm.env
+	@$(BIN)/python -m devstack up
+
+worker: venv  ## `prefect worker start --pool gamestreams` in the background, on the local stack's Prefect (make down stops it)
+	@$(BIN)/python -m devstack worker
+
+down: venv  ## stop what `make up` started
+	@$(BIN)/python -m devstack down
 
 tools:  ## what the tests use from Debian: headless Chromium (page and UI tests), docker-compose (reads the compose file), PostgreSQL started on 127.0.0.1:5432
 	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \

@@ -1,0 +1,7 @@
+"""``python -m devstack up|down``: the local stack in the background (:mod:`devstack.stack`)."""
+
+import sys
+
+from devstack.stack import main
+
+sys.exit(main(sys.argv[1:]))
