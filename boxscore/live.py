@@ -51,6 +51,11 @@ class StreamTimeout(RuntimeError):
     """The stream did not appear, or stopped changing before the game was over."""
 
 
+class UnknownTeam(ValueError):
+    """The single stream's team, as the run was given it, is not in the teams table: no wait can
+    change that, so the run ends at once, naming the option."""
+
+
 @dataclass(frozen=True)
 class GameRead:
     """One game's read for a tick: its stream from where ``state`` ends up to ``size`` bytes."""
@@ -340,6 +345,12 @@ class LiveLoop(Generic[V]):
                 self._once(("no matchup", game), "warning", f"game {game} is not in the games table yet; skipping it")
                 continue
             unknown = [team for team in (matchup.home, matchup.away) if team not in league.teams]
+            if unknown and not self.multi:
+                sides = (("home", matchup.home), ("away", matchup.away))
+                named = [f"--{side}-team {team}" for side, team in sides if team in unknown]
+                raise UnknownTeam(
+                    f"{' and '.join(named)}: not in the teams table ({self.sql}); give a team id it holds"
+                )
             if unknown:
                 self._once(
                     ("unknown team", game, tuple(unknown)),

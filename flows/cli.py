@@ -14,7 +14,7 @@ import inspect
 import sys
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from prefect import Flow
@@ -66,6 +66,37 @@ def parser_for(
 def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> dict[str, Any]:
     """The flow's keyword arguments from the command line."""
     return vars(parser.parse_args(argv))
+
+
+def refusals() -> tuple[type[BaseException], ...]:
+    """The errors that are the user's to correct (a setting, an option, a game not over): each is
+    said in one line, naming what to change, with no traceback."""
+    from boxscore.identity import BadGameId
+    from boxscore.live import UnknownTeam
+    from boxscore.season import GameNotOver
+    from tasks.stream import S3NotSet
+
+    return (S3NotSet, UnknownTeam, BadGameId, GameNotOver)
+
+
+def run_from_command_line(
+    flow: Flow[..., Any],
+    description: str,
+    helps: Mapping[str, str],
+    epilog: str = "",
+    checks: Callable[[], None] | None = None,
+) -> Any:
+    """``python -m flows.<name>``: parse the options, run ``checks`` before Prefect starts (a setting
+    that can never work is said before a temporary server boots), then run the flow."""
+    parser = parser_for(flow, description, helps, epilog)
+    arguments = parse(parser)
+    try:
+        if checks is not None:
+            checks()
+        return flow(**arguments)
+    except refusals() as refused:
+        print(f"{parser.prog}: {refused}", file=sys.stderr)
+        sys.exit(2)
 
 
 def _module(flow: Flow[..., Any]) -> str:

@@ -12,7 +12,6 @@ the single stream's latest box score is not final.
 
 from __future__ import annotations
 
-import sys
 from logging import Logger, LoggerAdapter
 from typing import Any
 
@@ -116,11 +115,6 @@ once. Where MongoDB and SQL are comes from the settings (README, "Configuration"
 HELPS = {"games": "game ids to finalize; without it, every game that is over"}
 
 if __name__ == "__main__":
-    from flows.cli import parse, parser_for
+    from flows.cli import run_from_command_line
 
-    arguments = parse(parser_for(finalize_game, DESCRIPTION, HELPS))
-    try:
-        finalize_game(**arguments)
-    except GameNotOver as reason:
-        print(f"finalize: {reason}", file=sys.stderr)
-        sys.exit(2)
+    run_from_command_line(finalize_game, DESCRIPTION, HELPS)

@@ -20,7 +20,7 @@ from boxscore.synthetic import synthetic_league
 from tasks.masking import shown
 from tasks.reference import read_seed, reset_reference, seed_reference
 from tasks.settings import Settings
-from tasks.stream import ensure_bucket, write_streams
+from tasks.stream import check_s3_settings, ensure_bucket, write_streams
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "data" / "seed"
 RECORDED_GAME = SEED_DIR / "game_events.txt"
@@ -44,6 +44,7 @@ def gamestream(
     Returns the number of writes.
     """
     settings = Settings.from_env()
+    check_s3_settings(settings.storage_options)  # before the reference tables are created
     logger = get_run_logger()
     url = settings.gamestream_url
     if games and not is_prefix(url):
@@ -142,6 +143,8 @@ HELPS = {
 }
 
 if __name__ == "__main__":
-    from flows.cli import parse, parser_for
+    from flows.cli import run_from_command_line
 
-    gamestream(**parse(parser_for(gamestream, DESCRIPTION, HELPS, EPILOG)))
+    run_from_command_line(
+        gamestream, DESCRIPTION, HELPS, EPILOG, checks=lambda: check_s3_settings(Settings.from_env().storage_options)
+    )

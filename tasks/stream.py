@@ -121,6 +121,48 @@ class RangeReader:
         return data
 
 
+class S3NotSet(LookupError):
+    """S3 cannot be reached as configured, for a reason no retry changes; the message is one line."""
+
+
+def check_s3_settings(storage_options: dict[str, Any]) -> None:
+    """Refuse, before anything is written, to go to AWS with no credentials anywhere in its chain.
+
+    With no ``S3_ENDPOINT_URL`` and no key, s3fs would try AWS and fail deep in botocore; the
+    AWS credential chain (environment, ``~/.aws``, instance roles) is asked once, here, instead.
+    """
+    if storage_options.get("client_kwargs", {}).get("endpoint_url") or storage_options.get("key"):
+        return
+    import botocore.session
+
+    if botocore.session.get_session().get_credentials() is None:
+        raise S3NotSet(
+            "S3 is not configured: set S3_ENDPOINT_URL (with S3_ACCESS_KEY and S3_SECRET_KEY) for MinIO "
+            "or SeaweedFS, or give AWS credentials through the AWS credential chain (AWS_ACCESS_KEY_ID, "
+            "~/.aws/credentials); `make up` writes the local stack's settings"
+        )
+
+
+def check_bucket(url: str, storage_options: dict[str, Any]) -> None:
+    """Refuse a stream whose bucket does not exist, at once, rather than waiting for the stream.
+
+    Only S3's own answer that the bucket is missing refuses: a server that does not answer is
+    the live loop's to back off from and report.
+    """
+    fs = s3_filesystem(storage_options)
+    bucket = stream_path(url).split("/", 1)[0]
+    try:
+        fs.ls(bucket, refresh=True)
+    except FileNotFoundError:
+        where = storage_options.get("client_kwargs", {}).get("endpoint_url") or "AWS"
+        raise S3NotSet(
+            f"the bucket {bucket!r} of GAMESTREAM_URL={url} does not exist at {where}: "
+            "create it (the simulator does), or correct GAMESTREAM_URL"
+        ) from None
+    except Exception:  # noqa: BLE001 - unreachable or refused: the live loop backs off and names it
+        return
+
+
 def ensure_bucket(url: str, storage_options: dict[str, Any]) -> None:
     """Create the stream's bucket if it is missing (once per replay, not once per write)."""
     fs = s3_filesystem(storage_options)

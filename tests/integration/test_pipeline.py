@@ -76,7 +76,7 @@ def test_finalize_refuses_a_game_in_progress(pipeline_env: dict[str, str], tmp_p
         timeout=120,
     )
     assert command.returncode == 2, command.stderr[-2000:]
-    assert command.stderr.strip().splitlines()[-1].startswith("finalize: the game is not over")
+    assert command.stderr.strip().splitlines()[-1].startswith("python -m flows.finalize: the game is not over")
     assert "(event 40, clock 30:07) is not final" in command.stderr.strip().splitlines()[-1]
     inspector = sqlalchemy.inspect(sqlalchemy.create_engine(pipeline_env["SQL_URL"]))
     assert not inspector.has_table("teams2") and not inspector.has_table("players2")

@@ -113,3 +113,24 @@ def test_the_restart_needs_the_crashed_run_and_defaults_the_bound_from_the_polic
     with pytest.raises(SystemExit):
         parse(parser, [])
     assert "--crashed-run" in capsys.readouterr().err
+
+
+def test_no_s3_settings_at_all_is_one_line_naming_them_and_nothing_is_created(tmp_path: Path) -> None:
+    """With no settings the simulator would go to AWS: it says what to set, and touches nothing."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_", "SQL_", "MONGO_", "PREFECT_"))}
+    (tmp_path / "home").mkdir()
+    (tmp_path / "work").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.gamestream", "--delay", "0"],
+        cwd=tmp_path / "work",
+        env={**clean, "HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT), "AWS_EC2_METADATA_DISABLED": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("python -m flows.gamestream: S3 is not configured: set S3_ENDPOINT_URL")
+    assert "AWS credential chain" in lines[0]
+    assert os.listdir(tmp_path / "work") == [], "no reference database is created"

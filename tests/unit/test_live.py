@@ -13,7 +13,7 @@ import pytest
 
 from boxscore.games import Matchup
 from boxscore.identity import IDENTITY_BYTES, GameRecord
-from boxscore.live import SINGLE, WAITING, Backoff, GameRead, LiveLoop, LoopRules, Notice, StreamTimeout
+from boxscore.live import SINGLE, WAITING, Backoff, GameRead, LiveLoop, LoopRules, Notice, StreamTimeout, UnknownTeam
 from boxscore.roster import League, Player, Team
 from boxscore.running import Progress, full_read
 from tests.helpers import reader
@@ -363,6 +363,21 @@ def test_games_that_never_get_a_matchup_end_the_run_and_the_tables_are_read_ever
     ):
         loop.finished(20.5)
     assert messages(loop, "warning") == ["game zz is not in the games table yet; skipping it"]
+
+
+@pytest.mark.parametrize(
+    ("home", "away", "named"),
+    [(999, AWAY, "--home-team 999"), (HOME, 998, "--away-team 998"), (999, 998, "--home-team 999 and --away-team 998")],
+)
+def test_a_single_stream_s_unknown_team_ends_the_run_at_once_naming_the_option(
+    home: int, away: int, named: str
+) -> None:
+    """No wait can add a team to the table: the first read refuses, long before wait_for_stream."""
+    loop = single(wait_for_stream=300.0)
+    games = loop.polled(0.0, {SINGLE: version(LIVE)})
+    with pytest.raises(UnknownTeam) as refused:
+        loop.reads(0.0, games, {SINGLE: Matchup(SINGLE, home, away)}, LEAGUE)
+    assert str(refused.value) == f"{named}: not in the teams table (SQL database); give a team id it holds"
 
 
 def test_a_game_naming_a_missing_team_is_skipped_and_the_others_are_read() -> None:
