@@ -190,6 +190,7 @@ class Game(Generic[V]):
     fully_read: bool = False  # read in full since its last write: later box scores are stale
     read_backoff: Backoff | None = None  # its stream cannot be read: when to try again
     lines: bytes = b""  # single stream: its first complete lines, for the identity
+    rejected_said: int = 0  # rejected lines already reported in the log
 
     def settled(self, now: float, settle_seconds: float) -> bool:
         """Final and quiet long enough: its stream is no longer read."""
@@ -428,6 +429,16 @@ class LiveLoop(Generic[V]):
             matchup = matchups[game]
             home, away, players = league.sides(matchup.home, matchup.away)
             record.unwritten = build_boxscore(tally, home, away, players, game_id, self.multi)
+            if tally.quality.rejected > record.rejected_said:
+                new, record.rejected_said = tally.quality.rejected - record.rejected_said, tally.quality.rejected
+                first = f"; the first: {tally.quality.examples[0]!r}" if tally.quality.examples else ""
+                self._say(
+                    Notice(
+                        "warning",
+                        f"game {game_id}: {new} line(s) rejected, skipped and not counted "
+                        f"({tally.quality.rejected} in all: not a valid event of its two teams){first}",
+                    )
+                )
             for team in (home.id, away.id):
                 for jersey in unknown_shooters(tally, team, players):
                     self._once(

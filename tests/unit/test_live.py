@@ -596,3 +596,22 @@ def test_a_game_goes_from_waiting_to_live_to_final_and_a_new_game_on_the_stream_
     assert stream.games[SINGLE].phase is Phase.FINAL
     tick(stream, 1.0, {SINGLE: b"0 59:59 205 1 1\n"})  # within settle_seconds, another game's first line
     assert stream.games[SINGLE].phase is Phase.LIVE and stream.finals == {}
+
+
+def test_rejected_lines_are_logged_once_as_a_warning_each_time_more_arrive() -> None:
+    """A malformed line and a valid line by a team not in the game: said when they first arrive, not every tick."""
+    loop = single()
+    bad = LIVE + b"2 57:00 101 6 x\n3 56:00 999 4 1\n"
+    tick(loop, 0.0, {SINGLE: bad})
+    warnings = [m for m in messages(loop, "warning") if "rejected" in m]
+    assert warnings == [
+        f"game {GAME_A}: 2 line(s) rejected, skipped and not counted (2 in all: not a valid event of its two "
+        "teams); the first: '2 57:00 101 6 x'"
+    ]
+    tick(loop, 1.0, {SINGLE: bad + b"4 55:00 205 1 1\n"})
+    assert [m for m in messages(loop, "warning") if "rejected" in m] == []
+    tick(loop, 2.0, {SINGLE: bad + b"4 55:00 205 1 1\nnonsense\n"})
+    assert [m for m in messages(loop, "warning") if "rejected" in m] == [
+        f"game {GAME_A}: 1 line(s) rejected, skipped and not counted (3 in all: not a valid event of its two "
+        "teams); the first: '2 57:00 101 6 x'"
+    ]
