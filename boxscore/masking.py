@@ -76,11 +76,19 @@ def redact_url(url: str) -> str:
     return _URL_PASSWORD.sub(rf"\g<head>{MASK}@", url)
 
 
+#: the longest reason shown: a driver's message can run to pages (pymongo's topology, say)
+REASON_CHARS = 300
+
+
 def error_reason(error: BaseException, mask: Masker | None = None) -> str:
-    """The first line of an error's message with secrets masked, at most 300 characters."""
+    """The first line of an error's message with secrets masked, at most 300 characters,
+    shortened at a word's end (with " ...") so that no word is shown cut off."""
     text = str(error)
-    first = text.splitlines()[0] if text else ""
-    return (mask or Masker())(first)[:300]
+    first = (mask or Masker())(text.splitlines()[0] if text else "")
+    if len(first) <= REASON_CHARS:
+        return first
+    cut = first[: REASON_CHARS - 4]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + " ..."
 
 
 def described(error: BaseException) -> str:

@@ -60,6 +60,11 @@ def test_error_reason_keeps_the_first_line_and_masks_passwords() -> None:
     assert error_reason(error) == "cannot reach postgresql://app:***@db:5432/x"
     assert error_reason(ConnectionError()) == ""
     assert len(error_reason(ValueError("x" * 1000))) == 300
+    words = "servers: [<ServerDescription ('127.0.0.1', 1) server_type: Unknown, rtt: None>] " * 10
+    shortened = error_reason(ValueError(words))
+    assert len(shortened) <= 300 and shortened.endswith(" ...")
+    assert shortened.removesuffix(" ...") == words[: len(shortened) - 4], "a prefix of the message"
+    assert words[len(shortened) - 4] == " ", "cut at a word's end, not inside server_type"
 
 
 def test_game_id_unset_derives_empty_is_an_error_and_the_parameter_wins(tmp_path: Path) -> None:
