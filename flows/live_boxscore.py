@@ -21,6 +21,7 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from distributed import Client
 from prefect import flow, get_run_logger
@@ -127,7 +128,9 @@ class LiveIO:
             GameStreams(settings.gamestream_url, options, multi),
             BoxScoreStore.of(settings),
             ReferenceDatabase(settings.sql_url, single),
-            DaskReader(options, config.dask_block_bytes, config.read_timeout, run_dask_client, _log_client(logger)),
+            DaskReader(
+                options, config.dask_block_bytes, config.read_timeout, run_dask_client, _log_client(logger, settings)
+            ),
             logger,
             settings.mask,
         )
@@ -200,10 +203,17 @@ def _finalize(games: list[str]) -> None:
     finalize_game(games=games)
 
 
-def _log_client(logger: Any) -> Any:
+def _log_client(logger: Any, settings: Settings) -> Any:
     def log(client: Client) -> None:
-        """Where the run reads: the scheduler, its threads and its dashboard."""
-        dashboard = client.dashboard_link or "none (a local threads cluster without a dashboard)"
+        """Where the run reads: the scheduler, its threads and its dashboard (the local cluster's
+        only when ``LOCAL_CLUSTER_DASHBOARD`` asks for one, on the address it names)."""
+        if settings.dask_address:
+            dashboard = client.dashboard_link or "none"
+        elif settings.local_cluster_dashboard:
+            port = urlsplit(client.dashboard_link).port
+            dashboard = f"http://{settings.local_cluster_dashboard.rsplit(':', 1)[0]}:{port}/status"
+        else:
+            dashboard = "none (LOCAL_CLUSTER_DASHBOARD turns the local cluster's on)"
         logger.info(
             "Dask: scheduler %s, %d worker thread(s), dashboard %s",
             client.scheduler.address,

@@ -19,8 +19,25 @@ from prefect_dask import DaskTaskRunner
 
 from tasks.settings import setting
 
-#: The local cluster of a run without ``DASK_ADDRESS``.
-LOCAL_CLUSTER: dict[str, Any] = {"processes": False, "n_workers": 1, "threads_per_worker": 2, "dashboard_address": None}
+#: The local cluster of a run without ``DASK_ADDRESS``: on loopback, and without a dashboard (which
+#: has no login) unless ``LOCAL_CLUSTER_DASHBOARD`` names an address for it (:func:`local_cluster`).
+LOCAL_CLUSTER: dict[str, Any] = {
+    "processes": False,
+    "n_workers": 1,
+    "threads_per_worker": 2,
+    # the scheduler's and the worker's HTTP routes (health, metrics) listen even without a
+    # dashboard, on every interface unless given an address: on loopback, on free ports
+    "dashboard_address": "127.0.0.1:0",
+    "worker_dashboard_address": "127.0.0.1:0",
+    "scheduler_kwargs": {"dashboard": False},
+}
+
+
+def local_cluster(dashboard: str = "") -> dict[str, Any]:
+    """:data:`LOCAL_CLUSTER`, with its dashboard on ``dashboard`` (``host:port``) when one is given."""
+    if not dashboard:
+        return dict(LOCAL_CLUSTER)
+    return {**LOCAL_CLUSTER, "scheduler_kwargs": {"dashboard": True}, "dashboard_address": dashboard}
 
 
 #: The local cluster's own background work, slowed to what following games needs. By default the
@@ -65,7 +82,9 @@ def dask_task_runner() -> DaskRunnerFromSettings:
     address = setting("DASK_ADDRESS")
     if address:
         return DaskRunnerFromSettings(address=address)
-    return DaskRunnerFromSettings(cluster_class=quiet_local_cluster, cluster_kwargs=LOCAL_CLUSTER)
+    return DaskRunnerFromSettings(
+        cluster_class=quiet_local_cluster, cluster_kwargs=local_cluster(setting("LOCAL_CLUSTER_DASHBOARD"))
+    )
 
 
 @contextmanager

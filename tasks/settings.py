@@ -37,6 +37,7 @@ DEFAULTS: dict[str, str] = {
     "SQL_URL": "sqlite:///sidearmdb.sqlite",
     "SQL_PASSWORD": "",
     "DASK_ADDRESS": "",
+    "LOCAL_CLUSTER_DASHBOARD": "",
     "WEB_HOST": "127.0.0.1",
     "WEB_PORT": "8080",
     "WEB_REFRESH_SECONDS": "0.5",
@@ -92,6 +93,8 @@ class Settings:
     mongo_collection: str
     sql_url: str = field(repr=False)
     dask_address: str
+    #: ``host:port`` for the local cluster's Dask dashboard (no login: keep it on loopback); empty: none
+    local_cluster_dashboard: str
     web_host: str  # where ``python -m web`` serves the box-score page
     web_port: str
     #: the page reads a game's box score from MongoDB at most once per this many seconds, for all
