@@ -50,14 +50,14 @@ ONE_GAME: dict[int | str, dict[str, Any]] = {
 CACHED = "Cache-Control: a second while live, an hour once final; ETag: the box score's version."
 
 
-def service_of(error: ServiceUnavailable) -> str:
-    """The service that did not answer, as the error names it (its password masked)."""
-    return error.service or "a service the page needs"
+#: what fans and API clients are told when MongoDB does not answer: no user, host or port of ours
+#: (the page's log names MongoDB by its masked URL, for the operator)
+UNAVAILABLE = "the box-score database is not answering"
 
 
 def unavailable(error: ServiceUnavailable) -> dict[str, str]:
-    """The body of a 503 or of an ``unavailable`` event: which service is not answering, never a trace."""
-    return {"detail": f"{service_of(error)} is not answering"}
+    """The body of a 503 or of an ``unavailable`` event: that box scores cannot be read, never where from."""
+    return {"detail": UNAVAILABLE}
 
 
 def router(boxscores: LatestBoxScores, games: LatestBoxScores) -> APIRouter:

@@ -22,6 +22,7 @@ stale for ``WEB_STALE_SECONDS``.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -46,6 +47,8 @@ from web.changes import ChangeWatcher
 from web.events import box_score_events
 from web.headers import NO_CACHE, SecurityHeaders, caching, etag, not_modified
 from web.store import counting
+
+log = logging.getLogger("web")
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -162,9 +165,10 @@ def create_app(store: BoxScoreStore, refresh_seconds: float, stale_seconds: floa
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, error: ServiceUnavailable) -> Response:
+        log.warning("answering 503: %s", error)  # for the operator: the service, its URL masked
         if request.url.path.startswith("/api/"):
             return JSONResponse(api.unavailable(error), status_code=503, headers={"Cache-Control": NO_CACHE})
-        body = page(request, "unavailable.html", {"service": api.service_of(error)})
+        body = page(request, "unavailable.html", {"reason": api.UNAVAILABLE})
         return HTMLResponse(body, status_code=503, headers={"Cache-Control": NO_CACHE})
 
     app.add_middleware(SecurityHeaders)

@@ -183,7 +183,9 @@ def test_a_box_score_stored_reaches_subscribers_through_the_change_stream_not_th
         server.stop()
 
 
-def test_mongodb_down_is_a_json_503_naming_it_with_the_password_masked(tmp_path: Path) -> None:
+def test_mongodb_down_is_a_json_503_that_names_no_internals_and_a_log_line_with_the_url_masked(
+    tmp_path: Path,
+) -> None:
     mongo = SecantusMongo(tmp_path / "mongo").start(timeout=60)
     password = "Api@/:%&|{}; #pwé"
     pymongo.MongoClient(mongo.url).admin.command("createUser", "app", pwd=password, roles=["root"])
@@ -193,8 +195,11 @@ def test_mongodb_down_is_a_json_503_naming_it_with_the_password_masked(tmp_path:
         mongo.stop()
         answer = httpx.get(f"{page.url}/api/games/{RECORDED_GAME_ID}", timeout=30)
         assert answer.status_code == 503 and answer.headers["content-type"] == "application/json"
-        assert answer.json()["detail"].startswith("MongoDB at mongodb://app:***@")
+        assert answer.json() == {"detail": "the box-score database is not answering"}
         assert not shown_pieces(password, answer.text)
+        logged = page.log_path.read_text()
+        assert "answering 503: MongoDB at mongodb://app:***@127.0.0.1:" in logged
+        assert not shown_pieces(password, logged)
     finally:
         page.stop()
         mongo.stop()
