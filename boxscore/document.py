@@ -1,12 +1,12 @@
 """The box-score document: everything the page needs, in one MongoDB document.
 
 Its contract is ``boxscore.schema.json`` (JSON Schema 2020-12, every field described), and
-``docs/document.md`` shows the recorded game's final document in full. In short (``schema_version`` 2)::
+``docs/document.md`` shows the recorded game's final document in full. In short (``schema_version`` 3)::
 
-    {"_id": 70, "game_id": "g...", "event_id": 70, "schema_version": 2,
+    {"_id": 70, "game_id": "g...", "event_id": 70, "schema_version": 3,
      "timestamp": "00:00", "period": 4, "period_clock": "00:00", "final": true,
      "home": {"teamid": 101, "name": "syracuse", ..., "score": 14, "status": "won",
-              "shots": 48, "pct": 0.29,
+              "shots": 48, "pct": 0.292,
               "periods": [{"period": 1, "shots": 16, "goals": 6}, ...],
               "players": [{"id": 1, "name": "sam", "number": "6", "shots": 4, "goals": 2, "pct": 0.5}, ...]},
      "away": {...},
@@ -119,12 +119,12 @@ class BoxScore(TypedDict):
 
 #: The version of the document's contract (``boxscore.schema.json``): 2 added the quarters, the
 #: scoring summary, the game flow and the team shots.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def shooting_pct(shots: int, goals: int) -> float:
-    """Goals per shot rounded to 2 places; 0.0 for a player without a shot."""
-    return round(goals / shots, 2) if shots else 0.0
+    """Goals per shot rounded to 3 places, as box scores print it (9 of 22: .409); 0.0 without a shot."""
+    return round(goals / shots, 3) if shots else 0.0
 
 
 def status(score: int, other: int, final: bool = False) -> str:

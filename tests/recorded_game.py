@@ -21,27 +21,27 @@ def derived_game_id(first_line: str) -> str:
 
 RECORDED_GAME_ID = derived_game_id(EVENTS_FILE.read_text().split("\n")[0].strip())
 
-# (id, name, number, shots, goals, pct) in the game, ordered by id.
+# (id, name, number, shots, goals, pct) in the game, ordered by id; pct is goals per shot to 3 places.
 HOME_PLAYERS = [
     (1, "sam", "6", 4, 2, 0.5),
     (2, "sarah", "1", 8, 6, 0.75),
-    (3, "steve", "2", 7, 2, 0.29),
-    (4, "stone", "13", 7, 1, 0.14),
+    (3, "steve", "2", 7, 2, 0.286),
+    (4, "stone", "13", 7, 1, 0.143),
     (5, "sean", "17", 2, 0, 0.0),
     (6, "sly", "8", 4, 0, 0.0),
     (7, "sol", "9", 5, 0, 0.0),
     (8, "shree", "4", 5, 1, 0.2),
-    (9, "shelly", "15", 3, 1, 0.33),
-    (10, "swede", "10", 3, 1, 0.33),
+    (9, "shelly", "15", 3, 1, 0.333),
+    (10, "swede", "10", 3, 1, 0.333),
 ]
 AWAY_PLAYERS = [
     (11, "jimmy", "1", 3, 3, 1.0),
     (12, "julie", "9", 4, 0, 0.0),
-    (13, "james", "2", 3, 1, 0.33),
+    (13, "james", "2", 3, 1, 0.333),
     (14, "jane", "15", 2, 2, 1.0),
     (15, "jimmy", "16", 1, 0, 0.0),
     (16, "julie", "8", 2, 1, 0.5),
-    (17, "james", "17", 3, 1, 0.33),
+    (17, "james", "17", 3, 1, 0.333),
     (18, "jane", "3", 1, 0, 0.0),
     (19, "jimmy", "5", 2, 1, 0.5),
     (20, "julie", "22", 1, 0, 0.0),
@@ -95,7 +95,7 @@ FINAL_BOXSCORE = {
     "_id": 70,
     "game_id": RECORDED_GAME_ID,
     "event_id": 70,
-    "schema_version": 2,
+    "schema_version": 3,
     "timestamp": "00:00",
     "period": 4,
     "period_clock": "00:00",
@@ -109,7 +109,7 @@ FINAL_BOXSCORE = {
         "score": 14,
         "status": "won",
         "shots": 48,
-        "pct": 0.29,
+        "pct": 0.292,
         "periods": _periods((16, 16, 6, 10), (6, 4, 3, 1)),
         "players": _players(HOME_PLAYERS),
     },
@@ -122,7 +122,7 @@ FINAL_BOXSCORE = {
         "score": 9,
         "status": "lost",
         "shots": 22,
-        "pct": 0.41,
+        "pct": 0.409,
         "periods": _periods((2, 7, 10, 3), (1, 5, 1, 2)),
         "players": _players(AWAY_PLAYERS),
     },

@@ -128,8 +128,8 @@ def test_the_page_follows_the_game_by_itself_and_ends_final_with_every_player(
     assert browser.evaluate(LINE_SCORE_ROWS) == [
         ["johns hopkins", "1", "5", "1", "2", "9"],
         ["syracuse", "6", "4", "3", "1", "14"],
-        ["johns hopkins", "2", "7", "10", "3", "22", ".410"],
-        ["syracuse", "16", "16", "6", "10", "48", ".290"],
+        ["johns hopkins", "2", "7", "10", "3", "22", ".409"],
+        ["syracuse", "16", "16", "6", "10", "48", ".292"],
     ]
     summary = browser.evaluate(SCORING_SUMMARY)
     assert [line for line in summary if line.endswith("quarter")] == [

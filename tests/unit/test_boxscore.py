@@ -95,7 +95,7 @@ def test_no_event_no_boxscore(reference: tuple) -> None:
 def test_status_and_pct() -> None:
     assert [status(1, 0), status(0, 1), status(2, 2)] == ["winning", "losing", "tied"]
     assert [status(1, 0, final=True), status(0, 1, final=True), status(2, 2, final=True)] == ["won", "lost", "tied"]
-    assert [shooting_pct(0, 0), shooting_pct(7, 2), shooting_pct(3, 3)] == [0.0, 0.29, 1.0]
+    assert [shooting_pct(0, 0), shooting_pct(7, 2), shooting_pct(3, 3)] == [0.0, 0.286, 1.0]
 
 
 def test_season_tables_after_recorded_game(reference: tuple) -> None:
