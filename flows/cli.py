@@ -4,7 +4,7 @@
 touched: no settings are read and no Prefect server or service is reached. Every parameter of
 the flow is an option, named after it (``poll_interval`` -> ``--poll-interval``), with the
 signature's default, so the defaults are written once, in the flow. A boolean is a switch that
-turns its default around (``finalize=True`` -> ``--no-finalize``).
+turns its default around (``finalize=True`` -> ``--no-finalize``, "do not finalize ...").
 """
 
 from __future__ import annotations
@@ -45,10 +45,9 @@ def parser_for(
         default, kind = parameter.default, _plain(hints[name])
         if kind is bool:
             switch = option(name) if not default else "--no-" + name.replace("_", "-")
-            shown = "on by default; this turns it off" if default else "off by default"
-            parser.add_argument(
-                switch, dest=name, action="store_false" if default else "store_true", help=f"{helps[name]} ({shown})"
-            )
+            # a switch says what it does: a default that is on is a switch that leaves it undone
+            said = f"do not {helps[name]} (without this switch, the run does)" if default else f"{helps[name]}"
+            parser.add_argument(switch, dest=name, action="store_false" if default else "store_true", help=said)
         elif kind is list:
             parser.add_argument(
                 option(name), dest=name, nargs="+", default=default, metavar="ID", help=f"{helps[name]} (default: all)"

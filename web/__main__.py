@@ -1,4 +1,6 @@
-"""``python -m web [--workers N]``: serve the box-score page and its API (``WEB_HOST``, ``WEB_PORT``).
+"""``python -m web [--host H] [--port P] [--workers N]``: serve the box-score page and its API.
+
+The address is ``--host``/``--port``, else the settings ``WEB_HOST``/``WEB_PORT``.
 
 With ``--workers`` above 1, uvicorn runs that many processes on the one port; each keeps its own
 copy of each game's box score, so a game costs one MongoDB read per refresh interval per worker.
@@ -23,17 +25,33 @@ def app_from_settings() -> FastAPI:
     return create_app(store, float(settings.web_refresh_seconds), float(settings.web_stale_seconds))
 
 
+DESCRIPTION = "Serve the box-score page and its JSON API, reading box scores from MongoDB."
+
+
+def parser() -> argparse.ArgumentParser:
+    """The options uvicorn and other web servers take, over ``WEB_HOST`` and ``WEB_PORT``."""
+    options = argparse.ArgumentParser(prog="python -m web", description=DESCRIPTION)
+    options.add_argument("--host", help="the address to listen on (default: WEB_HOST, 127.0.0.1)")
+    options.add_argument("--port", type=int, help="the port to listen on (default: WEB_PORT, 8080)")
+    options.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="uvicorn worker processes on the one port, each with its own copy of each box score (default: 1)",
+    )
+    return options
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m web", description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default: 1)")
-    args = parser.parse_args()
+    args = parser().parse_args()
     settings = Settings.from_env()
-    print(f"the box-score page: http://{settings.web_host}:{settings.web_port}/", flush=True)
+    host, port = args.host or settings.web_host, args.port or int(settings.web_port)
+    print(f"the box-score page: http://{host}:{port}/", flush=True)
     uvicorn.run(
         "web.__main__:app_from_settings",
         factory=True,
-        host=settings.web_host,
-        port=int(settings.web_port),
+        host=host,
+        port=port,
         workers=args.workers,
         log_level="warning",
         proxy_headers=True,

@@ -14,6 +14,7 @@ from boxscore.config import defaults
 from flows.cli import option, parse, parser_for
 from flows.finalize import finalize_game
 from flows.gamestream import gamestream
+from flows.live_boxscore import HELPS as HELPS_OF_LIVE
 from flows.live_boxscore import live_boxscore
 from flows.restart import restart_live_run
 
@@ -134,3 +135,40 @@ def test_no_s3_settings_at_all_is_one_line_naming_them_and_nothing_is_created(tm
     assert lines[0].startswith("python -m flows.gamestream: S3 is not configured: set S3_ENDPOINT_URL")
     assert "AWS credential chain" in lines[0]
     assert os.listdir(tmp_path / "work") == [], "no reference database is created"
+
+
+def test_the_page_takes_host_and_port_as_every_web_server_does_over_the_settings(tmp_path: Path) -> None:
+    import httpx
+
+    from devstack.servers import free_ports, wait_until
+
+    port, setting_port = free_ports(2)
+    help_text = subprocess.run(
+        [sys.executable, "-m", "web", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert "--host HOST" in help_text and "--port PORT" in help_text and "``" not in help_text
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "WEB_HOST": "127.0.0.2", "WEB_PORT": str(setting_port)}
+    env["MONGO_URL"] = "mongodb://127.0.0.1:1"  # nothing answers: the page still serves its API description
+    page = subprocess.Popen(
+        [sys.executable, "-m", "web", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(
+            lambda: httpx.get(f"http://127.0.0.1:{port}/api/openapi.json").status_code == 200, 60, "the page", page
+        )
+    finally:
+        page.terminate()
+        output, _ = page.communicate(timeout=30)
+    assert output.splitlines()[0] == f"the box-score page: http://127.0.0.1:{port}/"
+
+
+def test_a_switch_s_help_says_what_the_switch_does() -> None:
+    helps = {action.dest: action.help for action in parser_for(live_boxscore, "", HELPS_OF_LIVE)._actions}
+    assert helps["finalize"] == (
+        "do not finalize each game into teams2/players2 when it is over (without this switch, the run does)"
+    )
