@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import astuple, fields
+from string import capwords
 
 from tabulate import tabulate
 
@@ -12,13 +13,25 @@ from boxscore.events import GAME_LENGTH_SECONDS, clock_seconds
 from boxscore.roster import Player, Team
 
 
+def team_name(name: str) -> str:
+    """A team as a person reads it, wherever it is shown: ``johns hopkins`` -> ``Johns Hopkins``.
+
+    The tables and the document keep the name as the teams table gives it; ``capwords`` (not
+    ``str.title``) leaves ``st. john's`` as ``St. John's``."""
+    return capwords(name)
+
+
+def game_state(boxscore: BoxScore) -> str:
+    """``Final``, or the quarter and its clock while live: ``Q2 11:13``."""
+    return "Final" if boxscore["final"] else f"Q{boxscore['period']} {boxscore['period_clock']}"
+
+
 def scoreline(boxscore: BoxScore) -> str:
-    """``event 70 (00:00, final): syracuse 14 - 9 johns hopkins``."""
+    """The score as the page's scoreboard reads, the visitor first: ``Johns Hopkins 9 - 14 Syracuse, Final (event 70)``."""
     home, away = boxscore["home"], boxscore["away"]
-    state = "final" if boxscore["final"] else "live"
     return (
-        f"event {boxscore['_id']} ({boxscore['timestamp']}, {state}): "
-        f"{home['name']} {home['score']} - {away['score']} {away['name']}"
+        f"{team_name(away['name'])} {away['score']} - {home['score']} {team_name(home['name'])}, "
+        f"{game_state(boxscore)} (event {boxscore['_id']})"
     )
 
 
@@ -27,9 +40,9 @@ def boxscore_table(boxscore: BoxScore) -> str:
     parts = [scoreline(boxscore)]
     for side in ("home", "away"):
         team = boxscore[side]
-        rows = [(p["id"], p["name"], p["number"], p["shots"], p["goals"], f"{p['pct']:.2f}") for p in team["players"]]
+        rows = [(p["id"], p["name"], p["number"], p["shots"], p["goals"], f"{p['pct']:.3f}") for p in team["players"]]
         parts.append(
-            f"\n{side}: {team['name']} ({team['conference']}, {team['wins']}-{team['losses']}) "
+            f"\n{side}: {team_name(team['name'])} ({team['conference']}, {team['wins']}-{team['losses']}) "
             f"{team['score']} {team['status']}"
         )
         parts.append(
@@ -59,7 +72,7 @@ def line_score(boxscore: BoxScore) -> str:
     for side in ("away", "home"):
         team = boxscore[side]
         goals = " | ".join(str(quarter["goals"]) for quarter in team["periods"])
-        lines.append(f"| {team['name']} | {goals} | {team['score']} | {team['shots']} |")
+        lines.append(f"| {team_name(team['name'])} | {goals} | {team['score']} | {team['shots']} |")
     return "\n".join(lines)
 
 
@@ -67,7 +80,7 @@ def boxscore_rows(boxscore: BoxScore) -> list[dict[str, object]]:
     """One row per player line of both teams (the UI's table artifact)."""
     return [
         {
-            "team": boxscore[side]["name"],
+            "team": team_name(boxscore[side]["name"]),
             "id": p["id"],
             "name": p["name"],
             "number": p["number"],
@@ -92,7 +105,7 @@ def final_summary(final: BoxScore, before: Sequence[Team], after: Sequence[Team]
     """Markdown: the final result and how each team's record changed."""
     playing = {final[side]["teamid"] for side in ("home", "away")}
     rows = [
-        f"| {old.name} | {old.wins}-{old.losses} | {new.wins}-{new.losses} |"
+        f"| {team_name(old.name)} | {old.wins}-{old.losses} | {new.wins}-{new.losses} |"
         for old, new in zip(before, after, strict=True)
         if old.id in playing and (old.wins, old.losses) != (new.wins, new.losses)
     ]

@@ -170,7 +170,7 @@ class Settings:
         """One log line with every setting that is safe to show."""
         return self.mask(
             f"stream={self.gamestream_url} s3={self.s3_endpoint_url or 'aws'} reader={self.s3_reader} "
-            f"mongo={shown(self.mongo_url)}/{self.mongo_db}.{self.mongo_collection} "
+            f"mongo={shown(self.mongo_url)} boxscores={self.mongo_db}.{self.mongo_collection} "
             f"sql={shown(self.sql_url)} dask={self.dask_address or 'local threads cluster'}"
         )
 

@@ -38,6 +38,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from boxscore.document import jersey_order
+from boxscore.report import game_state, team_name
 from boxscore.identity import BadGameId, checked_game_id
 from tasks import ServiceUnavailable
 from tasks.boxscores import BoxScoreStore
@@ -61,6 +62,8 @@ def box_score_pct(pct: object) -> str:
 
 
 templates.env.filters["pct"] = box_score_pct
+templates.env.filters["team"] = team_name
+templates.env.filters["game_state"] = game_state
 templates.env.filters["in_jersey_order"] = lambda players: sorted(players, key=lambda p: jersey_order(p["number"]))
 #: the header that says how many MongoDB commands an answer sent (0 when it came from the copy)
 QUERIES_HEADER = "X-MongoDB-Queries"

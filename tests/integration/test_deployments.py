@@ -234,7 +234,7 @@ def test_plain_prefect_deploy_records_the_project_directory_for_every_run(deploy
 def test_ui_artifacts_exist(deployed_game: dict) -> None:
     artifacts = asyncio.run(_artifacts(deployed_game["server"].api_url))
     assert artifacts["boxscore"].type == "table"
-    assert "syracuse 14 - 9 johns hopkins" in artifacts["boxscore"].description
+    assert "Johns Hopkins 9 - 14 Syracuse, Final (event 70)" in artifacts["boxscore"].description
     assert "| syracuse | 6 | 4 | 3 | 1 | 14 | 48 |" in artifacts["boxscore"].description  # the line score
     assert artifacts["game-clock"].type == "progress" and float(artifacts["game-clock"].data) == 100.0
     assert artifacts["final-result"].type == "markdown"
@@ -276,7 +276,7 @@ def test_ui_shows_the_flow_run_and_the_boxscore_artifact(deployed_game: dict, tm
         ),
         "ui-boxscore-artifact.png": (
             f"{server.url}/artifacts/artifact/{artifact_id}",
-            ["syracuse 14 - 9 johns hopkins", "sarah", "julie"],
+            ["Johns Hopkins 9 - 14 Syracuse", "sarah", "julie"],
         ),
     }
     target_dir = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))

@@ -30,7 +30,7 @@ def test_notebook_runs_the_game_and_shows_table_and_chart(
     text = "\n".join(
         str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", "")) for output in outputs
     )
-    assert "event 70 (00:00, final): syracuse 14 - 9 johns hopkins" in text
+    assert "Johns Hopkins 9 - 14 Syracuse, Final (event 70)" in text
     assert "sarah" in text and "julie" in text
     images = [output for output in outputs if "image/png" in output.get("data", {})]
     assert len(images) == 1

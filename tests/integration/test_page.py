@@ -126,10 +126,10 @@ def test_the_page_follows_the_game_by_itself_and_ends_final_with_every_player(
     ]
     assert len(rows) == 20 and rows == by_hand
     assert browser.evaluate(LINE_SCORE_ROWS) == [
-        ["johns hopkins", "1", "5", "1", "2", "9"],
-        ["syracuse", "6", "4", "3", "1", "14"],
-        ["johns hopkins", "2", "7", "10", "3", "22", ".409"],
-        ["syracuse", "16", "16", "6", "10", "48", ".292"],
+        ["Johns Hopkins", "1", "5", "1", "2", "9"],
+        ["Syracuse", "6", "4", "3", "1", "14"],
+        ["Johns Hopkins", "2", "7", "10", "3", "22", ".409"],
+        ["Syracuse", "16", "16", "6", "10", "48", ".292"],
     ]
     summary = browser.evaluate(SCORING_SUMMARY)
     assert [line for line in summary if line.endswith("quarter")] == [
@@ -140,13 +140,13 @@ def test_the_page_follows_the_game_by_itself_and_ends_final_with_every_player(
     ]
     goals = [line for line in summary if not line.endswith("quarter")]
     assert len(goals) == 23
-    assert goals[0] == "11:13 johns hopkins #8 julie johns hopkins 1, syracuse 0"
-    assert goals[-1] == "09:05 syracuse #2 steve johns hopkins 9, syracuse 14"
+    assert goals[0] == "11:13 Johns Hopkins #8 julie Johns Hopkins 1, Syracuse 0"
+    assert goals[-1] == "09:05 Syracuse #2 steve Johns Hopkins 9, Syracuse 14"
     first, again = (httpx.get(f"{page.url}/games/{RECORDED_GAME_ID}") for _ in range(2))
     assert (first.status_code, first.headers["X-MongoDB-Queries"]) == (200, "1")  # README's query
     assert (again.status_code, again.headers["X-MongoDB-Queries"]) == (200, "0")  # the page process's copy
     listed = httpx.get(f"{page.url}/games").text
-    assert f'href="games/{RECORDED_GAME_ID}">johns hopkins at syracuse</a>' in listed and "9 - 14" in listed
+    assert f'href="games/{RECORDED_GAME_ID}">Johns Hopkins at Syracuse</a>' in listed and "9 - 14" in listed
 
     shots = ROOT / os.environ.get("SCREENSHOT_DIR", tmp_path)  # relative: to the project
     sizes = {"page-desktop.png": (1280, 1100, False), "page-phone.png": (390, 1500, True)}
@@ -193,7 +193,7 @@ def test_a_malformed_id_is_a_404_a_game_not_started_says_so_and_mongodb_down_is_
         pymongo.MongoClient(mongo.url).sidearm.boxscores_archive.insert_one(earlier)
         archived = httpx.get(f"{page.url}/games/gearlier0001")
         assert (archived.status_code, archived.headers["X-MongoDB-Queries"]) == (200, "2")  # current, then archive
-        assert 'id="home-score">14<' in archived.text and "johns hopkins" in archived.text
+        assert 'id="home-score">14<' in archived.text and "Johns Hopkins" in archived.text
         assert "gearlier0001" not in archived.text  # fans see the teams, not the game id
         browser.open(f"{page.url}/games/gdeadbeef0000")
         assert browser.evaluate('document.getElementById("waiting").textContent') == (

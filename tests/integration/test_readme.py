@@ -65,8 +65,8 @@ def test_readme_s_commands_run_as_written_beside_a_compose_env(checkout: Path) -
     )
     outputs = done.stdout.split(marker)
     host, deployed = outputs
-    assert "14-9" in host or "14 - 9" in host, host[-2000:]
-    assert "14-9" in deployed or "14 - 9" in deployed, deployed[-2000:]
+    assert "Johns Hopkins 9 - 14 Syracuse, Final (event 70)" in host, host[-2000:]
+    assert "Johns Hopkins 9 - 14 Syracuse, Final (event 70)" in deployed, deployed[-2000:]
     assert not (checkout / "sidearm.env").exists(), "make down removes the local stack's settings"
     # the stack's data outlives `make down`: read it back from its own files
     assert table_rows(f"sqlite:///{checkout / 'var/local/sidearmdb.sqlite'}", "teams2") == TEAMS2

@@ -128,7 +128,7 @@ def test_mongodb_down_keeps_the_newest_box_score_until_a_write_succeeds() -> Non
     assert loop.unwritten == {} and loop.finals == {SINGLE: newest}
     assert messages(loop)[-2:] == [
         "MongoDB (mongodb://db) answers again after 1 s",
-        "event 2 (00:00, final): syracuse 1 - 0 johns hopkins",
+        "Johns Hopkins 0 - 1 Syracuse, Final (event 2)",
     ]
 
 
@@ -213,7 +213,7 @@ def test_many_games_log_a_summary_every_30_s_and_scorelines_only_for_finals() ->
     loop.finished(0.0)
     tick(loop, 10.0, {"a": FINAL, "b": LIVE})
     loop.finished(10.0)
-    assert messages(loop, "info") == ["a: event a/2 (00:00, final): syracuse 1 - 0 johns hopkins"]
+    assert messages(loop, "info") == ["a: Johns Hopkins 0 - 1 Syracuse, Final (event a/2)"]
     loop.finished(29.9)
     assert messages(loop) == []
     loop.finished(30.0)

@@ -101,3 +101,12 @@ def test_obstore_is_configured_from_the_same_options_as_s3fs() -> None:
     }
     assert obstore_config({}) == {}  # AWS, credentials and region from obstore's environment
     assert s3fs_options(minio) == {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": "http://minio:9000"}}
+
+
+def test_the_settings_summary_shows_the_mongo_url_and_the_collection_apart() -> None:
+    settings = Settings.from_env(
+        {"MONGO_URL": "mongodb://db:27017/?authSource=admin", "MONGO_DB": "sidearm"}, env_file=""
+    )
+    described = settings.describe().split()
+    assert "mongo=mongodb://db:27017/?authSource=admin" in described
+    assert "boxscores=sidearm.boxscores" in described
