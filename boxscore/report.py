@@ -27,7 +27,8 @@ def game_state(boxscore: BoxScore) -> str:
 
 
 def scoreline(boxscore: BoxScore) -> str:
-    """The score as the page's scoreboard reads, the visitor first: ``Johns Hopkins 9 - 14 Syracuse, Final (event 70)``."""
+    """The score as the page's scoreboard reads it, the visitor first:
+    ``Johns Hopkins 9 - 14 Syracuse, Final (event 70)``."""
     home, away = boxscore["home"], boxscore["away"]
     return (
         f"{team_name(away['name'])} {away['score']} - {home['score']} {team_name(home['name'])}, "

@@ -38,8 +38,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from boxscore.document import jersey_order
-from boxscore.report import game_state, team_name
 from boxscore.identity import BadGameId, checked_game_id
+from boxscore.report import game_state, team_name
 from tasks import ServiceUnavailable
 from tasks.boxscores import BoxScoreStore
 from web import api
