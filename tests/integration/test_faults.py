@@ -52,3 +52,22 @@ def test_mongo_down_is_reported_by_name(pipeline_env: dict[str, str], monkeypatc
     with pytest.raises(ServiceUnavailable, match=r"^MongoDB at mongodb://app:\*\*\*@127\.0\.0\.1:\d+/") as failure:
         finalize_game()
     assert "mongo-secret" not in str(failure.value)
+
+
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
+def test_mongo_down_at_the_live_run_s_start_is_retried_after_1_2_4_s_then_named_in_whole_words(
+    pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: at start MongoDB's index is tried four times; the reason is shortened at a word's end."""
+    monkeypatch.setenv("MONGO_URL", f"mongodb://app:mongo-secret@127.0.0.1:{free_ports(1)[0]}/")
+    gamestream(delay=0)
+    state = live_boxscore(poll_interval=0.05, return_state=True)
+    assert state.is_failed()
+    failure = state.result(raise_on_failure=False)
+    assert isinstance(failure, ServiceUnavailable)
+    delays = retry_delays(state.state_details.flow_run_id, "ensure_game_index")
+    assert [round(delay) for delay in delays] == [1, 2, 4], delays
+    message = str(failure)
+    assert message.startswith("MongoDB at mongodb://app:***@127.0.0.1:") and "mongo-secret" not in message
+    reason = message.split(" is unreachable: ", 1)[1]
+    assert len(reason) <= 300 and (len(reason) < 296 or reason.endswith(" ...")), reason
