@@ -251,6 +251,9 @@ class Progress:
     #: the complete lines folded by this step (all of them after a full read), at most
     #: ``keep`` bytes: what the game's identity is decided on
     lines: bytes = b""
+    #: the parse path of each block of complete lines this step folded, as the parser reported it
+    #: (one block for a read here, one per Dask block for a whole read)
+    paths: tuple[str, ...] = field(default=(), compare=False)
 
     def tally(self) -> Tally:
         return self.state.tally(self.tail)
@@ -282,8 +285,9 @@ def last_line(complete: bytes) -> bytes:
 def full_read(read: Reader, size: int, teams: frozenset[int] | None, keep: int = 0) -> Progress:
     """Tally the whole object from scratch; ``keep`` bytes of its complete lines come back too."""
     complete, partial = split_lines(read(0, size) if size else b"")
-    state = RunningTally().fold(parse_block(complete, teams), complete)
-    return Progress(state, parse_block(partial, teams), True, size, complete[:keep])
+    block = parse_block(complete, teams)
+    state = RunningTally().fold(block, complete)
+    return Progress(state, parse_block(partial, teams), True, size, complete[:keep], (block.path,))
 
 
 def _first_event(block: ParsedBlock) -> int | None:
@@ -346,4 +350,4 @@ def advance(
     first = _first_event(block) if len(block) else _first_event(tail)
     if first is not None and first not in (state.max_id + 1, SENTINEL_EVENT_ID):
         return again()  # the new part does not continue the event sequence
-    return Progress(state.fold(block, complete), tail, False, len(data), complete[:keep])
+    return Progress(state.fold(block, complete), tail, False, len(data), complete[:keep], (block.path,))

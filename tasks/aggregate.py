@@ -66,6 +66,10 @@ def _events(block: ParsedBlock) -> Any:
     return block.events
 
 
+def _path(block: ParsedBlock) -> str:
+    return block.path
+
+
 def _seen(ids: pd.Series) -> Intervals:
     return id_runs(ids.to_numpy())
 
@@ -78,6 +82,7 @@ class TallyGraph(NamedTuple):
     kept: Any  # events after de-duplication
     rejections: Any
     seen: list[Delayed]  # the runs of distinct event ids, per partition
+    paths: list[Delayed]  # the parse path each block took on its worker (ParsedBlock.path)
 
 
 def _lazy_tally(blocks: list[Delayed], teams: frozenset[int]) -> TallyGraph:
@@ -93,7 +98,8 @@ def _lazy_tally(blocks: list[Delayed], teams: frozenset[int]) -> TallyGraph:
         verify_meta=False,
     )
     seen = [dask.delayed(_seen)(part) for part in unique.event_id.to_delayed()]
-    return TallyGraph(tally_parts(unique), events.event_id.count(), unique.event_id.count(), rejections, seen)
+    paths = [dask.delayed(_path)(b) for b in parsed]
+    return TallyGraph(tally_parts(unique), events.event_id.count(), unique.event_id.count(), rejections, seen, paths)
 
 
 def _assemble(parts: TallyGraph) -> Tally:
@@ -152,7 +158,8 @@ def whole_read(blocks: list[Delayed], teams: frozenset[int], keep: int, schedule
     tally = _assemble(parts)
     last = next((line for line in reversed(lasts) if line), b"")
     state = RunningTally.of(tally, sum(sizes), last, reduce(union_runs, parts.seen, []))
-    return Progress(state, parse_block(tails[end], teams), True, sum(sizes) + len(tails[end]), b"".join(heads)[:keep])
+    tail = parse_block(tails[end], teams)
+    return Progress(state, tail, True, sum(sizes) + len(tails[end]), b"".join(heads)[:keep], tuple(parts.paths))
 
 
 @task(

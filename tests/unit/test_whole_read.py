@@ -11,13 +11,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from boxscore.events import parse_block
+from boxscore.events import LINES, SMALL_BLOCK_BYTES, VECTORISED, parse_block
 from boxscore.running import Progress, advance, full_read
 from tasks.aggregate import stream_blocks, whole_read
-from tests.helpers import GAME, examples, histories, long_streams, reader, tally_blocks, text_blocks
+from tests.helpers import GAME, Reach, examples, histories, long_streams, reader, tally_blocks, text_blocks
 from tests.recorded_game import EVENTS_FILE
 
 
@@ -55,12 +56,65 @@ def test_any_text_in_any_blocks_reads_as_one_pass(parts: list[str], dask_block_b
     assert parallel.tally() == tally_blocks([parse_block(data, GAME)])
 
 
-@settings(max_examples=examples(5), deadline=None)
-@given(long_streams(), st.integers(2_000, 20_000))
-def test_a_long_stream_in_dask_blocks_reads_as_one_pass(data: bytes, dask_block_bytes: int) -> None:
-    """Blocks past ``SMALL_BLOCK_BYTES`` parse vectorised on the workers: the same state and tally."""
-    parallel = read_in_blocks(data, dask_block_bytes, keep=50)
-    assert_same(parallel, full_read(reader(data), len(data), GAME, 50))
+def clean_stream(events: int) -> bytes:
+    """``events`` valid shots of the two teams with rising ids, single spaces: every block of it is clean."""
+    lines = []
+    for event in range(events):
+        clock = 3600 - event * 3600 // events
+        team = (101, 205)[event % 2]
+        lines.append(f"{event} {clock // 60:02d}:{clock % 60:02d} {team} {event % 30 + 1} {event % 3 // 2}\n")
+    return "".join(lines).encode()
+
+
+#: 58 KB of clean lines: one block, blocks of 25 KB and blocks of 4 KB take each path of a whole read
+CLEAN = clean_stream(3_000)
+
+
+def block_paths(paths: tuple[str, ...]) -> str:
+    """What a whole read's blocks took, as the parser reported it per block."""
+    if set(paths) == {VECTORISED}:
+        return "every block vectorised"
+    return "vectorised and line blocks" if VECTORISED in paths else "every block by lines"
+
+
+@pytest.mark.parametrize(
+    ("dask_block_bytes", "taken"),
+    [
+        (2 * len(CLEAN), "every block vectorised"),  # one block past SMALL_BLOCK_BYTES
+        (25_000, "vectorised and line blocks"),  # two of 25 KB, the last of 8 KB
+        (4_000, "every block by lines"),  # every block under SMALL_BLOCK_BYTES
+    ],
+)
+def test_a_long_clean_stream_reads_as_one_pass_on_each_block_path(dask_block_bytes: int, taken: str) -> None:
+    """Every run reaches the three shapes of a whole read, as the workers' parser reports them,
+    and each counts all 3,000 shots: a block path that loses a line fails here."""
+    assert len(CLEAN) > 3 * SMALL_BLOCK_BYTES
+    parallel = read_in_blocks(CLEAN, dask_block_bytes, keep=50)
+    assert block_paths(parallel.paths) == taken, parallel.paths
+    assert_same(parallel, full_read(reader(CLEAN), len(CLEAN), GAME, 50))
+    shots = sum(parallel.tally().team_totals(team)[0] for team in (101, 205))
+    assert shots == 3_000
+
+
+def test_a_reported_path_is_the_parser_s_own() -> None:
+    assert parse_block(CLEAN, GAME).path == VECTORISED
+    assert parse_block(CLEAN[:4_000], GAME).path == LINES  # small
+    assert parse_block(CLEAN.replace(b"\n1 ", b"\n1  ", 1), GAME).path == LINES  # a double space: not clean
+
+
+def test_a_long_stream_in_dask_blocks_reads_as_one_pass() -> None:
+    """Generated long streams (padding, signs, duplicates, doubtful lines, CRLF) in blocks of any
+    size: the same state and tally; the paths the blocks took are counted from the parser's report."""
+    reach = Reach()
+
+    @settings(max_examples=examples(5), deadline=None)
+    @given(long_streams(), st.integers(2_000, 40_000))
+    def one_pass(data: bytes, dask_block_bytes: int) -> None:
+        parallel = read_in_blocks(data, dask_block_bytes, keep=50)
+        reach.took(block_paths(parallel.paths))
+        assert_same(parallel, full_read(reader(data), len(data), GAME, 50))
+
+    one_pass()
 
 
 @settings(max_examples=examples(12), deadline=None)
