@@ -235,10 +235,10 @@ def test_ui_artifacts_exist(deployed_game: dict) -> None:
     artifacts = asyncio.run(_artifacts(deployed_game["server"].api_url))
     assert artifacts["boxscore"].type == "table"
     assert "Johns Hopkins 9 - 14 Syracuse, Final (event 70)" in artifacts["boxscore"].description
-    assert "| syracuse | 6 | 4 | 3 | 1 | 14 | 48 |" in artifacts["boxscore"].description  # the line score
+    assert "| Syracuse | 6 | 4 | 3 | 1 | 14 | 48 |" in artifacts["boxscore"].description  # the line score
     assert artifacts["game-clock"].type == "progress" and float(artifacts["game-clock"].data) == 100.0
     assert artifacts["final-result"].type == "markdown"
-    assert "| syracuse | 11-2 | 12-2 |" in artifacts["final-result"].data
+    assert "| Syracuse | 11-2 | 12-2 |" in artifacts["final-result"].data
 
 
 def chromium(url: str, profile: Path, *args: str) -> str:
