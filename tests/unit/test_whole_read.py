@@ -139,3 +139,19 @@ def test_a_rewrite_of_a_big_object_is_left_to_the_parallel_read() -> None:
     assert not isinstance(step, Progress) and step.size == len(corrected)
     small = advance(state, reader(corrected), len(corrected), GAME, dask_block_bytes=len(corrected) + 1)
     assert isinstance(small, Progress) and small.full_read
+
+
+@pytest.mark.parametrize("dask_block_bytes", [10_000, 64, 2 * len(CLEAN)])
+def test_a_repeated_event_id_counts_its_first_line_in_a_whole_read(dask_block_bytes: int) -> None:
+    """Event 7 is first a Johns Hopkins miss (``7 59:52 205 8 0``), then, at the stream's end, a
+    Syracuse goal: the first line counts, wherever the blocks are cut (one block, or blocks apart)."""
+    assert b"\n7 59:52 205 8 0\n" in CLEAN
+    parallel = read_in_blocks(CLEAN + b"7 10:00 101 6 1\n", dask_block_bytes)
+    # by hand from clean_stream: even ids Syracuse's, odd ones Johns Hopkins', a goal where id % 3 == 2
+    goals = {
+        101: sum(1 for e in range(0, 3_000, 2) if e % 3 == 2),
+        205: sum(1 for e in range(1, 3_000, 2) if e % 3 == 2),
+    }
+    assert parallel.tally().team_totals(101) == (1_500, goals[101])
+    assert parallel.tally().team_totals(205) == (1_500, goals[205])
+    assert parallel.tally().quality.duplicates == 1
