@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,9 +39,70 @@ def test_long_streams_in_several_blocks_merge_to_the_reference_or_refuse() -> No
     reach.assert_share("merged several blocks", 0.2)
 
 
+@st.composite
+def mergeable_streams(draw) -> tuple[bytes, list[bytes]]:
+    """A feed's stream as the merge takes it, cut into 1 to 12 blocks of whole lines.
+
+    Real ids strictly increase (with gaps, plain or zero-padded), clock marks between shots, and
+    the ``-1`` sentinel (a clock mark) 0 to 5 times anywhere, so that sentinels repeat within a
+    block and across blocks, and consecutive ids meet at block borders.
+    """
+    count = draw(st.integers(2, 60))
+    gaps = draw(st.lists(st.integers(1, 3), min_size=count, max_size=count))
+    pad = draw(st.sampled_from([0, 3]))
+    lines, event = [], draw(st.integers(0, 5))
+    for i, gap in enumerate(gaps):
+        clock = max(0, 3600 - (i + 1) * 3600 // (count + 1))
+        team = draw(st.sampled_from([101, 205, 101, 205, 0]))
+        jersey, goal = draw(st.sampled_from(["1", "6", "22"])), draw(st.integers(0, 1))
+        lines.append(
+            f"{event:0{pad}d} {clock // 60:02d}:{clock % 60:02d} {team} {jersey if team else 0} {goal if team else 0}"
+        )
+        event += gap
+    for _ in range(draw(st.sampled_from([0, 1, 2, 3, 4, 5]))):
+        lines.insert(draw(st.integers(0, len(lines))), "-1 00:00 0 0 0")
+    cuts = sorted(
+        set(
+            draw(st.lists(st.integers(1, len(lines) - 1), min_size=draw(st.sampled_from([0, 1, 1, 1, 1])), max_size=11))
+        )
+    )
+    bounds = [0, *cuts, len(lines)]
+    blocks = ["".join(line + "\n" for line in lines[a:b]).encode() for a, b in pairwise(bounds) if b > a]
+    return b"".join(blocks), blocks
+
+
+def test_streams_the_merge_takes_merge_to_the_reference_every_time() -> None:
+    """Every example merges (by construction), most in several blocks, many with a repeated
+    sentinel: the merged tally equals the reference tally of the whole stream."""
+    reach = Reach()
+
+    @settings(max_examples=examples(200), deadline=None)
+    @given(mergeable_streams())
+    def merges(stream: tuple[bytes, list[bytes]]) -> None:
+        data, blocks = stream
+        summaries = [summarise_block(block, GAME) for block in blocks]
+        assert all(summary is not None for summary in summaries), "a block the merge should take was refused"
+        merged = merge_summaries(summaries)
+        assert merged is not None
+        assert merged == tally_blocks([parse_block(data, GAME)])
+        sentinels = data.count(b"-1 00:00 0 0 0")
+        reach.took(
+            "several blocks" if len(blocks) > 1 else "one block",
+            *(["sentinel repeated"] if sentinels > 1 else []),
+            *(["sentinels in several blocks"] if sum(b"-1 00:00" in block for block in blocks) > 1 else []),
+        )
+
+    merges()
+    reach.assert_share("several blocks", 0.7)
+    reach.assert_share("sentinel repeated", 0.3)
+    reach.assert_share("sentinels in several blocks", 0.15)
+
+
 @settings(max_examples=examples(200), deadline=None)
 @given(histories(), st.lists(st.integers(0, 400), max_size=5))
-def test_merged_block_summaries_equal_the_reference_or_refuse(versions: list[bytes], cuts: list[int]) -> None:
+def test_block_summaries_of_any_history_equal_the_reference_or_refuse(versions: list[bytes], cuts: list[int]) -> None:
+    """Any text (bad lines, repeated ids, decreasing ids) in blocks: when the merge is taken it is
+    right; the refusals themselves are named in test_overlapping_or_repeated_ids_are_refused."""
     data = versions[-1]
     merged = merge_summaries([summarise_block(block, GAME) for block in blocks_of(data, cuts)])
     if merged is not None:
