@@ -100,6 +100,36 @@ def test_a_game_as_json_with_its_etag_then_304_and_bad_ids_as_json_404s(page: Bo
         assert missing.json()["detail"]
 
 
+def test_the_html_page_answers_its_own_etag_with_304_until_the_box_score_changes(
+    page: BoxScorePage, database: pymongo.collection.Collection
+) -> None:
+    """A fan's browser (or a CDN) revalidating the page: 304 with no body while the box score is the same."""
+    for path in (f"/games/{LIVE_GAME}", f"/games/{RECORDED_GAME_ID}"):
+        first = httpx.get(f"{page.url}{path}")
+        tag = first.headers["etag"]
+        assert first.status_code == 200 and tag.startswith('"html.')
+        again = httpx.get(f"{page.url}{path}", headers={"If-None-Match": tag})
+        assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", tag)
+        other = httpx.get(f"{page.url}{path}", headers={"If-None-Match": tag.replace("html.", "json.")})
+        assert other.status_code == 200, "the JSON's tag is not the page's"
+    tag = httpx.get(f"{page.url}/games/{LIVE_GAME}").headers["etag"]
+    database.insert_one(live_boxscore(41, 10))
+    wait_until(lambda: httpx.get(f"{page.url}/games/{LIVE_GAME}").headers["etag"] != tag, 10, "the new box score")
+    changed = httpx.get(f"{page.url}/games/{LIVE_GAME}", headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and 'id="home-score">10<' in changed.text
+
+
+def test_an_event_stream_resumed_with_the_current_event_id_sends_only_what_is_new(
+    page: BoxScorePage, database: pymongo.collection.Collection
+) -> None:
+    """The event stream's conditional answer: a reconnect naming the box score it has gets the next one first."""
+    resumed = events(page, f"/games/{LIVE_GAME}/events", last_event_id="40")
+    database.insert_one(live_boxscore(41, 10))
+    first = next(resumed)
+    assert (first["id"], json.loads(first["data"])["home"]["score"]) == ("41", 10)
+    resumed.close()
+
+
 def test_every_answer_has_the_security_headers_and_links_are_relative(page: BoxScorePage) -> None:
     answers = {path: httpx.get(f"{page.url}{path}") for path in ("/", "/games", f"/games/{LIVE_GAME}", "/api/games")}
     answers["static"] = httpx.get(f"{page.url}/static/page.css")

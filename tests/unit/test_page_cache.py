@@ -191,3 +191,20 @@ def test_a_box_score_offered_by_the_change_stream_replaces_the_copy_without_a_re
         assert boxscores.offered == 1 and reads.count == 1
 
     asyncio.run(scenario())
+
+
+def test_the_last_good_box_score_is_served_up_to_exactly_web_stale_seconds_and_not_after() -> None:
+    async def scenario() -> None:
+        clock, reads = Clock(), Reads()
+        reads.documents[None] = live(10)
+        boxscores = LatestBoxScores(reads, INTERVAL, STALE, clock, clock.sleep)
+        good = await boxscores.latest(None)
+        reads.down = True
+        clock.now += STALE  # exactly WEB_STALE_SECONDS after the last good read
+        at_the_limit = await boxscores.latest(None)
+        assert at_the_limit.document == good.document and boxscores.stale_seconds(at_the_limit) == STALE
+        clock.now += 0.001
+        with pytest.raises(ServiceUnavailable):
+            await boxscores.latest(None)
+
+    asyncio.run(scenario())
