@@ -76,7 +76,7 @@ def test_streams_the_merge_takes_merge_to_the_reference_every_time() -> None:
     sentinel: the merged tally equals the reference tally of the whole stream."""
     reach = Reach()
 
-    @settings(max_examples=examples(200), deadline=None)
+    @settings(max_examples=examples(100), deadline=None)
     @given(mergeable_streams())
     def merges(stream: tuple[bytes, list[bytes]]) -> None:
         data, blocks = stream

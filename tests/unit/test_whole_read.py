@@ -141,7 +141,7 @@ def test_a_rewrite_of_a_big_object_is_left_to_the_parallel_read() -> None:
     assert isinstance(small, Progress) and small.full_read
 
 
-@pytest.mark.parametrize("dask_block_bytes", [10_000, 64, 2 * len(CLEAN)])
+@pytest.mark.parametrize("dask_block_bytes", [10_000, 1_000, 2 * len(CLEAN)])
 def test_a_repeated_event_id_counts_its_first_line_in_a_whole_read(dask_block_bytes: int) -> None:
     """Event 7 is first a Johns Hopkins miss (``7 59:52 205 8 0``), then, at the stream's end, a
     Syracuse goal: the first line counts, wherever the blocks are cut (one block, or blocks apart)."""
