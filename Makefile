@@ -52,13 +52,13 @@ check: venv  ## lint, format, types of the core, and the layer contracts (pyproj
 test-unit: venv  ## the fast tier: no server, no Prefect API, on two worker processes
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests/unit
 
-test-integration: venv tools  ## against real local servers (SeaweedFS, SecantusDB, PostgreSQL, Prefect, Dask), on two workers
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests/integration
+test-integration: venv tools  ## against real local servers (SeaweedFS, SecantusDB, PostgreSQL, Prefect, Dask), on three workers
+	$(BIN)/python -m pytest -n 3 --dist loadfile tests/integration
 
-test: check  ## every check, then each tier on two workers (a test file each), with the ci profile's examples
+test: check  ## every check, then the unit tier on two workers and the integration tier on three (a test file each), with the ci profile's examples
 	$(MAKE) --no-print-directory tools
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n 2 --dist loadfile --durations=10 tests/unit
-	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 tests/integration
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n 3 --dist loadfile --durations=15 tests/integration
 
 mutation: venv  ## mutation testing of the core's rules (mutmut): score per module, survivors in mutants/survivors.txt
 	$(BIN)/python -m pip install --quiet -r requirements-mutation.txt

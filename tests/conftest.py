@@ -2,9 +2,9 @@
 
 ``HYPOTHESIS_PROFILE=ci`` (set by ``make test``) runs three times the examples of the default
 profile (:func:`tests.helpers.examples`); ``make test-unit`` keeps the default, to stay fast.
-Each tier runs on two pytest-xdist workers, a test file to each (its module fixtures run once,
-and each worker starts its own session servers); each worker's property-test reaches and
-measurements are sent to the controller, which prints them.
+The unit tier runs on two pytest-xdist workers and the integration tier on three, a test file
+to each (its module fixtures run once, and each worker starts its own session servers); each
+worker's property-test reaches and measurements are sent to the controller, which prints them.
 With ``SIDEARM_NO_SKIPS=1`` (set by ``.ci/run``) a test that would skip fails instead, with its
 reason: CI can never skip the PostgreSQL, Chromium, compose or secrets tests silently.
 """

@@ -21,10 +21,14 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from devstack.servers import SeaweedS3, SecantusMongo
+
+if TYPE_CHECKING:
+    from tests.integration.browser import Browser
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ENV_NAMES = (
@@ -151,3 +155,13 @@ def flow_log() -> Iterator[list[str]]:
     yield lines
     for name in ("prefect.flow_runs", "prefect.task_runs"):
         logging.getLogger(name).removeHandler(handler)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    """Headless Debian Chromium, driven over its DevTools protocol (tests/integration/browser.py)."""
+    from tests.integration.browser import Browser
+
+    chromium = Browser(tmp_path / "chromium")
+    yield chromium
+    chromium.close()

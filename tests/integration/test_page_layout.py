@@ -64,13 +64,6 @@ def final_page(mongo: SecantusMongo, tmp_path: Path) -> Iterator[BoxScorePage]:
     page.stop()
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Browser]:
-    chromium = Browser(tmp_path / "chromium")
-    yield chromium
-    chromium.close()
-
-
 @pytest.mark.parametrize("width", [PHONE, 1280])
 def test_the_page_fits_its_screen_with_every_header_over_its_column(
     final_page: BoxScorePage, browser: Browser, width: int
