@@ -28,6 +28,7 @@ def main() -> None:
     shutil.rmtree(WORKDIR, ignore_errors=True)
     WORKDIR.mkdir(parents=True)
     os.environ.setdefault("PREFECT_HOME", str(WORKDIR / "prefect"))
+    os.environ["SIDEARM_ENV_FILE"] = ""  # the demo's own servers: no settings file of the checkout
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     # Show the game (flow logs), not a line per finished task run.
