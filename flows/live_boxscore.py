@@ -41,7 +41,7 @@ from tasks.cluster import dask_task_runner, run_dask_client
 from tasks.league import ReferenceDatabase
 from tasks.masking import shown
 from tasks.settings import Settings
-from tasks.stream import GameStreams, check_bucket, check_s3_settings
+from tasks.stream import GameStreams, check_stream_settings
 
 __all__ = ["StreamTimeout", "live_boxscore"]
 
@@ -83,8 +83,7 @@ def live_boxscore(
     settings = Settings.from_env()
     logger = get_run_logger()
     logger.info("following the game: %s", settings.describe())
-    check_s3_settings(settings.storage_options)
-    check_bucket(settings.gamestream_url, settings.storage_options)
+    check_stream_settings(settings.gamestream_url, settings.storage_options)
     io = LiveIO.of(settings, config, logger)
     ensure_game_index(io.store)
     loop: LiveLoop[Any] = LiveLoop(
@@ -240,7 +239,6 @@ if __name__ == "__main__":
 
     def checks() -> None:
         settings = Settings.from_env()
-        check_s3_settings(settings.storage_options)
-        check_bucket(settings.gamestream_url, settings.storage_options)
+        check_stream_settings(settings.gamestream_url, settings.storage_options)
 
     run_from_command_line(live_boxscore, DESCRIPTION, HELPS, checks=checks)

@@ -149,10 +149,9 @@ def check_bucket(url: str, storage_options: dict[str, Any]) -> None:
     Only S3's own answer that the bucket is missing refuses: a server that does not answer is
     the live loop's to back off from and report.
     """
-    fs = s3_filesystem(storage_options)
     bucket = stream_path(url).split("/", 1)[0]
     try:
-        fs.ls(bucket, refresh=True)
+        s3_filesystem(storage_options).call_s3("head_bucket", Bucket=bucket)  # one request, whatever it holds
     except FileNotFoundError:
         where = storage_options.get("client_kwargs", {}).get("endpoint_url") or "AWS"
         raise S3NotSet(
@@ -161,6 +160,12 @@ def check_bucket(url: str, storage_options: dict[str, Any]) -> None:
         ) from None
     except Exception:  # noqa: BLE001 - unreachable or refused: the live loop backs off and names it
         return
+
+
+def check_stream_settings(url: str, storage_options: dict[str, Any]) -> None:
+    """Both checks a run that follows ``url`` makes before its first poll."""
+    check_s3_settings(storage_options)
+    check_bucket(url, storage_options)
 
 
 def ensure_bucket(url: str, storage_options: dict[str, Any]) -> None:
