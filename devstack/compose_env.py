@@ -69,8 +69,11 @@ def write(directory: Path, password: str) -> list[Path]:
     compose = directory / COMPOSE_FILE
     if not compose.exists():
         compose.write_text(f"{PASSWORD}={quoted(password)}\nCOMPOSE_PROJECT_NAME=sidearm\n")
+        if dotenv_values(compose).get(PASSWORD) != password:
+            compose.unlink()
+            raise PasswordRefused(f"{PASSWORD} does not read back unchanged from {COMPOSE_FILE}")
         written.append(compose)
-    password = dotenv_values(compose).get(PASSWORD) or ""
+    password = dotenv_values(compose).get(PASSWORD) or ""  # a kept .env's password, or the one just written
     lines = []
     for line in (directory / HOST_TEMPLATE).read_text().splitlines():
         name = line.partition("=")[0]

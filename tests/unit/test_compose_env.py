@@ -80,3 +80,16 @@ def test_a_password_no_env_line_can_carry_is_refused_in_one_line(tmp_path: Path,
     reason = [line for line in refused.stderr.splitlines() if line.startswith("make compose-env:")]
     assert len(reason) == 1 and "SIDEARM_PASSWORD" in reason[0], refused.stderr
     assert not (directory / ".env").exists()
+
+
+def test_a_env_that_would_not_read_back_the_password_is_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer reads what it wrote: were its quoting wrong, it refuses instead of keeping a changed password."""
+    from devstack import compose_env
+
+    shutil.copy(Path(__file__).parents[2] / "sidearm.env.example", tmp_path)
+    monkeypatch.setattr(compose_env, "quoted", lambda value: f"'{value}'")  # no escaping: ${X} expands
+    with pytest.raises(compose_env.PasswordRefused, match="does not read back unchanged from .env"):
+        compose_env.write(tmp_path, "a${X}b-Pass1")
+    assert not (tmp_path / ".env").exists()
