@@ -90,6 +90,6 @@ def test_a_env_that_would_not_read_back_the_password_is_not_kept(
 
     shutil.copy(Path(__file__).parents[2] / "sidearm.env.example", tmp_path)
     monkeypatch.setattr(compose_env, "quoted", lambda value: f"'{value}'")  # no escaping: ${X} expands
-    with pytest.raises(compose_env.PasswordRefused, match="does not read back unchanged from .env"):
+    with pytest.raises(compose_env.PasswordRefused, match=r"does not read back unchanged from \.env"):
         compose_env.write(tmp_path, "a${X}b-Pass1")
     assert not (tmp_path / ".env").exists()
