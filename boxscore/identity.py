@@ -66,7 +66,7 @@ class Identity:
 
 def _first_nonblank(lines: bytes) -> str | None:
     for raw in lines.split(b"\n"):
-        line = raw.decode("utf-8", errors="replace").strip(" \t\r\f\v")
+        line = raw.decode(errors="replace").strip(" \t\r\f\v")
         if line:
             return line
     return None

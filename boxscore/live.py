@@ -76,6 +76,7 @@ class ReadFailed:
     reason: str
 
 
+@dataclass
 class Backoff:
     """When to try a failing service again: 1, 2, 4 ... at most 15 s apart.
 
@@ -83,10 +84,13 @@ class Backoff:
     each attempt (not each tick) is reported, as is the recovery with the outage's length.
     """
 
-    def __init__(self, service: str, first: float = 1.0, longest: float = 15.0) -> None:
-        self.service, self.first, self.longest = service, first, longest
-        self.failures, self.next_try, self.since = 0, 0.0, 0.0
-        self.reason = ""  # the last failure, as shown
+    service: str
+    first: float = 1.0
+    longest: float = 15.0
+    failures: int = 0  # in a row, since the last success
+    next_try: float = 0.0
+    since: float = 0.0  # when the first of these failures happened
+    reason: str = ""  # the last failure, as shown
 
     def ready(self, now: float) -> bool:
         return now >= self.next_try
@@ -280,7 +284,9 @@ class LiveLoop(Generic[V]):
         if notice is not None:
             self._notices.append(notice)
 
-    def _once(self, key: Hashable, level: Level, message: str) -> None:
+    def _once(self, level: Level, message: str, *also: Hashable) -> None:
+        """Say this once in the run: the same message (with the same ``also``) is not said again."""
+        key = (message, *also)
         if key not in self._said:
             self._said.add(key)
             self._notices.append(Notice(level, message))
@@ -301,15 +307,11 @@ class LiveLoop(Generic[V]):
         self._say(self.s3.succeeded(now))
         self._versions = versions
         for game in sorted(k for k, g in self.games.items() if g.phase is Phase.LIVE and k not in versions):
-            self._once(
-                ("missing", game),
-                "warning",
-                f"the stream {self.stream_of(game)} is missing; waiting for it to come back",
-            )
+            self._once("warning", f"the stream {self.stream_of(game)} is missing; waiting for it to come back")
         for key in versions.keys() - self.games.keys():
             self.games[key] = Game()
         if not versions and not self.seen:
-            self._once("waiting", "info", f"{WAITING} {self.url} to appear")
+            self._once("info", f"{WAITING} {self.url} to appear")
         settled = {key for key, game in self.games.items() if game.settled(now, self.rules.settle_seconds)}
         return changed(versions, self.seen, settled)
 
@@ -343,7 +345,7 @@ class LiveLoop(Generic[V]):
                 continue
             matchup = matchups.get(game)
             if matchup is None or league is None:
-                self._once(("no matchup", game), "warning", f"game {game} is not in the games table yet; skipping it")
+                self._once("warning", f"game {game} is not in the games table yet; skipping it")
                 continue
             unknown = [team for team in (matchup.home, matchup.away) if team not in league.teams]
             if unknown and not self.multi:
@@ -354,7 +356,6 @@ class LiveLoop(Generic[V]):
                 )
             if unknown:
                 self._once(
-                    ("unknown team", game, tuple(unknown)),
                     "warning",
                     f"game {game}: team {', '.join(map(str, unknown))} is not in the teams table; skipping the game",
                 )
@@ -418,9 +419,9 @@ class LiveLoop(Generic[V]):
             tally = step.tally()
             if tally.last_event_id is None:
                 self._once(
-                    ("empty", game, version),
                     "warning",
                     f"the stream of {game or self.url} has no event; its box score stays as it was",
+                    version,  # said again for each version that is still empty
                 )
                 continue
             game_id = game if self.multi else self._identify(now, game, step)
@@ -442,7 +443,6 @@ class LiveLoop(Generic[V]):
             for team in (home.id, away.id):
                 for jersey in unknown_shooters(tally, team, players):
                     self._once(
-                        (game, team, jersey),
                         "warning",
                         f"game {game or '-'} team {team}: jersey {jersey} is not on the roster (shots counted)",
                     )
@@ -459,7 +459,6 @@ class LiveLoop(Generic[V]):
         identity = identify(lines, self.records, self.given, settling)
         if identity is None:
             self._once(
-                ("no identity", opening(lines)),
                 "warning",
                 f"the first line of {self.url} is not an event ({opening(lines)!r}); "
                 "no box score is written until it is",
@@ -550,6 +549,10 @@ class LiveLoop(Generic[V]):
         """
         stale, self._stale = self._stale, []
         return stale
+
+    def keep_stale(self, stale: list[tuple[str, int]]) -> None:
+        """An archive of stale box scores failed: archived with the next write's."""
+        self._stale = stale + self._stale
 
     # -- finalize ----------------------------------------------------------------------------
 

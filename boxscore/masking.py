@@ -82,13 +82,13 @@ REASON_CHARS = 300
 
 def error_reason(error: BaseException, mask: Masker | None = None) -> str:
     """The first line of an error's message with secrets masked, at most 300 characters,
-    shortened at a word's end (with " ...") so that no word is shown cut off."""
+    shortened at a word's end (with " ...") so that no word is shown cut off; a single word
+    longer than that is cut where the limit falls."""
     text = str(error)
     first = (mask or Masker())(text.splitlines()[0] if text else "")
     if len(first) <= REASON_CHARS:
         return first
-    cut = first[: REASON_CHARS - 4]
-    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + " ..."
+    return first[: REASON_CHARS - 4].rsplit(maxsplit=1)[0] + " ..."
 
 
 def described(error: BaseException) -> str:

@@ -256,6 +256,7 @@ class LoopState:
     reads: dict[str, GameRead] = field(default_factory=dict)  # the tick's read, once whole reads are submitted
     done: dict[str, Outcome] = field(default_factory=dict)  # whole reads over this tick (refused included)
     written: Sequence[BoxScore] = ()  # the box scores being upserted
+    archiving: Sequence[tuple[str, int]] = ()  # the stale box scores being archived
     saving: Sequence[tuple[int, GameRecord]] = ()  # the game records being saved
     finalizing: frozenset[str] = frozenset()  # the games being finalized
 
@@ -331,7 +332,8 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
     elif stage is Stage.ARCHIVING_STALE:
         if failed is not None:
             loop.write_failed(tick, failed, 0)
-        state.stage = Stage.SAVING_RECORDS
+            loop.keep_stale(list(state.archiving))
+        state.archiving, state.stage = (), Stage.SAVING_RECORDS
     elif stage is Stage.SAVING_RECORDS:
         if failed is not None:
             loop.write_failed(tick, failed, 0)
@@ -400,13 +402,13 @@ def _advance(state: LoopState, now: float) -> Effect | None:
         state.stage = Stage.SHOW
         return None
     if stage is Stage.ARCHIVING_STALE:
-        stale = loop.stale()
-        if stale:
-            return ArchiveStale(stale)
+        state.archiving = loop.stale()
+        if state.archiving:
+            return ArchiveStale(state.archiving)
         state.stage = Stage.SAVING_RECORDS
         return None
     if stage is Stage.SAVING_RECORDS:
-        state.saving = [] if loop.multi else loop.records_to_save()
+        state.saving = loop.records_to_save()  # none with a prefix: records are the single stream's
         if state.saving:
             return SaveGameRecords(state.saving)
         state.stage = Stage.SHOW

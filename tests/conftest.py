@@ -18,10 +18,16 @@ from hypothesis import Phase, settings
 
 settings.register_profile("default", deadline=None)
 settings.register_profile("ci", deadline=None, print_blob=True)
-# one run per mutant: a failing example is reported as found, not shrunk (shrinking a long stream
-# costs a minute), and nothing is kept between runs
+# one run per mutant: the same examples for every mutant (derandomised, so a mutant lives or dies
+# by the code, not by the draw), a failing example reported as found, not shrunk (shrinking a long
+# stream costs a minute), and nothing kept between runs
 settings.register_profile(
-    "mutation", deadline=None, database=None, phases=[Phase.explicit, Phase.generate], report_multiple_bugs=False
+    "mutation",
+    deadline=None,
+    database=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    report_multiple_bugs=False,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 # The tests give each process its settings: a developer's sidearm.env (`make up`) is read by none.

@@ -70,3 +70,28 @@ def test_ids_that_keys_cannot_take_are_refused_with_the_rule(bad: str) -> None:
 
 def test_good_ids_pass() -> None:
     assert [checked_game_id(g) for g in ("g1", "2026-03-14.syr-jhu", "A_b")] == ["g1", "2026-03-14.syr-jhu", "A_b"]
+
+
+def test_a_replay_of_an_older_final_game_keeps_its_id_behind_a_newer_game() -> None:
+    older = GameRecord(A_ID, "0 59:51 101 2 0", A, final=True, finalized=True)
+    newer = GameRecord("g-newer", "0 58:00 205 8 0", b"0 58:00 205 8 0\n", final=True)
+    assert identify(A_START, [newer, older]) == Identity(A_ID, True)
+
+
+def test_the_opening_is_the_first_line_with_more_than_ascii_blanks_cut_to_120() -> None:
+    from boxscore.identity import first_line, opening
+
+    assert opening(b" \t\r\n\n\f\v\n") is None and first_line(b"\n\n") is None
+    assert opening(b"\n  X  \n0 59:51 101 2 0\n") == "X"  # what a person sees: not an event
+    assert opening(b"\xc2\xa0\n0 59:51 101 2 0\n") == "\xa0"  # a no-break space is not a blank
+    assert opening(b"\xff0 59:51\n") == "\ufffd0 59:51"  # invalid UTF-8 is shown, never raised
+    assert opening(b"7" * 500) == "7" * 120
+    assert first_line(b"\r\n 0 59:51 101 2 0\r\n") == "0 59:51 101 2 0"
+
+
+def test_a_bad_game_id_is_refused_with_the_rule() -> None:
+    with pytest.raises(BadGameId) as refused:
+        checked_game_id("-g 1")
+    assert str(refused.value) == (
+        "game id '-g 1' is not valid: use 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit"
+    )

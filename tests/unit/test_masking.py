@@ -139,3 +139,52 @@ def test_the_oracle_finds_a_secret_shown_in_part() -> None:
 def test_named_examples(text: str, shown_as: str) -> None:
     secrets = {"pa/ss word", "hunter2", "p@ss", "a}b;c"}
     assert Masker.of(secrets)(text) == shown_as
+
+
+@pytest.mark.parametrize(
+    ("secret", "forms"),
+    [
+        # raw and JSON-escaped ('"' -> '\"'), each raw and as quote / quote(safe='') / quote_plus /
+        # quote_plus(safe='/') write it ('/' kept or %2F, ' ' as %20 or +), worked out by hand
+        (
+            'Zq/ "9',
+            {
+                'Zq/ "9', "Zq%2F%20%229", "Zq/%20%229", "Zq%2F+%229", "Zq/+%229",
+                'Zq/ \\"9', "Zq%2F%20%5C%229", "Zq/%20%5C%229", "Zq%2F+%5C%229", "Zq/+%5C%229",
+            },
+        ),
+        # DEL: raw, JSON's \u007f and repr's \x7f, each percent-encoded once (no '/' or ' ')
+        ("Zq\x7f9", {"Zq\x7f9", "Zq%7F9", "Zq\\u007f9", "Zq%5Cu007f9", "Zq\\x7f9", "Zq%5Cx7f9"}),
+        # ODBC doubles '}'
+        ("a}b", {"a}b", "a%7Db", "a}}b", "a%7D%7Db"}),
+    ],
+)  # fmt: skip
+def test_the_forms_of_a_secret_are_exactly_these(secret: str, forms: set[str]) -> None:
+    from boxscore.masking import secret_forms
+
+    assert secret_forms(secret) == forms
+
+
+def test_an_odbc_value_is_unquoted_only_when_braced_at_both_ends() -> None:
+    from boxscore.masking import keyed_passwords, odbc_value
+
+    assert odbc_value(" {a}}b} ") == "a}b"
+    assert odbc_value("{ab") == "{ab" and odbc_value("ab}") == "ab}" and odbc_value("ab") == "ab"
+    assert keyed_passwords("UID=sa;PWD=;Encrypt=no") == set()
+    assert keyed_passwords("UID=sa;PWD={x}};y};password = z&k=1") == {"x};y", "z"}
+
+
+def test_the_longest_url_and_the_longest_form_are_replaced_first() -> None:
+    """'ab' holds 'b': replacing 'b' first would leave the 'a' of a secret shown."""
+    assert Masker.of([], {"b": "B", "ab": "AB"})("ab, b") == "AB, B"
+    assert Masker.of(["b", "ab"])("xab") == "x***"
+
+
+def test_a_reason_is_cut_at_the_last_word_end_before_300_characters() -> None:
+    from boxscore.masking import error_reason
+
+    exactly = "w" * 299 + "."
+    assert error_reason(ValueError(exactly)) == exactly
+    words = "a " * 140 + "bb\t" + "c" * 30  # 313 characters; the first 296 end inside the c's
+    assert error_reason(ValueError(words)) == "a " * 140 + "bb ..."  # a tab ends a word too
+    assert error_reason(ValueError("x" * 400)) == "x" * 296 + " ..."

@@ -1,6 +1,16 @@
 """What people look at: terminal tables and the Prefect UI artifacts."""
 
-from boxscore.report import boxscore_rows, boxscore_table, final_summary, game_progress, line_score, rows_table
+import pytest
+
+from boxscore.report import (
+    boxscore_rows,
+    boxscore_table,
+    final_summary,
+    game_progress,
+    line_score,
+    rows_table,
+    scoreline,
+)
 from boxscore.roster import Team
 from tests.recorded_game import FINAL_BOXSCORE
 
@@ -46,4 +56,68 @@ def test_the_line_score_lists_the_visitor_first_by_quarter_with_totals_and_shots
     assert line_score(FINAL_BOXSCORE).splitlines()[2:] == [
         "| Johns Hopkins | 1 | 5 | 1 | 2 | 9 | 22 |",
         "| Syracuse | 6 | 4 | 3 | 1 | 14 | 48 |",
+    ]
+
+
+def test_the_final_summary_is_this_text_exactly() -> None:
+    assert final_summary(FINAL_BOXSCORE, BEFORE, AFTER) == (
+        "# Final: Johns Hopkins 9 - 14 Syracuse, Final (event 70)\n"
+        "\n"
+        "## teams2: records after the game\n"
+        "\n"
+        "| team | before | after |\n"
+        "|---|---|---|\n"
+        "| Syracuse | 11-2 | 12-2 |\n"
+        "| Johns Hopkins | 9-4 | 9-5 |\n"
+    )
+
+
+def test_a_tie_changes_no_record_and_says_so_and_other_teams_are_not_listed() -> None:
+    """Neither team's record moved; a team that did not play changed (another game's result)."""
+    before = [*BEFORE, Team(300, "navy", "patriot", 1, 1)]
+    after = [*BEFORE, Team(300, "navy", "patriot", 2, 1)]
+    assert final_summary(FINAL_BOXSCORE, before, after).splitlines()[-2:] == [
+        "|---|---|---|",
+        "| (a tie: no record changed) | | |",
+    ]
+
+
+def test_the_records_before_and_after_must_pair_up() -> None:
+    with pytest.raises(ValueError, match="zip"):
+        final_summary(FINAL_BOXSCORE, BEFORE, AFTER[:1])
+
+
+def test_a_live_box_score_shows_its_quarter_and_clock() -> None:
+    live = {**FINAL_BOXSCORE, "final": False, "period": 2, "period_clock": "11:13"}
+    assert scoreline(live) == "Johns Hopkins 9 - 14 Syracuse, Q2 11:13 (event 70)"
+
+
+def test_the_terminal_box_score_opens_with_the_scoreline_and_each_team_s_table() -> None:
+    lines = boxscore_table(FINAL_BOXSCORE).split("\n")
+    assert lines[:5] == [
+        "Johns Hopkins 9 - 14 Syracuse, Final (event 70)",
+        "",
+        "home: Syracuse (acc, 11-2) 14 won",
+        "| id   | name   | #   | shots   | goals   | pct   |",
+        "|------|--------|-----|---------|---------|-------|",
+    ]
+    assert lines[15:18] == ["", "away: Johns Hopkins (big10, 9-4) 9 lost", lines[3]]
+    assert len(lines) == 3 + 12 + 2 + 12  # the scoreline, a blank, each side: its line and a table of 10 players
+
+
+def test_a_table_of_no_rows_says_so_and_one_row_has_its_fields_as_headers() -> None:
+    assert rows_table([]) == "(no rows)"
+    assert rows_table(AFTER[:1]).splitlines()[0].split("|")[1:-1] == [
+        " id   ",
+        " name     ",
+        " conference   ",
+        " wins   ",
+        " losses   ",
+    ]
+
+
+def test_the_line_score_s_headers() -> None:
+    assert line_score(FINAL_BOXSCORE).split("\n")[:2] == [
+        "| team | 1 | 2 | 3 | 4 | T | shots |",
+        "|---|---|---|---|---|---|---|",
     ]

@@ -39,13 +39,22 @@ class World:
     effects: list[str] = field(default_factory=list)  # each effect's name, in order
     now: float = 0.0
     whole: dict[str, Any] = field(default_factory=dict)  # whole reads in flight: game -> the read
+    #: effects (by name) that fail at a time, whatever the services: one write among a tick's writes
+    broken: Callable[[str, float], bool] = lambda effect, now: False
+    whole_done_at: float = 0.0  # whole reads finish from this time on (before it they hang)
+    overdue: list[list[str]] = field(default_factory=list)  # each CollectWholeReads' overdue games
+    stale: list[list[tuple[str, int]]] = field(default_factory=list)  # each ArchiveStale's games
+    shown: list[int] = field(default_factory=list)  # the event id of each box score shown in the UI
 
     def failed(self, service: str) -> s.Failed | None:
         return s.Failed(ConnectionError(f"{service} is down")) if service in self.down(self.now) else None
 
     def answer(self, effect: s.Effect) -> s.Observation | None:
-        self.effects.append(type(effect).__name__)
+        name = type(effect).__name__
+        self.effects.append(name)
         streams = self.script(self.now)
+        if self.broken(name, self.now):
+            return s.Failed(ConnectionError(f"{name} failed"))
         match effect:
             case s.ReadGameRecords():
                 return s.GameRecordsRead(list(self.records))
@@ -63,7 +72,12 @@ class World:
                         for game, read in reads.items()
                     }
                 )
-            case s.CollectWholeReads():
+            case s.CollectWholeReads(overdue):
+                self.overdue.append(list(overdue))
+                for game in overdue:
+                    self.whole.pop(game)  # the flow cancels it
+                if self.now < self.whole_done_at:
+                    return s.WholeReadsCollected({})
                 done = {
                     game: full_read(reader(streams[game]), read.size, read.teams, read.keep)
                     for game, read in self.whole.items()
@@ -81,7 +95,11 @@ class World:
                     return failed
                 self.stored.update({d["_id"]: d for d in documents})
                 return s.Done()
+            case s.Show(document):
+                self.shown.append(document["event_id"])
             case s.ArchiveStale() | s.SaveGameRecords():
+                if isinstance(effect, s.ArchiveStale) and not self.failed("mongo"):
+                    self.stale.append(list(effect.stale))
                 if isinstance(effect, s.SaveGameRecords) and not self.failed("mongo"):
                     saved = {record.game_id: record for _, record in effect.records}
                     self.records = [saved.pop(r.game_id, r) for r in self.records] + list(saved.values())
@@ -219,3 +237,89 @@ def test_an_observation_that_does_not_answer_the_effect_is_refused() -> None:
     assert isinstance(effects[-1], s.ReadGameRecords)
     with pytest.raises(ValueError, match="Polled does not answer"):
         s.step(state, 0.0, [s.Polled({})])
+
+
+MONGO_DOWN = (
+    "MongoDB (mongodb://db) failed (ConnectionError: {} failed); "
+    "{} box score(s) kept for the next attempt, next attempt in 1 s"
+)
+
+
+@pytest.mark.parametrize(
+    ("effect", "kept"),
+    [("ArchiveOtherGames", 1), ("Upsert", 1), ("ArchiveStale", 0), ("SaveGameRecords", 0)],
+)
+def test_each_write_failing_once_says_what_it_keeps_and_is_done_at_the_next_attempt(effect: str, kept: int) -> None:
+    """At 2 s, the first read's tick: one of its writes fails; the next tick does it again."""
+    world = World(GAME, broken=lambda name, now: name == effect and now == 2.0)
+    final = run(world, single(settle_seconds=3.0))
+    assert (final["event_id"], final["home"]["score"], world.finalized) == (2, 1, [[GAME_A]])
+    assert ("warning", MONGO_DOWN.format(effect, kept)) in world.logs
+    assert any(message.startswith("MongoDB (mongodb://db) answers again after") for _, message in world.logs)
+    assert world.stale == [[(GAME_A, 1)]]  # a failed archive of stale box scores is done with the next write
+    assert world.records[0].final and world.records[0].game_id == GAME_A  # the game record saved all the same
+    assert {d["event_id"] for d in world.stored.values()} >= {2}
+
+
+def test_the_writes_carry_their_games_the_ui_is_shown_each_box_score_and_nothing_is_kept_after() -> None:
+    world = World(GAME)
+    state, observations, stages = s.LoopState.start(single(settle_seconds=3.0)), [], []
+    while not world.effects or world.effects[-1] not in ("Stop", "Fail"):
+        state, effects = s.step(state, world.now, observations)
+        observations = [seen for effect in effects if (seen := world.answer(effect)) is not None]
+        stages.append((state.stage, state.written, state.saving))
+        if isinstance(effects[-1], s.Sleep):
+            world.now += 1.0
+    assert world.shown == [1, 2]  # the live box score, then the final
+    assert world.stale == [[(GAME_A, 1)]]  # the first read was a full read: later events are stale
+    assert all(len(written) == 0 for stage, written, _ in stages if stage is not s.Stage.UPSERTING)
+    assert all(len(saving) == 0 for stage, _, saving in stages if stage is not s.Stage.SAVING_RECORDS)
+
+
+def test_a_new_game_archives_only_the_other_games() -> None:
+    world = World(GAME)
+    world.stored = {"old": {"_id": "old", "game_id": "g-old", "event_id": 9}, 7: {"_id": 7, "game_id": GAME_A}}
+    run(world, single(settle_seconds=1.0))
+    assert world.archived == ["old"] and 7 in world.stored
+
+
+def test_a_read_failing_twice_is_said_with_its_count_and_recovers_only_with_a_read() -> None:
+    """Reads fail at 2 and 3 s (next attempts 3 and 5 s): the 4 s tick reads nothing."""
+    world = World(GAME, down=lambda now: {"dask"} if now < 3.5 else set())
+    run(world, single(settle_seconds=3.0))
+    reading = "reading S3 (s3://games/gamestream.txt)"
+    failed = f"{reading} failed (ConnectionError: dask is down); 1 changed stream(s) will be read again"
+    assert world.logs[1:3] == [
+        ("warning", f"{failed}, next attempt in 1 s"),
+        ("warning", f"{failed}, next attempt in 2 s"),
+    ]
+    assert ("info", f"{reading} answers again after 3 s") in world.logs
+
+
+def test_a_whole_read_that_hangs_is_given_up_after_read_timeout_and_read_again() -> None:
+    world = World(at((0.0, {"a": FINAL})), whole_done_at=3.5)
+    finals = run(world, multi(dask_block_bytes=len(LIVE), settle_seconds=2.0, read_timeout=2.0))
+    assert finals["a"]["event_id"] == 2
+    assert world.overdue[:4] == [[], [], [], ["a"]]  # submitted at 0 s, overdue at 3 s (> 2 s)
+    assert (
+        "warning",
+        "game a: reading s3://games/saturday/a.txt failed (the whole read did not finish within 2 s); "
+        "its box score stays as it was, next attempt in 1 s",
+    ) in world.logs
+
+
+def test_a_stage_that_waits_for_an_observation_needs_one() -> None:
+    state, _ = s.step(s.LoopState.start(single()), 0.0)
+    with pytest.raises(ValueError, match=r"^stage GAME_RECORDS waits for an observation$"):
+        s.step(state, 0.0)
+
+
+@pytest.mark.parametrize(
+    "observation",
+    [s.ReferenceRead({}, LEAGUE), s.WholeReadsSubmitted({}), s.WholeReadsCollected({}), s.GameRecordsRead([])],
+    ids=lambda o: type(o).__name__,
+)
+def test_each_observation_is_refused_where_no_effect_of_its_kind_waits(observation: s.Observation) -> None:
+    state = s.LoopState(single(), stage=s.Stage.POLL)
+    with pytest.raises(ValueError, match=f"^{type(observation).__name__} does not answer the effect of stage POLL$"):
+        s.step(state, 0.0, [observation])
