@@ -615,3 +615,169 @@ def test_rejected_lines_are_logged_once_as_a_warning_each_time_more_arrive() -> 
         f"game {GAME_A}: 1 line(s) rejected, skipped and not counted (3 in all: not a valid event of its two "
         "teams); the first: '2 57:00 101 6 x'"
     ]
+
+
+def test_one_game_skipped_never_stops_the_later_games_of_the_tick_being_read() -> None:
+    """Game a waits (a whole read in flight, no matchup, or an unknown team); b, after it, is read."""
+    both = {"a": Matchup("a", HOME, AWAY), "b": Matchup("b", HOME, AWAY)}
+    in_flight = multi(dask_block_bytes=len(LIVE))
+    in_flight.reads(0.0, in_flight.polled(0.0, {"a": version(LIVE)}), both, LEAGUE)  # a: a whole read
+    games = in_flight.polled(1.0, {"a": version(FINAL), "b": version(b"0 59:00 101 6 1\n")})
+    assert list(in_flight.reads(1.0, games, both, LEAGUE)) == ["b"]
+    for matchups in ({"b": both["b"]}, {**both, "a": Matchup("a", 301, 302)}):
+        loop = multi()
+        games = loop.polled(0.0, {"a": version(LIVE), "b": version(LIVE)})
+        assert list(loop.reads(0.0, games, matchups, LEAGUE)) == ["b"]
+        assert messages(loop, "warning") == [
+            "game a is not in the games table yet; skipping it"
+            if "a" not in matchups
+            else "game a: team 301, 302 is not in the teams table; skipping the game"
+        ]
+
+
+def test_a_game_found_rewritten_or_empty_never_stops_the_next_game_being_folded() -> None:
+    from boxscore.running import Rewritten
+
+    for first in (Rewritten(len(LIVE)), progress(b"")):
+        loop = multi()
+        games = loop.polled(0.0, {"a": version(LIVE), "b": version(FINAL)})
+        matchups = {g: Matchup(g, HOME, AWAY) for g in games}
+        loop.reads(0.0, games, matchups, LEAGUE)
+        loop.read_done(0.0, {"a": first, "b": progress(FINAL)}, matchups, LEAGUE)
+        assert [doc["game_id"] for doc in loop.to_write(0.0)] == ["b"]
+
+
+def test_a_game_whose_read_fails_again_after_a_recovery_backs_off_from_1_s_again() -> None:
+    from boxscore.live import ReadFailed
+
+    loop = single()
+    matchups = {SINGLE: Matchup(SINGLE, HOME, AWAY)}
+    outcomes = [(0.0, ReadFailed("OSError: gone")), (1.0, progress(LIVE)), (2.0, ReadFailed("OSError: gone"))]
+    for now, outcome in outcomes:
+        loop.read_done(now, {SINGLE: outcome}, matchups, LEAGUE) if loop.reads(
+            now, loop.polled(now, {SINGLE: version(LIVE + str(now).encode())}), matchups, LEAGUE
+        ) else None
+    said = [m for m in messages(loop) if m.startswith("game -")]
+    failed = "game -: reading s3://games/gamestream.txt failed (OSError: gone); its box score stays as it was"
+    assert said == [
+        f"{failed}, next attempt in 1 s",
+        "game -: reading s3://games/gamestream.txt answers again after 1 s",
+        f"{failed}, next attempt in 1 s",
+    ]
+
+
+def test_a_whole_read_is_overdue_counted_from_when_it_began() -> None:
+    loop = multi(dask_block_bytes=1, read_timeout=60.0)
+    loop.reads(500.0, loop.polled(500.0, {"a": version(LIVE)}), {"a": Matchup("a", HOME, AWAY)}, LEAGUE)
+    assert loop.overdue(501.0) == [] and loop.overdue(560.0) == [] and loop.overdue(560.5) == ["a"]
+
+
+def test_a_replay_of_the_final_game_keeps_its_final_lines_in_the_record() -> None:
+    loop = single(settle_seconds=1.0)
+    tick(loop, 0.0, {SINGLE: FINAL})
+    loop.finalized(0.0, {GAME_A})
+    tick(loop, 5.0, {SINGLE: LIVE})  # the recording replayed from its start
+    assert loop.records == [GameRecord(GAME_A, "0 59:00 101 6 1", FINAL, final=True, finalized=True)]
+
+
+def test_a_restart_on_a_final_game_not_yet_finalized_finalizes_it() -> None:
+    loop = LiveLoop(
+        "s3://games/gamestream.txt",
+        False,
+        LoopRules(),
+        0.0,
+        "mongodb://db",
+        records=[GameRecord(GAME_A, "0 59:00 101 6 1", FINAL, final=True)],
+    )
+    tick(loop, 0.0, {SINGLE: FINAL})
+    assert loop.to_finalize == {GAME_A}
+    assert not any("already final and finalized" in m for m in messages(loop))
+
+
+def test_a_correction_after_a_restart_on_a_finalized_game_is_finalized_again() -> None:
+    finished = GameRecord(GAME_A, "0 59:00 101 6 1", FINAL, final=True, finalized=True)
+    loop = LiveLoop("s3://games/gamestream.txt", False, LoopRules(), 0.0, "mongodb://db", records=[finished])
+    tick(loop, 0.0, {SINGLE: FINAL})
+    assert loop.to_finalize == set()
+    tick(loop, 1.0, {SINGLE: FINAL.replace(b"1 58:00 205 1 0", b"1 58:00 205 1 1")})
+    assert loop.to_finalize == {GAME_A}
+
+
+def test_one_game_shows_a_live_box_score_again_exactly_show_every_later() -> None:
+    loop = single()  # show_every 1 s
+    tick(loop, 10.0, {SINGLE: LIVE})
+    assert loop.to_show(10.0) is not None
+    tick(loop, 10.5, {SINGLE: LIVE + b"2 57:00 101 6 0\n"})
+    assert loop.to_show(10.5) is None and loop.to_show(11.0)["event_id"] == 2
+
+
+def test_a_final_box_score_not_yet_written_keeps_the_run_going() -> None:
+    loop = single(settle_seconds=0.0)
+    tick(loop, 0.0, {SINGLE: FINAL})
+    loop.finalized(0.0, {GAME_A})
+    games = loop.polled(0.5, {SINGLE: version(FINAL + b"3 00:00 101 6 1\n")})  # a correction ...
+    matchups = {SINGLE: Matchup(SINGLE, HOME, AWAY)}
+    loop.reads(0.5, games, matchups, LEAGUE)
+    loop.read_done(0.5, {SINGLE: progress(FINAL + b"3 00:00 101 6 1\n")}, matchups, LEAGUE)
+    loop.write_failed(0.5, ConnectionError("down"), 1)  # ... that MongoDB has not taken yet
+    assert not loop.all_final() and not loop.finished(10.0)
+
+
+def test_finalized_marks_only_the_games_it_finalized() -> None:
+    loop = single()
+    loop.records = [GameRecord("g2", "x", b"", final=True), GameRecord("g1", "y", b"", final=True)]
+    loop.finalized(0.0, {"g2"})
+    assert [(r.game_id, r.finalized) for r in loop.records] == [("g2", True), ("g1", False)]
+
+
+def test_records_kept_unsaved_are_each_saved_with_their_rank_newest_highest() -> None:
+    loop = single()
+    newer, older = GameRecord("g2", "x", b""), GameRecord("g1", "y", b"")
+    loop.records = [newer, older]
+    loop.keep_unsaved([(1, older), (2, newer)])
+    assert loop.records_to_save() == [(1, older), (2, newer)]
+
+
+def test_a_finalize_failing_ends_the_run_stall_timeout_after_its_first_failure_naming_the_games() -> None:
+    loop = multi(stall_timeout=900.0, settle_seconds=0.0)
+    tick(loop, 500.0, {"a": FINAL, "b": FINAL})
+    loop.finalize_failed(500.0, ConnectionError("refused"))
+    assert not loop.finished(1400.0)
+    with pytest.raises(StreamTimeout, match=r"\(ConnectionError: refused\); games not finalized: a, b$"):
+        loop.finished(1400.5)
+
+
+def test_no_game_followed_names_the_first_five_unmatched_games_or_the_stream() -> None:
+    loop = multi(wait_for_stream=10.0)
+    loop.polled(0.0, {game: version(LIVE) for game in "gfedcba"})
+    with pytest.raises(StreamTimeout, match=r"no game could be read \(a, b, c, d, e\): no matchup"):
+        loop.finished(11.0)
+    one = single(wait_for_stream=10.0)
+    one.polled(0.0, {SINGLE: version(LIVE)})
+    with pytest.raises(StreamTimeout, match=r"no game could be read \(s3://games/gamestream.txt\)"):
+        one.finished(11.0)
+
+
+def test_a_stall_names_every_service_that_keeps_failing() -> None:
+    loop = single(stall_timeout=10.0)
+    tick(loop, 0.0, {SINGLE: LIVE})
+    loop.poll_failed(5.0, ConnectionError("s3 down"))
+    loop.read_failed(5.0, ConnectionError("dask down"), 1)
+    with pytest.raises(StreamTimeout) as stalled:
+        loop.finished(10.5)
+    assert str(stalled.value) == (
+        "s3://games/gamestream.txt has not changed for 10 s"
+        "; S3 (s3://games/gamestream.txt) keeps failing (ConnectionError: s3 down)"
+        "; reading S3 (s3://games/gamestream.txt) keeps failing (ConnectionError: dask down)"
+    )
+
+
+def test_each_missing_stream_of_a_prefix_is_named() -> None:
+    loop = multi()
+    tick(loop, 0.0, {"a": LIVE, "b": LIVE})
+    loop.notices()
+    loop.polled(1.0, {})
+    assert messages(loop, "warning") == [
+        "the stream s3://games/saturday/a.txt is missing; waiting for it to come back",
+        "the stream s3://games/saturday/b.txt is missing; waiting for it to come back",
+    ]
