@@ -164,7 +164,7 @@ def parse_lines(data: bytes | str, teams: frozenset[int] | None = None) -> Parse
 
     Undecodable bytes are replaced rather than raised on, so a corrupt byte costs one line.
     """
-    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    text = data.decode(errors="replace") if isinstance(data, bytes) else data
     rows: list[Row] = []
     rejected = 0
     examples: list[str] = []
@@ -182,78 +182,54 @@ def parse_lines(data: bytes | str, teams: frozenset[int] | None = None) -> Parse
     return ParsedBlock(None, rejected, tuple(examples), rows)
 
 
-# Bytes the vectorised path would read differently from the line parser.
-_NOT_CLEAN = (b"\t", b"  ", b"\n ", b" \n", b" \r", b"\x0b", b"\x0c", b"\r ", b'"')
-
-
 def parse_clean_block(data: bytes, teams: frozenset[int] | None = None) -> ParsedBlock | None:
     """Vectorised parse of a block in which every line is valid; ``None`` for any other block."""
     table = clean_table(data, teams)
     if table is None:
         return None
-    if not table.num_rows:
-        return ParsedBlock(events_frame(), path=VECTORISED)
     return ParsedBlock(table.to_pandas().astype(EVENT_DTYPES), path=VECTORISED)
 
 
 def clean_table(data: bytes, teams: frozenset[int] | None = None) -> pa.Table | None:
     """The block as an Arrow table if every line in it is valid, else ``None``.
 
-    pyarrow splits the columns, all as text (so a ``mm:ss`` clock is never a time of day and a
-    ``-0`` or ``+1`` is never a number), checks every field against :data:`FIELD_SHAPES` and the
-    ranges with vectorised compute functions, then casts; one doubtful byte or value sends the
-    block to :func:`parse_lines`.
+    pyarrow splits the columns at single spaces, all as text (so a ``mm:ss`` clock is never a
+    time of day and a ``-0`` or ``+1`` is never a number) and with no quoting (a ``"`` is a byte
+    like any other); then every field is checked against :data:`FIELD_SHAPES` and the ranges
+    with vectorised compute functions, and cast. Whatever the line parser would read otherwise
+    fails one of these: a tab, a run of spaces or a space at a line's end or start gives a line
+    of another width (pyarrow refuses the block) or an empty field (its shape fails), and a lone
+    carriage return, which pyarrow would take for a line end, is refused first. So one doubtful
+    byte or value sends the block to :func:`parse_lines`.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    if not data.strip(b"\r\n"):
-        return _empty_table()
-    body = data.rstrip(b"\r\n")
-    if body[:1] == b" " or body[-1:] == b" " or any(mark in data for mark in _NOT_CLEAN):
-        return None
+    if not data.strip():
+        return _empty_table()  # blank lines only: nothing to count, on either path
     if data.count(b"\r") != data.count(b"\r\n"):
         return None  # a lone carriage return
-    as_text = {name: pa.string() for name in EVENT_DTYPES}
-    wrong_width: list[object] = []
-
-    def skip_and_note(row: object) -> str:
-        wrong_width.append(row)
-        return "skip"
-
     try:
         table = pacsv.read_csv(
             pa.py_buffer(data),
             read_options=pacsv.ReadOptions(column_names=list(EVENT_DTYPES)),
-            parse_options=pacsv.ParseOptions(
-                delimiter=" ",
-                quote_char=False,
-                double_quote=False,
-                escape_char=False,
-                invalid_row_handler=skip_and_note,
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types=as_text, strings_can_be_null=False, quoted_strings_can_be_null=False
-            ),
+            parse_options=pacsv.ParseOptions(delimiter=" ", quote_char=False),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(EVENT_DTYPES, pa.string())),
         )
     except pa.ArrowInvalid:
-        return None
-    if wrong_width:
-        return None
-    if not table.num_rows:
-        return _empty_table()
+        return None  # a line of another width, or bytes that are not UTF-8
     shapes = (pc.match_substring_regex(table[name], f"^{shape}$") for name, shape in FIELD_SHAPES.items())
     if not all(pc.all(check).as_py() for check in shapes):
         return None
     clock = table["clock"]
     minutes = pc.cast(pc.utf8_slice_codeunits(clock, 0, 2), pa.int64())
-    seconds = pc.cast(pc.utf8_slice_codeunits(clock, 3, 5), pa.int64())
+    seconds = pc.cast(pc.utf8_slice_codeunits(clock, 3), pa.int64())  # the shape checked: 2 digits
     event_id, team = pc.cast(table["event_id"], pa.int64()), pc.cast(table["team"], pa.int64())
     in_game = pc.less_equal(pc.add(pc.multiply(minutes, 60), seconds), GAME_LENGTH_SECONDS)
     checks = [pc.greater_equal(event_id, SENTINEL_EVENT_ID), pc.less(seconds, 60), in_game]
     if teams is not None:
-        checks.append(pc.is_in(team, value_set=pa.array(sorted(teams | {CLOCK_MARK_TEAM}), pa.int64())))
+        checks.append(pc.is_in(team, value_set=pa.array(sorted(teams | {CLOCK_MARK_TEAM}))))
     if not all(pc.all(check).as_py() for check in checks):
         return None
     goal = pc.cast(table["goal"], pa.int64())

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 QUARTERS = 4
 QUARTER_SECONDS = GAME_LENGTH_SECONDS // QUARTERS
+GAME_MINUTES, QUARTER_MINUTES = GAME_LENGTH_SECONDS // 60, QUARTER_SECONDS // 60
 
 
 def quarter_of(seconds_left: int) -> int:
@@ -44,9 +45,12 @@ def in_quarter(seconds_left: int) -> tuple[int, str]:
 
 
 def quarters_of(clock: Any) -> Any:
-    """The quarter of each ``mm:ss`` clock of a pandas or Dask series, vectorised (:func:`quarter_of`)."""
-    seconds_left = clock.str.slice(0, 2).astype("int64") * 60 + clock.str.slice(3, 5).astype("int64")
-    return (-((seconds_left - GAME_LENGTH_SECONDS) // QUARTER_SECONDS)).clip(lower=1)
+    """The quarter of each ``mm:ss`` clock of a pandas or Dask series, vectorised (:func:`quarter_of`).
+
+    Quarters end on whole minutes, so the minutes decide: ``ceil((60 - mm) / 15)``, at least 1
+    (``45:00`` and ``45:30`` are Q1, ``44:59`` is Q2)."""
+    minutes = clock.str.slice(0, 2).astype("int64")
+    return (-((minutes - GAME_MINUTES) // QUARTER_MINUTES)).clip(lower=1)
 
 
 def arrow_quarters_of(clock: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -56,7 +60,6 @@ def arrow_quarters_of(clock: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa
     import pyarrow.compute as pc
 
     minutes = pc.cast(pc.utf8_slice_codeunits(clock, 0, 2), pa.int64())
-    seconds = pc.cast(pc.utf8_slice_codeunits(clock, 3, 5), pa.int64())
-    elapsed = pc.subtract(GAME_LENGTH_SECONDS, pc.add(pc.multiply(minutes, 60), seconds))
-    # ceil(elapsed / QUARTER_SECONDS) by integer division, exact for elapsed >= 0
-    return pc.max_element_wise(pc.divide(pc.add(elapsed, QUARTER_SECONDS - 1), QUARTER_SECONDS), 1)
+    # ceil((60 - mm) / 15) by integer division, exact since 60 - mm >= 0
+    played = pc.subtract(GAME_MINUTES + QUARTER_MINUTES - 1, minutes)
+    return pc.max_element_wise(pc.divide(played, QUARTER_MINUTES), 1)

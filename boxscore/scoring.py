@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from typing import Any, NamedTuple, overload
 
 from boxscore.events import clock_seconds
@@ -48,11 +49,8 @@ class GoalColumns(Sequence[Goal]):
     @classmethod
     def joined(cls, parts: Iterable[GoalColumns]) -> GoalColumns:
         """The goals of ``parts`` one after the other (each part in order, and later than the last)."""
-        columns: tuple[list[Any], ...] = ([], [], [], [])
-        for part in parts:
-            for into, column in zip(columns, part._columns, strict=True):
-                into.extend(column)
-        return cls(*columns)
+        columns = [part._columns for part in parts]
+        return cls(*(list(chain.from_iterable(part[i] for part in columns)) for i in range(len(Goal._fields))))
 
     def goals(self) -> tuple[Goal, ...]:
         if self._goals is None:

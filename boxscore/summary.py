@@ -50,12 +50,12 @@ def summarise_table(table: pa.Table) -> BlockSummary | None:
     ids, teams = table["event_id"].to_numpy(), table["team"].to_numpy()
     is_real = is_real_event(ids)
     real = np.flatnonzero(is_real)
-    if len(real) > 1 and not (np.diff(ids[real]) > 0).all():
+    if not (np.diff(ids[real]) > 0).all():  # ids rising (no diff at all for 0 or 1 event)
         return None
     sentinels = len(ids) - len(real)
     if sentinels and is_shot(teams[~is_real]).any():
         return None  # a shot on the sentinel id: whether it counts depends on order, so be exact
-    final = bool(ends_game(ids, table["clock"].to_numpy(zero_copy_only=False)).any())
+    final = bool(ends_game(ids, table["clock"].to_numpy()).any())
     taken = table.filter(is_shot(teams))
     shots, quarters, goals = _counts(taken, "jersey"), _counts(_with_quarters(taken), "quarter"), _goals(taken)
     if not len(real):
@@ -94,7 +94,8 @@ def _goals(shots: pa.Table) -> GoalColumns:
 
 
 def _first_id(part: BlockSummary) -> int:
-    return -1 if part.first is None else part.first  # a block without a real event has no goal
+    """Where a block's goals go: a block without a real event has none, so any place will do."""
+    return part.first or 0
 
 
 def merge_summaries(parts: list[BlockSummary | None]) -> Tally | None:
@@ -118,7 +119,7 @@ def merge_summaries(parts: list[BlockSummary | None]) -> Tally | None:
         top[1] if top else None,
         any(part.final for part in known),
         shots,
-        Quality(0, max(0, sentinels - 1), ()),
+        Quality(0, max(0, sentinels - 1)),
         quarters,
         # the blocks' id spans do not overlap: in the order of their first ids, their goals are in order
         GoalColumns.joined(part.goals for part in sorted(known, key=_first_id)),

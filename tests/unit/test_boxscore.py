@@ -263,3 +263,14 @@ def test_quarter_boundaries_a_repeated_id_a_correction_and_a_stranger_in_the_sum
 def test_every_box_score_of_the_replay_matches_a_naive_recount_quarters_and_goals_included(reference: tuple) -> None:
     for upto in range(71):
         assert_matches_events(boxscore_for("\n".join(event_lines()[: upto + 1]), reference))
+
+
+def test_unrostered_shooters_are_listed_by_number_and_an_empty_stream_has_no_box_score() -> None:
+    from boxscore.document import unknown_shooters
+    from boxscore.tally import Tally
+    from tests.helpers import tally_blocks
+
+    tally = tally_blocks([parse_block(b"0 59:00 101 10 0\n1 58:00 101 9 1\n2 57:00 101 77 0\n3 56:00 205 5 0\n", None)])
+    assert unknown_shooters(tally, 101, [Player(1, "sam", "6", 0, 0, 101)]) == ["9", "10", "77"]
+    with pytest.raises(ValueError, match=r"^no event in the stream yet: there is no box score to build$"):
+        build_boxscore(Tally(None, None, False, {}), *[None] * 3, "g")

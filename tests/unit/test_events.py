@@ -165,3 +165,70 @@ def test_a_signed_team_in_a_large_block_is_rejected_and_does_not_take_the_event_
     assert (tally.quality.rejected, tally.quality.duplicates) == (1, 0)
     assert tally.quality.examples == ("5 10:00 -0 7 1",)
     assert tally.shots[(101, "6")] == (1200, 600)  # every clean line, event 5 included
+
+
+CLEAN_PAIR = b"0 59:00 101 6 1\n1 58:00 205 2 0\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "event_ids"),
+    [
+        (b"", []),
+        (b"\n \n\t\r\n", []),  # blank lines only
+        (CLEAN_PAIR, [0, 1]),
+        (CLEAN_PAIR.replace(b"\n", b"\r\n"), [0, 1]),
+        (b"0 59:00 101 6 1\r1 58:00 205 2 0\n", None),  # a lone CR: one line for the line parser
+        (b'0 59:00 101 "6" 1\n', None),  # quotes are bytes, not quoting
+        (b"0  59:00 101 6 1\n", None),
+        (b" 59:00 101 6 1\n", None),  # a leading space: five fields, the first empty
+        (b"0 59:00 101 6 \n", None),  # a trailing space: five fields, the last empty
+        (b"0\t59:00 101 6 1\n", None),
+        (b"0 59:00 101 6 1\x0b\n", None),
+        (b"0 60:00 101 6 1\n", [0]),
+        (b"0 60:01 101 6 1\n", None),
+        (b"0 61:00 101 6 1\n", None),
+        (b"0 12:59 101 6 1\n", [0]),
+        (b"0 12:60 101 6 1\n", None),
+        (b"-1 00:00 0 0 0\n", [-1]),
+        (b"-2 59:00 101 6 1\n", None),
+        (b"0 59:00 101 6 1\n\xff\n", None),  # not UTF-8
+        (b"0 59:00 101 6 1\n1 58:00 101 6\n", None),  # a field short
+    ],
+)
+def test_the_vectorised_table_is_the_line_parser_s_or_none(data: bytes, event_ids: list[int] | None) -> None:
+    """Small blocks, asked directly (``parse_block`` sends only big ones): a table only when every
+    line is valid as written, and then the same events as the line parser's."""
+    table = parse_clean_block(data, GAME)
+    if event_ids is None:
+        assert table is None
+        return
+    lines = parse_lines(data, GAME)
+    assert table.events["event_id"].tolist() == event_ids == lines.events["event_id"].tolist()
+    assert table.events.equals(lines.events) and lines.rejected == 0
+    assert table.path == "vectorised"
+
+
+def test_the_vectorised_table_takes_only_the_game_s_teams_and_the_clock_marks() -> None:
+    stranger = b"0 59:00 999 6 1\n"
+    assert parse_clean_block(stranger, GAME) is None and len(parse_clean_block(stranger)) == 1
+    assert len(parse_clean_block(b"0 59:00 0 0 0\n", GAME)) == 1
+
+
+def test_a_block_of_exactly_small_block_bytes_is_vectorised_and_one_byte_less_is_not() -> None:
+    line = b"0 59:00 101 6 1\n"  # 16 bytes: 1,024 of them make SMALL_BLOCK_BYTES exactly
+    data = line * (SMALL_BLOCK_BYTES // len(line))
+    assert len(data) == SMALL_BLOCK_BYTES
+    assert parse_block(data, GAME).path == "vectorised"
+    assert parse_block(data[:-1], GAME).path == "line"
+    stranger = data[: -len(line)] + b"1 58:00 999 6 1\n"
+    parsed = parse_block(stranger, GAME)  # the game's teams reach the vectorised check
+    assert (parsed.path, parsed.rejected) == ("line", 1)
+
+
+def test_the_line_parser_strips_ascii_blanks_only_and_keeps_five_examples_of_120_characters() -> None:
+    assert parse_lines("\u00a00 59:00 101 6 1\n", GAME).rejected == 1  # a no-break space is not a blank
+    assert len(parse_lines(" \t0 59:00 101 6 1\f\v\r\n", GAME)) == 1
+    bad = [f"bad {i} " + "x" * 200 for i in range(7)]
+    parsed = parse_lines("\n".join(bad), GAME)
+    assert parsed.rejected == 7
+    assert parsed.examples == tuple(line[:120] for line in bad[:5])

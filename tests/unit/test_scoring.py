@@ -140,3 +140,11 @@ def test_goals_held_as_columns_are_the_goals_they_hold() -> None:
     assert columns + (later,) == (*goals, later) and (later,) + columns == (later, *goals)  # noqa: RUF005 - the operators are what is tested
     assert GoalColumns.joined([columns, GoalColumns([9], ["01:00"], [101], ["6"])]) == (*goals, later)
     assert not GoalColumns([], [], [], []) and GoalColumns([], [], [], []) == ()
+
+
+def test_goal_columns_of_unequal_length_are_refused_when_read() -> None:
+    columns = GoalColumns([1, 2], ["59:00", "58:00"], [101, 205], ["6"])  # a jersey missing
+    with pytest.raises(ValueError, match="zip"):
+        columns.goals()
+    joined = GoalColumns.joined([GoalColumns([1], ["59:00"], [101], ["6"]), GoalColumns([4], ["50:00"], [205], ["2"])])
+    assert list(joined) == [Goal(1, "59:00", 101, "6"), Goal(4, "50:00", 205, "2")]

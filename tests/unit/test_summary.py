@@ -130,3 +130,21 @@ def test_overlapping_or_repeated_ids_are_refused() -> None:
     )
     assert summarise_block(b"3 59:00 101 6 1\n2 58:00 101 6 0\n", GAME) is None
     assert summarise_block(b"3 59:00 101 6 1\nbad line\n", GAME) is None
+
+
+def test_blocks_whose_id_spans_overlap_are_refused_even_when_one_ends_past_the_other() -> None:
+    """0-2 and 1-3: each block's ids rise, but id 1 or 2 may be in both."""
+    first, second = b"0 59:00 101 6 1\n2 58:00 101 6 0\n", b"1 57:00 205 2 1\n3 56:00 205 2 0\n"
+    assert merge_summaries([summarise_block(first, GAME), summarise_block(second, GAME)]) is None
+    later, earlier = summarise_block(b"2 57:00 205 2 1\n3 56:00 205 2 0\n", GAME), summarise_block(first[:16], GAME)
+    apart = merge_summaries([later, earlier])
+    assert apart is not None and [goal.event_id for goal in apart.goals] == [
+        0,
+        2,
+    ]  # in id order, whatever the blocks' order
+
+
+def test_the_sentinel_ends_the_game_whatever_its_clock() -> None:
+    assert summarise_block(b"0 59:00 101 6 1\n-1 30:00 0 0 0\n", GAME).final
+    assert not summarise_block(b"0 59:00 101 6 1\n1 30:00 0 0 0\n", GAME).final
+    assert summarise_block(b"0 59:00 101 6 1\n1 00:00 0 0 0\n", GAME).final
