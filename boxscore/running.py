@@ -49,7 +49,7 @@ def id_runs(ids: np.ndarray) -> Intervals:
     breaks = np.flatnonzero(np.diff(ids) != 1)
     starts = np.concatenate(([ids[0]], ids[breaks + 1]))
     ends = np.concatenate((ids[breaks], [ids[-1]]))
-    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+    return [(int(a), int(b)) for a, b in np.column_stack((starts, ends))]
 
 
 def union_runs(a: Intervals, b: Intervals) -> Intervals:
@@ -279,7 +279,7 @@ def split_lines(data: bytes) -> tuple[bytes, bytes]:
 
 def last_line(complete: bytes) -> bytes:
     """The last of these complete lines (empty if there is none): re-read to detect a rewrite."""
-    return complete[:-1].rsplit(b"\n", 1)[-1] + b"\n" if complete else b""
+    return complete[:-1].rpartition(b"\n")[2] + b"\n" if complete else b""
 
 
 def full_read(read: Reader, size: int, teams: frozenset[int] | None, keep: int = 0) -> Progress:

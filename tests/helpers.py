@@ -31,8 +31,13 @@ GAME = frozenset({101, 205})
 
 
 def reader(data: bytes) -> Callable[[int, int], bytes]:
-    """Byte ranges of an in-memory stream object."""
-    return lambda start, end: data[start:end]
+    """Byte ranges of an in-memory stream object, asked for as S3 is: two whole offsets, in order."""
+
+    def read(start: int, end: int) -> bytes:
+        assert type(start) is int and type(end) is int and 0 <= start <= end <= len(data), (start, end)
+        return data[start:end]
+
+    return read
 
 
 def tally_blocks(blocks: list[ParsedBlock]) -> Tally:

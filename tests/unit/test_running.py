@@ -124,3 +124,22 @@ def test_a_read_hands_back_the_first_bytes_of_the_lines_it_folded_for_the_game_i
     tick = advance(whole.state, reader(grown), len(grown), GAME, keep=100)
     assert not tick.full_read and tick.lines == b"2 57:00 101 6 0\n3 56:00 205 1 1\n"
     assert advance(whole.state, reader(grown), len(grown), GAME).lines == b""  # keep=0: nothing handed back
+
+
+def test_a_stream_rewritten_in_place_at_the_same_size_is_read_again_in_full() -> None:
+    """A scorer's correction of an earlier goal to a miss: the same bytes long and the last line as
+    it was, so only a full read sees it."""
+    before = b"0 59:51 101 2 1\n1 57:06 101 6 0\n"
+    after = before.replace(b"2 1\n", b"2 0\n")
+    second = advance(full_read(reader(before), len(before), GAME).state, reader(after), len(after), GAME)
+    assert second.full_read and second.tally() == full_recompute(after)
+    assert second.tally().shots == {(101, "2"): (1, 0), (101, "6"): (1, 0)}  # by hand: no goal left
+
+
+def test_the_last_line_of_a_read_is_what_the_next_read_checks_and_a_full_read_keeps_no_line_by_default() -> None:
+    from boxscore.running import last_line
+
+    assert last_line(b"0 59:51 101 2 0\n1 57:06 101 6 1\n") == b"1 57:06 101 6 1\n"
+    assert last_line(b"0 59:51 101 2 0\n") == b"0 59:51 101 2 0\n" and last_line(b"") == b""
+    data = b"0 59:51 101 2 0\n1 57:06 101 6 1\n"
+    assert full_read(reader(data), len(data), GAME).lines == b""
