@@ -35,7 +35,7 @@ def is_prefix(url: str) -> bool:
 
 def game_id_of(key: str) -> str | None:
     """``gamestreams/saturday/g0042.txt`` -> ``g0042``; ``None`` for anything that is not a stream."""
-    name = key.rsplit("/", 1)[-1]
+    name = key.rpartition("/")[2]
     if not name.endswith(STREAM_SUFFIX):
         return None
     game_id = name[: -len(STREAM_SUFFIX)]

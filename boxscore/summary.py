@@ -68,16 +68,8 @@ def summarise_table(table: pa.Table) -> BlockSummary | None:
 def _counts(shots: pa.Table, by: str) -> dict[tuple[Any, Any], tuple[int, int]]:
     """(shots, goals) per team and ``by`` (jersey or quarter), grouped in Arrow."""
     grouped = shots.group_by(["team", by]).aggregate([("goal", "count"), ("goal", "sum")])
-    return {
-        (team, key): (count, goals)
-        for team, key, count, goals in zip(
-            grouped["team"].to_pylist(),
-            grouped[by].to_pylist(),
-            grouped["goal_count"].to_pylist(),
-            grouped["goal_sum"].to_pylist(),
-            strict=True,
-        )
-    }
+    # a few dozen rows (a team's jerseys or quarters): one dict each costs nothing here
+    return {(row["team"], row[by]): (row["goal_count"], row["goal_sum"]) for row in grouped.to_pylist()}
 
 
 def _with_quarters(shots: pa.Table) -> pa.Table:

@@ -50,7 +50,7 @@ def synthetic_league(games: int, seed: int = 7, shots: tuple[int, int] = (40, 90
         home, away = first_team + 2 * index, first_team + 2 * index + 1
         for team_id in (home, away):
             teams.append(Team(team_id, f"team {team_id}", "synthetic", rng.randint(0, 12), rng.randint(0, 12)))
-            numbers = [str(n) for n in rng.sample(range(0, 100), PLAYERS_PER_TEAM)]
+            numbers = [str(n) for n in rng.sample(range(100), PLAYERS_PER_TEAM)]
             rosters[team_id] = numbers
             for number in numbers:
                 season_shots = rng.randint(0, 90)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar
 
 import pandas as pd
@@ -93,10 +92,8 @@ def goal_columns(scored: pd.DataFrame) -> GoalColumns:
 
 
 def in_event_order(goals: Iterable[Goal]) -> tuple[Goal, ...]:
-    return tuple(sorted(goals, key=_EVENT_ID))
-
-
-_EVENT_ID = attrgetter("event_id")
+    """Goals by event id: a goal's first field, and unique, so a goal's own order is the event's."""
+    return tuple(sorted(goals))
 
 
 def assemble_tally(parts: TallyParts, quality: Quality) -> Tally:

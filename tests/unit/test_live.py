@@ -673,10 +673,10 @@ def test_a_whole_read_is_overdue_counted_from_when_it_began() -> None:
 
 
 def test_a_replay_of_the_final_game_keeps_its_final_lines_in_the_record() -> None:
-    loop = single(settle_seconds=1.0)
+    loop = single(settle_seconds=30.0)
     tick(loop, 0.0, {SINGLE: FINAL})
     loop.finalized(0.0, {GAME_A})
-    tick(loop, 5.0, {SINGLE: LIVE})  # the recording replayed from its start
+    assert tick(loop, 5.0, {SINGLE: LIVE}) == [SINGLE]  # the recording replayed from its start, read
     assert loop.records == [GameRecord(GAME_A, "0 59:00 101 6 1", FINAL, final=True, finalized=True)]
 
 
@@ -781,3 +781,13 @@ def test_each_missing_stream_of_a_prefix_is_named() -> None:
         "the stream s3://games/saturday/a.txt is missing; waiting for it to come back",
         "the stream s3://games/saturday/b.txt is missing; waiting for it to come back",
     ]
+
+
+def test_an_empty_stream_is_said_once_per_version_that_is_still_empty() -> None:
+    loop = multi()
+    matchups = {"a": Matchup("a", HOME, AWAY)}
+    for now, data in ((0.0, b"\n"), (1.0, b"\n"), (2.0, b"\n\n")):
+        games = loop.polled(now, {"a": version(data)})
+        loop.read_done(now, {g: progress(data) for g in loop.reads(now, games, matchups, LEAGUE)}, matchups, LEAGUE)
+    empty = "the stream of a has no event; its box score stays as it was"
+    assert messages(loop, "warning") == [empty, empty]  # at 0 s and at 2 s: the 1 s poll saw no change

@@ -148,3 +148,10 @@ def test_the_sentinel_ends_the_game_whatever_its_clock() -> None:
     assert summarise_block(b"0 59:00 101 6 1\n-1 30:00 0 0 0\n", GAME).final
     assert not summarise_block(b"0 59:00 101 6 1\n1 30:00 0 0 0\n", GAME).final
     assert summarise_block(b"0 59:00 101 6 1\n1 00:00 0 0 0\n", GAME).final
+
+
+def test_a_block_with_a_stranger_a_repeated_id_or_only_the_sentinel() -> None:
+    assert summarise_block(b"0 59:00 999 6 1\n", GAME) is None  # a stranger's shot: the exact path decides
+    assert summarise_block(b"1 59:00 101 6 1\n1 58:00 101 6 0\n", GAME) is None  # which line of id 1 counts?
+    only = summarise_block(b"-1 00:00 0 0 0\n", GAME)
+    assert only is not None and only.final and only.first is None

@@ -64,3 +64,11 @@ def test_a_seed_makes_the_same_league_and_another_seed_another() -> None:
     assert synthetic_league(3, seed=5).recordings != synthetic_league(3, seed=6).recordings
     goals = [line[-1] for text in synthetic_league(40, seed=2).recordings.values() for line in text.split("\n")[:-2]]
     assert 0.2 < goals.count("1") / len(goals) < 0.4  # about three shots in ten are goals
+
+
+def test_the_defaults_are_seed_7_from_team_1000_and_records_span_0_to_12() -> None:
+    assert synthetic_league(2) == synthetic_league(2, seed=7, shots=(40, 90), first_team=1000)
+    assert synthetic_league(2).teams[0].id == 1000
+    teams = synthetic_league(200, seed=1, shots=(2, 3)).teams
+    for record in ([t.wins for t in teams], [t.losses for t in teams]):
+        assert (min(record), max(record)) == (0, 12)

@@ -155,3 +155,15 @@ def test_a_repeated_event_id_counts_its_first_line_in_a_whole_read(dask_block_by
     assert parallel.tally().team_totals(101) == (1_500, goals[101])
     assert parallel.tally().team_totals(205) == (1_500, goals[205])
     assert parallel.tally().quality.duplicates == 1
+
+
+def test_a_block_s_rejections_travel_back_from_a_worker_as_written() -> None:
+    import pandas as pd
+
+    from boxscore.events import parse_lines
+    from boxscore.tally import Quality, quality_frame, quality_from_frame
+
+    blocks = [parse_lines("x 1\n0 59:00 101 6 1\ny 2\n", GAME), parse_lines("z 3\n", GAME), parse_lines("", GAME)]
+    frame = pd.concat([quality_frame(block) for block in blocks], ignore_index=True)
+    assert quality_from_frame(frame, duplicates=4) == Quality(3, 4, ("x 1", "y 2", "z 3"))
+    assert quality_from_frame(frame, duplicates=0, max_examples=2).examples == ("x 1", "y 2")
