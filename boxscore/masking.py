@@ -88,7 +88,8 @@ def error_reason(error: BaseException, mask: Masker | None = None) -> str:
     first = (mask or Masker())(text.splitlines()[0] if text else "")
     if len(first) <= REASON_CHARS:
         return first
-    return first[: REASON_CHARS - 4].rsplit(maxsplit=1)[0] + " ..."
+    words = first[: REASON_CHARS - 4].rsplit(maxsplit=1)  # [] when the first 296 are blanks
+    return (words[0] if words else "") + " ..."
 
 
 def described(error: BaseException) -> str:

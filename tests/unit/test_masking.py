@@ -188,3 +188,4 @@ def test_a_reason_is_cut_at_the_last_word_end_before_300_characters() -> None:
     words = "a " * 140 + "bb\t" + "c" * 30  # 313 characters; the first 296 end inside the c's
     assert error_reason(ValueError(words)) == "a " * 140 + "bb ..."  # a tab ends a word too
     assert error_reason(ValueError("x" * 400)) == "x" * 296 + " ..."
+    assert error_reason(ValueError(" " * 400 + "x")) == " ..."
