@@ -143,3 +143,18 @@ def test_the_last_line_of_a_read_is_what_the_next_read_checks_and_a_full_read_ke
     assert last_line(b"0 59:51 101 2 0\n") == b"0 59:51 101 2 0\n" and last_line(b"") == b""
     data = b"0 59:51 101 2 0\n1 57:06 101 6 1\n"
     assert full_read(reader(data), len(data), GAME).lines == b""
+
+
+def test_a_read_reports_its_path_and_range_and_a_partial_stranger_is_rejected_when_counted() -> None:
+    from boxscore.running import next_range
+
+    assert next_range(None, 40) == (0, 40)
+    data = b"0 59:51 101 2 0\n1 57:06 101 6 1\n"
+    first = advance(None, reader(data), len(data), GAME)
+    assert (first.full_read, first.paths, first.lines) == (True, ("line",), b"")
+    grown = data + b"2 56:00 205 8 1\n"
+    tick = advance(first.state, reader(grown), len(grown), GAME)
+    assert (tick.full_read, tick.paths) == (False, ("line",))
+    stranger = data + b"2 56:00 999 8 1"  # no line end yet: the tail, counted with the tally
+    tally = full_read(reader(stranger), len(stranger), GAME).tally()
+    assert (tally.quality.rejected, tally.shots) == (1, {(101, "2"): (1, 0), (101, "6"): (1, 1)})
