@@ -158,3 +158,21 @@ def test_a_read_reports_its_path_and_range_and_a_partial_stranger_is_rejected_wh
     stranger = data + b"2 56:00 999 8 1"  # no line end yet: the tail, counted with the tally
     tally = full_read(reader(stranger), len(stranger), GAME).tally()
     assert (tally.quality.rejected, tally.shots) == (1, {(101, "2"): (1, 0), (101, "6"): (1, 1)})
+
+
+def test_a_tick_of_new_bytes_past_the_vectorised_threshold_continues_or_reads_again() -> None:
+    """A tick that brings more than 16 KiB (a flow that fell behind): parsed vectorised, and its
+    first event decides, as a small tick's does, whether it continues the stream."""
+    from boxscore.events import SMALL_BLOCK_BYTES
+
+    before = b"0 59:51 101 2 0\n1 57:06 101 6 1\n"
+    state = full_read(reader(before), len(before), GAME).state
+    lines = [f"{i} 50:00 205 8 {i % 2}\n".encode() for i in range(2, 1200)]
+    grown = before + b"".join(lines)
+    assert len(grown) - len(before) >= SMALL_BLOCK_BYTES
+    tick = advance(state, reader(grown), len(grown), GAME)
+    assert (tick.full_read, tick.paths) == (False, ("vectorised",))
+    assert tick.tally() == full_recompute(grown) and tick.tally().last_event_id == 1199
+    skipped = before + b"".join(lines[1:])  # event 2 missing: the new part starts at 3
+    again = advance(state, reader(skipped), len(skipped), GAME)
+    assert again.full_read and again.tally() == full_recompute(skipped)
