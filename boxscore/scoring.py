@@ -49,8 +49,8 @@ class GoalColumns(Sequence[Goal]):
     @classmethod
     def joined(cls, parts: Iterable[GoalColumns]) -> GoalColumns:
         """The goals of ``parts`` one after the other (each part in order, and later than the last)."""
-        columns = [part._columns for part in parts]
-        return cls(*(list(chain.from_iterable(part[i] for part in columns)) for i in range(len(Goal._fields))))
+        each = [part._columns for part in parts]  # each part's four columns
+        return cls(*(list(chain.from_iterable(columns[i] for columns in each)) for i in range(len(Goal._fields))))
 
     def goals(self) -> tuple[Goal, ...]:
         if self._goals is None:
