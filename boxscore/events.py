@@ -21,8 +21,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -34,18 +35,43 @@ FINAL_CLOCK = "00:00"
 GAME_LENGTH_SECONDS = 60 * 60
 MAX_EXAMPLES = 5
 
-# ASCII digits and spaces only; at most 18 digits so every id fits an int64.
-#: What each field may look like (ASCII digits only; at most 18 digits so every id fits an int64).
-#: The one declaration of the line's shape: the line parser's regex and the vectorised checks
-#: are both built from it, so the two paths cannot disagree on a sign, a ``+`` or a padding.
-FIELD_SHAPES: dict[str, str] = {
-    "event_id": r"-?[0-9]{1,18}",
-    "clock": r"[0-9]{2}:[0-9]{2}",
-    "team": r"[0-9]{1,18}",
-    "jersey": r"[0-9]{1,3}",
-    "goal": r"[01]",
+
+@dataclass(frozen=True)
+class Digits:
+    """A field of ``shortest`` to ``longest`` ASCII digits, after a ``-`` where ``signed``.
+
+    The line parser matches the :meth:`pattern`; the vectorised checks test the same shape by the
+    field's length and the block's bytes (:func:`clean_table`), with no regular expression.
+    """
+
+    shortest: int
+    longest: int
+    signed: bool = False
+    largest: int | None = None  # a one-digit field's largest value (the goal flag)
+
+    def pattern(self) -> str:
+        top = "9" if self.largest is None else str(self.largest)
+        return ("-?" if self.signed else "") + f"[0-{top}]{{{self.shortest},{self.longest}}}"
+
+
+#: ``mm:ss``: two digits, a colon, two digits (five bytes: the vectorised checks read it in place)
+CLOCK_PATTERN, CLOCK_WIDTH, CLOCK_COLON = "[0-9]{2}:[0-9]{2}", 5, 2
+#: What each field may look like: the one declaration of the line's shape, so the line parser's
+#: regex and the vectorised checks cannot disagree on a sign, a ``+`` or a padding. At most 18
+#: digits, so every id fits an int64.
+FIELD_SHAPES: dict[str, Digits | str] = {
+    "event_id": Digits(1, 18, signed=True),
+    "clock": CLOCK_PATTERN,
+    "team": Digits(1, 18),
+    "jersey": Digits(1, 3),
+    "goal": Digits(1, 1, largest=1),
 }
-_LINE = re.compile(r"[ \t\r\f\v]+".join(f"({shape})" for shape in FIELD_SHAPES.values()), re.ASCII)
+_LINE = re.compile(
+    r"[ \t\r\f\v]+".join(
+        f"({shape if isinstance(shape, str) else shape.pattern()})" for shape in FIELD_SHAPES.values()
+    ),
+    re.ASCII,
+)
 _ASCII_SPACE = " \t\r\f\v"
 
 #: The five fields of a line, in order, and their pandas dtypes: the one declaration of the
@@ -75,7 +101,17 @@ def is_real_event(event_id: Any) -> Any:
 
 def ends_game(event_id: Any, clock: Any) -> Any:
     """The game is final once an event has the clock at ``00:00`` or the sentinel id."""
-    return (clock == FINAL_CLOCK) | (event_id == SENTINEL_EVENT_ID)
+    return _equal(clock, FINAL_CLOCK) | (event_id == SENTINEL_EVENT_ID)
+
+
+def _equal(values: Any, value: Any) -> Any:
+    """``values == value``, elementwise for an Arrow column too (a NumPy array of the answers):
+    Arrow's ``==`` compares whole columns, and a column made into Python strings costs 20 times more."""
+    if type(values).__module__.startswith("pyarrow"):
+        import pyarrow.compute as pc
+
+        return pc.equal(values, value).to_numpy(zero_copy_only=False)
+    return values == value
 
 
 Row = tuple[int, str, int, str, int]
@@ -184,32 +220,50 @@ def parse_lines(data: bytes | str, teams: frozenset[int] | None = None) -> Parse
 
 def parse_clean_block(data: bytes, teams: frozenset[int] | None = None) -> ParsedBlock | None:
     """Vectorised parse of a block in which every line is valid; ``None`` for any other block."""
-    table = clean_table(data, teams)
-    if table is None:
+    clean = clean_table(data, teams)
+    if clean is None:
         return None
-    return ParsedBlock(table.to_pandas().astype(EVENT_DTYPES), path=VECTORISED)
+    return ParsedBlock(clean.table.to_pandas().astype(EVENT_DTYPES), path=VECTORISED)
 
 
-def clean_table(data: bytes, teams: frozenset[int] | None = None) -> pa.Table | None:
+#: The bytes a clean block holds: digits, the two separators, line ends and an event id's sign.
+_CLEAN_BYTES = b"0123456789 :-\r\n"
+
+
+class CleanBlock(NamedTuple):
+    """A block in which every line is valid: its events as an Arrow table, and the minutes of
+    each event's clock (read while checking it; the quarters are counted from them)."""
+
+    table: pa.Table
+    minutes: np.ndarray
+
+
+def clean_table(data: bytes, teams: frozenset[int] | None = None) -> CleanBlock | None:
     """The block as an Arrow table if every line in it is valid, else ``None``.
 
-    pyarrow splits the columns at single spaces, all as text (so a ``mm:ss`` clock is never a
-    time of day and a ``-0`` or ``+1`` is never a number) and with no quoting (a ``"`` is a byte
-    like any other); then every field is checked against :data:`FIELD_SHAPES` and the ranges
-    with vectorised compute functions, and cast. Whatever the line parser would read otherwise
-    fails one of these: a tab, a run of spaces or a space at a line's end or start gives a line
-    of another width (pyarrow refuses the block) or an empty field (its shape fails), and a lone
-    carriage return, which pyarrow would take for a line end, is refused first. So one doubtful
-    byte or value sends the block to :func:`parse_lines`.
+    One pass of cheap byte counts first: no byte outside :data:`_CLEAN_BYTES` (so no tab, ``+``,
+    NUL or non-ASCII byte), no lone carriage return (pyarrow would take it for a line end), and a
+    ``-`` only where a line starts (an event id's sign). pyarrow then splits the columns at
+    single spaces, all as text (so a ``mm:ss`` clock is never a time of day and a ``-0`` is never
+    a number) and with no quoting; a tab-free run of spaces or a space at a line's end gives a
+    line of another width (pyarrow refuses the block) or an empty field. With those bytes, a
+    field of :class:`Digits` holds digits and at most its sign, so its length decides its
+    shape; the clocks are read in place as five bytes each, and the block's colons must all be
+    theirs. Then the ranges, and the casts. One doubtful byte or value sends the block to
+    :func:`parse_lines`, which defines what counts.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    if not data.strip():
-        return _empty_table()  # blank lines only: nothing to count, on either path
-    if data.count(b"\r") != data.count(b"\r\n"):
+    if not data or data.isspace():
+        return CleanBlock(_empty_table(), np.empty(0, np.int64))  # blank lines only: nothing to count
+    if data.translate(None, _CLEAN_BYTES):
+        return None  # a byte no valid line holds
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         return None  # a lone carriage return
+    if b"-" in data and data.count(b"-") != data.count(b"\n-") + data.startswith(b"-"):
+        return None  # a '-' that is not an event id's sign
     try:
         table = pacsv.read_csv(
             pa.py_buffer(data),
@@ -218,22 +272,69 @@ def clean_table(data: bytes, teams: frozenset[int] | None = None) -> pa.Table | 
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(EVENT_DTYPES, pa.string())),
         )
     except pa.ArrowInvalid:
-        return None  # a line of another width, or bytes that are not UTF-8
-    shapes = (pc.match_substring_regex(table[name], f"^{shape}$") for name, shape in FIELD_SHAPES.items())
-    if not all(pc.all(check).as_py() for check in shapes):
-        return None
-    clock = table["clock"]
-    minutes = pc.cast(pc.utf8_slice_codeunits(clock, 0, 2), pa.int64())
-    seconds = pc.cast(pc.utf8_slice_codeunits(clock, 3), pa.int64())  # the shape checked: 2 digits
-    event_id, team = pc.cast(table["event_id"], pa.int64()), pc.cast(table["team"], pa.int64())
-    in_game = pc.less_equal(pc.add(pc.multiply(minutes, 60), seconds), GAME_LENGTH_SECONDS)
-    checks = [pc.greater_equal(event_id, SENTINEL_EVENT_ID), pc.less(seconds, 60), in_game]
+        return None  # a line of another width
+    clock = clock_digits(table["clock"])
+    if clock is None or data.count(b":") != table.num_rows:
+        return None  # a clock not mm:ss, or a colon in another field
+    minutes, seconds = clock
+    columns = {}
+    for name, shape in FIELD_SHAPES.items():
+        column = table[name]
+        if isinstance(shape, Digits):
+            digits = pc.binary_length(column).to_numpy()
+            if shape.signed:
+                digits = digits - pc.starts_with(column, "-").to_numpy()
+            if not ((digits >= shape.shortest) & (digits <= shape.longest)).all():
+                return None
+            if EVENT_DTYPES[name] == "int64":
+                column = pc.cast(column, pa.int64())
+                if shape.largest is not None and pc.max(column).as_py() > shape.largest:
+                    return None
+        columns[name] = column
+    event_id, team = columns["event_id"].to_numpy(), columns["team"].to_numpy()
+    checks = [event_id >= SENTINEL_EVENT_ID, seconds < 60, minutes * 60 + seconds <= GAME_LENGTH_SECONDS]
     if teams is not None:
-        checks.append(pc.is_in(team, value_set=pa.array(sorted(teams | {CLOCK_MARK_TEAM}))))
-    if not all(pc.all(check).as_py() for check in checks):
+        checks.append(np.isin(team, sorted(teams | {CLOCK_MARK_TEAM})))
+    if not all(check.all() for check in checks):
         return None
-    goal = pc.cast(table["goal"], pa.int64())
-    return pa.table({"event_id": event_id, "clock": clock, "team": team, "jersey": table["jersey"], "goal": goal})
+    return CleanBlock(pa.table(columns), minutes)
+
+
+def clock_digits(clock: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """The minutes and seconds of a column of ``mm:ss`` clocks, read in place; ``None`` if any
+    clock is not two digits, a colon and two digits.
+
+    Every clock is :data:`CLOCK_WIDTH` bytes, so a chunk's characters are one run of them: a
+    matrix of a row per clock, with no string made.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pc.binary_length(clock).to_numpy() == CLOCK_WIDTH).all():
+        return None
+    chunks = clock.chunks if isinstance(clock, pa.ChunkedArray) else [clock]
+    cells = np.concatenate([_in_place(chunk) for chunk in chunks] or [np.empty((0, CLOCK_WIDTH), np.uint8)])
+    values = cells - np.uint8(ord("0"))  # a byte below '0' wraps past 9
+    mm, ss = values[:, :CLOCK_COLON], values[:, CLOCK_COLON + 1 :]
+    if len(values) and not (mm.max() <= 9 and ss.max() <= 9 and (cells[:, CLOCK_COLON] == ord(":")).all()):
+        return None
+    return _two_digits(mm), _two_digits(ss)
+
+
+def _two_digits(values: np.ndarray) -> np.ndarray:
+    """The numbers two columns of digits (tens, units) spell, as int64."""
+    tens: np.ndarray = values[:, 0].astype(np.int64) * 10
+    units: np.ndarray = tens + values[:, 1]
+    return units
+
+
+def _in_place(chunk: pa.StringArray) -> np.ndarray:
+    """The characters of a chunk of fixed-width strings, a row each (its offsets step by the width)."""
+    offsets = np.frombuffer(chunk.buffers()[1], np.int32, len(chunk) + 1, chunk.offset * 4)
+    if not len(chunk):
+        return np.empty((0, CLOCK_WIDTH), np.uint8)
+    characters = np.frombuffer(chunk.buffers()[2], np.uint8)
+    return characters[offsets[0] : offsets[-1]].reshape(-1, CLOCK_WIDTH)
 
 
 def _arrow_types() -> dict[str, pa.DataType]:

@@ -9,12 +9,9 @@ it ends). The stream's clock ends at 00:00, so it cannot carry overtime.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from boxscore.events import GAME_LENGTH_SECONDS
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 QUARTERS = 4
 QUARTER_SECONDS = GAME_LENGTH_SECONDS // QUARTERS
@@ -45,21 +42,13 @@ def in_quarter(seconds_left: int) -> tuple[int, str]:
 
 
 def quarters_of(clock: Any) -> Any:
-    """The quarter of each ``mm:ss`` clock of a pandas or Dask series, vectorised (:func:`quarter_of`).
+    """The quarter of each ``mm:ss`` clock of a pandas or Dask series, vectorised (:func:`quarter_of`)."""
+    return quarters_of_minutes(clock.str.slice(0, 2).astype("int64"))
+
+
+def quarters_of_minutes(minutes: Any) -> Any:
+    """The quarter of each clock by its minutes, a pandas, Dask or NumPy array of them.
 
     Quarters end on whole minutes, so the minutes decide: ``ceil((60 - mm) / 15)``, at least 1
     (``45:00`` and ``45:30`` are Q1, ``44:59`` is Q2)."""
-    minutes = clock.str.slice(0, 2).astype("int64")
-    return (-((minutes - GAME_MINUTES) // QUARTER_MINUTES)).clip(lower=1)
-
-
-def arrow_quarters_of(clock: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """:func:`quarters_of` for an Arrow column of checked ``mm:ss`` clocks (at most 60:00), computed
-    in Arrow: the block summaries of a long stream count whole blocks without leaving it."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    minutes = pc.cast(pc.utf8_slice_codeunits(clock, 0, 2), pa.int64())
-    # ceil((60 - mm) / 15) by integer division, exact since 60 - mm >= 0
-    played = pc.subtract(GAME_MINUTES + QUARTER_MINUTES - 1, minutes)
-    return pc.max_element_wise(pc.divide(played, QUARTER_MINUTES), 1)
+    return (-((minutes - GAME_MINUTES) // QUARTER_MINUTES)).clip(1)

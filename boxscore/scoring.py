@@ -34,27 +34,28 @@ class Goal(NamedTuple):
 class GoalColumns(Sequence[Goal]):
     """Goals held as four columns, made into :class:`Goal` tuples only when first read.
 
-    A long stream's whole read finds goals by the hundred thousand, and one tuple each costs the
-    garbage collector more than the rest of its tally; the counts are what most reads need, and
-    the columns pickle cheaply between a Dask worker and the flow. Equal to any sequence of the
-    same goals in the same order.
+    A long stream's whole read finds goals by the million, and one tuple (or one Python object
+    per field) each costs more than the rest of its tally; the counts are what most reads need.
+    So a column is a list or, from a block's summary, an Arrow array, joined without leaving
+    Arrow; either pickles cheaply between a Dask worker and the flow. Equal to any sequence of
+    the same goals in the same order.
     """
 
     __slots__ = ("_columns", "_goals")
 
-    def __init__(self, event_ids: list[int], clocks: list[str], teams: list[int], jerseys: list[str]) -> None:
-        self._columns: tuple[list[Any], ...] = (event_ids, clocks, teams, jerseys)
+    def __init__(self, event_ids: Sequence[Any], clocks: Sequence[Any], teams: Sequence[Any], jerseys: Sequence[Any]):
+        self._columns: tuple[Sequence[Any], ...] = (event_ids, clocks, teams, jerseys)
         self._goals: tuple[Goal, ...] | None = None
 
     @classmethod
     def joined(cls, parts: Iterable[GoalColumns]) -> GoalColumns:
         """The goals of ``parts`` one after the other (each part in order, and later than the last)."""
         each = [part._columns for part in parts]  # each part's four columns
-        return cls(*(list(chain.from_iterable(columns[i] for columns in each)) for i in range(len(Goal._fields))))
+        return cls(*(_concatenated([columns[i] for columns in each]) for i in range(len(Goal._fields))))
 
     def goals(self) -> tuple[Goal, ...]:
         if self._goals is None:
-            self._goals = tuple(map(Goal._make, zip(*self._columns, strict=True)))
+            self._goals = tuple(map(Goal._make, zip(*map(_as_list, self._columns), strict=True)))
         return self._goals
 
     def __len__(self) -> int:
@@ -84,11 +85,27 @@ class GoalColumns(Sequence[Goal]):
     def __radd__(self, other: Sequence[Goal]) -> tuple[Goal, ...]:
         return tuple(other) + self.goals()
 
-    def __reduce__(self) -> tuple[type[GoalColumns], tuple[list[Any], ...]]:
+    def __reduce__(self) -> tuple[type[GoalColumns], tuple[Sequence[Any], ...]]:
         return GoalColumns, self._columns
 
     def __repr__(self) -> str:
         return f"GoalColumns({len(self)} goals)"
+
+
+def _as_list(column: Sequence[Any]) -> list[Any]:
+    """A column's values as Python objects (an Arrow array's ``to_pylist``)."""
+    to_pylist = getattr(column, "to_pylist", None)
+    return to_pylist() if to_pylist is not None else list(column)
+
+
+def _concatenated(pieces: list[Sequence[Any]]) -> Sequence[Any]:
+    """One column of ``pieces`` in order: an Arrow array if every piece is one, else a list."""
+    if pieces and all(hasattr(piece, "to_pylist") for piece in pieces):
+        import pyarrow as pa
+
+        joined: Sequence[Any] = pa.concat_arrays(pieces)
+        return joined
+    return list(chain.from_iterable(map(_as_list, pieces)))
 
 
 class ScoringPlay(NamedTuple):

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from boxscore.events import clean_table, ends_game, is_real_event, is_shot
-from boxscore.periods import arrow_quarters_of
-from boxscore.scoring import GoalColumns
+from boxscore.events import CleanBlock, clean_table, ends_game, is_real_event, is_shot
+from boxscore.periods import quarters_of_minutes
+from boxscore.scoring import Goal, GoalColumns
 from boxscore.tally import Quality, QuarterCounts, ShotCounts, Tally, add_shots
 
 if TYPE_CHECKING:
@@ -42,11 +42,13 @@ class BlockSummary:
 
 def summarise_block(data: bytes, teams: frozenset[int] | None = None) -> BlockSummary | None:
     """The summary of a block of whole lines, or ``None`` if it is not clean or not increasing."""
-    table = clean_table(data, teams)
-    return None if table is None else summarise_table(table)
+    clean = clean_table(data, teams)
+    return None if clean is None else summarise_table(clean)
 
 
-def summarise_table(table: pa.Table) -> BlockSummary | None:
+def summarise_table(clean: CleanBlock) -> BlockSummary | None:
+    """What a clean block adds up to, counted in Arrow and NumPy: no Python object per event."""
+    table = clean.table
     ids, teams = table["event_id"].to_numpy(), table["team"].to_numpy()
     is_real = is_real_event(ids)
     real = np.flatnonzero(is_real)
@@ -55,9 +57,15 @@ def summarise_table(table: pa.Table) -> BlockSummary | None:
     sentinels = len(ids) - len(real)
     if sentinels and is_shot(teams[~is_real]).any():
         return None  # a shot on the sentinel id: whether it counts depends on order, so be exact
-    final = bool(ends_game(ids, table["clock"].to_numpy()).any())
-    taken = table.filter(is_shot(teams))
-    shots, quarters, goals = _counts(taken, "jersey"), _counts(_with_quarters(taken), "quarter"), _goals(taken)
+    final = bool(ends_game(ids, table["clock"]).any())
+    shot = is_shot(teams)
+    taken = table.filter(shot)
+    quarter = quarters_of_minutes(clean.minutes[shot])
+    shots, quarters, goals = (
+        _counts(taken, "jersey"),
+        _counts(taken.append_column("quarter", [quarter]), "quarter"),
+        _goals(taken),
+    )
     if not len(real):
         return BlockSummary(None, None, None, sentinels, final, shots, quarters, goals)
     last = int(real[-1])
@@ -72,17 +80,13 @@ def _counts(shots: pa.Table, by: str) -> dict[tuple[Any, Any], tuple[int, int]]:
     return {(row["team"], row[by]): (row["goal_count"], row["goal_sum"]) for row in grouped.to_pylist()}
 
 
-def _with_quarters(shots: pa.Table) -> pa.Table:
-    """The shots with the quarter of each (:func:`boxscore.periods.quarter_of`, in Arrow)."""
-    return shots.append_column("quarter", arrow_quarters_of(shots["clock"]))
-
-
 def _goals(shots: pa.Table) -> GoalColumns:
-    """The block's goals, in event order already: a summarised block's real ids strictly increase."""
+    """The block's goals as Arrow columns, in event order already (a summarised block's real ids
+    strictly increase): a long stream's million goals stay four arrays until a page reads them."""
     import pyarrow.compute as pc
 
     scored = shots.filter(pc.equal(shots["goal"], 1))
-    return GoalColumns(*(scored[name].to_pylist() for name in ("event_id", "clock", "team", "jersey")))
+    return GoalColumns(*(scored[name].combine_chunks() for name in Goal._fields))
 
 
 def _first_id(part: BlockSummary) -> int:

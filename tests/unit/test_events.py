@@ -113,6 +113,8 @@ NUMBER = st.one_of(
     st.builds(lambda d: "+" + d, DIGITS),
     st.builds(lambda d: "00" + d, DIGITS),
     st.sampled_from(["-0", "+0", "٣", "３", "1٣", "99999999999999999999", "0x1", "1.0", ""]),
+    # the shapes' edges: 18 digits fit, 19 do not, padded or not; a colon or a dash inside
+    st.sampled_from(["0" * 17 + "7", "0" * 18 + "7", "9" * 18, "1" * 19, "1:2", ":", "1-2", "-", "--1"]),
 )
 CLOCK = st.one_of(
     st.builds(lambda m, s: f"{m:02d}:{s:02d}", st.integers(0, 61), st.integers(0, 61)),
@@ -193,6 +195,22 @@ CLEAN_PAIR = b"0 59:00 101 6 1\n1 58:00 205 2 0\n"
         (b"-2 59:00 101 6 1\n", None),
         (b"0 59:00 101 6 1\n\xff\n", None),  # not UTF-8
         (b"0 59:00 101 6 1\n1 58:00 101 6\n", None),  # a field short
+        (b"000000000000000007 59:00 101 6 1\n", [7]),  # 18 digits
+        (b"-00000000000000001 59:00 0 0 0\n", [-1]),  # a sign and 17 digits
+        (b"-000000000000000001 59:00 0 0 0\n", [-1]),  # a sign and 18 digits
+        (b"0000000000000000007 59:00 101 6 1\n", None),  # 19 digits, though the number is small
+        (b"7 59:00 000000000000000101 6 1\n", [7]),
+        (b"7 59:00 0000000000000000101 6 1\n", None),
+        (b"7 59:00 101 006 1\n", [7]),
+        (b"7 59:00 101 0006 1\n", None),
+        (b"7 59:00 101 1: 1\n", None),  # a colon outside the clock
+        (b"7 59:00 101 -6 1\n", None),  # a dash that is not an event id's sign
+        (b"7 59:00 -0 6 1\n", None),
+        (b"7 59:00 101 6 -0\n", None),
+        (b"7 59:00 101 6 01\n", None),
+        (b"- 59:00 101 6 1\n", None),
+        (b"7 5:900 101 6 1\n", None),  # five bytes, the colon out of place
+        (b"7 5/:00 101 6 1\n", None),  # a byte just below '0'
     ],
 )
 def test_the_vectorised_table_is_the_line_parser_s_or_none(data: bytes, event_ids: list[int] | None) -> None:
