@@ -78,7 +78,7 @@ bench-freshness: venv  ## the recorded game at 0.05 s per game second, poll 0.2 
 bench-many: venv  ## 10, 100, 1,000 concurrent games, threads and a process Dask cluster: freshness, CPU per process
 	$(BIN)/python -m bench.many_games
 
-bench-ticks: venv  ## CPU per idle poll and per changed game: this tree against an earlier commit, side by side
+bench-ticks: bench-venv  ## CPU per idle poll and per changed game: this tree against an earlier commit, side by side
 	$(BIN)/python -m bench.tick_cost
 
 bench-page: venv  ## game day: 100 and 1,000 fans refreshing, 1,000 event-stream subscribers; this tree against an earlier commit

@@ -24,9 +24,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
 SENTINEL_EVENT_ID = -1
@@ -148,7 +148,11 @@ class ParsedBlock:
 
 
 def events_frame(rows: Iterable[Row] = ()) -> pd.DataFrame:
-    """Build an events frame with the canonical columns and dtypes (also Dask's ``meta``)."""
+    """Build an events frame with the canonical columns and dtypes (also Dask's ``meta``).
+
+    pandas is imported here, not with the module: the live flow's first poll does not need it."""
+    import pandas as pd
+
     frame = pd.DataFrame(list(rows), columns=list(EVENT_DTYPES))
     return frame.astype(EVENT_DTYPES)
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from boxscore.events import (
     MAX_EXAMPLES,
@@ -32,6 +31,9 @@ from boxscore.events import (
 from boxscore.periods import quarter_of, quarters_of
 from boxscore.scoring import Goal
 from boxscore.tally import Quality, Tally, add_shots, goal_columns, in_event_order
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Read bytes [start, end) of the stream object.
 Reader = Callable[[int, int], bytes]

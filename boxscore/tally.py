@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from boxscore.events import MAX_EXAMPLES, ParsedBlock, ends_game, is_real_event, is_shot
 from boxscore.periods import quarters_of
 from boxscore.scoring import Goal, GoalColumns
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: (team id, jersey) -> (shots, goals)
 ShotCounts = Mapping[tuple[int, str], tuple[int, int]]
@@ -116,6 +117,8 @@ def assemble_tally(parts: TallyParts, quality: Quality) -> Tally:
 
 def quality_frame(block: ParsedBlock) -> pd.DataFrame:
     """A block's rejections as one small row (what a Dask worker sends back instead of its events)."""
+    import pandas as pd
+
     return pd.DataFrame({"rejected": [block.rejected], "examples": ["\n".join(block.examples)]}).astype(
         {"rejected": "int64", "examples": "str"}
     )

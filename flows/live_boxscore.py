@@ -20,10 +20,9 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from distributed import Client
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
@@ -37,11 +36,14 @@ from boxscore.report import boxscore_rows, game_progress, line_score, scoreline
 from tasks import ServiceUnavailable
 from tasks.aggregate import DaskReader
 from tasks.boxscores import BoxScoreStore, ensure_game_index, read_game_records
-from tasks.cluster import dask_task_runner, run_dask_client
+from tasks.cluster import DaskRunnerFromSettings, run_dask_client
 from tasks.league import ReferenceDatabase
 from tasks.masking import shown
 from tasks.settings import Settings
 from tasks.stream import GameStreams, check_stream_settings
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = ["StreamTimeout", "live_boxscore"]
 
@@ -50,7 +52,7 @@ BOXSCORE_ARTIFACT = "boxscore"  # one key: the UI shows the latest box score, ol
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
-@flow(name="live-boxscore", task_runner=dask_task_runner())
+@flow(name="live-boxscore", task_runner=DaskRunnerFromSettings())
 def live_boxscore(
     poll_interval: float = LIVE.poll_interval,
     wait_for_stream: float = LIVE.wait_for_stream,

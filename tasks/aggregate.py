@@ -14,15 +14,10 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import reduce
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import dask
-import pandas as pd
-from dask.delayed import Delayed
-from distributed import Client
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect_dask import get_dask_client
 
 from boxscore.config import LiveConfig
 from boxscore.events import ParsedBlock, events_frame, parse_block
@@ -53,9 +48,19 @@ from tasks.stream import (
     stream_path,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+    from dask.delayed import Delayed
+    from distributed import Client
+
+# Dask (and pandas with it) is imported where a read is made, not with this module: the live
+# flow's first poll, which comes before any read, does not wait for it.
+
 
 def stream_blocks(url: str, storage_options: dict[str, Any], size: int, dask_block_bytes: int) -> list[Delayed]:
     """The first ``size`` bytes of a stream as lazy blocks of whole lines, each read on a worker."""
+    import dask
+
     return [
         dask.delayed(read_lines_block)(url, storage_options, offset, dask_block_bytes, size)
         for offset in range(0, size, dask_block_bytes)
@@ -87,7 +92,8 @@ class TallyGraph(NamedTuple):
 
 def _lazy_tally(blocks: list[Delayed], teams: frozenset[int]) -> TallyGraph:
     """A Dask dataframe of the blocks' events, one partition per block, de-duplicated by event id."""
-    import dask.dataframe as dd  # only a whole read needs it: importing it costs the live flow's start-up 0.3 s
+    import dask
+    import dask.dataframe as dd
 
     parsed = [dask.delayed(parse_block)(block, teams) for block in blocks]
     events = dd.from_delayed([dask.delayed(_events)(b) for b in parsed], meta=events_frame(), verify_meta=False)
@@ -120,6 +126,8 @@ def tally_streams(
     :mod:`boxscore.summary`). A stream with a rejected line or a repeated event id is tallied
     again the exact way, as :func:`whole_read` does.
     """
+    import dask
+
     blocks = {}
     for game, (url, _) in streams.items():
         fs, path = stream_filesystem(url, storage_options)
@@ -141,6 +149,8 @@ def whole_read(blocks: list[Delayed], teams: frozenset[int], keep: int, schedule
     the complete lines are tallied in parallel, and where they end, the last of them and the
     runs of their event ids come back with the tally, so later ticks fold only new lines.
     """
+    import dask
+
     if not blocks:
         return full_read(lambda start, end: b"", 0, teams, keep)
     pieces = [dask.delayed(split_lines, nout=2)(block) for block in blocks]
@@ -180,6 +190,8 @@ def read_whole_stream(
     ``None.address``, PrefectHQ/prefect#17334) as well as S3; a read that fails them all is a
     failed read of this game only, made again with the game's backoff.
     """
+    from prefect_dask import get_dask_client
+
     blocks = stream_blocks(read.url, storage_options, read.size, dask_block_bytes)
     with get_dask_client() as client:
         return whole_read(blocks, read.teams, read.keep, client)

@@ -1,23 +1,26 @@
 """The Dask cluster the aggregation runs on: the user's own, or a local one for the run.
 
-The live flow declares prefect-dask's :class:`DaskTaskRunner` and takes its one client from it
-(Prefect owns the client and closes it with the run). Threads, not processes, for the local
-cluster: worker processes would each need the Prefect API and the project importable, and the
-work per tick is small.
+The live flow runs on prefect-dask's :class:`DaskTaskRunner` and takes its one client from it
+(Prefect owns the client and closes it with the run). The runner is made, and Dask imported,
+when the run first reads (:class:`DaskRunnerFromSettings`): the first poll comes before that.
+Threads, not processes, for the local cluster: worker processes would each need the Prefect
+API and the project importable, and the work per tick is small.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask
-from distributed import Client, LocalCluster
 from prefect.context import FlowRunContext
-from prefect_dask import DaskTaskRunner
+from prefect.task_runners import TaskRunner
 
 from tasks.settings import setting
+
+if TYPE_CHECKING:
+    from distributed import Client, LocalCluster
+    from prefect_dask import DaskTaskRunner
 
 #: The local cluster of a run without ``DASK_ADDRESS``: on loopback, and without a dashboard (which
 #: has no login) unless ``LOCAL_CLUSTER_DASHBOARD`` names an address for it (:func:`local_cluster`).
@@ -54,19 +57,52 @@ QUIET_LOCAL_CLUSTER: dict[str, Any] = {
 
 def quiet_local_cluster(**kwargs: Any) -> LocalCluster:
     """A :class:`LocalCluster` built with :data:`QUIET_LOCAL_CLUSTER` (read when it starts)."""
+    import dask
+    from distributed import LocalCluster
+
     with dask.config.set(QUIET_LOCAL_CLUSTER):
         return LocalCluster(**kwargs)
 
 
-class DaskRunnerFromSettings(DaskTaskRunner):
-    """prefect-dask's runner, pointed at ``DASK_ADDRESS`` as it is when each flow run starts.
+class DaskRunnerFromSettings(TaskRunner[Any]):
+    """prefect-dask's :class:`DaskTaskRunner` for a flow run, made when the run first uses Dask.
 
-    Prefect duplicates a flow's task runner for every run: building it again here reads the
-    setting at run time (in the worker's environment), not when the flow module was imported.
+    Prefect duplicates a flow's task runner for every run and starts it before the flow's body:
+    this one only then reads ``DASK_ADDRESS`` (in the worker's environment, not when the flow
+    module was imported), and makes the DaskTaskRunner (importing Dask, 0.4 s) at the run's first
+    task submitted or client asked for. Everything else is the DaskTaskRunner's own.
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._dask: DaskTaskRunner | None = None
+
     def duplicate(self) -> DaskRunnerFromSettings:
-        return dask_task_runner()
+        return type(self)()
+
+    @property
+    def dask(self) -> DaskTaskRunner:
+        """The run's DaskTaskRunner, started with this runner (made on first use)."""
+        if self._dask is None:
+            if not self._started:
+                raise RuntimeError("The task runner must be started before submitting work.")
+            self._dask = dask_task_runner().__enter__()
+        return self._dask
+
+    @property
+    def client(self) -> Client:
+        return self.dask.client
+
+    def submit(self, task: Any, parameters: dict[str, Any], wait_for: Any = None, dependencies: Any = None) -> Any:
+        return self.dask.submit(task, parameters, wait_for, dependencies)
+
+    def __exit__(self, *exc: Any) -> None:
+        dask, self._dask = self._dask, None
+        try:
+            if dask is not None:
+                dask.__exit__(*exc)
+        finally:
+            super().__exit__(*exc)
 
 
 def run_dask_client() -> Client:
@@ -77,12 +113,14 @@ def run_dask_client() -> Client:
     return client
 
 
-def dask_task_runner() -> DaskRunnerFromSettings:
+def dask_task_runner() -> DaskTaskRunner:
     """The user's scheduler (``DASK_ADDRESS``), or a threads-only local cluster for the run."""
+    from prefect_dask import DaskTaskRunner
+
     address = setting("DASK_ADDRESS")
     if address:
-        return DaskRunnerFromSettings(address=address)
-    return DaskRunnerFromSettings(
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(
         cluster_class=quiet_local_cluster, cluster_kwargs=local_cluster(setting("LOCAL_CLUSTER_DASHBOARD"))
     )
 
@@ -90,6 +128,8 @@ def dask_task_runner() -> DaskRunnerFromSettings:
 @contextmanager
 def dask_client(address: str = "", threads: int = 2) -> Iterator[Client]:
     """A client outside any flow (benchmarks, tests): ``address`` or a threads-only local cluster."""
+    from distributed import Client
+
     if address:
         with Client(address, set_as_default=False) as client:
             yield client
