@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv tools demo up worker down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads clean
+.PHONY: venv tools demo up worker down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -96,8 +96,12 @@ bench-floor: bench-venv  ## CPU per tick at 10, 100, 1,000 games against one LIS
 bench-worker-reads: venv  ## a tick's reads on a process cluster's two workers, timed alone, through s3fs and obstore
 	$(BIN)/python -m bench.worker_reads
 
-bench: bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads  ## every figure, then bench/results/README.md and the charts
+bench-suite: venv  ## make test on a clean clone of HEAD, timed from outside, with its slowest tests
+	$(BIN)/python -m bench.suite
+
+bench: bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite  ## every figure, then bench/results/README.md, the charts, and each target against its figure
 	$(BIN)/python -m bench.report
+	$(BIN)/python -m bench.targets
 
 clean:
 	rm -rf var .pytest_cache

@@ -34,6 +34,12 @@ def machine() -> dict[str, Any]:
     }
 
 
+def load(name: str) -> dict | None:
+    """A benchmark's saved figures (bench/results/<name>.json), or ``None`` before its first run."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def save(name: str, results: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"

@@ -9,12 +9,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from bench.common import RESULTS
-
-
-def load(name: str) -> dict | None:
-    path = RESULTS / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+from bench.common import RESULTS, load
+from bench.targets import targets_markdown
 
 
 def main() -> None:
@@ -27,6 +23,9 @@ def main() -> None:
         f"Machine: {machine.get('cores')} cores, {machine.get('ram_gib')} GiB RAM, Python {machine.get('python')}.",
         "Each time is the best of 3 runs; ratios come from the same run.",
         "",
+        "## Targets (issue #35), each against its benchmark's last figure",
+        "",
+        *targets_markdown(),
     ]
     if long:
         lines += [
@@ -299,6 +298,22 @@ def tick_cost_table(ticks: dict) -> list[str]:
         "before it subtracts the idle polls' share, counted as wall time / poll interval.",
         "",
     ]
+    if profiles := ticks.get("profiles"):
+        groups = sorted(
+            {group for shares in profiles.values() for group in shares},
+            key=lambda g: -max(shares.get(g, 0) for shares in profiles.values()),
+        )
+        lines += [
+            "Where each version's CPU went in the changed phase (py-spy, share of samples, one more run of each):",
+            "",
+            "| | " + " | ".join(profiles) + " |",
+            "|---|" + "---:|" * len(profiles),
+            *(
+                f"| {g} | " + " | ".join(f"{shares.get(g, 0):.0%}" for shares in profiles.values()) + " |"
+                for g in groups
+            ),
+            "",
+        ]
     if "whole_read" in ticks:
         price = ticks["whole_read"]
         lines += [

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from tabulate import tabulate
 
-from bench.report import load
+from bench.common import load
 
 
 @dataclass(frozen=True)

@@ -177,6 +177,8 @@ def main(before: str, runs: int, games: int = GAMES, profiled: bool = False) -> 
         rows = [[group, *(f"{shares.get(group, 0):.0%}" for shares in profiles.values())] for group in groups]
         print(tabulate(rows, headers=["changed phase under py-spy", *profiles]))
     results = {"games": games, "poll_interval": POLL, "runs": measured, "medians": medians, "ratio": ratio}
+    if profiled:
+        results["profiles"] = profiles
     save("tick_cost", {**results, "whole_read": submit})
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+import aiobotocore.session
 import s3fs
 from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
@@ -39,7 +41,20 @@ def s3_filesystem(storage_options: dict[str, Any]) -> s3fs.S3FileSystem:
 
     Writes (the simulator, a missing bucket) always go through s3fs, whichever client reads.
     """
-    return s3fs.S3FileSystem(**s3fs_options(storage_options))
+    return s3fs.S3FileSystem(**s3fs_options(storage_options), session=botocore_session())
+
+
+@cache
+def botocore_session() -> aiobotocore.session.AioSession:
+    """The one botocore session of this process's s3fs clients, whose answers keep their timestamps as text.
+
+    Nothing here reads an object's ``LastModified`` (a version is its ETag and size), and botocore
+    parses each with dateutil: for a LIST of 100 game streams, a tenth of a tick's CPU (py-spy,
+    bench/results/README.md). Text is what the AWS CLI keeps them as, through the same setting.
+    """
+    session = aiobotocore.session.AioSession()
+    session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=str)
+    return session
 
 
 def reader_filesystem(storage_options: dict[str, Any]) -> AbstractFileSystem:

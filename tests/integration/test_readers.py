@@ -50,6 +50,9 @@ def test_a_reader_lists_reads_and_tallies_the_streams_it_is_given(s3, reader: st
         game: StreamVersion(f'"{hashlib.md5(body).hexdigest()}"', len(body)) for game, body in streams.items()
     }
     assert head_stream(f"{prefix}g0001.txt", options) == listed["g0001"]
+    if reader == "s3fs":  # botocore's answers keep their timestamps as text: no dateutil per object listed
+        modified = [entry["LastModified"] for entry in s3_filesystem(options).ls(prefix.removeprefix("s3://"), True)]
+        assert len(modified) == 3 and all(isinstance(stamp, str) and stamp[:2] == "20" for stamp in modified)
     assert head_stream(f"{prefix}missing.txt", options) is None
     assert read_stream(f"{prefix}g0001.txt", options) == RECORDED
 
