@@ -201,7 +201,7 @@ def startup_table(result: dict) -> list[str]:
         f"| {name} | {median:.1f} | {', '.join(f'{v:.1f}' for v in result['runs'][name])} |"
         for name, median in result["median_s"].items()
     ]
-    return [*lines, "", f"Target: {result['target_s']:.0f} s with a running server.", ""]
+    return [*lines, "", f"Target: {result['target_s']:.1f} s with a running server.", ""]
 
 
 def cpu_per_event_chart(floor: list[dict], many: list[dict]) -> None:

@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
 
@@ -256,6 +255,7 @@ def clean_table(data: bytes, teams: frozenset[int] | None = None) -> CleanBlock 
     theirs. Then the ranges, and the casts. One doubtful byte or value sends the block to
     :func:`parse_lines`, which defines what counts.
     """
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -311,6 +311,7 @@ def clock_digits(clock: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndar
     Every clock is :data:`CLOCK_WIDTH` bytes, so a chunk's characters are one run of them: a
     matrix of a row per clock, with no string made.
     """
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -327,6 +328,8 @@ def clock_digits(clock: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndar
 
 def _two_digits(values: np.ndarray) -> np.ndarray:
     """The numbers two columns of digits (tens, units) spell, as int64."""
+    import numpy as np
+
     tens: np.ndarray = values[:, 0].astype(np.int64) * 10
     units: np.ndarray = tens + values[:, 1]
     return units
@@ -334,6 +337,8 @@ def _two_digits(values: np.ndarray) -> np.ndarray:
 
 def _in_place(chunk: pa.StringArray) -> np.ndarray:
     """The characters of a chunk of fixed-width strings, a row each (its offsets step by the width)."""
+    import numpy as np
+
     offsets = np.frombuffer(chunk.buffers()[1], np.int32, len(chunk) + 1, chunk.offset * 4)
     if not len(chunk):
         return np.empty((0, CLOCK_WIDTH), np.uint8)

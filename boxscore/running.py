@@ -15,8 +15,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
-
 from boxscore.events import (
     MAX_EXAMPLES,
     SENTINEL_EVENT_ID,
@@ -33,6 +31,7 @@ from boxscore.scoring import Goal
 from boxscore.tally import Quality, Tally, add_shots, goal_columns, in_event_order
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 #: Read bytes [start, end) of the stream object.
@@ -45,6 +44,8 @@ Intervals = list[tuple[int, int]]
 
 def id_runs(ids: np.ndarray) -> Intervals:
     """Sorted unique ids as inclusive intervals: [0, 1, 2, 5] -> [(0, 2), (5, 5)]."""
+    import numpy as np
+
     if not len(ids):
         return []
     ids = np.unique(ids)
@@ -66,6 +67,8 @@ def union_runs(a: Intervals, b: Intervals) -> Intervals:
 
 
 def _seen(intervals: Intervals, ids: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     mask = np.zeros(len(ids), dtype=bool)
     for lo, hi in intervals:
         mask |= (ids >= lo) & (ids <= hi)
@@ -199,6 +202,8 @@ class RunningTally:
 
     def _count_rows(self, rows: list[Row]) -> _Counted:
         """What a block adds, line by line (a tick's few new lines: cheaper than a DataFrame)."""
+        import numpy as np
+
         shots: dict[tuple[int, str], tuple[int, int]] = {}
         quarters: dict[tuple[int, int], tuple[int, int]] = {}
         goals: list[Goal] = []

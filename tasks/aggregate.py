@@ -37,7 +37,6 @@ from boxscore.running import (
     split_lines,
     union_runs,
 )
-from boxscore.summary import merge_summaries, summarise_block
 from boxscore.tally import Tally, TallyParts, assemble_tally, quality_frame, quality_from_frame, tally_parts
 from tasks.stream import (
     PrefetchedReader,
@@ -127,6 +126,8 @@ def tally_streams(
     again the exact way, as :func:`whole_read` does.
     """
     import dask
+
+    from boxscore.summary import merge_summaries, summarise_block
 
     blocks = {}
     for game, (url, _) in streams.items():
