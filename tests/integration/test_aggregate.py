@@ -5,17 +5,19 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import prefect_dask
 import pytest
 from dask.utils import key_split
 from distributed import get_task_stream
 from prefect import flow
 
+from boxscore import summary
 from boxscore.events import parse_block
 from boxscore.live import GameRead
 from boxscore.running import Progress, full_read
 from tasks import aggregate
 from tasks.aggregate import stream_blocks, tally_streams, whole_read
-from tasks.cluster import dask_client, dask_task_runner
+from tasks.cluster import DaskRunnerFromSettings, dask_client
 from tasks.stream import write_stream
 from tests.helpers import GAME, reader, tally_blocks
 from tests.recorded_game import EVENTS_FILE
@@ -42,7 +44,7 @@ def test_tally_streams_takes_the_merge_for_a_clean_stream_and_the_exact_path_for
     assert clean_tasks == {"read_lines_block", "summarise_block"}, clean_tasks
     assert dirty_tasks > clean_tasks, dirty_tasks  # the same, then the exact tally's tasks
 
-    monkeypatch.setattr(aggregate, "merge_summaries", lambda parts: None)  # the fast merge lost
+    monkeypatch.setattr(summary, "merge_summaries", lambda parts: None)  # the fast merge lost
     with dask_client() as client, get_task_stream(client) as planted:
         assert tally_streams(client, {"clean": (str(clean), GAME)}, {}, 256)["clean"] == tallies["clean"]
     assert {key_split(task["key"]) for task in planted.data} > clean_tasks, "the check sees the lost merge"
@@ -72,7 +74,7 @@ def test_the_whole_read_task_retries_a_dask_client_that_fails_to_start(
     url = f"s3://{s3.bucket}/{uuid.uuid4().hex[:10]}/game.txt"
     write_stream(url, data.decode(), storage)
     attempts = tmp_path / "attempts"  # a file: the task's call travels pickled, a list would be copied
-    real = aggregate.get_dask_client
+    real = prefect_dask.get_dask_client
 
     def flaky(*args: object, **kwargs: object):  # the first attempt fails as in the issue
         with attempts.open("a") as log:
@@ -81,9 +83,9 @@ def test_the_whole_read_task_retries_a_dask_client_that_fails_to_start(
             raise AttributeError("'NoneType' object has no attribute 'address'")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(aggregate, "get_dask_client", flaky)
+    monkeypatch.setattr(prefect_dask, "get_dask_client", flaky)
 
-    @flow(task_runner=dask_task_runner())
+    @flow(task_runner=DaskRunnerFromSettings())  # the live flow's runner: prefect-dask's, made at the submit
     def one_whole_read() -> Progress:
         read = GameRead(url, GAME, None, len(data), 0, whole=True)
         return aggregate.read_whole_stream.with_options(retry_delay_seconds=0).submit(read, storage, 256).result()
