@@ -88,6 +88,10 @@ def test_readme_s_commands_run_as_written_beside_a_compose_env(checkout: Path) -
             final = client.sidearm.boxscores.find_one({"game_id": RECORDED_GAME_ID}, sort=[("event_id", -1)])
     finally:
         server.terminate()
-        server.wait(30)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:  # it read what it had to; a slow stop is not what this test checks
+            server.kill()
+            server.wait(30)
     assert final is not None and final["final"] is True
     assert (final["home"]["score"], final["away"]["score"]) == (14, 9)
