@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from devstack.servers import PrefectServer, SeaweedS3, SecantusMongo
+from devstack.servers import SeaweedS3, SecantusMongo
 
 if TYPE_CHECKING:
     from tests.integration.browser import Browser
@@ -61,18 +61,12 @@ def mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecantusMongo]:
 
 
 @pytest.fixture(scope="session")
-def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """One Prefect server for every flow run of this worker's session, the API of every flow
-    called here; its database starts migrated (``devstack.servers.migrated_prefect_database``),
-    which makes it three times quicker to start than Prefect's own test harness."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+def prefect_api() -> Iterator[None]:
+    """One Prefect test harness (a temporary API server) for every flow run of the session."""
+    from prefect.testing.utilities import prefect_test_harness
 
-    server = PrefectServer(tmp_path_factory.mktemp("prefect-api")).start(timeout=180)
-    try:
-        with temporary_settings({PREFECT_API_URL: server.api_url}):
-            yield
-    finally:
-        server.stop()
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
 
 
 @pytest.fixture(scope="session")
