@@ -165,23 +165,3 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
     chromium = Browser(tmp_path / "chromium")
     yield chromium
     chromium.close()
-
-
-#: The files that take longest, longest first (``make bench-suite`` lists the slowest tests):
-#: pytest-xdist hands out whole files in collection order (``--no-loadscope-reorder``), so these
-#: start at once on the workers and the many short files fill in around them, instead of the
-#: longest beginning last on a worker of its own.
-LONGEST_FIRST = (
-    "test_restarts.py",
-    "test_readme.py",
-    "test_deployments.py",
-    "test_secrets.py",
-    "test_faults.py",
-    "test_cluster.py",
-    "test_season.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # a stable sort: the rest keep their order
