@@ -18,8 +18,8 @@ import time
 
 from bench.common import ROOT, SCRATCH, save
 
-#: pytest's last line, e.g. "====== 599 passed in 78.31s (0:01:18) ======"
-SUMMARY = re.compile(r"=+ (?P<counts>.*?) in (?P<seconds>[0-9.]+)s")
+#: pytest's last line, e.g. "599 passed in 78.31s (0:01:18)" or "2 failed, 72 passed, 16 warnings in 404.64s"
+SUMMARY = re.compile(r"^=*\s*(?P<counts>[0-9]+ (?:passed|failed)[^\n]*?) in (?P<seconds>[0-9.]+)s", re.MULTILINE)
 #: a --durations line, e.g. "116.20s call     tests/integration/test_readme.py::test_demo"
 DURATION = re.compile(r"^(?P<seconds>[0-9.]+)s (?P<when>setup|call|teardown) +(?P<test>\S+)$")
 
