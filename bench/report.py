@@ -26,7 +26,8 @@ def main() -> None:
         "## Targets (issue #35), each against its benchmark's last figure",
         "",
         *targets_markdown(),
-        "Why a target is missed, and where the time goes: [docs/benchmarks.md](../../docs/benchmarks.md#issue-35s-targets).",
+        "Why a target is missed, and where the time goes: "
+        "[docs/benchmarks.md](../../docs/benchmarks.md#issue-35s-targets).",
         "",
     ]
     if long:
