@@ -248,8 +248,8 @@ PREFECT_DATABASES = Path(__file__).resolve().parents[1] / "var" / "cache"
 def migrated_prefect_database(home: Path) -> None:
     """Give a new Prefect home a copy of a database already migrated for this Prefect version.
 
-    Migrating a new database is most of a server's start: 12.7 s of it here, and 4.0 s with the
-    database already migrated. The first server of a Prefect version migrates one for all
+    Migrating a new database is most of a server's start. The first server of a Prefect version
+    migrates one for all
     (``prefect server database upgrade``); every later one starts from a copy, which the server
     migrates further on start should it be older, as it would any database.
     """

@@ -69,8 +69,8 @@ class DaskRunnerFromSettings(TaskRunner[Any]):
 
     Prefect duplicates a flow's task runner for every run and starts it before the flow's body:
     this one only then reads ``DASK_ADDRESS`` (in the worker's environment, not when the flow
-    module was imported), and makes the DaskTaskRunner (importing Dask, 0.4 s) at the run's first
-    task submitted or client asked for. Everything else is the DaskTaskRunner's own.
+    module was imported), and makes the DaskTaskRunner (importing Dask and distributed) at the
+    run's first task submitted or client asked for. Everything else is the DaskTaskRunner's own.
     """
 
     def __init__(self) -> None:

@@ -48,9 +48,9 @@ def s3_filesystem(storage_options: dict[str, Any]) -> s3fs.S3FileSystem:
 def botocore_session() -> aiobotocore.session.AioSession:
     """The one botocore session of this process's s3fs clients, whose answers keep their timestamps as text.
 
-    Nothing here reads an object's ``LastModified`` (a version is its ETag and size), and botocore
-    parses each with dateutil: for a LIST of 100 game streams, a tenth of a tick's CPU (py-spy,
-    bench/results/README.md). Text is what the AWS CLI keeps them as, through the same setting.
+    Nothing here reads an object's ``LastModified`` (a version is its ETag and size), while botocore
+    would parse each with dateutil: a LIST answer of many game streams is mostly timestamps to
+    parse. Text is what the AWS CLI keeps them as, through the same setting.
     """
     session = aiobotocore.session.AioSession()
     session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=str)

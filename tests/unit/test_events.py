@@ -210,7 +210,7 @@ CLEAN_PAIR = b"0 59:00 101 6 1\n1 58:00 205 2 0\n"
         (b"7 59:00 101 6 01\n", None),
         (b"- 59:00 101 6 1\n", None),
         (b"7 5:900 101 6 1\n", None),  # five bytes, the colon out of place
-        (b"7 5/:00 101 6 1\n", None),  # a byte just below '0'
+        (b"7 5/:00 101 6 1\n", None),  # a byte no valid line holds (just below '0')
     ],
 )
 def test_the_vectorised_table_is_the_line_parser_s_or_none(data: bytes, event_ids: list[int] | None) -> None:

@@ -59,6 +59,13 @@ def test_the_vectorised_quarters_agree_with_the_rule_at_every_second_of_the_game
         assert (digits[0] * 60 + digits[1]).tolist() == list(range(3601))[-len(column) :]
 
 
+@pytest.mark.parametrize("bad", ["5:900", "5/:00", "05:0/", "05 00", "0:::0", "5:00", "005:00", "٠٥:٠٠"])
+def test_clocks_read_in_place_refuse_a_clock_that_is_not_two_digits_a_colon_and_two_digits(bad: str) -> None:
+    """Asked directly: in a block, the byte checks before it refuse most of these first."""
+    assert clock_digits(pa.array(["59:00", bad, "00:00"])) is None
+    assert clock_digits(pa.array(["59:00", "00:00"])) is not None
+
+
 def recorded_goals() -> tuple[list[Goal], dict[int, list[int]], dict[int, list[int]]]:
     """The recorded game read plainly here (first line per event id, team 0 and the sentinel not
     shots), with goals and shots per quarter counted by the issue's formula."""
