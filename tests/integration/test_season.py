@@ -10,6 +10,7 @@ import random
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pymongo
@@ -221,18 +222,27 @@ def test_finalize_reads_the_final_in_full_and_counts_a_correction_the_live_reads
     assert any(f"game {RECORDED_GAME_ID} was corrected after its final" in line for line in flow_log)
 
 
-def two_games_finalized_at_once(sql: str, monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
+@dataclass(frozen=True)
+class Overlap:
+    """How two finalizers' transactions went: whether both wrote before either read, and what each raised."""
+
+    both_wrote_first: bool
+    errors: list[BaseException]
+
+
+def two_games_finalized_at_once(sql: str, monkeypatch: pytest.MonkeyPatch, wait_for_the_other: float) -> Overlap:
     """Two finalizers of *different* games, their transactions made to overlap, without task retries.
 
-    Each waits (up to 3 s) after writing its result for the other to have written its own, then
-    reads every result: with the lock the second waits at the lock row instead, and the wait runs
-    out. The errors each raised come back (none, when the lock works).
+    Each waits (up to ``wait_for_the_other`` seconds) after writing its result for the other to have
+    written its own, then reads every result. With the lock the second waits at the lock row
+    instead, and the wait runs out; without it nothing stops either before the wait, so a generous
+    bound makes the overlap certain however loaded the machine is.
     """
     from tasks import reference
 
     teams, players = read_seed(SEED_DIR)
     reset_reference.fn(sql, teams, players)
-    both_written = threading.Barrier(2, timeout=3)
+    both_written = threading.Barrier(2, timeout=wait_for_the_other)
     read_results = reference._read_results
 
     def after_the_other_wrote(connection: object) -> list:
@@ -256,8 +266,8 @@ def two_games_finalized_at_once(sql: str, monkeypatch: pytest.MonkeyPatch) -> li
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
-    return errors
+        thread.join(timeout=120)
+    return Overlap(not both_written.broken, errors)
 
 
 @pytest.mark.parametrize("sql_url", ["postgresql"], indirect=True)
@@ -269,13 +279,15 @@ def test_two_different_games_finalized_at_once_both_count(
     from tasks import reference
 
     sql = pipeline_env["SQL_URL"]
-    assert two_games_finalized_at_once(sql, monkeypatch) == []
+    locked = two_games_finalized_at_once(sql, monkeypatch, wait_for_the_other=3)
+    assert locked == Overlap(both_wrote_first=False, errors=[])
     assert tables(pipeline_env) == expected_season([(101, 205, GAME_A), (101, 205, GAME_A)])
 
     monkeypatch.setattr(reference, "take_turn", lambda connection: None)  # the planted defect: no lock
     reference.metadata.drop_all(reference.sql_engine(sql))
-    errors = two_games_finalized_at_once(sql, monkeypatch)
-    assert errors or tables(pipeline_env) != expected_season([(101, 205, GAME_A), (101, 205, GAME_A)])
+    unlocked = two_games_finalized_at_once(sql, monkeypatch, wait_for_the_other=60)
+    assert unlocked.both_wrote_first
+    assert unlocked.errors or tables(pipeline_env) != expected_season([(101, 205, GAME_A), (101, 205, GAME_A)])
 
 
 BOUNDARY_GAME = (
