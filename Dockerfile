@@ -16,4 +16,6 @@ WORKDIR /app
 COPY requirements.txt requirements-notebook.txt ./
 RUN pip install --no-cache-dir -r requirements.txt -r requirements-notebook.txt jupyterlab==4.6.6
 COPY . .
+# compiled once here: every container (a flow run's, each Dask worker's) starts with the bytecode
+RUN python -m compileall -q boxscore flows tasks web
 ENV PYTHONPATH=/app PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1

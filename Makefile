@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
+# Python caches the project's bytecode (in __pycache__/, ignored by git) as it does by default;
+# with the cache off, every process a test, the demo or a benchmark starts compiles it again.
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: venv tools demo up worker down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite clean
 
