@@ -58,6 +58,15 @@ def _tick_after(result: dict) -> tuple[float, str]:
     )
 
 
+def _startup(result: dict) -> tuple[float, str]:
+    running = "with a running Prefect server"
+    value = result["median_s"][running]
+    shown = f"{value:.2f} s (runs: {', '.join(f'{v:.2f}' for v in result['runs'][running])})"
+    if "beyond_bare_s" in result:
+        shown += f"; {result['beyond_bare_s']:.2f} s beyond a bare Prefect flow's body"
+    return value, shown
+
+
 def _long_read(measure: str, bound: str, met: Callable[[float], bool], top: str, bottom: str, ratio: str) -> Target:
     """A target on the 10^7-event read, a ratio of two of its times."""
     return Target(measure, bound, _long_ratio(top, bottom, ratio), met, "long_stream")
@@ -99,10 +108,7 @@ TARGETS = (
     Target(
         "start-up to the first poll, running Prefect server (median)",
         "<= 2.0 s",
-        lambda r: (
-            (value := r["median_s"]["with a running Prefect server"]),
-            f"{value:.2f} s (runs: {', '.join(f'{v:.2f}' for v in r['runs']['with a running Prefect server'])})",
-        ),
+        _startup,
         lambda value: value <= 2.0,
         "startup",
     ),
