@@ -40,7 +40,7 @@ class Digits:
     """A field of ``shortest`` to ``longest`` ASCII digits, after a ``-`` where ``signed``.
 
     The line parser matches the :meth:`pattern`; the vectorised checks test the same shape by the
-    field's length and the block's bytes (:func:`clean_table`), with no regular expression.
+    field's length and the block's bytes (:func:`clean_block`), with no regular expression.
     """
 
     shortest: int
@@ -224,7 +224,7 @@ def parse_lines(data: bytes | str, teams: frozenset[int] | None = None) -> Parse
 
 def parse_clean_block(data: bytes, teams: frozenset[int] | None = None) -> ParsedBlock | None:
     """Vectorised parse of a block in which every line is valid; ``None`` for any other block."""
-    clean = clean_table(data, teams)
+    clean = clean_block(data, teams)
     if clean is None:
         return None
     return ParsedBlock(clean.table.to_pandas().astype(EVENT_DTYPES), path=VECTORISED)
@@ -235,15 +235,18 @@ _CLEAN_BYTES = b"0123456789 :-\r\n"
 
 
 class CleanBlock(NamedTuple):
-    """A block in which every line is valid: its events as an Arrow table, and the minutes of
-    each event's clock (read while checking it; the quarters are counted from them)."""
+    """A block in which every line is valid: its events as an Arrow table, and what checking it
+    read already as NumPy arrays: the event ids, the teams, and each clock's minutes (the
+    quarters are counted from them)."""
 
     table: pa.Table
+    event_id: np.ndarray
+    team: np.ndarray
     minutes: np.ndarray
 
 
-def clean_table(data: bytes, teams: frozenset[int] | None = None) -> CleanBlock | None:
-    """The block as an Arrow table if every line in it is valid, else ``None``.
+def clean_block(data: bytes, teams: frozenset[int] | None = None) -> CleanBlock | None:
+    """The block as a :class:`CleanBlock` if every line in it is valid, else ``None``.
 
     One pass of cheap byte counts first: no byte outside :data:`_CLEAN_BYTES` (so no tab, ``+``,
     NUL or non-ASCII byte), no lone carriage return (pyarrow would take it for a line end), and a
@@ -262,7 +265,8 @@ def clean_table(data: bytes, teams: frozenset[int] | None = None) -> CleanBlock 
     import pyarrow.csv as pacsv
 
     if not data or data.isspace():
-        return CleanBlock(_empty_table(), np.empty(0, np.int64))  # blank lines only: nothing to count
+        nothing = np.empty(0, np.int64)
+        return CleanBlock(_empty_table(), nothing, nothing, nothing)  # blank lines only: nothing to count
     if data.translate(None, _CLEAN_BYTES):
         return None  # a byte no valid line holds
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
@@ -302,7 +306,7 @@ def clean_table(data: bytes, teams: frozenset[int] | None = None) -> CleanBlock 
         checks.append(np.isin(team, sorted(teams | {CLOCK_MARK_TEAM})))
     if not all(check.all() for check in checks):
         return None
-    return CleanBlock(pa.table(columns), minutes)
+    return CleanBlock(pa.table(columns), event_id, team, minutes)
 
 
 def clock_digits(clock: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray] | None:

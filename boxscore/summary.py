@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from boxscore.events import CleanBlock, clean_table, ends_game, is_real_event, is_shot
+from boxscore.events import CleanBlock, clean_block, ends_game, is_real_event, is_shot
 from boxscore.periods import quarters_of_minutes
 from boxscore.scoring import Goal, GoalColumns
 from boxscore.tally import Quality, QuarterCounts, ShotCounts, Tally, add_shots
@@ -42,14 +42,13 @@ class BlockSummary:
 
 def summarise_block(data: bytes, teams: frozenset[int] | None = None) -> BlockSummary | None:
     """The summary of a block of whole lines, or ``None`` if it is not clean or not increasing."""
-    clean = clean_table(data, teams)
+    clean = clean_block(data, teams)
     return None if clean is None else summarise_table(clean)
 
 
 def summarise_table(clean: CleanBlock) -> BlockSummary | None:
     """What a clean block adds up to, counted in Arrow and NumPy: no Python object per event."""
-    table = clean.table
-    ids, teams = table["event_id"].to_numpy(), table["team"].to_numpy()
+    table, ids, teams = clean.table, clean.event_id, clean.team
     is_real = is_real_event(ids)
     real = np.flatnonzero(is_real)
     if not (np.diff(ids[real]) > 0).all():  # ids rising (no diff at all for 0 or 1 event)

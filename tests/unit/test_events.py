@@ -93,7 +93,9 @@ def test_parser_never_raises_and_both_paths_agree() -> None:
         assert (fast.rejected, fast.examples) == (reference.rejected, reference.examples)
 
     both_paths_agree()
-    reach.assert_share("vectorised", 0.2)
+    # about a third of the draws are clean and take the vectorised path; the bounds leave room for
+    # the spread of the draw (a run has drawn under a fifth) and still need dozens of each
+    reach.assert_share("vectorised", 0.1)
     reach.assert_share("line", 0.25)
 
 
