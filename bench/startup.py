@@ -42,6 +42,7 @@ from devstack.servers import (
     SecantusMongo,
     local_pipeline_env,
     running,
+    wait_until,
 )
 
 TARGET_S = 2.0
@@ -101,15 +102,20 @@ def wait_for_group_exit(flow: StartingFlow, timeout: float = 60.0) -> float:
     its database's pages being written back, would take from the next run's start-up.
     """
     assert flow.process is not None
+    group = flow.process.pid
     started = time.monotonic()
-    while time.monotonic() - started < timeout:
+
+    def group_gone() -> bool:
         try:
-            os.killpg(flow.process.pid, 0)
+            os.killpg(group, 0)
         except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        os.killpg(flow.process.pid, signal.SIGKILL)
+            return True
+        return False
+
+    try:
+        wait_until(group_gone, timeout, f"the exit of {flow.workdir.name}'s child processes")
+    except TimeoutError:
+        os.killpg(group, signal.SIGKILL)
     os.sync()  # and what it wrote is on disk, not flushed during the next run
     return time.monotonic() - started
 

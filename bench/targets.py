@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from tabulate import tabulate
 
 from bench.common import load
+from bench.startup import RUNNING
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,8 @@ def _tick_after(result: dict) -> tuple[float, str]:
 
 
 def _startup(result: dict) -> tuple[float, str]:
-    running = "with a running Prefect server"
-    value = result["median_s"][running]
-    shown = f"{value:.2f} s (runs: {', '.join(f'{v:.2f}' for v in result['runs'][running])})"
+    value = result["median_s"][RUNNING]
+    shown = f"{value:.2f} s (runs: {', '.join(f'{v:.2f}' for v in result['runs'][RUNNING])})"
     if "beyond_bare_s" in result:
         shown += f"; {result['beyond_bare_s']:.2f} s beyond a bare Prefect flow's body"
     return value, shown
