@@ -14,10 +14,15 @@ export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: venv tools demo up worker down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite clean
 
+# uv resolves the requirements as pip does, in one resolution (s3fs, aiobotocore and botocore
+# together), and installs them in seconds where pip takes a minute: it is most of a clean clone's
+# set-up (docs/testing.md). pip stays in the venv for anyone who reaches for it.
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
+
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet uv==0.13.9
+	$(UV) -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)
@@ -64,13 +69,13 @@ test: check  ## every check, then the unit tier on two workers and the integrati
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n 3 --dist loadfile --durations=15 tests/integration
 
 mutation: venv  ## mutation testing of every core module (mutmut): score and verdict per module (>= 95 %, none untested), survivors in mutants/survivors.txt; fails on a miss
-	$(BIN)/python -m pip install --quiet -r requirements-mutation.txt
+	$(UV) -r requirements-mutation.txt
 	rm -rf mutants
 	HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children 2
 	$(BIN)/python -m devstack.mutation
 
 bench-venv: venv
-	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	$(UV) -r requirements-bench.txt
 
 bench-long: bench-venv  ## 10^5..10^7 events: ours vs PySpark local[2] vs pyarrow+pandas; one appended line
 	$(BIN)/python -m bench.long_stream
