@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pymongo
 from bson import Binary
@@ -27,11 +28,23 @@ from boxscore.identity import GameRecord
 from tasks import IO_TASK, reaching
 from tasks.settings import Settings
 
-#: Fail a single call fast; the flows' retries and backoff give MongoDB time to come back.
+#: Fail a single call fast; the flows' retries and backoff give MongoDB time to come back. A
+#: ``serverSelectionTimeoutMS`` in the URL is the user's and wins (:func:`selection_timeout`).
 SERVER_SELECTION_MS = 5000
 
 #: the errors of a write that mean MongoDB is not there (any other is MongoDB's answer)
 WRITE_ERRORS = (ConnectionFailure,)
+
+
+def selection_timeout(url: str, server_selection_ms: int) -> dict[str, int]:
+    """``serverSelectionTimeoutMS`` for a client of ``url``: ours only where the URL sets none.
+
+    pymongo lets a keyword argument override the URL's own option, so a user's
+    ``?serverSelectionTimeoutMS=`` would otherwise be ignored without a word. MongoDB's URL
+    options are case-insensitive.
+    """
+    options = {name.lower() for name, _ in parse_qsl(urlsplit(url).query)}
+    return {} if "serverselectiontimeoutms" in options else {"serverSelectionTimeoutMS": server_selection_ms}
 
 
 @lru_cache(maxsize=8)
@@ -40,7 +53,7 @@ def mongo_client(
 ) -> pymongo.MongoClient:
     """One client (and connection pool) per URL and options for the whole process."""
     return pymongo.MongoClient(
-        url, serverSelectionTimeoutMS=server_selection_ms, tz_aware=True, event_listeners=list(listeners)
+        url, tz_aware=True, event_listeners=list(listeners), **selection_timeout(url, server_selection_ms)
     )
 
 
@@ -118,7 +131,7 @@ class BoxScoreStore:
         what they count is reads.
         """
         client: pymongo.MongoClient[Any] = pymongo.MongoClient(
-            self.url, serverSelectionTimeoutMS=self.server_selection_ms, tz_aware=True
+            self.url, tz_aware=True, **selection_timeout(self.url, self.server_selection_ms)
         )
         kinds = {"$match": {"operationType": {"$in": ["insert", "replace", "update"]}}}
         try:

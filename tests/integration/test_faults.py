@@ -59,7 +59,10 @@ def test_mongo_down_at_the_live_run_s_start_is_retried_after_1_2_4_s_then_named_
     pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """README: at start MongoDB's index is tried four times; the reason is shortened at a word's end."""
-    monkeypatch.setenv("MONGO_URL", f"mongodb://app:mongo-secret@127.0.0.1:{free_ports(1)[0]}/")
+    # the URL's own server selection (0.3 s) is the client's, so each try fails at once
+    monkeypatch.setenv(
+        "MONGO_URL", f"mongodb://app:mongo-secret@127.0.0.1:{free_ports(1)[0]}/?serverSelectionTimeoutMS=300"
+    )
     gamestream(delay=0)
     state = live_boxscore(poll_interval=0.05, return_state=True)
     assert state.is_failed()
