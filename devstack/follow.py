@@ -7,6 +7,7 @@ never race to start Prefect's temporary API server.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -28,15 +29,20 @@ class _PollingWatcher(logging.Handler):
 
 
 class Background:
-    """A flow call in a thread: ``result()`` joins it and returns its value or raises its error."""
+    """A flow call in a thread: ``result()`` joins it and returns its value or raises its error.
+
+    The call runs in a copy of the starter's context: Prefect's settings are context variables,
+    so a flow started here talks to the API its starter was set to, as in the starter's thread.
+    """
 
     def __init__(self, call: Callable[[], Any]) -> None:
         self._outcome: list[Any] = []
+        self._context = contextvars.copy_context()
         self._thread = threading.Thread(target=self._run, args=(call,), daemon=True)
 
     def _run(self, call: Callable[[], Any]) -> None:
         try:
-            self._outcome.append((True, call()))
+            self._outcome.append((True, self._context.run(call)))
         except BaseException as error:  # noqa: BLE001 - re-raised by result()
             self._outcome.append((False, error))
 

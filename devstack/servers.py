@@ -245,17 +245,13 @@ def offline_prefect_env(home: Path, api_url: str | None = None) -> dict[str, str
 PREFECT_DATABASES = Path(__file__).resolve().parents[1] / "var" / "cache"
 
 
-def migrated_prefect_database(home: Path) -> None:
-    """Give a new Prefect home a copy of a database already migrated for this Prefect version.
+def prefect_database_template() -> Path:
+    """The Prefect database every local server starts from a copy of, migrated once per version.
 
     Migrating a new database is most of a server's start. The first server of a Prefect version
-    migrates one for all
-    (``prefect server database upgrade``); every later one starts from a copy, which the server
-    migrates further on start should it be older, as it would any database.
+    migrates one for all (``prefect server database upgrade``); every later one starts from a
+    copy, which the server migrates further on start should it be older, as it would any database.
     """
-    target = home / "prefect.db"
-    if target.exists():
-        return
     template = PREFECT_DATABASES / f"prefect-{importlib.metadata.version('prefect')}.db"
     if not template.exists():
         PREFECT_DATABASES.mkdir(parents=True, exist_ok=True)
@@ -267,8 +263,16 @@ def migrated_prefect_database(home: Path) -> None:
                 capture_output=True,
             )
             os.replace(Path(scratch) / "prefect.db", template)  # whole: a racing process replaces an equal file
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(template, target)
+    return template
+
+
+def migrated_prefect_database(home: Path) -> Path:
+    """A new Prefect home's ``prefect.db``: a copy of :func:`prefect_database_template`."""
+    target = home / "prefect.db"
+    if not target.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(prefect_database_template(), target)
+    return target
 
 
 @dataclass

@@ -1,12 +1,13 @@
 """Session-wide real servers for the integration tests, started and stopped by the tests.
 
-SeaweedFS (S3), SecantusDB (MongoDB) and one Prefect test harness are started once per session;
+SeaweedFS (S3), SecantusDB (MongoDB) and one temporary Prefect API server are started once per session;
 each test gets its own stream key, Mongo database and SQL database so tests never share state.
 PostgreSQL is the machine's own server (127.0.0.1:5432, as in CI).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from devstack.servers import SeaweedS3, SecantusMongo
+from devstack.servers import SeaweedS3, SecantusMongo, free_ports, migrated_prefect_database, prefect_database_template
 
 if TYPE_CHECKING:
     from tests.integration.browser import Browser
@@ -60,13 +61,42 @@ def mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecantusMongo]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def prefect_api() -> Iterator[None]:
-    """One Prefect test harness (a temporary API server) for every flow run of the session."""
-    from prefect.testing.utilities import prefect_test_harness
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Before any pytest-xdist worker starts: migrate the one Prefect database every Prefect
+    server of the run starts from a copy of, so that no two workers migrate one at once."""
+    if not hasattr(session.config, "workerinput"):
+        prefect_database_template()
 
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One temporary Prefect API server for every flow run of the session.
+
+    The server Prefect's test harness (``prefect_test_harness``) starts, an ephemeral API without
+    the UI, but on a copy of a database already migrated
+    (:func:`devstack.servers.migrated_prefect_database`), where the harness migrates a new one:
+    it answers in about 5 s instead of 15, and each pytest-xdist worker starts one. It is the
+    API of the test's context (Prefect's settings are context variables); a flow a test runs in
+    a thread runs in a copy of that context (:class:`devstack.follow.Background`).
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
+
+    database = migrated_prefect_database(tmp_path_factory.mktemp("prefect-api"))
+    with temporary_settings(updates={PREFECT_SERVER_DATABASE_CONNECTION_URL: f"sqlite+aiosqlite:///{database}"}):
+        server = SubprocessASGIServer(port=free_ports(1)[0])
+        server.start(timeout=180)
+        try:
+            with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+                yield
+                # the last logs and events reach the server before it stops, as the harness does
+                with contextlib.suppress(RuntimeError):
+                    APILogWorker.instance().drain()
+                EventsWorker.drain_all()
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="session")

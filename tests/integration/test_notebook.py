@@ -20,7 +20,7 @@ def test_notebook_runs_the_game_and_shows_table_and_chart(
 ) -> None:
     from prefect.settings import PREFECT_API_URL
 
-    monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())  # the kernel uses the test harness API
+    monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())  # the kernel uses the session's API
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}

@@ -174,7 +174,7 @@ def test_s3_down_then_stream_missing_then_empty_never_loses_a_box_score(
 def test_killed_live_flow_resumes_and_the_season_tables_count_the_game_once(stack: Stack, tmp_path: Path) -> None:
     from prefect.settings import PREFECT_API_URL
 
-    api = {"PREFECT_API_URL": str(PREFECT_API_URL.value())}  # the test harness: no server per process
+    api = {"PREFECT_API_URL": str(PREFECT_API_URL.value())}  # the session's API: no server per process
     args = ["--poll-interval", "0.1", "--wait-for-stream", "60", "--stall-timeout", "120", "--settle-seconds", "0.5"]
     stack.write(30)
     first = LiveFlowProcess(tmp_path / "first", project_dir=ROOT, extra_env=api, args=args).start(timeout=180)

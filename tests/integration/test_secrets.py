@@ -3,7 +3,7 @@
 The S3 secret key comes from a Prefect Secret block, the MongoDB and PostgreSQL passwords from
 ``MONGO_PASSWORD``/``SQL_PASSWORD`` beside their URLs (as compose gives them); the simulator,
 the live flow and finalize run as their own processes at DEBUG level, against the test
-harness's Prefect API, which keeps their logs and artifacts for the scan. No 4-character piece
+session's Prefect API, which keeps their logs and artifacts for the scan. No 4-character piece
 of any secret may appear anywhere (:func:`tests.helpers.shown_pieces`).
 """
 
