@@ -61,12 +61,12 @@ test-unit: venv  ## the fast tier: no server, no Prefect API, on two worker proc
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests/unit
 
 test-integration: venv tools  ## against real local servers (SeaweedFS, SecantusDB, PostgreSQL, Prefect, Dask), on three workers
-	$(BIN)/python -m pytest -n 3 --dist loadfile tests/integration
+	$(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder tests/integration
 
 test: check  ## every check, then the unit tier on two workers and the integration tier on three (a test file each), with the ci profile's examples
 	$(MAKE) --no-print-directory tools
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n 2 --dist loadfile --durations=10 tests/unit
-	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n 3 --dist loadfile --durations=15 tests/integration
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=15 tests/integration
 
 mutation: venv  ## mutation testing of every core module (mutmut): score and verdict per module (>= 95 %, none untested), survivors in mutants/survivors.txt; fails on a miss
 	$(UV) -r requirements-mutation.txt

@@ -195,3 +195,25 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
     chromium = Browser(tmp_path / "chromium")
     yield chromium
     chromium.close()
+
+
+#: The files that take longest, longest first (``make bench-suite`` lists the slowest tests):
+#: pytest-xdist hands out whole files in collection order (``--no-loadscope-reorder``), so these
+#: start at once on the three workers and the many short files fill in around them. Left to
+#: xdist's own order (most tests first), test_restarts.py, three tests of about a minute each,
+#: began after two minutes and ended the tier alone, with the other workers idle.
+LONGEST_FIRST = (
+    "test_restarts.py",
+    "test_readme.py",
+    "test_season.py",
+    "test_outages.py",
+    "test_pipeline.py",
+    "test_deployments.py",
+    "test_isolation.py",
+    "test_page_api.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # a stable sort: the rest keep their order
