@@ -1,7 +1,7 @@
 """What the tests share: the game's teams, a reference tally, stream strategies, store readers.
 
-Nothing here is the code under test: the reference tally is the plain pandas reading of the
-rules (de-duplicate, group, count), and the store readers query MongoDB and SQL directly.
+Nothing here is the code under test: the reference tally counts the rules one event at a time
+in plain Python, and the store readers query MongoDB and SQL directly.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import jsonschema
-import pandas as pd
 import pymongo
 import sqlalchemy
 from hypothesis import strategies as st
 
 from boxscore.events import MAX_EXAMPLES, ParsedBlock
-from boxscore.tally import Quality, Tally, assemble_tally, tally_parts
+from boxscore.scoring import Goal
+from boxscore.tally import Quality, Tally
 from tests.recorded_game import SEED, recount, reference_counts
 
 #: The recorded game's two teams, home 101 and away 205.
@@ -41,12 +41,41 @@ def reader(data: bytes) -> Callable[[int, int], bytes]:
 
 
 def tally_blocks(blocks: list[ParsedBlock]) -> Tally:
-    """The reference tally: every block's events in one frame, the first line per event id counts."""
-    events = pd.concat([block.events for block in blocks], ignore_index=True)
-    unique = events.drop_duplicates(subset="event_id", keep="first")
+    """The reference tally of parsed blocks, counted one event at a time in plain Python.
+
+    The rules as the README states them, and nothing of the core's tally: in stream order the
+    first line of an event id counts; a line of team 0 marks the clock only; a quarter is 15
+    minutes of the 60:00 clock, a moment on its boundary in the quarter it ends; the game is final
+    at a clock of 00:00 or the -1 sentinel; the latest event is the largest id but the sentinel's.
+    """
+    shots: dict[tuple[int, str], tuple[int, int]] = {}
+    quarters: dict[tuple[int, int], tuple[int, int]] = {}
+    goals: list[Goal] = []
+    seen: set[int] = set()
+    lines, latest, final = 0, None, False
+    for block in blocks:
+        frame = block.events
+        columns = (frame[name].tolist() for name in ("event_id", "clock", "team", "jersey", "goal"))
+        for event_id, clock, team, jersey, goal in zip(*columns, strict=True):
+            lines += 1
+            if event_id in seen:
+                continue
+            seen.add(event_id)
+            final = final or clock == "00:00" or event_id == -1
+            if event_id != -1 and (latest is None or event_id > latest[0]):
+                latest = (event_id, clock)
+            if team == 0:
+                continue
+            played = 3600 - (int(clock[:2]) * 60 + int(clock[3:]))
+            for counts, key in ((shots, (team, jersey)), (quarters, (team, max(1, (played + 899) // 900)))):
+                before = counts.get(key, (0, 0))
+                counts[key] = (before[0] + 1, before[1] + goal)
+            if goal == 1:
+                goals.append(Goal(event_id, clock, team, jersey))
     examples = tuple(line for block in blocks for line in block.examples)[:MAX_EXAMPLES]
-    quality = Quality(sum(block.rejected for block in blocks), len(events) - len(unique), examples)
-    return assemble_tally(tally_parts(unique), quality)
+    quality = Quality(sum(block.rejected for block in blocks), lines - len(seen), examples)
+    last_event_id, clock = latest or (None, None)
+    return Tally(last_event_id, clock, final, shots, quality, quarters, tuple(sorted(goals)))
 
 
 # -- stream text for property tests ---------------------------------------------------------
