@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+UV_VERSION := 0.13.9
+# a venv made before, or with another uv, is brought up to date by the next target that needs it
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)-uv$(UV_VERSION)
 
 # Prefect stays offline and tolerant of a slow machine.
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
@@ -21,7 +23,7 @@ UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet uv==0.13.9
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 	$(UV) -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
