@@ -17,8 +17,8 @@ export PYTHONDONTWRITEBYTECODE :=
 .PHONY: venv tools demo up worker down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite clean
 
 # uv resolves the requirements as pip does, in one resolution (s3fs, aiobotocore and botocore
-# together), and installs them in seconds where pip takes a minute: it is most of a clean clone's
-# set-up (docs/testing.md). pip stays in the venv for anyone who reaches for it.
+# together), and installs them many times faster, which is most of a clean clone's set-up
+# (docs/testing.md). pip stays in the venv for anyone who reaches for it.
 UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
 
 $(STAMP): requirements.txt requirements-dev.txt

@@ -74,8 +74,8 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
     The server Prefect's test harness (``prefect_test_harness``) starts, an ephemeral API without
     the UI, but on a copy of a database already migrated
-    (:func:`devstack.servers.migrated_prefect_database`), where the harness migrates a new one:
-    it answers in about 5 s instead of 15, and each pytest-xdist worker starts one. It is the
+    (:func:`devstack.servers.migrated_prefect_database`), where the harness migrates a new one,
+    most of a server's start; each pytest-xdist worker starts one. It is the
     API of the test's context (Prefect's settings are context variables); a flow a test runs in
     a thread runs in a copy of that context (:class:`devstack.follow.Background`).
     """
@@ -199,9 +199,9 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
 
 #: The files that take longest, longest first (``make bench-suite`` lists the slowest tests):
 #: pytest-xdist hands out whole files in collection order (``--no-loadscope-reorder``), so these
-#: start at once on the three workers and the many short files fill in around them. Left to
-#: xdist's own order (most tests first), test_restarts.py, three tests of about a minute each,
-#: began after two minutes and ended the tier alone, with the other workers idle.
+#: start at once on the three workers and the many short files fill in around them. xdist's own
+#: order hands out the files with the most tests first, which starts a file of a few long tests
+#: (test_restarts.py) late, to end the tier alone while the other workers are idle.
 LONGEST_FIRST = (
     "test_restarts.py",
     "test_readme.py",
