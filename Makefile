@@ -18,8 +18,10 @@ export PYTHONDONTWRITEBYTECODE :=
 
 # uv resolves the requirements as pip does, in one resolution (s3fs, aiobotocore and botocore
 # together), and installs them many times faster, which is most of a clean clone's set-up
-# (docs/testing.md). pip stays in the venv for anyone who reaches for it.
-UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
+# (docs/testing.md). It compiles their bytecode as pip does, once, on all cores: otherwise the
+# first processes to import a library (the tests' workers, side by side) compile it each.
+# pip stays in the venv for anyone who reaches for it.
+UV := $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
