@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from boxscore.events import MAX_EXAMPLES, ParsedBlock
 from boxscore.scoring import Goal
 from boxscore.tally import Quality, Tally
-from tests.recorded_game import SEED, recount, reference_counts
+from tests.recorded_game import SEED, naive_quarter, recount, reference_counts
 
 #: The recorded game's two teams, home 101 and away 205.
 GAME = frozenset({101, 205})
@@ -66,8 +66,7 @@ def tally_blocks(blocks: list[ParsedBlock]) -> Tally:
                 latest = (event_id, clock)
             if team == 0:
                 continue
-            played = 3600 - (int(clock[:2]) * 60 + int(clock[3:]))
-            for counts, key in ((shots, (team, jersey)), (quarters, (team, max(1, (played + 899) // 900)))):
+            for counts, key in ((shots, (team, jersey)), (quarters, (team, naive_quarter(clock)))):
                 before = counts.get(key, (0, 0))
                 counts[key] = (before[0] + 1, before[1] + goal)
             if goal == 1:

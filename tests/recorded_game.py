@@ -167,6 +167,13 @@ def reference_counts(upto_event: int) -> dict:
     return recount(event_lines(), upto_event)
 
 
+def naive_quarter(clock: str) -> int:
+    """The quarter of a ``mm:ss`` clock counted by hand: 15 minutes of play each, a moment on a
+    boundary in the quarter it ends (60:00 to 45:00 is Q1, 44:59 Q2)."""
+    played = 3600 - (int(clock[:2]) * 60 + int(clock[3:]))
+    return max(1, (played + 899) // 900)
+
+
 def recount(lines: list[str], upto_event: int) -> dict:
     """A naive re-count of clean event lines with id <= upto_event (the sentinel -1 excluded).
 
@@ -196,8 +203,7 @@ def recount(lines: list[str], upto_event: int) -> dict:
         s, g = shots.get((int(team), jersey), (0, 0))
         shots[(int(team), jersey)] = (s + 1, g + int(goal))
         score[int(team)] += int(goal)
-        played = 3600 - (int(clk[:2]) * 60 + int(clk[3:]))
-        quarter = (int(team), max(1, (played + 899) // 900))
+        quarter = (int(team), naive_quarter(clk))
         s, g = quarters.get(quarter, (0, 0))
         quarters[quarter] = (s + 1, g + int(goal))
         if goal == "1":
