@@ -23,6 +23,12 @@ export PYTHONDONTWRITEBYTECODE :=
 # pip stays in the venv for anyone who reaches for it.
 UV := $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python
 
+# Each tier's pytest run, one definition for its own target and `make test`: a test file to each
+# worker (module fixtures run once); the integration tier's files in collection order, which
+# its conftest sorts longest first (LONGEST_FIRST).
+UNIT_TIER := -n 2 --dist loadfile tests/unit
+INTEGRATION_TIER := -n 3 --dist loadfile --no-loadscope-reorder tests/integration
+
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
@@ -62,15 +68,15 @@ check: venv  ## lint, format, types of the core, and the layer contracts (pyproj
 	$(BIN)/lint-imports
 
 test-unit: venv  ## the fast tier: no server, no Prefect API, on two worker processes
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests/unit
+	$(BIN)/python -m pytest $(UNIT_TIER)
 
 test-integration: venv tools  ## against real local servers (SeaweedFS, SecantusDB, PostgreSQL, Prefect, Dask), on three workers
-	$(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder tests/integration
+	$(BIN)/python -m pytest $(INTEGRATION_TIER)
 
 test: check  ## every check, then the unit tier on two workers and the integration tier on three (a test file each), with the ci profile's examples
 	$(MAKE) --no-print-directory tools
-	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n 2 --dist loadfile --durations=10 tests/unit
-	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=15 tests/integration
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=10 $(UNIT_TIER)
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=15 $(INTEGRATION_TIER)
 
 mutation: venv  ## mutation testing of every core module (mutmut): score and verdict per module (>= 95 %, none untested), survivors in mutants/survivors.txt; fails on a miss
 	$(UV) -r requirements-mutation.txt
