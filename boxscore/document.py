@@ -20,8 +20,9 @@ Its contract is ``boxscore.schema.json`` (JSON Schema 2020-12, every field descr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TypedDict
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, NotRequired, TypedDict
 
 from boxscore.events import clock_seconds
 from boxscore.periods import QUARTERS, in_quarter
@@ -98,8 +99,9 @@ class QualityNote(TypedDict):
 class BoxScore(TypedDict):
     """The document in ``sidearm.boxscores``: everything the page needs, from one query.
 
-    ``_id`` is the event id on a single stream (the page sorts by it) and ``<game_id>/<event_id>``
-    when the stream is one of many games (prefix mode); ``game_id`` and ``event_id`` are always there.
+    ``_id`` is the event id on a single stream and ``<game_id>/<event_id>`` when the stream is one
+    of many games (prefix mode); ``game_id`` and ``event_id`` are always there. ``stored_at`` and
+    ``seen_at`` are the write's, not the game's (:data:`WHEN_FIELDS`): the store adds them.
     """
 
     _id: int | str
@@ -115,11 +117,40 @@ class BoxScore(TypedDict):
     scoring: list[ScoringLine]
     game_flow: GameFlowNote
     quality: QualityNote
+    #: when MongoDB was given this box score (UTC, :func:`utc_text`): the current box score is the latest stored
+    stored_at: NotRequired[str]
+    #: when a poll first saw the stream differ from what the previous box score showed (UTC)
+    seen_at: NotRequired[str]
 
 
 #: The version of the document's contract (``boxscore.schema.json``): 2 added the quarters, the
-#: scoring summary, the game flow and the team shots.
-SCHEMA_VERSION = 3
+#: scoring summary, the game flow and the team shots; 3 stores pct to 3 places; 4 adds when the
+#: box score was stored and when its change was seen.
+SCHEMA_VERSION = 4
+
+#: What a box score says of its write rather than of its game: two builds of the same game
+#: state are the same box score whenever each was stored.
+WHEN_FIELDS = ("stored_at", "seen_at")
+
+
+def as_built(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The box score as the core builds it: the stored document without :data:`WHEN_FIELDS`, so a
+    stored box score compares equal to a new build of the same game state."""
+    return {key: value for key, value in document.items() if key not in WHEN_FIELDS}
+
+
+def utc_text(moment: datetime) -> str:
+    """A moment as the document stores it: UTC, ISO 8601, to the microsecond, always 27 characters
+    (``2026-03-14T18:05:09.250000Z``), so that text order is time order for MongoDB and any reader."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def current_order(document: Mapping[str, Any]) -> tuple[str, str]:
+    """Where a box score stands in the order that makes one of them the current one: the latest
+    stored, and among box scores of one write (one per game) the greatest game id. A document
+    stored before ``stored_at`` existed comes before every other. MongoDB sorts the same way
+    (``sort({stored_at: -1, game_id: -1})``)."""
+    return document.get("stored_at", ""), document.get("game_id", "")
 
 
 def shooting_pct(shots: int, goals: int) -> float:

@@ -195,6 +195,9 @@ class Game(Generic[V]):
     read_backoff: Backoff | None = None  # its stream cannot be read: when to try again
     lines: bytes = b""  # single stream: its first complete lines, for the identity
     rejected_said: int = 0  # rejected lines already reported in the log
+    #: when a poll first saw its stream differ from what its tally has read (UTC text, from the poll)
+    changed_at: str | None = None
+    unwritten_seen: str = ""  # ``changed_at`` of the change ``unwritten`` shows: its ``seen_at``
 
     def settled(self, now: float, settle_seconds: float) -> bool:
         """Final and quiet long enough: its stream is no longer read."""
@@ -302,14 +305,19 @@ class LiveLoop(Generic[V]):
     def poll_failed(self, now: float, error: BaseException) -> None:
         self._say(self.s3.failed(now, error, "keeping the box scores as they are"))
 
-    def polled(self, now: float, versions: Mapping[str, V]) -> list[str]:
-        """Record a poll's versions (game -> version); return the games to read, in order."""
+    def polled(self, now: float, versions: Mapping[str, V], at: str = "") -> list[str]:
+        """Record a poll's versions (game -> version), made at ``at`` (UTC text); return the games
+        to read, in order."""
         self._say(self.s3.succeeded(now))
         self._versions = versions
         for game in sorted(k for k, g in self.games.items() if g.phase is Phase.LIVE and k not in versions):
             self._once("warning", f"the stream {self.stream_of(game)} is missing; waiting for it to come back")
         for key in versions.keys() - self.games.keys():
             self.games[key] = Game()
+        for key, version in versions.items():
+            record = self.games[key]
+            if record.changed_at is None and version != record.version:
+                record.changed_at = at
         if not versions and not self.seen:
             self._once("info", f"{WAITING} {self.url} to appear")
         settled = {key for key, game in self.games.items() if game.settled(now, self.rules.settle_seconds)}
@@ -430,6 +438,7 @@ class LiveLoop(Generic[V]):
             matchup = matchups[game]
             home, away, players = league.sides(matchup.home, matchup.away)
             record.unwritten = build_boxscore(tally, home, away, players, game_id, self.multi)
+            record.unwritten_seen, record.changed_at = record.changed_at or "", None
             if tally.quality.rejected > record.rejected_said:
                 new, record.rejected_said = tally.quality.rejected - record.rejected_said, tally.quality.rejected
                 first = f"; the first: {tally.quality.examples[0]!r}" if tally.quality.examples else ""
@@ -506,6 +515,11 @@ class LiveLoop(Generic[V]):
         if self.archive_other_games or not self.mongo.ready(now):
             return []
         return [game.unwritten for game in self.games.values() if game.unwritten is not None]
+
+    def seen_at(self, documents: list[BoxScore]) -> dict[str, str]:
+        """When the change each of these box scores shows was first seen, by game id (the write's ``seen_at``)."""
+        seen = {game.unwritten["game_id"]: game.unwritten_seen for game in self.games.values() if game.unwritten}
+        return {document["game_id"]: seen[document["game_id"]] for document in documents}
 
     def write_failed(self, now: float, error: BaseException, count: int) -> None:
         self._say(self.mongo.failed(now, error, f"{count} box score(s) kept for the next attempt"))

@@ -84,9 +84,10 @@ class ArchiveOtherGames:
 
 @dataclass(frozen=True)
 class Upsert:
-    """Upsert these box scores in one bulk write."""
+    """Upsert these box scores in one bulk write, each with when its change was first seen (by game id)."""
 
     documents: Sequence[BoxScore]
+    seen_at: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,10 @@ class GameRecordsRead:
 
 @dataclass(frozen=True)
 class Polled:
+    """Each stream's version, and when the poll was made (UTC text: what a box score's ``seen_at`` says)."""
+
     versions: Mapping[str, Any]
+    at: str = ""
 
 
 @dataclass(frozen=True)
@@ -293,7 +297,7 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
         state.stage = Stage.POLL
     elif stage is Stage.POLLING:
         if isinstance(observation, Polled):
-            state.changed = loop.polled(tick, observation.versions)
+            state.changed = loop.polled(tick, observation.versions, observation.at)
             state.stage = Stage.REFERENCE
         else:
             loop.poll_failed(tick, _error(failed))
@@ -398,7 +402,7 @@ def _advance(state: LoopState, now: float) -> Effect | None:
     if stage is Stage.UPSERTING:
         state.written = loop.to_write(tick)
         if state.written:
-            return Upsert(state.written)
+            return Upsert(state.written, state.loop.seen_at(list(state.written)))
         state.stage = Stage.SHOW
         return None
     if stage is Stage.ARCHIVING_STALE:

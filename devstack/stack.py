@@ -4,8 +4,9 @@
 (beside compose's, which they do not share), creates the SQLite reference database from the
 seed, writes the settings to ``sidearm.env`` (what the flows, the page and the deployments read
 in this directory) and prints them. ``down`` stops what ``up`` started and removes
-``sidearm.env``; the servers' data stays in ``var/local`` for the next ``up``. ``score`` prints the
-latest box score in MongoDB (and ``teams2`` once it is final), wherever the settings point.
+``sidearm.env``; the servers' data stays in ``var/local`` for the next ``up``. ``score [GAME_ID]``
+prints the current box score in MongoDB, or one game's (and its teams' ``teams2`` and
+``players2`` rows once it is final), wherever the settings point.
 """
 
 from __future__ import annotations
@@ -139,8 +140,10 @@ def down(quiet: bool = False) -> int:
     return 0
 
 
-def score() -> int:
-    """The latest box score in MongoDB and the season table after it, from this directory's settings."""
+def score(game_id: str | None = None) -> int:
+    """The current box score in MongoDB (or ``game_id``'s latest), and once it is final the season
+    tables of its two teams: ``teams2`` and their ``players2``, from this directory's settings."""
+    from boxscore.identity import BadGameId, checked_game_id
     from boxscore.report import boxscore_table, rows_table
     from tasks import ServiceUnavailable
     from tasks.boxscores import BoxScoreStore
@@ -149,16 +152,21 @@ def score() -> int:
 
     settings = Settings.from_env()
     try:
-        latest = BoxScoreStore.of(settings).latest()
+        game = None if game_id is None else checked_game_id(game_id)
+        latest = BoxScoreStore.of(settings).latest(game)
         if latest is None:
-            print(f"no box score yet in {settings.mongo_db}.{settings.mongo_collection}")
+            what = f"for game {game}" if game else "yet"
+            print(f"no box score {what} in {settings.mongo_db}.{settings.mongo_collection}")
             return 1
         print(boxscore_table(latest))
         if latest.get("final"):
-            teams2, _ = read_season_tables(settings.sql_url)
+            teams2, players2 = read_season_tables(settings.sql_url)
+            sides = {latest["home"]["teamid"], latest["away"]["teamid"]}
             print("\nteams2, the records after the game:")
-            print(rows_table(teams2))
-    except ServiceUnavailable as error:
+            print(rows_table([team for team in teams2 if team.id in sides]))
+            print("\nplayers2, the season's totals after the game:")
+            print(rows_table([player for player in players2 if player.teamid in sides]))
+    except (ServiceUnavailable, BadGameId) as error:
         print(f"python -m devstack score: {error}", file=sys.stderr)
         return 1
     return 0
@@ -177,11 +185,16 @@ def _wait_gone(servers: list[Started], seconds: float) -> None:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"up": up, "worker": worker, "down": down, "score": score}
-    if len(argv) != 1 or argv[0] not in commands:
-        print("usage: python -m devstack {up|worker|down|score}", file=sys.stderr)
-        return 2
-    return commands[argv[0]]()
+    commands = {"up": up, "worker": worker, "down": down}
+    match argv:
+        case [command] if command in commands:
+            return commands[command]()
+        case ["score"]:
+            return score()
+        case ["score", game_id]:
+            return score(game_id)
+    print("usage: python -m devstack {up|worker|down|score [GAME_ID]}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

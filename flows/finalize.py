@@ -18,7 +18,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from boxscore.document import BoxScore, build_boxscore
+from boxscore.document import BoxScore, as_built, build_boxscore
 from boxscore.games import is_prefix, stream_url
 from boxscore.identity import IDENTITY_BYTES, identify
 from boxscore.report import final_summary, scoreline
@@ -98,7 +98,7 @@ def _as_streamed(
     except LookupError:
         return final
     streamed = build_boxscore(tally, home_team, away_team, players, game_id, multi)
-    if streamed != final:
+    if streamed != as_built(final):
         store.upsert([streamed])
         store.archive_stale([(game_id, streamed["event_id"])])
         logger.warning("game %s was corrected after its final: %s", game_id, scoreline(streamed))

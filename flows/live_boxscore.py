@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -28,7 +29,7 @@ from prefect.artifacts import create_progress_artifact, create_table_artifact, u
 
 from boxscore import step as loop_step
 from boxscore.config import LiveConfig, helps
-from boxscore.document import BoxScore
+from boxscore.document import BoxScore, utc_text
 from boxscore.games import Matchup, is_prefix
 from boxscore.live import SINGLE, LiveLoop, LoopRules, StreamTimeout
 from boxscore.masking import Masker
@@ -143,7 +144,7 @@ class LiveIO:
             case step.ReadGameRecords():
                 return step.GameRecordsRead(read_game_records(self.store, stream))
             case step.Poll():
-                return _attempt(self.streams.versions, step.Polled, Exception)
+                return _attempt(self.streams.versions, _polled_now, Exception)
             case step.ReadReference():
                 return step.ReferenceRead(*self.reference.read())
             case step.SubmitWholeReads(reads):
@@ -154,8 +155,8 @@ class LiveIO:
                 return step.WholeReadsCollected(self.reader.collect_whole(overdue))
             case step.ArchiveOtherGames(keep):
                 return _attempt(lambda: self.store.archive_other_games(keep))
-            case step.Upsert(documents):
-                return _attempt(lambda: self.store.upsert(documents))
+            case step.Upsert(documents, seen_at):
+                return _attempt(lambda: self.store.upsert(documents, seen_at))
             case step.ArchiveStale(stale):
                 return _attempt(lambda: self.store.archive_stale(stale))
             case step.SaveGameRecords(records):
@@ -195,6 +196,11 @@ def _attempt(
     except exceptions as error:
         return loop_step.Failed(error)
     return loop_step.Done() if answer is None else answer(result)
+
+
+def _polled_now(versions: dict[str, Any]) -> loop_step.Polled:
+    """A poll's answer, stamped with when it came: what a box score's ``seen_at`` says."""
+    return loop_step.Polled(versions, utc_text(datetime.now(UTC)))
 
 
 def _finalize(games: list[str]) -> None:

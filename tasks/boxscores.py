@@ -8,9 +8,10 @@ few a flow calls once per run are also Prefect tasks here, with retries, and sho
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -23,7 +24,7 @@ from pymongo.change_stream import ChangeStream
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from boxscore.document import BoxScore, boxscore_id
+from boxscore.document import BoxScore, boxscore_id, utc_text
 from boxscore.identity import GameRecord
 from tasks import IO_TASK, reaching
 from tasks.settings import Settings
@@ -34,6 +35,10 @@ SERVER_SELECTION_MS = 5000
 
 #: the errors of a write that mean MongoDB is not there (any other is MongoDB's answer)
 WRITE_ERRORS = (ConnectionFailure,)
+
+#: The order whose first box score is the current one: the latest stored, then the greatest game
+#: id among one write's (:func:`boxscore.document.current_order`). Indexed.
+CURRENT = [("stored_at", pymongo.DESCENDING), ("game_id", pymongo.DESCENDING)]
 
 
 def selection_timeout(url: str, server_selection_ms: int) -> dict[str, int]:
@@ -103,11 +108,15 @@ class BoxScoreStore:
         return self._db[collection].find_one(query, sort=[(order, pymongo.DESCENDING)])  # type: ignore[no-any-return]
 
     def latest(self, game_id: str | None = None) -> BoxScore | None:
-        """The newest box score: the stream's latest event's, or one game's (from its archive
-        when another game holds the stream). One query, two for an archived game."""
+        """The current box score (``game_id`` ``None``), or one game's latest (from its archive
+        when another game holds the stream). One query, two for an archived game.
+
+        The current box score is the one stored last (:data:`CURRENT`), in either mode: with one
+        stream it is the stream's game as it stands; with many games, the game that changed last.
+        """
         with self._reaching():
             if game_id is None:
-                return self._newest(self.collection, {}, "_id")
+                return self._db[self.collection].find_one({}, sort=CURRENT)  # type: ignore[no-any-return]
             query = {"game_id": game_id}
             return self._newest(self.collection, query, "event_id") or self._newest(
                 archive_collection(self.collection), query, "event_id"
@@ -176,15 +185,22 @@ class BoxScoreStore:
             games = self._db[self.collection]
             games.create_index([("game_id", pymongo.ASCENDING), ("event_id", pymongo.DESCENDING)])
             games.create_index([("final", pymongo.ASCENDING)])
+            games.create_index(CURRENT)
             archived = self._db[archive_collection(self.collection)]
             archived.create_index([("game_id", pymongo.ASCENDING), ("event_id", pymongo.DESCENDING)])
 
-    def upsert(self, documents: Sequence[BoxScore]) -> None:
-        """Write a tick's box scores (one per changed game) in one bulk round trip."""
+    def upsert(self, documents: Sequence[BoxScore], seen_at: Mapping[str, str] | None = None) -> None:
+        """Write a tick's box scores (one per changed game) in one bulk round trip, each stamped
+        with when it was stored and when its change was seen (by game id; unknown: when stored)."""
         if documents:
+            stored_at = utc_text(datetime.now(UTC))
+            seen = seen_at or {}
+            stamped = [
+                {**doc, "stored_at": stored_at, "seen_at": seen.get(doc["game_id"]) or stored_at} for doc in documents
+            ]
             with self._reaching(WRITE_ERRORS):
                 self._db[self.collection].bulk_write(
-                    [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in documents], ordered=False
+                    [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in stamped], ordered=False
                 )
 
     def archive_other_games(self, keep: str) -> None:

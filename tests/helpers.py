@@ -21,6 +21,7 @@ import pymongo
 import sqlalchemy
 from hypothesis import strategies as st
 
+from boxscore.document import as_built
 from boxscore.events import MAX_EXAMPLES, ParsedBlock
 from boxscore.scoring import Goal
 from boxscore.tally import Quality, Tally
@@ -271,11 +272,31 @@ def valid(document: dict[str, Any] | None) -> dict[str, Any] | None:
     return document
 
 
+#: when a box score built here was seen and stored, as the store would stamp it (fixed: the tests
+#: of the core compare documents, not clocks)
+WHEN = {"stored_at": "2026-03-14T18:05:09.250000Z", "seen_at": "2026-03-14T18:05:09.125000Z"}
+
+
+def stamped(document: Any, stored_at: str = WHEN["stored_at"]) -> dict[str, Any]:
+    """A box score the core built, as MongoDB would hold it: with :data:`WHEN` (or stored at ``stored_at``)."""
+    return {**document, **WHEN, "stored_at": stored_at}
+
+
+def as_stored(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored box score, validated, without its write's stamps: what the core built, to compare
+    with an expected box score. Each stamp is checked first: a moment in UTC, seen before stored."""
+    if document is None:
+        return None
+    valid(document)
+    assert document["seen_at"] <= document["stored_at"], (document["seen_at"], document["stored_at"])
+    return as_built(document)
+
+
 def boxscores(env: dict[str, str]) -> list[dict[str, Any]]:
-    """Every box score the test stored, each validated against the published schema."""
+    """Every box score the test stored, each validated against the published schema, as built (:func:`as_stored`)."""
     with pymongo.MongoClient(env["MONGO_URL"]) as client:
         documents = list(client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find(sort=[("_id", 1)]))
-    return [valid(document) for document in documents]  # type: ignore[misc]
+    return [as_stored(document) for document in documents]  # type: ignore[misc]
 
 
 def table_rows(url: str, table: str) -> list[tuple]:
@@ -302,10 +323,10 @@ def assert_matches_events(doc: dict[str, Any]) -> None:
 
 
 def latest_of_game(env: dict[str, str], game_id: str) -> dict[str, Any] | None:
-    """The documented page query for one game of a prefix: its latest box score."""
+    """The documented page query for one game of a prefix: its latest box score, as built (:func:`as_stored`)."""
     with pymongo.MongoClient(env["MONGO_URL"]) as client:
         collection = client[env["MONGO_DB"]][env["MONGO_COLLECTION"]]
-        return valid(collection.find_one({"game_id": game_id}, sort=[("event_id", pymongo.DESCENDING)]))
+        return as_stored(collection.find_one({"game_id": game_id}, sort=[("event_id", pymongo.DESCENDING)]))
 
 
 def expected_season(

@@ -95,7 +95,7 @@ FINAL_BOXSCORE = {
     "_id": 70,
     "game_id": RECORDED_GAME_ID,
     "event_id": 70,
-    "schema_version": 3,
+    "schema_version": 4,
     "timestamp": "00:00",
     "period": 4,
     "period_clock": "00:00",
@@ -130,6 +130,9 @@ FINAL_BOXSCORE = {
     "game_flow": {"lead_changes": 1, "ties": 1, "home_largest_lead": 7, "away_largest_lead": 1},
     "quality": {"rejected": 0, "duplicates": 0, "examples": []},
 }
+
+#: the final as MongoDB holds it: the box score as built, and when it was seen and stored
+STORED_FINAL = {**FINAL_BOXSCORE, "stored_at": "2026-03-14T18:05:09.250000Z", "seen_at": "2026-03-14T18:05:09.125000Z"}
 
 # teams2 and players2 after the game: (id, name, conference, wins, losses) / (id, name, number, shots, goals, teamid)
 TEAMS2 = [(101, "syracuse", "acc", 12, 2), (205, "johns hopkins", "big10", 9, 5)]

@@ -2,7 +2,7 @@
 
 - ``GET /api/games``: the latest box score of every game, by game id;
 - ``GET /api/games/<game_id>``: one game's latest box score (``ETag``, ``304`` as the page);
-- ``GET /api/current``: the stream's current game's (the documented query, docs/document.md).
+- ``GET /api/current``: the current box score, the one stored last (docs/document.md).
 
 The OpenAPI description (``/api/openapi.json``) carries the published schema itself: its
 ``$defs`` become the description's components, so the API and the MongoDB document have one
@@ -109,7 +109,8 @@ def router(boxscores: LatestBoxScores, games: LatestBoxScores) -> APIRouter:
     @api.get(
         "/current",
         summary="The current game's latest box score",
-        description="The single stream's current game (the documented query, docs/document.md). " + CACHED,
+        description="The box score stored last: with one stream, its game as it stands; with many games, "
+        "the game that changed last (docs/document.md). " + CACHED,
         response_class=Response,
         responses=ONE_GAME,
     )

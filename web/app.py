@@ -2,7 +2,8 @@
 
 Pages (Jinja, no build step):
 
-- ``/``: the stream's current game (single-stream mode), the documented query, docs/document.md;
+- ``/``: the current box score, the one stored last (docs/document.md): with one stream its game,
+  with many the game that changed last;
 - ``/games/<game_id>``: one game (prefix mode, or an earlier game from the archive);
 - ``/games``: every game in the collection with its score and clock.
 

@@ -24,10 +24,10 @@ from typing import Any
 
 import bson
 
-from boxscore.document import BoxScore
+from boxscore.document import BoxScore, current_order
 from tasks import ServiceUnavailable
 
-#: which game: its id, or ``None`` for the stream's current game (the documented query, docs/document.md)
+#: which game: its id, or ``None`` for the current box score (the latest stored, docs/document.md)
 GameKey = str | None
 #: one read of a game's latest box score (``None``: the game has no box score yet)
 Read = Callable[[GameKey], Awaitable[BoxScore | None]]
@@ -137,7 +137,7 @@ class LatestBoxScores:
         """
         for game in (document["game_id"], None):
             copy = self._copies.get(game)
-            if copy is None or copy.error is not None or not _later(document, copy.document, by_id=game is None):
+            if copy is None or copy.error is not None or not _later(document, copy.document, current=game is None):
                 continue
             self.offered += 1
             now = self._clock()
@@ -171,13 +171,12 @@ class LatestBoxScores:
         return copy
 
 
-def _later(document: BoxScore, than: BoxScore | None, by_id: bool) -> bool:
-    """Whether ``document`` is at least as late as ``than``: by event id within a game, and by
-    ``_id`` for the current game (the documented query sorts by it, docs/document.md; ids of two
-    kinds are left to a read)."""
+def _later(document: BoxScore, than: BoxScore | None, current: bool) -> bool:
+    """Whether ``document`` is at least as late as ``than``: by event id within a game, and for
+    the current box score in the order the store's query finds it (the latest stored,
+    :func:`boxscore.document.current_order`)."""
     if than is None:
-        return not by_id  # the current game, before any box score: a read says which one it is
-    if by_id:
-        mine, theirs = document["_id"], than["_id"]
-        return type(mine) is type(theirs) and mine >= theirs  # type: ignore[operator]
+        return not current  # the current game, before any box score: a read says which one it is
+    if current:
+        return current_order(document) >= current_order(than)
     return document["game_id"] == than["game_id"] and document["event_id"] >= than["event_id"]

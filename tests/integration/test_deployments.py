@@ -27,7 +27,7 @@ from devstack.servers import (
     offline_prefect_env,
     wait_until,
 )
-from tests.helpers import MEASURED, table_rows, task_runs, valid
+from tests.helpers import MEASURED, as_stored, table_rows, task_runs
 from tests.integration.browser import CHROMIUM
 from tests.integration.browser import FLAGS as CHROMIUM_FLAGS
 from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2
@@ -175,7 +175,7 @@ def test_deployed_live_flow_writes_the_right_results(deployed_game: dict) -> Non
     env = deployed_game["env"]
     assert "Flow run finished successfully in 'Completed'" in deployed_game["cli_output"]
     with pymongo.MongoClient(env["MONGO_URL"]) as client:
-        latest = valid(client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=[("_id", -1)]))
+        latest = as_stored(client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=[("_id", -1)]))
     assert latest == FINAL_BOXSCORE
     assert table_rows(env["SQL_URL"], "teams2") == TEAMS2
     assert table_rows(env["SQL_URL"], "players2") == PLAYERS2

@@ -26,7 +26,7 @@ from flows.gamestream import SEED_DIR
 from flows.live_boxscore import live_boxscore
 from tasks.reference import read_seed, reset_reference
 from tasks.stream import write_stream
-from tests.helpers import boxscores, shown_pieces
+from tests.helpers import boxscores, shown_pieces, stamped
 from tests.integration.browser import CHROMIUM, Browser
 from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, RECORDED_GAME_ID, event_lines, recount
 
@@ -160,14 +160,14 @@ def test_with_script_disabled_the_page_still_follows_the_game_by_reloading(
     pipeline_env: dict[str, str], page: BoxScorePage, browser: Browser
 ) -> None:
     collection = pymongo.MongoClient(pipeline_env["MONGO_URL"])[pipeline_env["MONGO_DB"]].boxscores
-    live = {**FINAL_BOXSCORE, "_id": 40, "event_id": 40, "final": False}
+    live = stamped({**FINAL_BOXSCORE, "_id": 40, "event_id": 40, "final": False}, "2026-03-14T18:40:00.000000Z")
     collection.insert_one(live)
     browser.scripts(enabled=False)
     browser.open(f"{page.url}/")
     browser.evaluate(f"{OPENED} = true")
     assert browser.evaluate(SCORE) == ["14", "9"] and browser.evaluate(SHOWN)["following"] is False
     later = copy.deepcopy(live)
-    later.update(_id=41, event_id=41)
+    later.update(_id=41, event_id=41, stored_at="2026-03-14T18:41:00.000000Z")
     later["home"]["score"] = 15
     collection.insert_one(later)
     wait_until(lambda: browser.evaluate(SCORE) == ["15", "9"], 10, "the page reloaded with the new score")

@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +29,8 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings
 
 from devstack.servers import HOST, BoxScorePage, SecantusMongo, free_ports, wait_until
-from tests.helpers import examples, shown_pieces, valid
+from tasks.boxscores import BoxScoreStore
+from tests.helpers import ROOT, examples, shown_pieces, stamped, valid
 from tests.recorded_game import FINAL_BOXSCORE, RECORDED_GAME_ID
 from web.app import create_app
 from web.store import SENT, page_store
@@ -43,14 +47,14 @@ def live_boxscore(event_id: int, home_score: int) -> dict:
     document = copy.deepcopy(FINAL_BOXSCORE)
     document.update(_id=f"{LIVE_GAME}/{event_id}", game_id=LIVE_GAME, event_id=event_id, final=False)
     document["home"]["score"], document["home"]["status"], document["away"]["status"] = home_score, "winning", "losing"
-    return document
+    return stamped(document, stored_at=f"2026-03-14T18:{event_id:02d}:00.000000Z")  # later than the final's
 
 
 @pytest.fixture
 def database(mongo: SecantusMongo) -> Iterator[pymongo.collection.Collection]:
     name = f"page_api_{time.monotonic_ns()}"
     collection = pymongo.MongoClient(mongo.url)[name].boxscores
-    collection.insert_many([valid(copy.deepcopy(FINAL_BOXSCORE)), valid(live_boxscore(40, 9))])
+    collection.insert_many([valid(stamped(FINAL_BOXSCORE)), valid(live_boxscore(40, 9))])
     yield collection
     collection.database.client.drop_database(name)
 
@@ -82,7 +86,7 @@ def test_the_api_answers_as_its_openapi_description_says(page: BoxScorePage) -> 
 def test_a_game_as_json_with_its_etag_then_304_and_bad_ids_as_json_404s(page: BoxScorePage) -> None:
     final = httpx.get(f"{page.url}/api/games/{RECORDED_GAME_ID}")
     assert final.status_code == 200 and final.headers["content-type"] == "application/json"
-    assert valid(final.json()) == FINAL_BOXSCORE
+    assert valid(final.json()) == stamped(FINAL_BOXSCORE)
     assert final.headers["cache-control"] == "public, max-age=3600"
     again = httpx.get(f"{page.url}/api/games/{RECORDED_GAME_ID}", headers={"If-None-Match": final.headers["etag"]})
     assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", final.headers["etag"])
@@ -91,7 +95,7 @@ def test_a_game_as_json_with_its_etag_then_304_and_bad_ids_as_json_404s(page: Bo
     assert live.headers["etag"] != final.headers["etag"]
     page_etag = httpx.get(f"{page.url}/games/{LIVE_GAME}").headers["etag"]
     assert page_etag != live.headers["etag"]  # the page and the JSON are two representations
-    assert httpx.get(f"{page.url}/api/current").json()["_id"] == f"{LIVE_GAME}/40"  # README's query: the largest _id
+    assert httpx.get(f"{page.url}/api/current").json()["_id"] == f"{LIVE_GAME}/40"  # README's query: the latest stored
     listed = httpx.get(f"{page.url}/api/games").json()
     assert [(g["game_id"], g["event_id"]) for g in listed] == sorted([(RECORDED_GAME_ID, 70), (LIVE_GAME, 40)])
     for path in ("/api/games/not%20an%20id", "/api/games/gdeadbeef0000"):
@@ -211,6 +215,43 @@ def test_a_box_score_stored_reaches_subscribers_through_the_change_stream_not_th
         assert answer.headers["X-MongoDB-Queries"] == "0" and 'id="home-score">10<' in answer.text
     finally:
         server.stop()
+
+
+def test_every_reader_of_the_current_box_score_finds_the_one_stored_last_whatever_its_id(
+    mongo: SecantusMongo, tmp_path: Path
+) -> None:
+    """A prefix run's box scores, written through the store as the live flow writes them: g0001
+    followed to its final at event 57, then g0002 to event 10. As text, ``g0001/8`` sorts after
+    ``g0001/57`` and ``g0002/9`` after ``g0002/10``; the current box score is the one stored last,
+    for the store, the page, the API and ``python -m devstack score`` alike."""
+    name = f"current_{time.monotonic_ns()}"
+    store = BoxScoreStore(mongo.url, name, "boxscores")
+    store.ensure_indexes()
+    writes = [("g0001", 8, 2, False), ("g0001", 9, 3, False), ("g0001", 57, 14, True)]
+    writes += [("g0002", 9, 4, False), ("g0002", 10, 5, False)]
+    for game, event, home_score, final in writes:
+        document = {**copy.deepcopy(FINAL_BOXSCORE), "_id": f"{game}/{event}", "game_id": game, "event_id": event}
+        document["home"]["score"], document["final"] = home_score, final
+        store.upsert([document], {game: "2026-03-14T18:00:00.000000Z"})
+    assert store.latest()["_id"] == "g0002/10" and store.latest("g0001")["_id"] == "g0001/57"
+    page = BoxScorePage(tmp_path / "page", mongo_url=mongo.url, mongo_db=name, refresh_seconds=0.1).start(timeout=60)
+    try:
+        assert valid(httpx.get(f"{page.url}/api/current").json())["_id"] == "g0002/10"
+        assert 'id="home-score">5<' in httpx.get(f"{page.url}/").text
+        assert valid(httpx.get(f"{page.url}/api/games/g0001").json())["event_id"] == 57
+        env = {**os.environ, "MONGO_URL": mongo.url, "MONGO_DB": name, "SIDEARM_ENV_FILE": ""}
+        scored = subprocess.run(
+            [sys.executable, "-m", "devstack", "score"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert scored.returncode == 0, scored.stderr
+        assert scored.stdout.splitlines()[0].endswith("Q4 00:00 (event g0002/10)"), scored.stdout[:200]
+        again = subprocess.run(
+            [sys.executable, "-m", "devstack", "score", "g0001"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert again.stdout.splitlines()[0].endswith("Final (event g0001/57)"), again.stdout[:200]
+    finally:
+        page.stop()
+        store._db.client.drop_database(name)
 
 
 def test_mongodb_down_is_a_json_503_that_names_no_internals_and_a_log_line_with_the_url_masked(

@@ -25,7 +25,7 @@ import pytest
 from distributed import Client
 
 from devstack.servers import DaskScheduler, DaskWorker, PrefectServer, PrefectWorker, offline_prefect_env, wait_until
-from tests.helpers import table_rows, valid
+from tests.helpers import as_stored, table_rows, valid
 from tests.integration.test_deployments import (
     RESTART_AUTOMATION,
     ROOT,
@@ -145,7 +145,7 @@ def test_the_live_deployment_runs_on_a_real_dask_cluster_that_loses_a_worker_and
         for dask_worker in dask_workers:
             dask_worker.stop()
         scheduler.stop()
-    assert latest() == FINAL_BOXSCORE
+    assert as_stored(latest()) == FINAL_BOXSCORE
     assert table_rows(env["SQL_URL"], "players2") == PLAYERS2
     assert_restarted_once(server.api_url, since, "Process exited with status code: -9")
 
@@ -206,7 +206,7 @@ def test_a_live_run_whose_machine_dies_is_marked_crashed_by_its_lost_heartbeat_a
         simulator.kill()
         again.stop()
         worker.stop()
-    assert valid(latest()) == FINAL_BOXSCORE
+    assert as_stored(latest()) == FINAL_BOXSCORE
     assert table_rows(env["SQL_URL"], "players2") == PLAYERS2
     assert_restarted_once(server.api_url, since, f"no heartbeat for {TEST_WINDOW_SECONDS} s")
 

@@ -28,9 +28,10 @@ from devstack.servers import LiveFlowProcess, offline_prefect_env, wait_until
 from flows.finalize import finalize_game
 from flows.gamestream import SEED_DIR, gamestream
 from flows.live_boxscore import live_boxscore
+from tasks.boxscores import CURRENT
 from tasks.reference import read_seed, reset_reference
 from tasks.stream import write_stream
-from tests.helpers import boxscores, expected_season, latest_of_game, table_rows, valid
+from tests.helpers import as_stored, boxscores, expected_season, latest_of_game, table_rows
 from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, RECORDED_GAME_ID, derived_game_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,14 +47,14 @@ FAST = {"poll_interval": 0.05, "wait_for_stream": 60, "stall_timeout": 120, "set
 
 
 def page(env: dict[str, str]) -> dict | None:
-    """The seed's page query: the box score of the latest event."""
+    """The page's query: the current box score (the latest stored), as built."""
     with pymongo.MongoClient(env["MONGO_URL"]) as client:
-        return valid(client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=[("_id", -1)]))
+        return as_stored(client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=CURRENT))
 
 
 def archive(env: dict[str, str]) -> dict[str, dict]:
     with pymongo.MongoClient(env["MONGO_URL"]) as client:
-        return {d["_id"]: valid(d) for d in client[env["MONGO_DB"]][env["MONGO_COLLECTION"] + "_archive"].find()}
+        return {d["_id"]: as_stored(d) for d in client[env["MONGO_DB"]][env["MONGO_COLLECTION"] + "_archive"].find()}
 
 
 def tables(env: dict[str, str]) -> tuple[list[tuple], list[tuple]]:

@@ -18,7 +18,7 @@ import pymongo
 import pytest
 
 from devstack.servers import LiveFlowProcess, SeaweedS3, SecantusMongo, offline_prefect_env
-from tests.helpers import shown_pieces, table_rows, valid
+from tests.helpers import as_stored, shown_pieces, table_rows
 from tests.recorded_game import FINAL_BOXSCORE, TEAMS2
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,7 +119,7 @@ def test_a_full_run_at_debug_level_shows_no_secret(
         assert finalize.returncode == 0, finalize.stderr[-3000:]
 
         with pymongo.MongoClient(mongo_url, password=MONGO_PASSWORD) as client:
-            documents = [valid(d) for d in client.sidearm.boxscores.find(sort=[("_id", 1)])]
+            documents = [as_stored(d) for d in client.sidearm.boxscores.find(sort=[("_id", 1)])]
     finally:
         mongo.stop()
         s3.stop()

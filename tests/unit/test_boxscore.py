@@ -18,7 +18,7 @@ from boxscore.season import (
     season_after,
     teams_after,
 )
-from tests.helpers import GAME, assert_matches_events, tally_blocks, valid
+from tests.helpers import GAME, assert_matches_events, stamped, tally_blocks, valid
 from tests.recorded_game import (
     EVENTS_FILE,
     FINAL_BOXSCORE,
@@ -193,11 +193,11 @@ def test_finalize_refuses_with_the_reason_in_words() -> None:
 def test_the_recorded_final_and_every_box_score_of_the_replay_validate_against_the_published_schema(
     reference: tuple,
 ) -> None:
-    valid(FINAL_BOXSCORE)
+    valid(stamped(FINAL_BOXSCORE))
     for upto in range(71):
-        valid(boxscore_for("\n".join(event_lines()[: upto + 1]), reference))
+        valid(stamped(boxscore_for("\n".join(event_lines()[: upto + 1]), reference)))
     with pytest.raises(jsonschema.ValidationError):
-        valid({**FINAL_BOXSCORE, "period": 5})  # no overtime: the stream cannot carry one
+        valid(stamped({**FINAL_BOXSCORE, "period": 5}))  # no overtime: the stream cannot carry one
 
 
 def test_the_line_score_scoring_summary_and_flow_of_the_recorded_game_as_counted_by_hand(reference: tuple) -> None:
@@ -254,7 +254,7 @@ def test_quarter_boundaries_a_repeated_id_a_correction_and_a_stranger_in_the_sum
     assert doc["game_flow"] == {"lead_changes": 1, "ties": 2, "home_largest_lead": 1, "away_largest_lead": 1}
     assert (doc["period"], doc["period_clock"], doc["final"]) == (4, "00:00", True)
     assert doc["home"]["status"] == doc["away"]["status"] == "tied"
-    valid(doc)
+    valid(stamped(doc))
     corrected = boxscore_for(text.replace("3 15:00 101 6 0", "3 15:00 101 6 1"), reference)  # a miss made a goal
     assert [s["event_id"] for s in corrected["scoring"]] == [0, 1, 2, 3, 4]
     assert corrected["home"]["periods"][2]["goals"] == 1 and corrected["home"]["score"] == 3

@@ -11,7 +11,7 @@ from typing import Any
 from boxscore.document import build_boxscore
 from boxscore.events import parse_block
 from boxscore.roster import players_from_rows, team_by_id, teams_from_rows
-from tests.helpers import GAME, tally_blocks, valid
+from tests.helpers import GAME, stamped, tally_blocks, valid
 from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, RECORDED_GAME_ID, SEED
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +57,16 @@ def test_the_document_page_shows_the_recorded_games_final_document_as_built() ->
     assert built == FINAL_BOXSCORE
     match = BLOCK.search((ROOT / "docs" / "document.md").read_text())
     assert match is not None, "docs/document.md has no <!-- boxscore-example --> block"
-    expected = shown(dict(built))
+    expected = shown(stamped(built))
     assert match.group(1) == expected, "docs/document.md's example is stale; it should read:\n" + expected
-    assert valid(json.loads(match.group(1))) == built
+    assert valid(json.loads(match.group(1))) == stamped(built)
+
+
+def test_readme_and_the_document_page_give_the_store_s_query_of_the_current_box_score() -> None:
+    """The query a web developer copies is the one the store, the page and ``devstack score`` run."""
+    from tasks.boxscores import CURRENT
+
+    query = "db.boxscores.find().sort({" + ", ".join(f"{key}: {order}" for key, order in CURRENT) + "}).limit(1)"
+    assert query == "db.boxscores.find().sort({stored_at: -1, game_id: -1}).limit(1)"
+    for page in ("README.md", "docs/document.md"):
+        assert query in (ROOT / page).read_text(), page

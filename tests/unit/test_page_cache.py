@@ -193,6 +193,40 @@ def test_a_box_score_offered_by_the_change_stream_replaces_the_copy_without_a_re
     asyncio.run(scenario())
 
 
+def prefix_box_score(game: str, event_id: int, stored_at: str) -> dict:
+    """A prefix run's box score: its ``_id`` is text, ``<game>/<event>``."""
+    return {**live(event_id), "_id": f"{game}/{event_id}", "game_id": game, "stored_at": stored_at}
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [
+        (("g0001", 57, "2026-03-14T18:00:01.000000Z"), ("g0001", 8, "2026-03-14T18:00:02.000000Z")),
+        (("g0001", 8, "2026-03-14T18:00:01.000000Z"), ("g0001", 57, "2026-03-14T18:00:02.000000Z")),
+        (("g10", 3, "2026-03-14T18:00:01.000000Z"), ("g9", 3, "2026-03-14T18:00:02.000000Z")),
+        (("g9", 10, "2026-03-14T18:00:01.000000Z"), ("g10", 9, "2026-03-14T18:00:02.000000Z")),
+    ],
+)
+def test_the_change_stream_offers_the_current_box_score_the_one_stored_last_whatever_its_id(
+    earlier: tuple, later: tuple
+) -> None:
+    """``/8`` against ``/57``, ``/9`` against ``/10``: the order of ``_id`` as text is not the order
+    of the games' changes; the box score stored last is the current one, as the store's query says."""
+
+    async def scenario() -> None:
+        clock, reads = Clock(), Reads()
+        first, then = prefix_box_score(*earlier), prefix_box_score(*later)
+        reads.documents[None] = first
+        boxscores = LatestBoxScores(reads, INTERVAL, STALE, clock, clock.sleep)
+        assert (await boxscores.latest(None)).document["_id"] == first["_id"]
+        boxscores.offer(then)
+        assert (await boxscores.latest(None)).document["_id"] == then["_id"] and reads.count == 1
+        boxscores.offer(first)  # stored before: a late notice of it does not take the page back
+        assert (await boxscores.latest(None)).document["_id"] == then["_id"] and reads.count == 1
+
+    asyncio.run(scenario())
+
+
 def test_the_last_good_box_score_is_served_up_to_exactly_web_stale_seconds_and_not_after() -> None:
     async def scenario() -> None:
         clock, reads = Clock(), Reads()

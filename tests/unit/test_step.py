@@ -59,7 +59,8 @@ class World:
             case s.ReadGameRecords():
                 return s.GameRecordsRead(list(self.records))
             case s.Poll():
-                return self.failed("s3") or s.Polled({game: version(data) for game, data in streams.items()})
+                versions = {game: version(data) for game, data in streams.items()}
+                return self.failed("s3") or s.Polled(versions, wall(self.now))
             case s.ReadReference():
                 return s.ReferenceRead({game: Matchup(game, HOME, AWAY) for game in streams}, LEAGUE)
             case s.SubmitWholeReads(reads):
@@ -90,10 +91,10 @@ class World:
                 self.archived += [i for i, d in self.stored.items() if d["game_id"] != keep]
                 self.stored = {i: d for i, d in self.stored.items() if d["game_id"] == keep}
                 return s.Done()
-            case s.Upsert(documents):
+            case s.Upsert(documents, seen_at):
                 if failed := self.failed("mongo"):
                     return failed
-                self.stored.update({d["_id"]: d for d in documents})
+                self.stored.update({d["_id"]: {**d, "seen_at": seen_at[d["game_id"]]} for d in documents})
                 return s.Done()
             case s.Show(document):
                 self.shown.append(document["event_id"])
@@ -112,6 +113,11 @@ class World:
             case s.Log(level, message):
                 self.logs.append((level, message))
         return None
+
+
+def wall(now: float) -> str:
+    """The wall clock at the loop's time ``now`` (UTC text, as the flow stamps a poll)."""
+    return f"2026-03-14T18:{int(now) // 60:02d}:{int(now) % 60:02d}.{round(now % 1 * 1e6):06d}Z"
 
 
 def run(world: World, loop: LiveLoop[Any], until: float = 600.0) -> Any:
@@ -189,6 +195,17 @@ def test_an_outage_of_each_service_is_waited_out_and_nothing_is_lost(service: st
     warnings = [message for level, message in world.logs if level == "warning"]
     assert warnings and all("is down" in message and "next attempt in" in message for message in warnings)
     assert any("answers again after" in message for _, message in world.logs)
+
+
+def test_each_box_score_says_when_the_poll_first_saw_its_change_however_late_it_is_stored() -> None:
+    """The stream appears at 2 s and turns final at 5 s; Dask is down from 2 s to 2.5 s, MongoDB
+    from 5 s to 5.5 s: each box score's seen_at is its change's first poll, not its read or write."""
+    down = {"dask": (2.0, 2.5), "mongo": (5.0, 5.5)}
+    world = World(GAME, down=lambda now: {name for name, (a, b) in down.items() if a <= now < b})
+    run(world, single(settle_seconds=3.0))
+    live, final = world.stored[1], world.stored[2]
+    assert (live["seen_at"], final["seen_at"]) == (wall(2.0), wall(5.0))
+    assert world.effects.count("Upsert") >= 3  # the final's first write failed and was made again
 
 
 def test_a_stream_that_never_appears_fails_the_run_within_wait_for_stream() -> None:
