@@ -41,6 +41,9 @@ class Crash:
     first_name: str  # the name of the run its chain of restarts began with
     still_crashed: bool  # a person may have started or ended it meanwhile
     restarted_at: tuple[float, ...] = ()  # when each restart in its chain was made, in seconds
+    #: a deployment started it: only then is there something to start again (a run started by hand
+    #: by ``python -m flows.live_boxscore`` or a script has no deployment)
+    deployed: bool = True
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,8 @@ class Restart:
 
 @dataclass(frozen=True)
 class NothingToDo:
-    """The run is not Crashed any more (a person started or ended it meanwhile)."""
+    """Nothing to start again: the run is not Crashed any more (a person started or ended it
+    meanwhile), no deployment started it, or it does not exist."""
 
     reason: str
 
@@ -73,6 +77,11 @@ def restart_of(tags: Sequence[str]) -> str | None:
 
 def decide(crash: Crash, now: float, policy: RestartPolicy) -> Restart | LeaveCrashed | NothingToDo:
     """What to do about ``crash`` at ``now`` (seconds, the clock of its ``restarted_at``)."""
+    if not crash.deployed:
+        return NothingToDo(
+            f"flow run {crash.run} was started by hand, not by a deployment: there is no deployment to start "
+            "again; start it again as it was started"
+        )
     if not crash.still_crashed:
         return NothingToDo(f"flow run {crash.run} is not Crashed any more")
     recent = sum(1 for at in crash.restarted_at if now - at <= policy.window_seconds)

@@ -32,6 +32,10 @@ def restart_live_run(
     policy = RestartPolicy(max_restarts, window_seconds)
     with FlowRuns.connect() as runs:
         crashed = runs.read(crashed_run)
+        if crashed is None:
+            reason = f"flow run {crashed_run} does not exist (deleted?): nothing to start again"
+            logger.info("%s", reason)
+            return reason
         chain = runs.chain(crashed)
         crash = Crash(
             crashed.id,
@@ -39,10 +43,11 @@ def restart_live_run(
             chain[-1].name,
             crashed.crashed,
             tuple(run.created.timestamp() for run in chain if run.restart_of is not None),
+            deployed=crashed.deployment_id is not None,
         )
         match decide(crash, datetime.now(UTC).timestamp(), policy):
             case NothingToDo(reason):
-                logger.info("%s: nothing to do", reason)
+                logger.info("%s", reason)
                 return reason
             case Restart(tags, name, reason):
                 started = runs.start_again(crashed, tags, name)

@@ -12,6 +12,7 @@ from uuid import UUID
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
 from prefect.states import Crashed
 
 from boxscore.restarts import restart_of
@@ -49,9 +50,13 @@ class FlowRuns:
         with get_client(sync_client=True) as client:
             yield cls(client)
 
-    def read(self, run: str) -> FlowRunRecord:
-        """One flow run, by its id or its event resource id (``prefect.flow-run.<id>``)."""
-        found = self.client.read_flow_run(UUID(run.removeprefix(RESOURCE_PREFIX)))
+    def read(self, run: str) -> FlowRunRecord | None:
+        """One flow run, by its id or its event resource id (``prefect.flow-run.<id>``); ``None``
+        when the API has no such run."""
+        try:
+            found = self.client.read_flow_run(UUID(run.removeprefix(RESOURCE_PREFIX)))
+        except ObjectNotFound:
+            return None
         return FlowRunRecord(
             str(found.id),
             found.name,
@@ -66,8 +71,8 @@ class FlowRuns:
         """``run`` and the runs it restarted, one before the other, newest first (the last one is
         the run a person or a schedule started)."""
         chain = [run]
-        while (earlier := chain[-1].restart_of) is not None:
-            chain.append(self.read(earlier))
+        while (earlier := chain[-1].restart_of) is not None and (found := self.read(earlier)) is not None:
+            chain.append(found)
         return chain
 
     def start_again(self, run: FlowRunRecord, tags: tuple[str, ...], name: str) -> str:

@@ -55,3 +55,13 @@ def test_a_run_that_is_not_crashed_any_more_is_left_alone_whatever_its_restarts(
         "flow run run-a is not Crashed any more"
     )
     assert isinstance(decide(crash("run-a", (990, 995, 999), False), now=1000, policy=POLICY), NothingToDo)
+
+
+def test_a_run_started_by_hand_has_nothing_to_start_again_whatever_its_state() -> None:
+    """``python -m flows.live_boxscore`` stopped with Ctrl-C, or a flow called in a script: no
+    deployment started it, so there is none to run again; the restart run says so and completes."""
+    by_hand = Crash("run-h", "g1", "brave-otter", True, (), deployed=False)
+    assert decide(by_hand, now=1000, policy=POLICY) == NothingToDo(
+        "flow run run-h was started by hand, not by a deployment: there is no deployment to start again; "
+        "start it again as it was started"
+    )
