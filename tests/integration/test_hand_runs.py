@@ -27,4 +27,6 @@ def test_a_restart_run_for_a_run_started_by_hand_or_gone_completes_saying_why_in
     )
     gone = uuid4()
     state = restart_live_run(crashed_run=str(gone), return_state=True)
-    assert state.is_completed() and state.result() == f"flow run {gone} does not exist (deleted?): nothing to start again"
+    assert (
+        state.is_completed() and state.result() == f"flow run {gone} does not exist (deleted?): nothing to start again"
+    )
