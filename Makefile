@@ -121,5 +121,6 @@ bench: bench-long bench-freshness bench-many bench-ticks bench-page bench-startu
 	$(BIN)/python -m bench.report
 	$(BIN)/python -m bench.targets
 
-clean:
+clean:  ## stop the local stack (make down), then remove its data and the caches (var/)
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m devstack down; fi
 	rm -rf var .pytest_cache

@@ -35,7 +35,7 @@ def _bin(name: str) -> str:
     return found
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
     with socket.socket() as sock:
         try:
             sock.bind((HOST, port))
@@ -51,7 +51,7 @@ def free_ports(count: int, with_grpc: bool = False) -> list[int]:
         with socket.socket() as sock:
             sock.bind((HOST, 0))
             port = sock.getsockname()[1]
-        if port in ports or (with_grpc and (port + GRPC_OFFSET > 65535 or not _port_free(port + GRPC_OFFSET))):
+        if port in ports or (with_grpc and (port + GRPC_OFFSET > 65535 or not port_free(port + GRPC_OFFSET))):
             continue
         ports.append(port)
     return ports

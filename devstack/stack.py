@@ -11,16 +11,18 @@ prints the current box score in MongoDB, or one game's (and its teams' ``teams2`
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
+from devstack.processes import MARKER, in_group, port_holder, stack_processes, stop
 from devstack.servers import (
+    GRPC_OFFSET,
     HOST,
     LocalServer,
     PrefectServer,
@@ -36,8 +38,45 @@ PIDS = WORKDIR / "servers.json"
 SETTINGS = ROOT / "sidearm.env"
 #: the local stack's ports: fixed, so README's commands name them, and apart from compose's
 S3_PORT, MONGO_PORT, PREFECT_PORT = 8333, 27018, 4201
-PREFECT_API_URL = f"http://{HOST}:{PREFECT_PORT}/api"
+#: moves them (``s3,mongo,prefect``), where another program holds one of them
+PORTS_SETTING = "SIDEARM_STACK_PORTS"
 STOP_GRACE = 15.0
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The local stack's three fixed ports."""
+
+    s3: int = S3_PORT
+    mongo: int = MONGO_PORT
+    prefect: int = PREFECT_PORT
+
+    @classmethod
+    def from_env(cls) -> Ports:
+        given = os.environ.get(PORTS_SETTING, "")
+        if not given:
+            return cls()
+        try:
+            s3, mongo, prefect = (int(port) for port in given.split(","))
+        except ValueError:
+            example = f"{S3_PORT},{MONGO_PORT},{PREFECT_PORT}"
+            raise ValueError(
+                f"{PORTS_SETTING}={given!r}: give three ports, s3,mongo,prefect (e.g. {example})"
+            ) from None
+        return cls(s3, mongo, prefect)
+
+    def named(self) -> dict[int, str]:
+        """Each port the stack binds, with what binds it (SeaweedFS's S3 gRPC is its port + 10000)."""
+        return {
+            self.s3: "SeaweedFS's S3",
+            self.s3 + GRPC_OFFSET: "SeaweedFS's S3 gRPC",
+            self.mongo: "SecantusDB (MongoDB)",
+            self.prefect: "the Prefect server",
+        }
+
+    @property
+    def prefect_api_url(self) -> str:
+        return f"http://{HOST}:{self.prefect}/api"
 
 
 @dataclass(frozen=True)
@@ -60,51 +99,109 @@ def _recorded() -> list[Started]:
     return [Started(**entry) for entry in json.loads(PIDS.read_text())] if PIDS.is_file() else []
 
 
-def settings_text(env: dict[str, str]) -> str:
+def settings_text(env: dict[str, str], ports: Ports) -> str:
     lines = ["# The local stack's settings, written by `make up` and removed by `make down`."]
     lines += [f"{name}={value}" for name, value in env.items()]
-    lines.append(f"# The Prefect server: export PREFECT_API_URL={PREFECT_API_URL}")
+    lines.append(f"# The Prefect server: export PREFECT_API_URL={ports.prefect_api_url}")
     return "\n".join(lines) + "\n"
 
 
+def shown_settings() -> str:
+    """``sidearm.env`` as printed: each secret masked (README: secrets are never printed)."""
+    from tasks.masking import shown
+    from tasks.settings import SECRET_SETTINGS
+
+    lines = []
+    for line in SETTINGS.read_text().splitlines():
+        name, sep, value = line.partition("=")
+        if sep and not line.startswith("#") and name in SECRET_SETTINGS:
+            value = shown(value) if "://" in value else "***"
+        lines.append(f"{name}{sep}{value}")
+    return "\n".join(lines) + "\n"
+
+
+def held(ports: Ports) -> str | None:
+    """Why the stack cannot start on these ports (the first one taken, what holds it, what to do), or ``None``."""
+    for port, what in ports.named().items():
+        holder = port_holder(port)  # a port nobody listens on is free to a server (it reuses the address)
+        if holder is None:
+            continue
+        said = f"port {port} ({what}) is in use"
+        if holder.stack == str(WORKDIR):
+            return (
+                f"{said} by {holder}, a server of this checkout's local stack that is still running "
+                "(its list of servers was removed): run make down, then make up"
+            )
+        if holder.stack:
+            return f"{said} by {holder}, the local stack of {Path(holder.stack).parents[1]}: run make down there"
+        return f"{said} by {holder}: stop it, or move the local stack with {PORTS_SETTING}=s3,mongo,prefect"
+    return None
+
+
+def answering(server: LocalServer, port: int) -> str | None:
+    """Why the server just started is not the one answering on its port, or ``None`` when it is."""
+    assert server.process is not None
+    holder = port_holder(port)
+    if holder is not None and in_group(holder.pid, server.process.pid):
+        return None
+    return f"{server.name} started, but port {port} is answered by {holder or 'nobody'}, not by it"
+
+
 def up() -> int:
+    try:
+        ports = Ports.from_env()
+    except ValueError as error:
+        print(f"make up: {error}", file=sys.stderr)
+        return 2
     running = [server for server in _recorded() if _alive(server.pid)]
     if running and SETTINGS.is_file():
         names = ", ".join(s.name for s in running)
-        print(f"the local stack is already up ({names}); its settings, in {SETTINGS.name}:")
-        print(SETTINGS.read_text(), end="")
+        print(f"the local stack is already up ({names}); its settings, in {SETTINGS}:")
+        print(shown_settings(), end="")
         return 0
+    if (refused := held(ports)) is not None:
+        print(f"make up: {refused}; nothing was started", file=sys.stderr)
+        return 1
     WORKDIR.mkdir(parents=True, exist_ok=True)
-    s3 = SeaweedS3(WORKDIR / "seaweedfs", s3_port=S3_PORT)
-    mongo = SecantusMongo(WORKDIR / "secantusdb", port=MONGO_PORT)
-    prefect = PrefectServer(WORKDIR / "prefect", port=PREFECT_PORT)
-    servers: list[LocalServer] = [s3, mongo, prefect]
+    os.environ[MARKER] = str(WORKDIR)  # every server inherits it: make down finds them by it
+    s3 = SeaweedS3(WORKDIR / "seaweedfs", s3_port=ports.s3)
+    mongo = SecantusMongo(WORKDIR / "secantusdb", port=ports.mongo)
+    prefect = PrefectServer(WORKDIR / "prefect", port=ports.prefect)
+    servers: list[tuple[LocalServer, int]] = [(s3, ports.s3), (mongo, ports.mongo), (prefect, ports.prefect)]
     started = time.monotonic()
     try:
-        for server in servers:
+        for server, port in servers:
             print(f"starting {server.name} ...", flush=True)
             server.start(timeout=180)
             assert server.process is not None
-            PIDS.write_text(json.dumps([{"name": s.name, "pid": s.process.pid} for s in servers if s.process]))
+            PIDS.write_text(json.dumps([{"name": s.name, "pid": s.process.pid} for s, _ in servers if s.process]))
+            if (wrong := answering(server, port)) is not None:
+                raise RuntimeError(wrong)
     except (OSError, RuntimeError, TimeoutError) as error:
-        print(f"make up: {error}", file=sys.stderr)
+        print(f"make up: {error}; what it started is stopped again", file=sys.stderr)
         down(quiet=True)
         return 1
     env = local_pipeline_env(s3, mongo, WORKDIR / "sidearmdb.sqlite")
     _seed(env["SQL_URL"])
-    SETTINGS.write_text(settings_text(env))
-    print(f"the local stack is up in {time.monotonic() - started:.0f} s; its settings, in {SETTINGS.name}:")
-    print(SETTINGS.read_text(), end="")
-    print(f"the Prefect UI: http://{HOST}:{PREFECT_PORT}/   stop it all: make down")
+    SETTINGS.write_text(settings_text(env, ports))
+    print(f"the local stack is up in {time.monotonic() - started:.0f} s; its settings, in {SETTINGS} (secrets masked):")
+    print(shown_settings(), end="")
+    print(f"the Prefect UI: http://{HOST}:{ports.prefect}/   stop it all: make down")
     return 0
 
 
 def worker() -> int:
-    """``prefect worker start --pool gamestreams`` in the background, for the local Prefect server."""
+    """``prefect worker start --pool gamestreams`` in the background, for the local Prefect server (one)."""
     if not SETTINGS.is_file():
         print("make worker: the local stack is not up: run make up first", file=sys.stderr)
         return 1
-    process_worker = PrefectWorker(WORKDIR / "worker", api_url=PREFECT_API_URL)
+    running = [s for s in _recorded() if s.name == PrefectWorker.name and _alive(s.pid)]
+    if running:
+        log = WORKDIR / "worker" / f"{PrefectWorker.name}.log"
+        print(f"a Prefect worker of the pool gamestreams is already running (pid {running[0].pid}, log: {log})")
+        return 0
+    os.environ[MARKER] = str(WORKDIR)
+    process_worker = PrefectWorker(WORKDIR / "worker", api_url=Ports.from_env().prefect_api_url)
     process_worker.start(timeout=120)
     assert process_worker.process is not None
     recorded = [{"name": s.name, "pid": s.pid} for s in _recorded()]
@@ -122,21 +219,15 @@ def _seed(sql_url: str) -> None:
 
 
 def down(quiet: bool = False) -> int:
-    servers = [server for server in _recorded() if _alive(server.pid)]
-    for server in reversed(servers):
-        _signal(server, signal.SIGTERM)
-    _wait_gone(servers, 2.0)
-    for server in servers:  # a Prefect worker exits on its second SIGTERM
-        if server.name == PrefectWorker.name and _alive(server.pid):
-            _signal(server, signal.SIGTERM)
-    _wait_gone(servers, STOP_GRACE)
-    for server in servers:
-        if _alive(server.pid):
-            _signal(server, signal.SIGKILL)
+    """Stop every process this checkout's stack started: those it recorded, and any other that
+    carries its marker (its list in ``var/`` may be gone, by ``make clean`` or by hand)."""
+    recorded = [psutil.Process(s.pid) for s in _recorded() if _alive(s.pid)]
+    found = {process.pid: process for process in [*recorded, *stack_processes(WORKDIR)]}
+    names = stop(found.values(), STOP_GRACE)
     PIDS.unlink(missing_ok=True)
     SETTINGS.unlink(missing_ok=True)
     if not quiet:
-        print(f"stopped {', '.join(s.name for s in servers) or 'nothing (the local stack was not up)'}")
+        print(f"stopped {', '.join(names) or 'nothing (the local stack was not up)'}")
     return 0
 
 
@@ -170,18 +261,6 @@ def score(game_id: str | None = None) -> int:
         print(f"python -m devstack score: {error}", file=sys.stderr)
         return 1
     return 0
-
-
-def _signal(server: Started, signal_number: int) -> None:
-    with contextlib.suppress(ProcessLookupError):  # it exited since it was seen
-        os.killpg(server.pid, signal_number)
-
-
-def _wait_gone(servers: list[Started], seconds: float) -> None:
-    """Poll until these processes have exited (they are not our children: no wait() reaps them)."""
-    deadline = time.monotonic() + seconds
-    while any(_alive(s.pid) for s in servers) and time.monotonic() < deadline:
-        time.sleep(0.1)
 
 
 def main(argv: list[str]) -> int:

@@ -9,6 +9,7 @@ API and the project importable, and the work per tick is small.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -113,10 +114,24 @@ def run_dask_client() -> Client:
     return client
 
 
+#: Dask's loggers, quiet below WARNING unless the run logs at DEBUG: a local cluster's start and
+#: stop are some 35 INFO lines per run, and its dashboard line names an address the run's own
+#: "Dask: ... dashboard" line says is not served
+DASK_LOGGERS = ("distributed", "prefect.task_runner.dask")
+
+
+def quiet_dask_logs() -> None:
+    """Dask's INFO lines only when the run logs at DEBUG (``PREFECT_LOGGING_LEVEL``)."""
+    if logging.getLogger("prefect").getEffectiveLevel() > logging.DEBUG:
+        for name in DASK_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def dask_task_runner() -> DaskTaskRunner:
     """The user's scheduler (``DASK_ADDRESS``), or a threads-only local cluster for the run."""
     from prefect_dask import DaskTaskRunner
 
+    quiet_dask_logs()
     address = setting("DASK_ADDRESS")
     if address:
         return DaskTaskRunner(address=address)
