@@ -198,6 +198,8 @@ class Game(Generic[V]):
     #: when a poll first saw its stream differ from what its tally has read (UTC text, from the poll)
     changed_at: str | None = None
     unwritten_seen: str = ""  # ``changed_at`` of the change ``unwritten`` shows: its ``seen_at``
+    #: why its stream, read, gives no box score (its first line is not an event), for a stall's message
+    held_back: str = ""
 
     def settled(self, now: float, settle_seconds: float) -> bool:
         """Final and quiet long enough: its stream is no longer read."""
@@ -438,7 +440,7 @@ class LiveLoop(Generic[V]):
             matchup = matchups[game]
             home, away, players = league.sides(matchup.home, matchup.away)
             record.unwritten = build_boxscore(tally, home, away, players, game_id, self.multi)
-            record.unwritten_seen, record.changed_at = record.changed_at or "", None
+            record.unwritten_seen, record.changed_at, record.held_back = record.changed_at or "", None, ""
             if tally.quality.rejected > record.rejected_said:
                 new, record.rejected_said = tally.quality.rejected - record.rejected_said, tally.quality.rejected
                 first = f"; the first: {tally.quality.examples[0]!r}" if tally.quality.examples else ""
@@ -467,11 +469,8 @@ class LiveLoop(Generic[V]):
         settling = record.phase is Phase.FINAL and not record.settled(now, self.rules.settle_seconds)
         identity = identify(lines, self.records, self.given, settling)
         if identity is None:
-            self._once(
-                "warning",
-                f"the first line of {self.url} is not an event ({opening(lines)!r}); "
-                "no box score is written until it is",
-            )
+            record.held_back = f"the first line of {self.url} is not an event ({opening(lines)!r})"
+            self._once("warning", f"{record.held_back}; no box score is written until it is")
             return None
         if identity.game_id != self.game_id:
             self._follow(game, identity.game_id, identity.new, lines)
@@ -631,7 +630,10 @@ class LiveLoop(Generic[V]):
         if not self.seen and now - self.started > self.rules.wait_for_stream:
             raise StreamTimeout(f"nothing could be followed within {self.rules.wait_for_stream:.0f} s: {self._why()}")
         if not self.all_final() and self.seen and now - self.last_change > self.rules.stall_timeout:
-            raise StreamTimeout(f"{self.url} has not changed for {self.rules.stall_timeout:.0f} s{self._failing()}")
+            raise StreamTimeout(
+                f"{self.url} has not changed for {self.rules.stall_timeout:.0f} s{self._failing()}{self._held_back()}"
+                "; --stall-timeout waits longer"
+            )
         if self.to_finalize and self.finalizing.failures and now - self.finalizing.since > self.rules.stall_timeout:
             raise StreamTimeout(
                 f"{self.finalizing.service} kept failing for {self.rules.stall_timeout:.0f} s "
@@ -656,7 +658,12 @@ class LiveLoop(Generic[V]):
         if self.games:
             games = ", ".join(sorted(self.games)[:5]) if self.multi else self.url
             return f"no game could be read ({games}): no matchup of known teams in the games table ({self.sql})"
-        return f"{self.url} did not appear"
+        return f"{self.url} did not appear: check GAMESTREAM_URL, or start the feed; --wait-for-stream waits longer"
+
+    def _held_back(self) -> str:
+        """Why a stream that was read gives no box score: said with a stall, which it explains."""
+        reasons = sorted({game.held_back for game in self.games.values() if game.held_back})
+        return "".join(f"; no box score was written: {reason}: correct the feed" for reason in reasons)
 
     def _failing(self) -> str:
         failing = [f"; {b.service} keeps failing ({b.reason})" for b in (self.s3, self.reading) if b.failures]

@@ -67,17 +67,6 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) ->
     return vars(parser.parse_args(argv))
 
 
-def refusals() -> tuple[type[BaseException], ...]:
-    """The errors that are the user's to correct (a setting, an option, a game not over): each is
-    said in one line, naming what to change, with no traceback."""
-    from boxscore.identity import BadGameId
-    from boxscore.live import UnknownTeam
-    from boxscore.season import GameNotOver
-    from tasks.stream import S3NotSet
-
-    return (S3NotSet, UnknownTeam, BadGameId, GameNotOver)
-
-
 def run_from_command_line(
     flow: Flow[..., Any],
     description: str,
@@ -86,16 +75,22 @@ def run_from_command_line(
     checks: Callable[[], None] | None = None,
 ) -> Any:
     """``python -m flows.<name>``: parse the options, run ``checks`` before Prefect starts (a setting
-    that can never work is said before a temporary server boots), then run the flow."""
+    that can never work is said before a temporary server boots), then run the flow.
+
+    A refusal (:mod:`flows.refusals`: a setting to correct, a service that did not answer, a
+    stream that never came) is the last line, naming what to change, and its exit code.
+    """
+    from flows.refusals import REFUSALS, exit_code, said
+
     parser = parser_for(flow, description, helps, epilog)
     arguments = parse(parser)
     try:
         if checks is not None:
             checks()
         return flow(**arguments)
-    except refusals() as refused:
-        print(f"{parser.prog}: {refused}", file=sys.stderr)
-        sys.exit(2)
+    except REFUSALS as refused:
+        print(f"{parser.prog}: {said(refused)}", file=sys.stderr)
+        sys.exit(exit_code(refused))
 
 
 def _module(flow: Flow[..., Any]) -> str:

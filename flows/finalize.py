@@ -25,6 +25,7 @@ from boxscore.report import final_summary, scoreline
 from boxscore.roster import League, Player, Team
 from boxscore.running import full_read
 from boxscore.season import GameNotOver, require_final, result_of
+from flows.refusals import refusing
 from tasks.boxscores import BoxScoreStore, final_boxscores, game_count, latest_boxscore, read_game_records
 from tasks.reference import read_reference, write_season
 from tasks.settings import Settings
@@ -32,14 +33,18 @@ from tasks.stream import read_stream
 
 
 @flow(name="finalize-game")
-def finalize_game(games: list[str] | None = None) -> tuple[list[Team], list[Player]]:
+def finalize_game(games: list[str] | None = None) -> Any:
     """Record these games' final results (``None``: every game that is over) and write the tables.
 
     Single stream with ``games`` unset: the current game, whose latest box score must be final.
     Several games: every game with a final box score (games still running are left for later).
+    Returns ``teams2`` and ``players2`` as written.
     """
-    settings = Settings.from_env()
     logger = get_run_logger()
+    return refusing(lambda: _finalize(games, Settings.from_env(), logger), logger)
+
+
+def _finalize(games: list[str] | None, settings: Settings, logger: Any) -> tuple[list[Team], list[Player]]:
     store = BoxScoreStore.of(settings)
     multi = is_prefix(settings.gamestream_url)
     if games is None and not multi:

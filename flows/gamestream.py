@@ -17,6 +17,7 @@ from prefect import flow, get_run_logger
 from boxscore.games import Matchup, is_prefix, stream_url
 from boxscore.replay import Write, replay_rounds, replay_schedule
 from boxscore.synthetic import synthetic_league
+from flows.refusals import refusing
 from tasks.masking import shown
 from tasks.reference import read_seed, reset_reference, seed_reference
 from tasks.settings import Settings
@@ -35,7 +36,7 @@ def gamestream(
     games: int = 0,
     seed: int = 7,
     stagger: int = 60,
-) -> int:
+) -> Any:
     """Make sure the reference tables exist, then rewrite each stream at every event in game time.
 
     ``delay`` is real seconds per game second (0 = as fast as possible). The reference tables
@@ -43,9 +44,15 @@ def gamestream(
     ``teams``, ``players`` and ``games`` with the replay's (it says which database first).
     Returns the number of writes.
     """
+    logger = get_run_logger()
+    return refusing(lambda: _replay(delay, events_file, reset_tables, games, seed, stagger, logger), logger)
+
+
+def _replay(
+    delay: float, events_file: str, reset_tables: bool, games: int, seed: int, stagger: int, logger: Any
+) -> int:
     settings = Settings.from_env()
     check_s3_settings(settings.storage_options)  # before the reference tables are created
-    logger = get_run_logger()
     url = settings.gamestream_url
     if games and not is_prefix(url):
         raise ValueError(f"--games needs a prefix GAMESTREAM_URL ending in '/', not {url}")

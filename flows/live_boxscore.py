@@ -18,6 +18,7 @@ read is a task run of its own on the run's DaskTaskRunner; finalize is a subflow
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,9 +35,10 @@ from boxscore.games import Matchup, is_prefix
 from boxscore.live import SINGLE, LiveLoop, LoopRules, StreamTimeout
 from boxscore.masking import Masker
 from boxscore.report import boxscore_rows, game_progress, line_score, scoreline
-from tasks import ServiceUnavailable
+from flows.refusals import refusing
+from tasks import ServiceUnavailable, tried_at_start
 from tasks.aggregate import DaskReader
-from tasks.boxscores import BoxScoreStore, ensure_game_index, read_game_records
+from tasks.boxscores import BoxScoreStore, read_game_records
 from tasks.cluster import DaskRunnerFromSettings, run_dask_client
 from tasks.league import ReferenceDatabase
 from tasks.masking import shown
@@ -86,16 +88,21 @@ def live_boxscore(
     settings = Settings.from_env()
     logger = get_run_logger()
     logger.info("following the game: %s", settings.describe())
-    check_stream_settings(settings.gamestream_url, settings.storage_options)
+    return refusing(lambda: _follow(settings, config, logger), logger)
+
+
+def _follow(settings: Settings, config: LiveConfig, logger: Any) -> Any:
+    """The run: its checks, then the step's effects carried out until it stops."""
+    check_stream_settings(settings.gamestream_url, settings.storage_options, logger.warning)
     io = LiveIO.of(settings, config, logger)
-    ensure_game_index(io.store)
+    tried_at_start(io.store.ensure_indexes, logger.warning)
     loop: LiveLoop[Any] = LiveLoop(
         settings.gamestream_url,
         io.streams.multi,
         LoopRules.of(config),
         time.monotonic(),
         shown(settings.mongo_url),
-        game_id=settings.chosen_game_id(game_id),
+        game_id=settings.chosen_game_id(config.game_id),
         sql=f"SQL database at {shown(settings.sql_url)}",
         s3=f"S3 ({settings.gamestream_url} at {shown(settings.s3_endpoint_url) or 'AWS'})",
     )
@@ -237,8 +244,11 @@ change, until every game is over; then finalize each game into teams2/players2.
 
 GAMESTREAM_URL names one stream object (one game: home and away from the options below) or a
 prefix ending in '/' with one <game_id>.txt per game (home and away from the games table).
-Where the stream, MongoDB, SQL and Dask are comes from the settings (environment or .env:
-README, "Configuration")."""
+Where the stream, MongoDB, SQL and Dask are comes from the settings: the environment, then
+sidearm.env in the working directory (SIDEARM_ENV_FILE names another; README, "Configuration").
+A mistake no retry mends ends the run in one line naming what to change (exit codes: 2 a
+setting or option, 3 a service that does not answer, 4 the stream never came or stopped;
+docs/operations.md)."""
 
 HELPS = helps()
 
@@ -247,6 +257,9 @@ if __name__ == "__main__":
 
     def checks() -> None:
         settings = Settings.from_env()
-        check_stream_settings(settings.gamestream_url, settings.storage_options)
+        check_stream_settings(settings.gamestream_url, settings.storage_options, say)
+
+    def say(line: str) -> None:
+        print(f"python -m flows.live_boxscore: {line}", file=sys.stderr)
 
     run_from_command_line(live_boxscore, DESCRIPTION, HELPS, checks=checks)

@@ -11,12 +11,16 @@ the loop's own backoff (:class:`boxscore.live.Backoff`) retries them instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
+import tenacity
 from prefect.cache_policies import NO_CACHE
 
 from boxscore.masking import error_reason
+
+T = TypeVar("T")
 
 #: Retries for the tasks; never cached: the same inputs must read or write the live state again.
 IO_TASK = {"retries": 3, "retry_delay_seconds": [1, 2, 4], "cache_policy": NO_CACHE}
@@ -25,14 +29,22 @@ IO_TASK = {"retries": 3, "retry_delay_seconds": [1, 2, 4], "cache_policy": NO_CA
 class ServiceUnavailable(RuntimeError):
     """A service did not answer: the message names it (password masked), never a secret."""
 
-    def __init__(self, message: str, service: str = "") -> None:
+    def __init__(self, message: str, service: str = "", setting: str = "") -> None:
         super().__init__(message)
         self.service = service  # e.g. "MongoDB at mongodb://sidearm:***@mongo:27017/"
+        self.setting = setting  # where the user says where it is, e.g. "MONGO_URL"
 
 
 @contextmanager
-def reaching(service: str, url: str, errors: tuple[type[BaseException], ...]) -> Iterator[None]:
-    """Turn a driver's connection error into one that names the service and its redacted URL.
+def reaching(
+    service: str,
+    url: str,
+    errors: tuple[type[BaseException], ...],
+    setting: str = "",
+    brief: Callable[[str], str] = lambda text: text,
+) -> Iterator[None]:
+    """Turn a driver's connection error into one that names the service and its redacted URL
+    (``brief`` drops what the driver adds that a person does not need).
 
     The driver's exception is not chained: its text and context can carry connection details.
     """
@@ -41,6 +53,29 @@ def reaching(service: str, url: str, errors: tuple[type[BaseException], ...]) ->
     except errors as error:
         from tasks.masking import masker, shown
 
-        reason = error_reason(error, masker(url)) or type(error).__name__
+        reason = error_reason(RuntimeError(brief(str(error))), masker(url)) or type(error).__name__
         where = f"{service} at {shown(url)}"
-        raise ServiceUnavailable(f"{where} is unreachable: {reason}", where) from None
+        raise ServiceUnavailable(f"{where} is unreachable: {reason}", where, setting) from None
+
+
+#: a service a run needs before its first poll is tried this often, 1, 2 and 4 s apart, before the
+#: run ends naming it: long enough for a server still starting, short of a wait that looks like a hang
+START_TRIES = 4
+
+
+def tried_at_start(call: Callable[[], T], say: Callable[[str], object]) -> T:
+    """``call``'s answer, tried :data:`START_TRIES` times while it raises :class:`ServiceUnavailable`;
+    each failed try is said in one line, the last one raised."""
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        assert state.outcome is not None and state.next_action is not None
+        say(f"{state.outcome.exception()}; trying again in {state.next_action.sleep:.0f} s")
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(START_TRIES),
+        wait=tenacity.wait_exponential(multiplier=1, min=1, max=4),
+        retry=tenacity.retry_if_exception_type(ServiceUnavailable),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    return retrying(call)

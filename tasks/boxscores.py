@@ -8,6 +8,7 @@ few a flow calls once per run are also Prefect tasks here, with retries, and sho
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +40,13 @@ WRITE_ERRORS = (ConnectionFailure,)
 #: The order whose first box score is the current one: the latest stored, then the greatest game
 #: id among one write's (:func:`boxscore.document.current_order`). Indexed.
 CURRENT = [("stored_at", pymongo.DESCENDING), ("game_id", pymongo.DESCENDING)]
+
+
+def brief_mongo_reason(text: str) -> str:
+    """pymongo's reason without its timeouts and topology (``127.0.0.1:1: [Errno 111] Connection
+    refused``): what a person needs to correct the URL, in a line they can read."""
+    text = re.sub(r" \(configured timeouts: [^)]*\)", "", text)
+    return text.split(", Timeout: ", 1)[0]
 
 
 def selection_timeout(url: str, server_selection_ms: int) -> dict[str, int]:
@@ -99,7 +107,7 @@ class BoxScoreStore:
     def _reaching(self, errors: tuple[type[PyMongoError], ...] = (PyMongoError,)) -> Iterator[None]:
         """A read that fails in any way is MongoDB unavailable (the page answers 503); a write
         only when the connection fails, so that a rejected write says what MongoDB said."""
-        with reaching("MongoDB", self.url, errors):
+        with reaching("MongoDB", self.url, errors, "MONGO_URL", brief_mongo_reason):
             yield
 
     # -- reads: the documented queries (docs/document.md) ---------------------------------------
@@ -258,11 +266,6 @@ class BoxScoreStore:
 
 
 # -- the store's calls a flow makes once per run, as Prefect tasks with retries -------------------
-
-
-@task(**IO_TASK)
-def ensure_game_index(store: BoxScoreStore) -> None:
-    store.ensure_indexes()
 
 
 @task(**IO_TASK)

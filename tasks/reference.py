@@ -146,7 +146,7 @@ def _replace_tables(
     url: str, team_table: Table, player_table: Table, team_rows: Sequence[Team], player_rows: Sequence[Player]
 ) -> None:
     engine = sql_engine(url)
-    with reaching("SQL database", url, SQL_DOWN):
+    with reaching("SQL database", url, SQL_DOWN, "SQL_URL"):
         metadata.create_all(engine, tables=[team_table, player_table])
         with engine.begin() as connection:  # one transaction: readers see the old tables or the new ones
             for statement, parameters in replace_statements(team_table, player_table, team_rows, player_rows):
@@ -154,7 +154,7 @@ def _replace_tables(
 
 
 def _read_tables(url: str, team_table: Table, player_table: Table) -> tuple[list[Team], list[Player]]:
-    with reaching("SQL database", url, SQL_DOWN), sql_engine(url).connect() as connection:
+    with reaching("SQL database", url, SQL_DOWN, "SQL_URL"), sql_engine(url).connect() as connection:
         team_rows = connection.execute(select(team_table)).mappings().all()
         player_rows = connection.execute(select(player_table)).mappings().all()
     return teams_from_rows(team_rows), players_from_rows(player_rows)
@@ -219,7 +219,7 @@ def seed_reference(
     reported. Matchups whose game id ``games`` does not hold yet are added.
     """
     engine = sql_engine(url)
-    with reaching("SQL database", url, SQL_DOWN):
+    with reaching("SQL database", url, SQL_DOWN, "SQL_URL"):
         metadata.create_all(engine, tables=[teams, players, games])
         with engine.begin() as connection:
             known = set(connection.execute(select(teams.c.id)).scalars())
@@ -295,7 +295,7 @@ def write_season(url: str, new: Sequence[GameResult]) -> Season:
     reads every result committed before it, so the last one to commit writes the whole season.
     """
     engine = sql_engine(url)
-    with reaching("SQL database", url, SQL_DOWN):
+    with reaching("SQL database", url, SQL_DOWN, "SQL_URL"):
         _create_season_tables(engine)
         with engine.begin() as connection:
             take_turn(connection)

@@ -6,8 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiobotocore.session
+import botocore.exceptions
 import s3fs
 from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
@@ -15,6 +17,9 @@ from fsspec.utils import read_block
 
 from boxscore.games import game_id_of
 from boxscore.live import SINGLE
+from boxscore.masking import error_reason
+from tasks import ServiceUnavailable, tried_at_start
+from tasks.masking import masker, shown
 
 
 @dataclass(frozen=True)
@@ -158,29 +163,81 @@ def check_s3_settings(storage_options: dict[str, Any]) -> None:
         )
 
 
-def check_bucket(url: str, storage_options: dict[str, Any]) -> None:
-    """Refuse a stream whose bucket does not exist, at once, rather than waiting for the stream.
+#: S3's answers that its credentials are wrong (a missing key id, a secret that does not sign):
+#: no retry mends them. An ``AccessDenied`` is not one: the key may read the stream without listing.
+CREDENTIALS_REFUSED = ("InvalidAccessKeyId", "SignatureDoesNotMatch")
 
-    Only S3's own answer that the bucket is missing refuses: a server that does not answer is
-    the live loop's to back off from and report.
+
+def check_gamestream_url(url: str) -> None:
+    """Refuse a ``GAMESTREAM_URL`` that names no stream: empty, or an ``s3://`` URL without a bucket,
+    or without a key where it names one object."""
+    example = "a stream object (s3://gamestreams/gamestream.txt) or a prefix of games ending in / (s3://gamestreams/saturday/)"
+    if not url.strip():
+        raise S3NotSet(f"GAMESTREAM_URL is empty: set it to {example}")
+    parts = urlsplit(url)
+    if parts.scheme == "s3" and (not parts.netloc or not (url.endswith("/") or parts.path.strip("/"))):
+        raise S3NotSet(f"GAMESTREAM_URL={url} names no stream: set it to {example}")
+
+
+def check_bucket(url: str, storage_options: dict[str, Any], say: Callable[[str], object]) -> None:
+    """Before the first poll, ask S3 for the stream's bucket once (tried :data:`tasks.START_TRIES`
+    times while S3 does not answer): refuse, in one line naming the setting to correct, a bucket
+    that does not exist, credentials S3 refuses, or an S3 that never answers.
+
+    A LIST of the stream's own key or prefix, one entry at most: its answer, unlike a HEAD's,
+    says which credential was refused. Any other refusal (a key allowed to read but not to
+    list) is left to the live loop, which backs off and reports.
     """
-    bucket = stream_path(url).split("/", 1)[0]
-    try:
-        s3_filesystem(storage_options).call_s3("head_bucket", Bucket=bucket)  # one request, whatever it holds
-    except FileNotFoundError:
-        where = storage_options.get("client_kwargs", {}).get("endpoint_url") or "AWS"
-        raise S3NotSet(
-            f"the bucket {bucket!r} of GAMESTREAM_URL={url} does not exist at {where}: "
-            "create it (the simulator does), or correct GAMESTREAM_URL"
-        ) from None
-    except Exception:  # noqa: BLE001 - unreachable or refused: the live loop backs off and names it
-        return
+    bucket, _, key = stream_path(url).partition("/")
+    where = storage_options.get("client_kwargs", {}).get("endpoint_url") or "AWS"
+    probe = s3fs.S3FileSystem(
+        **s3fs_options(storage_options),
+        config_kwargs={"retries": {"max_attempts": 1}, "connect_timeout": 5},  # the tries are tried_at_start's
+        skip_instance_cache=True,
+    )
+    probe.retries = 1
+
+    def ask() -> None:
+        try:
+            probe.call_s3("list_objects_v2", Bucket=bucket, Prefix=key, MaxKeys=1)
+        except FileNotFoundError:
+            raise S3NotSet(
+                f"the bucket {bucket!r} of GAMESTREAM_URL={url} does not exist at {where}: "
+                "create it (the simulator does), or correct GAMESTREAM_URL"
+            ) from None
+        except PermissionError as error:
+            code = _error_code(error)
+            if code in CREDENTIALS_REFUSED:
+                raise S3NotSet(
+                    f"S3 at {where} refused the credentials ({code}): correct S3_ACCESS_KEY and S3_SECRET_KEY"
+                ) from None
+        except botocore.exceptions.ConnectionError as error:
+            reason = error_reason(error, masker(where))
+            raise ServiceUnavailable(
+                f"S3 at {shown(where)} is unreachable: {reason}", f"S3 at {shown(where)}", "S3_ENDPOINT_URL"
+            ) from None
+        except Exception:  # noqa: BLE001 - any other answer is the live loop's to back off from and report
+            return
+
+    tried_at_start(ask, say)
 
 
-def check_stream_settings(url: str, storage_options: dict[str, Any]) -> None:
-    """Both checks a run that follows ``url`` makes before its first poll."""
+def _error_code(error: BaseException) -> str:
+    """The S3 error code behind s3fs's translation of it (``SignatureDoesNotMatch``), or ``""``."""
+    for cause in (error.__cause__, error.__context__):
+        response = getattr(cause, "response", None)
+        if isinstance(response, dict):
+            return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def check_stream_settings(url: str, storage_options: dict[str, Any], say: Callable[[str], object]) -> None:
+    """The checks a run that follows ``url`` makes before its first poll, each refusing in one line."""
+    check_gamestream_url(url)
+    if urlsplit(url).scheme != "s3":
+        return  # a local file (the benchmarks): nothing of S3's to check
     check_s3_settings(storage_options)
-    check_bucket(url, storage_options)
+    check_bucket(url, storage_options, say)
 
 
 def ensure_bucket(url: str, storage_options: dict[str, Any]) -> None:

@@ -198,7 +198,7 @@ def test_the_first_read_of_a_big_stream_is_one_whole_read_task_run(deployed_game
     assert whole == [(f"read whole {deployed_game['env']['GAMESTREAM_URL']}", "Completed")]
     others = sorted(name.rsplit("-", 1)[0] for name, _state in runs if not name.startswith("read whole"))
     # the once-per-run reads and the finalize subflow: a tick is no task run
-    assert others == ["ensure_game_index", "finalize-game", "read_game_records", "read_reference"], runs
+    assert others == ["finalize-game", "read_game_records", "read_reference"], runs
 
 
 def test_plain_prefect_deploy_records_the_project_directory_for_every_run(deployed_game: dict) -> None:

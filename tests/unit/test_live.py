@@ -769,6 +769,27 @@ def test_a_stall_names_every_service_that_keeps_failing() -> None:
         "s3://games/gamestream.txt has not changed for 10 s"
         "; S3 (s3://games/gamestream.txt) keeps failing (ConnectionError: s3 down)"
         "; reading S3 (s3://games/gamestream.txt) keeps failing (ConnectionError: dask down)"
+        "; --stall-timeout waits longer"
+    )
+
+
+def test_a_stall_of_a_stream_whose_first_line_is_not_an_event_says_so_and_what_to_correct() -> None:
+    loop = single(stall_timeout=10.0)
+    tick(loop, 0.0, {SINGLE: b"hello feed\n0 59:00 101 6 1\n"})
+    with pytest.raises(StreamTimeout) as stalled:
+        loop.finished(10.5)
+    assert str(stalled.value) == (
+        "s3://games/gamestream.txt has not changed for 10 s; no box score was written: the first line of "
+        "s3://games/gamestream.txt is not an event ('hello feed'): correct the feed; --stall-timeout waits longer"
+    )
+
+
+def test_a_stream_that_never_appears_names_the_setting_and_the_parameter() -> None:
+    with pytest.raises(StreamTimeout) as waited:
+        single(wait_for_stream=10.0).finished(10.5)
+    assert str(waited.value) == (
+        "nothing could be followed within 10 s: s3://games/gamestream.txt did not appear: check GAMESTREAM_URL, "
+        "or start the feed; --wait-for-stream waits longer"
     )
 
 

@@ -39,3 +39,15 @@ def test_the_page_s_shorter_default_applies_where_the_url_sets_none() -> None:
     finally:
         client.close()
         mongo_client.cache_clear()
+
+
+def test_pymongo_s_reason_is_brief_enough_to_read_in_one_line() -> None:
+    from tasks.boxscores import brief_mongo_reason
+
+    said = (
+        "127.0.0.1:1: [Errno 111] Connection refused (configured timeouts: socketTimeoutMS: 20000.0ms, "
+        "connectTimeoutMS: 20000.0ms), Timeout: 0.3s, Topology Description: <TopologyDescription id: 6b15, "
+        "topology_type: Unknown, servers: [<ServerDescription ('127.0.0.1', 1) server_type: Unknown>]>"
+    )
+    assert brief_mongo_reason(said) == "127.0.0.1:1: [Errno 111] Connection refused"
+    assert brief_mongo_reason("authentication failed") == "authentication failed"
