@@ -492,6 +492,12 @@ class LiveLoop(Generic[V]):
         if new:
             self.archive_other_games = True
             self._say(Notice("info", f"a new game on {self.url}: {game_id}"))
+            self._once(
+                "info",
+                "the box scores of every other game in the collection move to its archive, as each new game "
+                "starts: one stream's collection holds its current game only (a prefix run needs a "
+                "MONGO_COLLECTION of its own)",
+            )
         else:
             self._say(Notice("info", f"following game {game_id} on {self.url}"))
         if known.final and known.finalized and known.lines == lines:

@@ -272,7 +272,10 @@ def test_a_new_game_on_the_stream_archives_the_previous_one_first() -> None:
     (document,) = loop.to_write(1.0)
     assert (document["game_id"], document["_id"], document["final"]) == (game_b, 1, True)
     assert [record.game_id for record in loop.records] == [game_b, GAME_A]
-    assert f"a new game on s3://games/gamestream.txt: {game_b}" in messages(loop)
+    said = messages(loop)
+    assert f"a new game on s3://games/gamestream.txt: {game_b}" in said
+    archive = [m for m in said if m.startswith("the box scores of every other game in the collection move to")]
+    assert len(archive) == 1 and "a prefix run needs a MONGO_COLLECTION of its own" in archive[0]
 
 
 def test_a_restart_on_a_finalized_stream_says_so_and_does_not_finalize_again() -> None:
