@@ -14,7 +14,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 # with the cache off, every process a test, the demo or a benchmark starts compiles it again.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: venv tools demo up worker down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite clean
+.PHONY: venv tools demo up worker notebook down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite clean
 
 # uv resolves the requirements as pip does, in one resolution (s3fs, aiobotocore and botocore
 # together), and installs them many times faster, which is most of a clean clone's set-up
@@ -45,6 +45,11 @@ up: venv  ## the local servers in the background (S3, MongoDB, Prefect, a SQLite
 
 worker: venv  ## `prefect worker start --pool gamestreams` in the background, on the local stack's Prefect (make down stops it)
 	@$(BIN)/python -m devstack worker
+
+notebook: venv  ## run notebooks/boxscore.ipynb against the local stack (make up first); its outputs in notebooks/boxscore-executed.ipynb
+	@test -f sidearm.env || { echo "make notebook: the local stack is not up: run make up first" >&2; exit 1; }
+	$(BIN)/jupyter execute notebooks/boxscore.ipynb --output boxscore-executed
+	@echo "the notebook ran: open notebooks/boxscore-executed.ipynb in Jupyter to see its table and chart"
 
 down: venv  ## stop what `make up` started
 	@$(BIN)/python -m devstack down

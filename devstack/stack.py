@@ -102,7 +102,8 @@ def _recorded() -> list[Started]:
 def settings_text(env: dict[str, str], ports: Ports) -> str:
     lines = ["# The local stack's settings, written by `make up` and removed by `make down`."]
     lines += [f"{name}={value}" for name, value in env.items()]
-    lines.append(f"# The Prefect server: export PREFECT_API_URL={ports.prefect_api_url}")
+    lines.append("# The stack's Prefect server: the notebook reads it here; in a shell, export it")
+    lines.append(f"PREFECT_API_URL={ports.prefect_api_url}")
     return "\n".join(lines) + "\n"
 
 

@@ -470,14 +470,21 @@ def clean_checkout(directory: Path) -> Path:
     return directory
 
 
-def make(checkout: Path, *targets: str, env: dict[str, str] | None = None, timeout: float = 600):
-    """``make <targets>`` in a checkout, with this checkout's virtualenv (already installed) as its venv."""
+def make(
+    checkout: Path,
+    *targets: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    replace_env: dict[str, str] | None = None,
+):
+    """``make <targets>`` in a checkout, with this checkout's virtualenv (already installed) as its
+    venv, in this process's environment (or ``replace_env``) with ``env`` over it."""
     import subprocess
 
     return subprocess.run(
         ["make", "--no-print-directory", *targets, f"VENV={ROOT / '.venv'}"],
         cwd=checkout,
-        env={**os.environ, **(env or {})},
+        env={**(os.environ if replace_env is None else replace_env), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
