@@ -121,12 +121,16 @@ DOUBTFUL_LINES = (
 
 
 @st.composite
-def long_streams(draw, min_bytes: int = 16 * 1024) -> bytes:
+def long_streams(
+    draw, min_bytes: int = 16 * 1024, doubtful: bool | None = None, duplicates: bool | None = None
+) -> bytes:
     """A stream past the vectorised parser's threshold (``SMALL_BLOCK_BYTES``), as the feed writes it.
 
     Event ids rise from 0, written plain, zero-padded (up to 18 digits) or ``-0``, with the odd
     duplicate id, clock marks (team 0), a correction in place, the sentinel, CRLF line ends; in
     about a third of the examples one doubtful line (:data:`DOUBTFUL_LINES`) somewhere.
+    ``doubtful`` and ``duplicates`` decide those two where a test needs every example on one
+    path (``True``: always one, ``False``: never; ``None``: drawn).
     """
     shots = draw(
         st.lists(
@@ -138,7 +142,7 @@ def long_streams(draw, min_bytes: int = 16 * 1024) -> bytes:
         )
     )
     pad = draw(st.sampled_from([0, 0, 3, 18]))
-    duplicate_every = draw(st.sampled_from([0, 0, 7, 50]))
+    duplicate_every = draw(st.sampled_from({None: [0, 0, 7, 50], True: [7, 50], False: [0]}[duplicates]))
     size = draw(st.integers(min_bytes, 3 * min_bytes))
     lines: list[str] = []
     total, event = 0, 0
@@ -154,7 +158,7 @@ def long_streams(draw, min_bytes: int = 16 * 1024) -> bytes:
     if draw(st.booleans()):
         i = draw(st.integers(0, len(lines) - 1))
         lines[i] = lines[i][:-1] + ("1" if lines[i].endswith("0") else "0")  # a correction in place
-    if draw(st.integers(0, 2)) == 2:
+    if doubtful if doubtful is not None else draw(st.integers(0, 2)) == 2:
         lines.insert(draw(st.integers(0, len(lines))), draw(st.sampled_from(DOUBTFUL_LINES)))
     if draw(st.booleans()):
         lines.append("-1 00:00 0 0 0")
@@ -163,12 +167,16 @@ def long_streams(draw, min_bytes: int = 16 * 1024) -> bytes:
 
 
 @st.composite
-def growing_long_streams(draw) -> list[bytes]:
+def growing_long_streams(draw, doubtful: bool | None = None, duplicates: bool | None = None) -> list[bytes]:
     """Versions of a long stream as it grows: a first version past the threshold, then appends
-    cut anywhere (mid-line too), and now and then a rewrite of the whole object."""
-    data = draw(long_streams())
-    first = draw(st.integers(16 * 1024, len(data)))
-    cuts = sorted(draw(st.lists(st.integers(first, len(data)), min_size=1, max_size=5)))
+    cut anywhere (mid-line too), and now and then a rewrite of the whole object.
+
+    The first version's complete lines alone pass the threshold (a line is at most 40 bytes), and
+    at least one version follows it: every example's first read is a long one and a tick follows.
+    """
+    data = draw(long_streams(min_bytes=16 * 1024 + 128, doubtful=doubtful, duplicates=duplicates))
+    first = draw(st.integers(16 * 1024 + 64, len(data) - 1))
+    cuts = sorted(draw(st.lists(st.integers(first + 1, len(data)), min_size=1, max_size=5)))  # it grows
     versions = [data[:cut] for cut in [first, *cuts]]
     if draw(st.booleans()):  # the scorer corrects the last line read (advance sees it and reads again)
         last = versions[-1]
@@ -407,7 +415,7 @@ class Reach:
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
-        test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+        test = os.environ.get("PYTEST_CURRENT_TEST", "?").rsplit(" (", 1)[0]  # "<id> (call)"; an id may hold spaces
         REACHES[test] = self.counts
 
     def took(self, *paths: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,14 +21,19 @@ def blocks_of(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in zip(starts, [*ends, len(data)], strict=True) if b > a]
 
 
-def test_long_streams_in_several_blocks_merge_to_the_reference_or_refuse() -> None:
-    """Long streams cut into 2 to 6 blocks of whole lines: the merge of several non-empty block
-    summaries is taken in a good share of examples, and equals the reference when taken."""
+@pytest.mark.parametrize("duplicates", [False, True], ids=["no duplicate id", "a duplicate id"])
+def test_long_streams_in_several_blocks_merge_to_the_reference_or_refuse(duplicates: bool) -> None:
+    """Long streams cut into 2 to 6 blocks of whole lines: a clean stream whose ids rise merges
+    (by construction, every example), and equals the reference; a repeated id is refused (by
+    construction too: it repeats within a block or across two)."""
     reach = Reach()
+    streams = long_streams(doubtful=None if duplicates else False, duplicates=duplicates)
 
-    @settings(max_examples=examples(60), deadline=None)
-    @given(long_streams(), st.lists(st.integers(0, 50_000), min_size=1, max_size=5))
-    def merge_or_refuse(data: bytes, cuts: list[int]) -> None:
+    @settings(max_examples=examples(30), deadline=None)
+    @given(streams, st.data())
+    def merge_or_refuse(data: bytes, draw: st.DataObject) -> None:
+        # every cut ends a line before the last one: two blocks at least
+        cuts = draw.draw(st.lists(st.integers(0, data.rfind(b"\n", 0, len(data) - 1) - 1), min_size=1, max_size=5))
         blocks = blocks_of(data, cuts)
         merged = merge_summaries([summarise_block(block, GAME) for block in blocks])
         several = sum(1 for block in blocks if block.strip()) > 1
@@ -36,16 +42,17 @@ def test_long_streams_in_several_blocks_merge_to_the_reference_or_refuse() -> No
             assert merged == tally_blocks([parse_block(data, GAME)])
 
     merge_or_refuse()
-    reach.assert_share("merged several blocks", 0.2)
+    reach.assert_share("refused several blocks" if duplicates else "merged several blocks", 1.0)
 
 
 @st.composite
-def mergeable_streams(draw) -> tuple[bytes, list[bytes]]:
-    """A feed's stream as the merge takes it, cut into 1 to 12 blocks of whole lines.
+def mergeable_streams(draw, several: bool, sentinels_apart: bool = False) -> tuple[bytes, list[bytes]]:
+    """A feed's stream as the merge takes it, in one block or cut into 2 to 12 blocks of whole lines.
 
     Real ids strictly increase (with gaps, plain or zero-padded), clock marks between shots, and
     the ``-1`` sentinel (a clock mark) 0 to 5 times anywhere, so that sentinels repeat within a
-    block and across blocks, and consecutive ids meet at block borders.
+    block and across blocks, and consecutive ids meet at block borders. ``sentinels_apart``: two
+    sentinels at least, one in the first block and one in the last.
     """
     count = draw(st.integers(2, 60))
     gaps = draw(st.lists(st.integers(1, 3), min_size=count, max_size=count))
@@ -60,24 +67,38 @@ def mergeable_streams(draw) -> tuple[bytes, list[bytes]]:
         )
         event += gap
     for _ in range(draw(st.sampled_from([0, 1, 2, 3, 4, 5]))):
-        lines.insert(draw(st.integers(0, len(lines))), "-1 00:00 0 0 0")
-    cuts = sorted(
-        set(
-            draw(st.lists(st.integers(1, len(lines) - 1), min_size=draw(st.sampled_from([0, 1, 1, 1, 1])), max_size=11))
-        )
-    )
+        lines.insert(draw(st.integers(0, len(lines))), SENTINEL)
+    cuts = sorted(set(draw(st.lists(st.integers(1, len(lines) - 1), min_size=1, max_size=11)))) if several else []
     bounds = [0, *cuts, len(lines)]
-    blocks = ["".join(line + "\n" for line in lines[a:b]).encode() for a, b in pairwise(bounds) if b > a]
+    parts = [lines[a:b] for a, b in pairwise(bounds) if b > a]
+    if sentinels_apart:
+        parts[0].insert(draw(st.integers(0, len(parts[0]))), SENTINEL)
+        parts[-1].insert(draw(st.integers(0, len(parts[-1]))), SENTINEL)
+    blocks = ["".join(line + "\n" for line in part).encode() for part in parts]
     return b"".join(blocks), blocks
 
 
-def test_streams_the_merge_takes_merge_to_the_reference_every_time() -> None:
-    """Every example merges (by construction), most in several blocks, many with a repeated
-    sentinel: the merged tally equals the reference tally of the whole stream."""
-    reach = Reach()
+SENTINEL = "-1 00:00 0 0 0"
+#: the streams the merge takes, and the paths every example of each takes by construction
+MERGEABLE = {
+    "one block": (mergeable_streams(several=False), ["one block"]),
+    "several blocks": (mergeable_streams(several=True), ["several blocks"]),
+    "sentinels in several blocks": (
+        mergeable_streams(several=True, sentinels_apart=True),
+        ["several blocks", "sentinel repeated", "sentinels in several blocks"],
+    ),
+}
 
-    @settings(max_examples=examples(100), deadline=None)
-    @given(mergeable_streams())
+
+@pytest.mark.parametrize("kind", list(MERGEABLE))
+def test_streams_the_merge_takes_merge_to_the_reference_every_time(kind: str) -> None:
+    """Every example merges (by construction), and the merged tally equals the reference tally of
+    the whole stream: in one block, in several, with sentinels repeated across blocks."""
+    reach = Reach()
+    streams, paths = MERGEABLE[kind]
+
+    @settings(max_examples=examples(35), deadline=None)
+    @given(streams)
     def merges(stream: tuple[bytes, list[bytes]]) -> None:
         data, blocks = stream
         summaries = [summarise_block(block, GAME) for block in blocks]
@@ -85,17 +106,16 @@ def test_streams_the_merge_takes_merge_to_the_reference_every_time() -> None:
         merged = merge_summaries(summaries)
         assert merged is not None
         assert merged == tally_blocks([parse_block(data, GAME)])
-        sentinels = data.count(b"-1 00:00 0 0 0")
+        sentinels = data.count(SENTINEL.encode())
         reach.took(
             "several blocks" if len(blocks) > 1 else "one block",
             *(["sentinel repeated"] if sentinels > 1 else []),
-            *(["sentinels in several blocks"] if sum(b"-1 00:00" in block for block in blocks) > 1 else []),
+            *(["sentinels in several blocks"] if sum(SENTINEL.encode() in block for block in blocks) > 1 else []),
         )
 
     merges()
-    reach.assert_share("several blocks", 0.7)
-    reach.assert_share("sentinel repeated", 0.3)
-    reach.assert_share("sentinels in several blocks", 0.15)
+    for path in paths:
+        reach.assert_share(path, 1.0)
 
 
 @settings(max_examples=examples(200), deadline=None)
