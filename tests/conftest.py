@@ -11,7 +11,9 @@ reason: CI can never skip the PostgreSQL, Chromium, compose or secrets tests sil
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import Phase, settings
@@ -36,10 +38,11 @@ os.environ["SIDEARM_ENV_FILE"] = ""
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """On a pytest-xdist worker, hand this worker's reaches and measurements to the controller."""
-    from tests.helpers import MEASURED, REACHES
+    from tests.helpers import BOUNDS, MEASURED, REACHES
 
     if hasattr(session.config, "workeroutput"):
         session.config.workeroutput["reaches"] = {test: dict(counts) for test, counts in REACHES.items()}
+        session.config.workeroutput["bounds"] = dict(BOUNDS)
         session.config.workeroutput["measured"] = dict(MEASURED)
 
 
@@ -47,16 +50,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_testnodedown(node, error) -> None:
     from collections import Counter
 
-    from tests.helpers import MEASURED, REACHES
+    from tests.helpers import BOUNDS, MEASURED, REACHES
 
     output = getattr(node, "workeroutput", {})
     for test, counts in output.get("reaches", {}).items():
         REACHES[test] = Counter(counts)
+    BOUNDS.update(output.get("bounds", {}))
     MEASURED.update(output.get("measured", {}))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    from tests.helpers import MEASURED, REACHES
+    from tests.helpers import BOUNDS, MEASURED, REACHES
+
+    if reaches_file := os.environ.get("SIDEARM_REACHES_FILE"):  # python -m devstack.reaches
+        shares = {test: {"counts": dict(counts), "bounds": BOUNDS.get(test, {})} for test, counts in REACHES.items()}
+        Path(reaches_file).write_text(json.dumps(shares, indent=1))
 
     if MEASURED:
         terminalreporter.section("measured")

@@ -406,6 +406,8 @@ MEASURED: dict[str, str] = {}
 
 #: every Reach of the session by test, printed at the end of the run (tests/conftest.py)
 REACHES: dict[str, Counter[str]] = {}
+#: the share each test asserts of each path (``python -m devstack.reaches`` reads them back)
+BOUNDS: dict[str, dict[str, float]] = {}
 
 
 class Reach:
@@ -415,8 +417,8 @@ class Reach:
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
-        test = os.environ.get("PYTEST_CURRENT_TEST", "?").rsplit(" (", 1)[0]  # "<id> (call)"; an id may hold spaces
-        REACHES[test] = self.counts
+        self.test = os.environ.get("PYTEST_CURRENT_TEST", "?").rsplit(" (", 1)[0]  # "<id> (call)"; ids hold spaces
+        REACHES[self.test] = self.counts
 
     def took(self, *paths: str) -> None:
         """One example, which took these paths."""
@@ -430,6 +432,7 @@ class Reach:
     def assert_share(self, path: str, at_least: float) -> None:
         """At least this share of the examples took ``path``, in every profile: under ``make
         mutation`` a mutant that sends the examples down another path is caught here too."""
+        BOUNDS.setdefault(self.test, {})[path] = at_least
         total = self.counts["examples"]
         assert total and self.counts[path] >= at_least * total, (
             f"only {self.counts[path]} of {total} examples took the {path} path: {dict(self.counts)}"

@@ -260,19 +260,64 @@ def test_the_drill_plugins_get_the_password_exactly(drill_api: tuple[str, dict],
 
 def test_the_drill_queries_parse_as_drill_sql_and_cover_every_store() -> None:
     """sqlglot's ``drill`` dialect (Drill's own parser, Calcite, does not run here)."""
-    statements = [s for s in sqlglot.parse((ROOT / "drill" / "queries.sql").read_text(), read="drill") if s]
+    statements = drill_statements()
     assert len(statements) == 6
     tables = {
         ".".join(part.name for part in table.parts) for s in statements for table in s.find_all(sqlglot.exp.Table)
     }
     assert tables == {
-        "mssql.sidearmdb.dbo.teams",
-        "mssql.sidearmdb.dbo.players",
-        "mssql.sidearmdb.dbo.teams2",
-        "mssql.sidearmdb.dbo.players2",
+        "mssql.dbo.teams",
+        "mssql.dbo.players",
+        "mssql.dbo.teams2",
+        "mssql.dbo.players2",
         "minio.root.gamestream.txt",
         "mongo.sidearm.boxscores",
     }
+
+
+def drill_statements() -> list[sqlglot.exp.Expression]:
+    return [s for s in sqlglot.parse((ROOT / "drill" / "queries.sql").read_text(), read="drill") if s]
+
+
+def test_no_drill_query_names_a_jdbc_table_by_more_than_plugin_schema_and_table() -> None:
+    """Drill ran them: ``mssql.sidearmdb.dbo.teams`` is "Object 'dbo' not found within
+    'mssql.sidearmdb'"; the JDBC plugin puts SQL Server's schema at its top level."""
+    jdbc = json.loads((ROOT / "drill" / "storage-mssql.json").read_text())
+    assert jdbc["config"]["type"] == "jdbc"
+    named = [
+        [part.name for part in table.parts]
+        for statement in drill_statements()
+        for table in statement.find_all(sqlglot.exp.Table)
+        if table.parts[0].name == jdbc["name"]
+    ]
+    assert len(named) == 8 and all(len(parts) == 3 and parts[1] == "dbo" for parts in named), named
+
+
+def test_every_aggregate_the_mongo_plugin_is_sent_has_an_alias() -> None:
+    """Drill ran them: the mongo plugin pushes ``MAX(_id)`` down as ``'EXPR$0'`` and then looks
+    for ``EXPR$0``, so an unaliased aggregate over a MongoDB collection is NULL."""
+    mongo_selects = [
+        select
+        for statement in drill_statements()
+        for select in statement.find_all(sqlglot.exp.Select)
+        if (source := select.args.get("from")) is not None and source.this.parts[0].name == "mongo"
+    ]
+    aggregates = [
+        projection
+        for select in mongo_selects
+        for projection in select.expressions
+        if projection.find(sqlglot.exp.AggFunc) is not None
+    ]
+    assert aggregates, "query 4a asks MongoDB for the latest stored_at"
+    assert all(isinstance(projection, sqlglot.exp.Alias) for projection in aggregates), aggregates
+
+
+def test_the_drill_image_loads_the_sql_server_driver_built_for_its_java() -> None:
+    """apache/drill:1.21.2 runs on Java 8: the jre11 driver's classes (version 55) cannot load there."""
+    dockerfile = (ROOT / "drill" / "Dockerfile").read_text()
+    assert "FROM apache/drill:1.21.2\n" in dockerfile
+    assert "/mssql-jdbc-12.8.1.jre8.jar" in dockerfile and "jre11" not in dockerfile.split("FROM", 1)[1]
+    assert "ADD --checksum=sha256:" in dockerfile
 
 
 def parse_tree_items(node: Any) -> Iterator[tuple[str, Any]]:
