@@ -481,6 +481,21 @@ def clean_checkout(directory: Path) -> Path:
     return directory
 
 
+def with_migrated_prefect_database(checkout: Path) -> Path:
+    """The checkout with the Prefect database ``make up`` migrates once per Prefect version already
+    in its cache, copied from this run's (the migration is a server's start of its own, tested
+    once per run by the session's servers): the checkout."""
+    import shutil
+
+    from devstack.servers import prefect_database_template
+
+    template = prefect_database_template()
+    cache = checkout / "var" / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(template, cache / template.name)
+    return checkout
+
+
 def make(
     checkout: Path,
     *targets: str,

@@ -9,7 +9,6 @@ The stack runs on free ports (``SIDEARM_STACK_PORTS``), so it never meets README
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -17,8 +16,8 @@ from pathlib import Path
 import psutil
 
 from devstack.processes import MARKER, port_holder, stack_processes
-from devstack.servers import free_ports, prefect_database_template
-from tests.helpers import clean_checkout, make
+from devstack.servers import free_ports
+from tests.helpers import clean_checkout, make, with_migrated_prefect_database
 
 
 def marked(workdir: Path) -> list[str]:
@@ -34,13 +33,8 @@ def test_up_refuses_a_port_its_earlier_stack_holds_and_down_and_clean_stop_it_af
     (s3,), (mongo, prefect) = free_ports(1, with_grpc=True), free_ports(2)
     env = {"SIDEARM_STACK_PORTS": f"{s3},{mongo},{prefect}", MARKER: ""}
 
-    def seed_prefect_database() -> None:  # what make up migrates once per Prefect version, copied in
-        cache = checkout / "var" / "cache"
-        cache.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(prefect_database_template(), cache / prefect_database_template().name)
-
     try:
-        seed_prefect_database()
+        with_migrated_prefect_database(checkout)
         first = make(checkout, "up", env=env)
         assert first.returncode == 0, first.stderr
         assert "S3_SECRET_KEY=***" in first.stdout and "sidearm-dev-secret" not in first.stdout + first.stderr

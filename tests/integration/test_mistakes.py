@@ -45,11 +45,11 @@ ROWS = {
         'S3 at http://127.0.0.1:{closed} is unreachable: Could not connect to the endpoint URL: "http://127.0.0.1:{closed}/',
         exact=False,
     ),
-    "wrong MONGO_URL": Row(
-        {"MONGO_URL": "mongodb://127.0.0.1:{closed}/?serverSelectionTimeoutMS=300"},
+    "wrong MONGO_URL": Row(  # its password masked; the URL's own server selection (0.3 s) is the client's
+        {"MONGO_URL": "mongodb://app:mongo-secret@127.0.0.1:{closed}/?serverSelectionTimeoutMS=300"},
         (),
         3,
-        "MongoDB at mongodb://127.0.0.1:{closed}/?serverSelectionTimeoutMS=300 is unreachable: "
+        "MongoDB at mongodb://app:***@127.0.0.1:{closed}/?serverSelectionTimeoutMS=300 is unreachable: "
         "127.0.0.1:{closed}: [Errno 111] Connection refused (check MONGO_URL)",
     ),
     "--home-team 999": Row(
@@ -165,8 +165,8 @@ def test_each_mistake_is_one_line_naming_what_to_change_with_its_exit_code(name:
     assert done.returncode == row.code, (done.returncode, done.stderr[-3000:])
     assert last == expected if row.exact else last.startswith(expected), last
     assert "Traceback" not in done.stdout + done.stderr, done.stderr[-3000:]
-    if "S3_SECRET_KEY" in row.settings:
-        assert "not-the-secret-key" not in done.stdout + done.stderr
+    for secret in ("not-the-secret-key", "mongo-secret"):
+        assert secret not in done.stdout + done.stderr
     assert run.seconds < 120, "the default wait_for_stream is 300 s: no mistake may wait it out"
 
 

@@ -156,6 +156,7 @@ def test_the_page_follows_the_game_by_itself_and_ends_final_with_every_player(
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
 
 
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)  # the page reads no SQL
 def test_with_script_disabled_the_page_still_follows_the_game_by_reloading(
     pipeline_env: dict[str, str], page: BoxScorePage, browser: Browser
 ) -> None:

@@ -42,6 +42,8 @@ def test_live_flow_follows_a_growing_stream(pipeline_env: dict[str, str]) -> Non
     assert table_rows(pipeline_env["SQL_URL"], "players2") == PLAYERS2
 
 
+# no SQL of its own to port: PostgreSQL runs the whole pipeline (above)
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
 def test_rerunning_on_a_finished_stream_rewrites_not_duplicates(pipeline_env: dict[str, str]) -> None:
     gamestream(delay=0)
     assert live_boxscore(poll_interval=0.05, settle_seconds=0.5) == FINAL_BOXSCORE
@@ -52,6 +54,8 @@ def test_rerunning_on_a_finished_stream_rewrites_not_duplicates(pipeline_env: di
     assert table_rows(pipeline_env["SQL_URL"], "players2") == PLAYERS2
 
 
+# no SQL of its own to port: PostgreSQL runs the whole pipeline (above)
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
 def test_finalize_refuses_a_game_in_progress(pipeline_env: dict[str, str], tmp_path) -> None:
     half = tmp_path / "half.txt"
     half.write_text("\n".join(event_lines()[:41]) + "\n")
@@ -82,6 +86,8 @@ def test_finalize_refuses_a_game_in_progress(pipeline_env: dict[str, str], tmp_p
     assert not inspector.has_table("teams2") and not inspector.has_table("players2")
 
 
+# no SQL of its own to port: PostgreSQL runs the whole pipeline (above)
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
 def test_live_flow_gives_up_on_a_stream_that_never_appears(pipeline_env: dict[str, str]) -> None:
     with pytest.raises(
         StreamTimeout, match=r"nothing could be followed within 1 s: s3://\S+/gamestream\.txt did not appear"
@@ -90,6 +96,8 @@ def test_live_flow_gives_up_on_a_stream_that_never_appears(pipeline_env: dict[st
     assert boxscores(pipeline_env) == []
 
 
+# no SQL of its own to port: PostgreSQL runs the whole pipeline (above)
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
 def test_the_replay_leaves_populated_reference_tables_as_they_are(
     pipeline_env: dict[str, str], flow_log: list[str]
 ) -> None:

@@ -19,7 +19,7 @@ import pymongo
 import pytest
 
 from devstack.stack import MONGO_PORT
-from tests.helpers import ROOT, clean_checkout, make, table_rows
+from tests.helpers import ROOT, clean_checkout, make, table_rows, with_migrated_prefect_database
 from tests.recorded_game import RECORDED_GAME_ID, TEAMS2
 
 SECTION = "## Running and deploying"
@@ -35,7 +35,7 @@ def readme_blocks() -> list[str]:
 
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    directory = clean_checkout(tmp_path_factory.mktemp("readme-clone"))
+    directory = with_migrated_prefect_database(clean_checkout(tmp_path_factory.mktemp("readme-clone")))
     (directory / ".venv").symlink_to(ROOT / ".venv")
     yield directory
     make(directory, "down")  # when a block failed before its own `make down`
