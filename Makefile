@@ -14,7 +14,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 # with the cache off, every process a test, the demo or a benchmark starts compiles it again.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: venv tools demo up worker notebook down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite clean
+.PHONY: venv tools debian-tools go-tools demo up worker notebook down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite clean
 
 # uv resolves the requirements as pip does, in one resolution (s3fs, aiobotocore and botocore
 # together), and installs them many times faster, which is most of a clean clone's set-up
@@ -37,8 +37,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-demo: venv  ## replay the recorded game through the whole pipeline on local servers
-	$(BIN)/python -m devstack.demo
+MONGO_SERVER ?= secantusdb
+
+demo: venv  ## replay the recorded game through the whole pipeline on local servers (MONGO_SERVER=ferretdb: on FerretDB)
+	$(BIN)/python -m devstack.demo --mongo-server $(MONGO_SERVER)
 
 up: venv  ## the local servers in the background (S3, MongoDB, Prefect, a SQLite reference database); settings in sidearm.env
 	@$(BIN)/python -m devstack up
@@ -54,14 +56,18 @@ notebook: venv  ## run notebooks/boxscore.ipynb against the local stack (make up
 down: venv  ## stop what `make up` started
 	@$(BIN)/python -m devstack down
 
-tools:  ## what the tests use from Debian: headless Chromium (page and UI tests), docker-compose (reads the compose file), PostgreSQL started on 127.0.0.1:5432
+tools: debian-tools go-tools  ## what the tests run beside the venv: Debian's Chromium and PostgreSQL (started), and the Go programs
+
+debian-tools:  ## from Debian: headless Chromium (page and UI tests), PostgreSQL started on 127.0.0.1:5432
 	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
-	command -v docker-compose >/dev/null 2>&1 || missing="$$missing docker-compose"; \
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	  else echo "missing:$$missing, and this is not root: the tests that need them will be skipped"; fi; fi
 	@devstack/postgres.sh
+
+go-tools: venv  ## from the Go module proxy, pinned and checksum-checked: FerretDB and Docker Compose (v5), built once into ~/.cache/sidearm/go-tools
+	@$(BIN)/python -m devstack.gotools
 
 compose-env: venv  ## .env for docker compose and sidearm.compose.env for this host, with SIDEARM_PASSWORD or a random one
 	@$(BIN)/python -m devstack.compose_env
@@ -79,7 +85,8 @@ test-integration: venv tools  ## against real local servers (SeaweedFS, Secantus
 	$(BIN)/python -m pytest $(INTEGRATION_TIER)
 
 test: check  ## every check, then the unit tier on two workers and the integration tier on three (a test file each), with the ci profile's examples
-	$(MAKE) --no-print-directory tools
+	@$(BIN)/python -m devstack.gotools --background  # built meanwhile; a test that needs one waits for it
+	$(MAKE) --no-print-directory debian-tools
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=10 $(UNIT_TIER)
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=15 $(INTEGRATION_TIER)
 

@@ -6,10 +6,14 @@ compose stack (``sidearm.env.example`` with the password filled in), read when
 ``SIDEARM_ENV_FILE=sidearm.compose.env``. So the local stack (``make up``, ``make demo``) and
 compose live side by side in one checkout.
 
-The password is ``SIDEARM_PASSWORD`` from the environment, or a random one. Compose's ``.env``
-reader (python-dotenv's rules, as the host's reader) expands ``${...}`` even in single quotes and
-takes ``\\`` and ``\\'`` as escapes there, so the value is written with those escaped and read
-back before it is kept: compose and the host read exactly the password chosen, or it is refused.
+The password is ``SIDEARM_PASSWORD`` from the environment, or a random one, any printable
+characters. The two files have two readers with two sets of rules, and each is written for its
+own: ``.env`` for Docker Compose (Go, ``docker compose``), which reads a double-quoted value with
+a backslash, a double quote and a dollar sign escaped (a ``$`` alone would start a variable);
+``sidearm.compose.env`` for python-dotenv, the host's reader, which expands ``${...}`` even in
+single quotes and takes an escaped backslash and single quote there. No one ``.env`` reads the
+same in both, so Compose v1 (Python, python-dotenv's rules) is not supported (README). Each file
+is read back before it is kept.
 """
 
 from __future__ import annotations
@@ -37,13 +41,30 @@ class PasswordRefused(ValueError):
 
 
 def quoted(value: str) -> str:
-    """``value`` as a single-quoted ``.env`` value that python-dotenv (and compose) reads back exactly.
+    """``value`` as a single-quoted value that python-dotenv (the host's settings) reads back exactly.
 
     ``${`` would start an expansion: it is written as ``${:-$}{``, the expansion of an unnamed,
     unset variable with the default ``$``, followed by a literal ``{``.
     """
     escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("${", "${:-$}{")
     return f"'{escaped}'"
+
+
+#: what Docker Compose takes as an escape in a double-quoted ``.env`` value, and what it stands for
+COMPOSE_ESCAPES = {"\\": "\\\\", '"': '\\"', "$": "\\$"}
+COMPOSE_LINE = re.compile(rf'^{PASSWORD}="((?:[^"\\]|\\.)*)"$', re.MULTILINE)
+
+
+def compose_quoted(value: str) -> str:
+    """``value`` as a double-quoted ``.env`` value that Docker Compose reads back exactly: a
+    backslash, a double quote and a dollar sign escaped, anything else as it is."""
+    return '"' + "".join(COMPOSE_ESCAPES.get(char, char) for char in value) + '"'
+
+
+def compose_password(text: str) -> str | None:
+    """The password of a ``.env`` as :func:`compose_quoted` writes it (``None``: no such line)."""
+    found = COMPOSE_LINE.search(text)
+    return None if found is None else re.sub(r"\\(.)", r"\1", found.group(1))
 
 
 def checked(password: str) -> str:
@@ -68,12 +89,16 @@ def write(directory: Path, password: str) -> list[Path]:
     written: list[Path] = []
     compose = directory / COMPOSE_FILE
     if not compose.exists():
-        compose.write_text(f"{PASSWORD}={quoted(password)}\nCOMPOSE_PROJECT_NAME=sidearm\n")
-        if dotenv_values(compose).get(PASSWORD) != password:
+        compose.write_text(f"{PASSWORD}={compose_quoted(password)}\nCOMPOSE_PROJECT_NAME=sidearm\n")
+        if compose_password(compose.read_text()) != password:
             compose.unlink()
             raise PasswordRefused(f"{PASSWORD} does not read back unchanged from {COMPOSE_FILE}")
         written.append(compose)
-    password = dotenv_values(compose).get(PASSWORD) or ""  # a kept .env's password, or the one just written
+    kept = compose_password(compose.read_text())  # a kept .env's password, or the one just written
+    if kept is None:
+        refused = f'{COMPOSE_FILE} holds no {PASSWORD}="..." line: remove it and run make compose-env again'
+        raise PasswordRefused(refused)
+    password = kept
     lines = []
     for line in (directory / HOST_TEMPLATE).read_text().splitlines():
         name = line.partition("=")[0]

@@ -1,6 +1,7 @@
 """The whole product on one machine: ``make demo``.
 
-Starts SeaweedFS and SecantusDB on loopback, uses a SQLite reference database, serves the
+Starts SeaweedFS and SecantusDB (or FerretDB: ``make demo MONGO_SERVER=ferretdb``, built first
+where it is not) on loopback, uses a SQLite reference database, serves the
 box-score page (its URL is printed first), replays the recorded game fast while the live flow
 follows it, finalizes, prints the final box score and teams2/players2, keeps the page up for
 ``PAGE_AFTER_GAME`` seconds (or until Ctrl-C), and stops what it started. Everything lives
@@ -9,22 +10,36 @@ under ``var/demo``.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import socket
 import time
 from pathlib import Path
 
-from devstack.servers import BoxScorePage, SeaweedS3, SecantusMongo, free_ports, local_pipeline_env, running
+from devstack.servers import (
+    BoxScorePage,
+    FerretMongo,
+    SeaweedS3,
+    SecantusMongo,
+    free_ports,
+    local_pipeline_env,
+    running,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKDIR = ROOT / "var" / "demo"
 REPLAY_DELAY = 0.01  # real seconds per game second: the 60-minute game in 36 s
 PAGE_AFTER_GAME = 60.0  # seconds the page stays up after the game (Ctrl-C ends it sooner)
 PAGE_PORT = 8080  # the page's port when it is free (compose uses the same)
+#: the MongoDB servers the demo can run the box scores on (``make demo MONGO_SERVER=...``)
+MONGO_SERVERS = {"secantusdb": SecantusMongo, "ferretdb": FerretMongo}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m devstack.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--mongo-server", choices=list(MONGO_SERVERS), default="secantusdb")
+    kind = parser.parse_args(argv).mongo_server
     shutil.rmtree(WORKDIR, ignore_errors=True)
     WORKDIR.mkdir(parents=True)
     os.environ.setdefault("PREFECT_HOME", str(WORKDIR / "prefect"))
@@ -35,8 +50,9 @@ def main() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "WARNING")
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     started = time.monotonic()
-    print("starting SeaweedFS (S3) and SecantusDB (MongoDB) on 127.0.0.1 ...", flush=True)
-    with running(SeaweedS3(WORKDIR / "seaweedfs"), SecantusMongo(WORKDIR / "secantusdb")) as (s3, mongo):
+    mongo_server = MONGO_SERVERS[kind](WORKDIR / kind)
+    print(f"starting SeaweedFS (S3) and {mongo_server.name} (MongoDB) on 127.0.0.1 ...", flush=True)
+    with running(SeaweedS3(WORKDIR / "seaweedfs"), mongo_server) as (s3, mongo):
         os.environ.update(local_pipeline_env(s3, mongo, WORKDIR / "sidearmdb.sqlite"))
         port = PAGE_PORT if _free(PAGE_PORT) else free_ports(1)[0]
         with running(BoxScorePage(WORKDIR / "page", mongo_url=mongo.url, port=port)) as (page,):

@@ -224,6 +224,42 @@ class SecantusMongo(LocalServer):
             return bool(client.admin.command("ping")["ok"])
 
 
+@dataclass
+class FerretMongo(LocalServer):
+    """FerretDB on SQLite: a MongoDB wire-protocol server without change streams, the second
+    MongoDB server of the tests and of ``make demo MONGO_SERVER=ferretdb`` (built by
+    :mod:`devstack.gotools`)."""
+
+    port: int = 0
+    name = "ferretdb"
+
+    def __post_init__(self) -> None:
+        self.port, self.debug_port = ([self.port] if self.port else []) + free_ports(2 - bool(self.port))
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://{HOST}:{self.port}"
+
+    def command(self) -> list[str]:
+        from devstack.gotools import installed
+
+        (self.workdir / "data").mkdir(exist_ok=True)
+        return [
+            str(installed("ferretdb")),  # built first where it is not (make test builds it in the background)
+            "--handler=sqlite",
+            f"--sqlite-url=file:{self.workdir / 'data'}/",
+            f"--state-dir={self.workdir}",
+            f"--listen-addr={HOST}:{self.port}",
+            f"--debug-addr={HOST}:{self.debug_port}",
+            "--telemetry=disable",
+            "--log-level=warn",
+        ]
+
+    def ready(self) -> bool:
+        with pymongo.MongoClient(self.url, serverSelectionTimeoutMS=500) as client:
+            return bool(client.admin.command("ping")["ok"])
+
+
 def offline_prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
     """Environment for a Prefect process of ours: its own home, no analytics, loopback only."""
     env = dict(os.environ)
@@ -337,7 +373,7 @@ class PrefectWorker(LocalServer):
         return "started" in self.log_path.read_text(errors="replace")
 
 
-def local_pipeline_env(s3: SeaweedS3, mongo: SecantusMongo, sql_file: Path) -> dict[str, str]:
+def local_pipeline_env(s3: SeaweedS3, mongo: SecantusMongo | FerretMongo, sql_file: Path) -> dict[str, str]:
     """The settings that point the pipeline at these local servers and a SQLite reference file."""
     return {
         "GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt",

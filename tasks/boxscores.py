@@ -23,7 +23,7 @@ from prefect import task
 from pymongo import ReplaceOne, monitoring
 from pymongo.change_stream import ChangeStream
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from boxscore.document import BoxScore, boxscore_id, utc_text
 from boxscore.identity import GameRecord
@@ -36,6 +36,11 @@ SERVER_SELECTION_MS = 5000
 
 #: the errors of a write that mean MongoDB is not there (any other is MongoDB's answer)
 WRITE_ERRORS = (ConnectionFailure,)
+
+#: MongoDB's answer to a command, stage or accumulator the server does not implement
+NOT_IMPLEMENTED = 238
+#: the servers (by URL) that answered NOT_IMPLEMENTED to ``$group``'s ``$first``: asked once per process
+_WITHOUT_GROUP_FIRST: set[str] = set()
 
 #: The order whose first box score is the current one: the latest stored, then the greatest game
 #: id among one write's (:func:`boxscore.document.current_order`). Indexed.
@@ -131,14 +136,27 @@ class BoxScoreStore:
             )
 
     def games(self) -> list[BoxScore]:
-        """The latest box score of every game in the collection (one aggregation), by game id."""
+        """The latest box score of every game in the collection, by game id: one aggregation, or
+        where the server has no ``$group`` accumulators (FerretDB 1.x), each game's indexed query."""
         pipeline = [
             {"$sort": {"game_id": 1, "event_id": -1}},
             {"$group": {"_id": "$game_id", "latest": {"$first": "$$ROOT"}}},
             {"$sort": {"_id": 1}},
         ]
         with self._reaching():
-            return [row["latest"] for row in self._db[self.collection].aggregate(pipeline)]
+            collection = self._db[self.collection]
+            if self.url not in _WITHOUT_GROUP_FIRST:
+                try:
+                    return [row["latest"] for row in collection.aggregate(pipeline)]
+                except OperationFailure as error:
+                    if error.code != NOT_IMPLEMENTED:
+                        raise
+                    _WITHOUT_GROUP_FIRST.add(self.url)
+            found = (
+                self._newest(self.collection, {"game_id": game}, "event_id")
+                for game in sorted(collection.distinct("game_id"))
+            )
+            return [document for document in found if document is not None]
 
     @contextmanager
     def changes(self) -> Iterator[ChangeStream[Any]]:

@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from devstack.servers import SeaweedS3, SecantusMongo, free_ports, migrated_prefect_database, prefect_database_template
+from devstack.servers import (
+    FerretMongo,
+    SeaweedS3,
+    SecantusMongo,
+    free_ports,
+    migrated_prefect_database,
+    prefect_database_template,
+)
 
 if TYPE_CHECKING:
     from tests.integration.browser import Browser
@@ -59,6 +66,26 @@ def mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecantusMongo]:
     server = SecantusMongo(tmp_path_factory.mktemp("secantusdb")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def ferret(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FerretMongo]:
+    """FerretDB on SQLite, the second MongoDB server: a worker's first test on it waits for its build
+    (``make test`` starts the build in the background before the unit tier, ``devstack.gotools``)."""
+    server = FerretMongo(tmp_path_factory.mktemp("ferretdb")).start(timeout=60)
+    yield server
+    server.stop()
+
+
+#: the MongoDB servers a test may run on: ``mongo_server`` is parametrized with these names
+MONGO_SERVERS = {"secantusdb": "mongo", "ferretdb": "ferret"}
+
+
+@pytest.fixture
+def mongo_server(request: pytest.FixtureRequest) -> SecantusMongo | FerretMongo:
+    """The test's MongoDB server: SecantusDB, or the one ``parametrize("mongo_server", [...],
+    indirect=True)`` names (the tests that matter most run on FerretDB too)."""
+    return request.getfixturevalue(MONGO_SERVERS[getattr(request, "param", "secantusdb")])  # type: ignore[no-any-return]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -139,7 +166,7 @@ def _drop_all(url: str) -> None:
 def pipeline_env(
     monkeypatch: pytest.MonkeyPatch,
     s3: SeaweedS3,
-    mongo: SecantusMongo,
+    mongo_server: SecantusMongo | FerretMongo,
     sql_url: str,
     prefect_api: None,
     tmp_path: Path,
@@ -152,7 +179,7 @@ def pipeline_env(
         "S3_ENDPOINT_URL": s3.endpoint_url,
         "S3_ACCESS_KEY": s3.access_key,
         "S3_SECRET_KEY": s3.secret_key,
-        "MONGO_URL": mongo.url,
+        "MONGO_URL": mongo_server.url,
         "MONGO_DB": f"sidearm_{test_id}",
         "MONGO_COLLECTION": "boxscores",
         "SQL_URL": sql_url,

@@ -20,7 +20,7 @@ from distributed import Client, LocalCluster, WorkerPlugin
 
 from boxscore.replay import replay_frames
 from devstack.follow import start_polling
-from devstack.servers import LiveFlowProcess, SeaweedS3, SecantusMongo, wait_until
+from devstack.servers import FerretMongo, LiveFlowProcess, SeaweedS3, SecantusMongo, wait_until
 from flows.finalize import finalize_game
 from flows.gamestream import SEED_DIR, gamestream
 from flows.live_boxscore import live_boxscore
@@ -70,7 +70,7 @@ def flow_log() -> Iterator[FlowLog]:
 @dataclass
 class Stack:
     s3: SeaweedS3
-    mongo: SecantusMongo
+    mongo: SecantusMongo | FerretMongo
     env: dict[str, str]
 
     def write(self, line: int) -> None:
@@ -85,10 +85,17 @@ class Stack:
         wait_until(lambda: self.latest_id() == event, 90, f"the box score of event {event}")
 
 
+#: the MongoDB servers a test's own stack may run (``parametrize("stack", [...], indirect=True)``)
+STACK_MONGO = {"secantusdb": SecantusMongo, "ferretdb": FerretMongo}
+
+
 @pytest.fixture
-def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefect_api: None) -> Iterator[Stack]:
-    """Servers of this test's own, so stopping them disturbs no other test."""
-    s3, mongo = SeaweedS3(tmp_path / "s3"), SecantusMongo(tmp_path / "mongo")
+def stack(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefect_api: None
+) -> Iterator[Stack]:
+    """Servers of this test's own, so stopping them disturbs no other test: SecantusDB, or the
+    MongoDB server the test is parametrized with."""
+    s3, mongo = SeaweedS3(tmp_path / "s3"), STACK_MONGO[getattr(request, "param", "secantusdb")](tmp_path / "mongo")
     s3.start()
     mongo.start()
     env = {
@@ -124,6 +131,7 @@ def assert_game_right(env: dict[str, str], must_have: set[int]) -> None:
     assert table_rows(env["SQL_URL"], "players2") == PLAYERS2
 
 
+@pytest.mark.parametrize("stack", list(STACK_MONGO), indirect=True)
 def test_mongodb_down_mid_game_keeps_the_box_score_until_it_is_back(stack: Stack, flow_log: FlowLog) -> None:
     live = start_polling(
         lambda: live_boxscore(poll_interval=0.1, wait_for_stream=60, stall_timeout=180, settle_seconds=0.5)
@@ -171,6 +179,7 @@ def test_s3_down_then_stream_missing_then_empty_never_loses_a_box_score(
     assert_game_right(stack.env, {20, 40, 70})
 
 
+@pytest.mark.parametrize("stack", list(STACK_MONGO), indirect=True)
 def test_killed_live_flow_resumes_and_the_season_tables_count_the_game_once(stack: Stack, tmp_path: Path) -> None:
     from prefect.settings import PREFECT_API_URL
 

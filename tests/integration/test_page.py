@@ -82,6 +82,7 @@ def expected_at(event: int) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("mongo_server", ["secantusdb", "ferretdb"], indirect=True)  # FerretDB: no change stream
 def test_the_page_follows_the_game_by_itself_and_ends_final_with_every_player(
     pipeline_env: dict[str, str], storage: dict, page: BoxScorePage, browser: Browser, tmp_path: Path
 ) -> None:

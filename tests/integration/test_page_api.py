@@ -28,7 +28,7 @@ import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, given, settings
 
-from devstack.servers import HOST, BoxScorePage, SecantusMongo, free_ports, wait_until
+from devstack.servers import HOST, BoxScorePage, FerretMongo, SecantusMongo, free_ports, wait_until
 from tasks.boxscores import BoxScoreStore
 from tests.helpers import ROOT, examples, shown_pieces, stamped, valid
 from tests.recorded_game import FINAL_BOXSCORE, RECORDED_GAME_ID
@@ -51,17 +51,20 @@ def live_boxscore(event_id: int, home_score: int) -> dict:
 
 
 @pytest.fixture
-def database(mongo: SecantusMongo) -> Iterator[pymongo.collection.Collection]:
+def database(mongo_server: SecantusMongo | FerretMongo) -> Iterator[pymongo.collection.Collection]:
     name = f"page_api_{time.monotonic_ns()}"
-    collection = pymongo.MongoClient(mongo.url)[name].boxscores
+    collection = pymongo.MongoClient(mongo_server.url)[name].boxscores
     collection.insert_many([valid(stamped(FINAL_BOXSCORE)), valid(live_boxscore(40, 9))])
     yield collection
     collection.database.client.drop_database(name)
 
 
 @pytest.fixture
-def page(mongo: SecantusMongo, database: pymongo.collection.Collection, tmp_path: Path) -> Iterator[BoxScorePage]:
-    server = BoxScorePage(tmp_path / "page", mongo_url=mongo.url, mongo_db=database.database.name, refresh_seconds=0.1)
+def page(
+    mongo_server: SecantusMongo | FerretMongo, database: pymongo.collection.Collection, tmp_path: Path
+) -> Iterator[BoxScorePage]:
+    url, name = mongo_server.url, database.database.name
+    server = BoxScorePage(tmp_path / "page", mongo_url=url, mongo_db=name, refresh_seconds=0.1)
     yield server.start(timeout=60)
     server.stop()
 
@@ -83,6 +86,7 @@ def test_the_api_answers_as_its_openapi_description_says(page: BoxScorePage) -> 
         conforms()
 
 
+@pytest.mark.parametrize("mongo_server", ["secantusdb", "ferretdb"], indirect=True)
 def test_a_game_as_json_with_its_etag_then_304_and_bad_ids_as_json_404s(page: BoxScorePage) -> None:
     final = httpx.get(f"{page.url}/api/games/{RECORDED_GAME_ID}")
     assert final.status_code == 200 and final.headers["content-type"] == "application/json"
@@ -134,6 +138,7 @@ def test_an_event_stream_resumed_with_the_current_event_id_sends_only_what_is_ne
     resumed.close()
 
 
+@pytest.mark.parametrize("mongo_server", ["secantusdb", "ferretdb"], indirect=True)
 def test_every_answer_has_the_security_headers_and_links_are_relative(page: BoxScorePage) -> None:
     answers = {path: httpx.get(f"{page.url}{path}") for path in ("/", "/games", f"/games/{LIVE_GAME}", "/api/games")}
     answers["static"] = httpx.get(f"{page.url}/static/page.css")
@@ -196,11 +201,12 @@ def test_subscribers_are_sent_each_new_box_score_with_its_event_id_and_resume_af
 
 
 def test_a_box_score_stored_reaches_subscribers_through_the_change_stream_not_the_next_read(
-    mongo: SecantusMongo, database: pymongo.collection.Collection, tmp_path: Path
+    mongo_server: SecantusMongo, database: pymongo.collection.Collection, tmp_path: Path
 ) -> None:
     """The page reads a game once a minute here: a box score that arrives well within the minute
     came by MongoDB's change stream, not by a read."""
-    server = BoxScorePage(tmp_path / "slow", mongo_url=mongo.url, mongo_db=database.database.name, refresh_seconds=60)
+    url, name = mongo_server.url, database.database.name
+    server = BoxScorePage(tmp_path / "slow", mongo_url=url, mongo_db=name, refresh_seconds=60)
     server.start(timeout=60)
     try:
         stream = events(server, f"/games/{LIVE_GAME}/events")
@@ -213,6 +219,27 @@ def test_a_box_score_stored_reaches_subscribers_through_the_change_stream_not_th
         stream.close()
         answer = httpx.get(f"{server.url}/games/{LIVE_GAME}")
         assert answer.headers["X-MongoDB-Queries"] == "0" and 'id="home-score">10<' in answer.text
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("mongo_server", ["ferretdb"], indirect=True)
+def test_without_a_change_stream_subscribers_get_each_box_score_at_the_next_read_and_the_page_says_so_once(
+    mongo_server: FerretMongo, database: pymongo.collection.Collection, tmp_path: Path
+) -> None:
+    """FerretDB has no change stream: the page falls back to its reads, one per refresh interval
+    for all its subscribers, and says once in its log why."""
+    url, name = mongo_server.url, database.database.name
+    server = BoxScorePage(tmp_path / "page", mongo_url=url, mongo_db=name, refresh_seconds=0.5).start(timeout=60)
+    try:
+        stream = events(server, f"/games/{LIVE_GAME}/events")
+        assert next(stream)["id"] == "40"
+        database.insert_one(live_boxscore(41, 10))
+        pushed = next(stream)
+        assert pushed["id"] == "41" and json.loads(pushed["data"])["home"]["score"] == 10
+        stream.close()
+        said = [line for line in server.log_path.read_text().splitlines() if "no change stream" in line]
+        assert len(said) == 1 and "box scores reach the page on its refresh alone" in said[0], said
     finally:
         server.stop()
 

@@ -23,6 +23,11 @@ from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2, event_lines
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.parametrize(
+    ("sql_url", "mongo_server"),
+    [("sqlite", "secantusdb"), ("postgresql", "secantusdb"), ("sqlite", "ferretdb")],
+    indirect=True,
+)
 def test_live_flow_follows_a_growing_stream(pipeline_env: dict[str, str]) -> None:
     """The live flow polls first; then the simulator replays the game: every document is right."""
     live = start_polling(

@@ -1,8 +1,9 @@
 """The compose stack and the other files other programs read, checked by those programs.
 
-``docker-compose.yaml`` is read by a real compose implementation (Debian's ``docker-compose``,
-v1, which needs no daemon: ``config`` parses the YAML, validates it against compose's schema and
-interpolates the variables of a ``.env``), and the services are taken from what it prints.
+``docker-compose.yaml`` is read by the Compose our users run, Docker Compose v5 (Go), built
+from the Go module proxy by ``make tools`` (``devstack.gotools``; ``config`` needs no Docker
+daemon: it parses the YAML, validates it against compose's schema and interpolates the variables
+of the ``.env``), and the services are taken from what it prints.
 The Drill plugins are filled in by the script compose runs and caught by a real HTTP server;
 the SQL files are parsed by sqlglot in the closest dialects it has (``drill``, ``tsql``).
 """
@@ -25,14 +26,17 @@ import sqlfluff
 import sqlglot
 import yaml
 from dotenv import dotenv_values
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pymongo import uri_parser
 from sqlalchemy.engine import make_url
 
 from devstack import compose_env
+from devstack.gotools import installed
 from tasks.settings import BLOCK_SUFFIX, DEFAULTS, GAME_ID, Settings
+from tests.helpers import examples
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = shutil.which("docker-compose")
 PROJECT_SERVICES = {
     "dask-scheduler",
     "dask-worker-1",
@@ -51,10 +55,6 @@ PASSWORD = "p@ss/w:rd%${X}$$y&|{z} \"q\" 'q' #h \\b"
 #: variables .env.example may set beyond the settings: compose's own
 COMPOSE_VARIABLES = {"SIDEARM_PASSWORD", "COMPOSE_PROJECT_NAME"}
 
-needs_compose = pytest.mark.skipif(
-    COMPOSE is None and not os.environ.get("CI"), reason="docker-compose is missing: `make tools` installs it"
-)
-
 
 def env_file(directory: Path, password: str | None) -> Path:
     """A ``.env`` as ``make compose-env`` writes it, with this password; without one, ``.env.example`` copied."""
@@ -67,11 +67,10 @@ def env_file(directory: Path, password: str | None) -> Path:
 
 
 def compose_config(env: Path) -> subprocess.CompletedProcess[str]:
-    """``docker-compose --env-file <env> config`` on the project's file, as a user runs it."""
-    assert COMPOSE is not None, "docker-compose is missing: `make tools` installs it"
+    """``docker compose --env-file <env> config`` on the project's file, as a user runs it."""
     environ = {k: v for k, v in os.environ.items() if k not in COMPOSE_VARIABLES}
     return subprocess.run(
-        [COMPOSE, "--env-file", str(env), "-f", str(ROOT / "docker-compose.yaml"), "config"],
+        [str(installed("docker-compose")), "--env-file", str(env), "-f", str(ROOT / "docker-compose.yaml"), "config"],
         cwd=ROOT,
         env=environ,
         capture_output=True,
@@ -83,8 +82,6 @@ def compose_config(env: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The services as compose resolves them from a .env holding :data:`PASSWORD`."""
-    if COMPOSE is None and not os.environ.get("CI"):
-        pytest.skip("docker-compose is missing: `make tools` installs it")
     resolved = compose_config(env_file(tmp_path_factory.mktemp("compose"), PASSWORD))
     assert resolved.returncode == 0, resolved.stderr
     return as_run(yaml.safe_load(resolved.stdout)["services"])
@@ -107,7 +104,6 @@ def test_the_file_is_yaml_before_any_variable_is_substituted() -> None:
     assert set(services) == SERVICES
 
 
-@needs_compose
 def test_compose_refuses_a_env_without_the_password_and_names_it(tmp_path: Path) -> None:
     refused = compose_config(env_file(tmp_path, None))
     assert refused.returncode != 0
@@ -116,6 +112,22 @@ def test_compose_refuses_a_env_without_the_password_and_names_it(tmp_path: Path)
 
 def test_every_service_is_there(compose: dict) -> None:
     assert set(compose) == SERVICES
+
+
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(password=st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=40))
+def test_any_printable_password_comes_back_exactly_in_every_service(
+    tmp_path_factory: pytest.TempPathFactory, password: str
+) -> None:
+    """``make compose-env``'s ``.env``, read by the Compose our users run: ``$``, ``${``, ``'``,
+    ``\\``, ``"``, ``#`` and spaces included, every service gets the password as chosen."""
+    resolved = compose_config(env_file(tmp_path_factory.mktemp("any"), password))
+    assert resolved.returncode == 0, resolved.stderr
+    services = as_run(yaml.safe_load(resolved.stdout)["services"])
+    assert services["mssql"]["environment"]["MSSQL_SA_PASSWORD"] == password
+    assert services["minio"]["environment"]["MINIO_ROOT_PASSWORD"] == password
+    assert services["mongo"]["environment"]["MONGO_INITDB_ROOT_PASSWORD"] == password
+    assert f"--ServerApp.token={password}" in services["jupyter"]["command"]
 
 
 def test_every_image_is_pinned_to_a_version(compose: dict) -> None:
@@ -296,11 +308,12 @@ def test_no_drill_query_names_a_jdbc_table_by_more_than_plugin_schema_and_table(
 def test_every_aggregate_the_mongo_plugin_is_sent_has_an_alias() -> None:
     """Drill ran them: the mongo plugin pushes ``MAX(_id)`` down as ``'EXPR$0'`` and then looks
     for ``EXPR$0``, so an unaliased aggregate over a MongoDB collection is NULL."""
+    selects = [select for statement in drill_statements() for select in statement.find_all(sqlglot.exp.Select)]
+    sources = [select.args.get("from_") for select in selects]  # sqlglot names a FROM clause from_
     mongo_selects = [
         select
-        for statement in drill_statements()
-        for select in statement.find_all(sqlglot.exp.Select)
-        if (source := select.args.get("from")) is not None and source.this.parts[0].name == "mongo"
+        for select, source in zip(selects, sources, strict=True)
+        if source and source.this.parts[0].name == "mongo"
     ]
     aggregates = [
         projection
@@ -394,7 +407,7 @@ def test_a_host_env_made_by_compose_env_reaches_the_compose_stack_with_its_passw
 
     env_file(tmp_path, PASSWORD)
     settings = Settings.from_env({}, env_file=tmp_path / compose_env.HOST_FILE)
-    published = {port.split(":")[1] for service in compose.values() for port in service.get("ports", [])}
+    published = {str(published_port(port)[1]) for service in compose.values() for port in service.get("ports", [])}
     minio = compose["minio"]["environment"]
     mongo = compose["mongo"]["environment"]
     assert urlsplit(settings.s3_endpoint_url).port == 9000 and "9000" in published

@@ -1,6 +1,6 @@
 """``make compose-env`` typed as a user types it, in a clean copy of the checkout.
 
-Compose reads ``.env`` (checked by Debian's ``docker-compose config``); the host reads
+Compose reads ``.env`` (checked by the Go Compose's ``config``); the host reads
 ``sidearm.env`` or the file ``SIDEARM_ENV_FILE`` names, never ``.env``: so after the Docker step
 the flows on the host still reach the local servers they are pointed at.
 """
@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devstack.gotools import installed
 from tests.helpers import clean_checkout, make
-from tests.unit.test_compose import PASSWORD, as_run
-
-COMPOSE = shutil.which("docker-compose")
+from tests.integration.test_compose import PASSWORD, as_run
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +31,9 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_compose_reads_exactly_the_chosen_password(checkout: Path) -> None:
-    assert COMPOSE is not None or not os.environ.get("CI"), "docker-compose is missing: `make tools` installs it"
-    if COMPOSE is None:
-        pytest.skip("docker-compose is missing: `make tools` installs it")
     environ = {k: v for k, v in os.environ.items() if k != "SIDEARM_PASSWORD"}
-    printed = subprocess.run([COMPOSE, "config"], cwd=checkout, env=environ, capture_output=True, text=True, timeout=60)
+    compose = str(installed("docker-compose"))
+    printed = subprocess.run([compose, "config"], cwd=checkout, env=environ, capture_output=True, text=True, timeout=60)
     assert printed.returncode == 0, printed.stderr
     services = as_run(yaml.safe_load(printed.stdout)["services"])
     assert services["mssql"]["environment"]["MSSQL_SA_PASSWORD"] == PASSWORD
@@ -89,7 +86,7 @@ def test_a_env_that_would_not_read_back_the_password_is_not_kept(
     from devstack import compose_env
 
     shutil.copy(Path(__file__).parents[2] / "sidearm.env.example", tmp_path)
-    monkeypatch.setattr(compose_env, "quoted", lambda value: f"'{value}'")  # no escaping: ${X} expands
+    monkeypatch.setattr(compose_env, "compose_quoted", lambda value: f'"{value}"')  # no escaping: a quote ends it
     with pytest.raises(compose_env.PasswordRefused, match=r"does not read back unchanged from \.env"):
-        compose_env.write(tmp_path, "a${X}b-Pass1")
+        compose_env.write(tmp_path, 'a"b-Pass1')
     assert not (tmp_path / ".env").exists()
