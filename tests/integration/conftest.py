@@ -241,6 +241,13 @@ LONGEST_FIRST = (
 )
 
 
+#: The files that read what the Go Compose prints: last, so that ``make test``'s background build
+#: of it (``devstack.gotools``, after FerretDB's, which the early files need) is done by then.
+LAST = ("test_compose.py", "test_compose_env.py", "test_gotools.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # a stable sort: the rest keep their order
+    rank.update({name: len(LONGEST_FIRST) + 1 + place for place, name in enumerate(LAST)})
+    # a stable sort: the rest keep their order, between the longest and the last
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))
