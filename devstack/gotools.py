@@ -12,7 +12,7 @@ Each is the module's own source at its pinned version, its module zip checked ag
 the machine's Go into a cache outside the checkout (``~/.cache/sidearm/go-tools``, or
 ``SIDEARM_TOOLS_CACHE``) that later runs and clones reuse. A lock per program lets several
 processes ask at once: one builds, the others wait for its binary. ``--background`` starts the
-builds in a process of its own, at the lowest priority and one package at a time, and returns:
+builds in a process of its own, at the lowest CPU and disk priority, and returns:
 ``make test`` starts them before the unit tier, and an integration test that needs a program
 waits for that build, or makes it (:func:`installed`).
 """
@@ -97,16 +97,11 @@ def locked(tool: GoTool) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-#: in the background, one package compiled at a time: the checks and the unit tier keep a core
-ONE_AT_A_TIME = "SIDEARM_GO_ONE_AT_A_TIME"
-
-
 def _go(*args: str, cwd: Path | None = None) -> str:
     go = shutil.which("go")
     if go is None:
         raise ToolMissing("go is not installed: the Go programs of the tests are built with it")
-    flags = "-buildvcs=false" + (" -p=1" if os.environ.get(ONE_AT_A_TIME) else "")
-    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": flags}
+    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-buildvcs=false"}
     done = subprocess.run([go, *args], cwd=cwd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"go {' '.join(args)} failed: {done.stderr.strip()[-2000:]}")
@@ -155,14 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.background:
         cache_dir().mkdir(parents=True, exist_ok=True)
         log = (cache_dir() / "build.log").open("ab")
-        command = ["nice", "-n", "19", sys.executable, "-m", "devstack.gotools", *names]
+        command = ["nice", "-n", "19", "ionice", "-c", "3", sys.executable, "-m", "devstack.gotools", *names]
         subprocess.Popen(
             command,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            env={**os.environ, ONE_AT_A_TIME: "1"},
         )
         print(f"building {', '.join(names)} in the background (log: {cache_dir() / 'build.log'})")
         return 0
