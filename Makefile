@@ -84,18 +84,11 @@ test-unit: venv  ## the fast tier: no server, no Prefect API, on two worker proc
 test-integration: venv tools  ## against real local servers (SeaweedFS, SecantusDB, PostgreSQL, Prefect, Dask), on three workers
 	$(BIN)/python -m pytest $(INTEGRATION_TIER)
 
-# The unit tier is all CPU; the integration tier mostly waits on its servers. So they run side by
-# side (the unit tier's report is printed once the integration tier's is, and either failing
-# fails the run), and the Go programs are built meanwhile at the lowest priority.
-test: check  ## every check, then the unit tier on two workers beside the integration tier on three (a test file each), with the ci profile's examples
-	@$(BIN)/python -m devstack.gotools --background  # a test that needs one waits for it
+test: check  ## every check, then the unit tier on two workers and the integration tier on three (a test file each), with the ci profile's examples
+	@$(BIN)/python -m devstack.gotools --background  # built meanwhile; a test that needs one waits for it
 	$(MAKE) --no-print-directory debian-tools
-	@mkdir -p var
-	@echo "the unit tier runs beside the integration tier: its report follows (var/unit-tier.log)"
-	@HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=10 $(UNIT_TIER) > var/unit-tier.log 2>&1 & unit=$$!; \
-	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=15 $(INTEGRATION_TIER); integration=$$?; \
-	wait $$unit; units=$$?; cat var/unit-tier.log; \
-	echo "unit tier: exit $$units; integration tier: exit $$integration"; [ $$units = 0 ] && [ $$integration = 0 ]
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=10 $(UNIT_TIER)
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=15 $(INTEGRATION_TIER)
 
 mutation: venv  ## mutation testing of every core module (mutmut): score and verdict per module (>= 95 %, none untested), survivors in mutants/survivors.txt; fails on a miss
 	$(UV) -r requirements-mutation.txt

@@ -234,7 +234,7 @@ class FerretMongo(LocalServer):
     name = "ferretdb"
 
     def __post_init__(self) -> None:
-        self.port, self.debug_port = ([self.port] if self.port else []) + free_ports(2 - bool(self.port))
+        self.port = self.port or free_ports(1)[0]
 
     @property
     def url(self) -> str:
@@ -250,7 +250,7 @@ class FerretMongo(LocalServer):
             f"--sqlite-url=file:{self.workdir / 'data'}/",
             f"--state-dir={self.workdir}",
             f"--listen-addr={HOST}:{self.port}",
-            f"--debug-addr={HOST}:{self.debug_port}",
+            f"--debug-addr={HOST}:0",  # its metrics and profiling: a free port the kernel picks, never one taken
             "--telemetry=disable",
             "--log-level=warn",
         ]

@@ -189,10 +189,10 @@ def growing_long_streams(draw, doubtful: bool | None = None, duplicates: bool | 
 
 
 def examples(count: int) -> int:
-    """How many examples a property test runs: ``count``; three times that in the ``ci`` profile;
+    """How many examples a property test runs: ``count``; twice that in the ``ci`` profile;
     a tenth in the ``mutation`` profile, which runs the tests once per mutant (``make mutation``)."""
     profile = os.environ.get("HYPOTHESIS_PROFILE")
-    return count * 3 if profile == "ci" else max(5, count // 10) if profile == "mutation" else count
+    return count * 2 if profile == "ci" else max(5, count // 10) if profile == "mutation" else count
 
 
 valid_line = st.builds(

@@ -74,6 +74,8 @@ def play_step_by_step(
         assert shown is not None and shown["game_id"] == game_id, shown
 
 
+# the season tables on PostgreSQL: the concurrent finalizers below
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
 def test_game_b_after_game_a_takes_the_page_both_count_and_a_replay_of_a_counts_once(
     pipeline_env: dict[str, str], storage: dict, flow_log: list[str]
 ) -> None:
