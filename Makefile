@@ -66,8 +66,8 @@ debian-tools:  ## from Debian: headless Chromium (page and UI tests), PostgreSQL
 	  else echo "missing:$$missing, and this is not root: the tests that need them will be skipped"; fi; fi
 	@devstack/postgres.sh
 
-go-tools: venv  ## from the Go module proxy, pinned and checksum-checked: FerretDB and Docker Compose (v5), built once into ~/.cache/sidearm/go-tools
-	@$(BIN)/python -m devstack.gotools
+go-tools:  ## from the Go module proxy, pinned and checksum-checked: FerretDB and Docker Compose (v5), built once into ~/.cache/sidearm/go-tools (needs only python3 and go)
+	@$(PYTHON) -m devstack.gotools
 
 compose-env: venv  ## .env for docker compose and sidearm.compose.env for this host, with SIDEARM_PASSWORD or a random one
 	@$(BIN)/python -m devstack.compose_env
@@ -84,8 +84,11 @@ test-unit: venv  ## the fast tier: no server, no Prefect API, on two worker proc
 test-integration: venv tools  ## against real local servers (SeaweedFS, SecantusDB, PostgreSQL, Prefect, Dask), on three workers
 	$(BIN)/python -m pytest $(INTEGRATION_TIER)
 
-test: check  ## every check, then the unit tier on two workers and the integration tier on three (a test file each), with the ci profile's examples
-	@$(BIN)/python -m devstack.gotools --background  # built meanwhile; a test that needs one waits for it
+# The Go programs build from the first moment, beside the venv's install (mostly downloads), the
+# checks and the unit tier; a test that needs one waits for its build (devstack/gotools.py).
+test:  ## every check, then the unit tier on two workers and the integration tier on three (a test file each), with the ci profile's examples
+	@$(PYTHON) -m devstack.gotools --background
+	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory debian-tools
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=10 $(UNIT_TIER)
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=15 $(INTEGRATION_TIER)

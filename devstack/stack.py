@@ -253,6 +253,9 @@ def score(game_id: str | None = None) -> int:
         print(boxscore_table(latest))
         if latest.get("final"):
             teams2, players2 = read_season_tables(settings.sql_url)
+            if not teams2:
+                print("\nteams2 and players2 are not written yet: python -m flows.finalize writes them")
+                return 0
             sides = {latest["home"]["teamid"], latest["away"]["teamid"]}
             print("\nteams2, the records after the game:")
             print(rows_table([team for team in teams2 if team.id in sides]))

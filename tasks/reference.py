@@ -167,7 +167,10 @@ def read_reference(url: str) -> tuple[list[Team], list[Player]]:
 
 
 def read_season_tables(url: str) -> tuple[list[Team], list[Player]]:
-    """``teams2`` and ``players2`` (records and totals after the game)."""
+    """``teams2`` and ``players2`` (records and totals after the game); empty before finalize wrote them."""
+    with reaching("SQL database", url, SQL_DOWN, "SQL_URL"):
+        if not inspect(sql_engine(url)).has_table(teams2.name):
+            return [], []
     return _read_tables(url, teams2, players2)
 
 
