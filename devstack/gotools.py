@@ -155,14 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.background:
         cache_dir().mkdir(parents=True, exist_ok=True)
         log = (cache_dir() / "build.log").open("ab")
-        command = [sys.executable, "-m", "devstack.gotools", *names]
-        subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        for name in names:  # side by side: each is mostly waiting on the module proxy at first
+            subprocess.Popen(
+                [sys.executable, "-m", "devstack.gotools", name],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         print(f"building {', '.join(names)} in the background (log: {cache_dir() / 'build.log'})")
         return 0
     for name in names:

@@ -1,7 +1,7 @@
 """Hypothesis profiles, runs that may not skip, and the property tests' reach printed at the end.
 
-``HYPOTHESIS_PROFILE=ci`` (set by ``make test``) runs twice the examples of the default
-profile (:func:`tests.helpers.examples`); ``make test-unit`` keeps the default, to stay fast.
+``HYPOTHESIS_PROFILE=ci`` (set by ``make test``) runs the default profile's examples and prints a
+failing example's blob to reproduce it (:func:`tests.helpers.examples`).
 The unit tier runs on two pytest-xdist workers and the integration tier on three, a test file
 to each (its module fixtures run once, and each worker starts its own session servers); each
 worker's property-test reaches and measurements are sent to the controller, which prints them.

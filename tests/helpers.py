@@ -189,10 +189,9 @@ def growing_long_streams(draw, doubtful: bool | None = None, duplicates: bool | 
 
 
 def examples(count: int) -> int:
-    """How many examples a property test runs: ``count``; twice that in the ``ci`` profile;
-    a tenth in the ``mutation`` profile, which runs the tests once per mutant (``make mutation``)."""
-    profile = os.environ.get("HYPOTHESIS_PROFILE")
-    return count * 2 if profile == "ci" else max(5, count // 10) if profile == "mutation" else count
+    """How many examples a property test runs: ``count``; a tenth in the ``mutation`` profile,
+    which runs the tests once per mutant (``make mutation``)."""
+    return max(5, count // 10) if os.environ.get("HYPOTHESIS_PROFILE") == "mutation" else count
 
 
 valid_line = st.builds(
