@@ -11,6 +11,7 @@ the loop's own backoff (:class:`boxscore.live.Backoff`) retries them instead.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -63,7 +64,9 @@ def reaching(
 START_TRIES = 4
 
 
-def tried_at_start(call: Callable[[], T], say: Callable[[str], object]) -> T:
+def tried_at_start(
+    call: Callable[[], T], say: Callable[[str], object], sleep: Callable[[float], None] = time.sleep
+) -> T:
     """``call``'s answer, tried :data:`START_TRIES` times while it raises :class:`ServiceUnavailable`;
     each failed try is said in one line, the last one raised."""
 
@@ -77,5 +80,6 @@ def tried_at_start(call: Callable[[], T], say: Callable[[str], object]) -> T:
         retry=tenacity.retry_if_exception_type(ServiceUnavailable),
         before_sleep=before_sleep,
         reraise=True,
+        sleep=sleep,
     )
     return retrying(call)

@@ -1,0 +1,184 @@
+"""The adapters' own rules that need no server: naming a service that does not answer, the tries
+at a run's start, and the stream's ranges and paths on local files (fsspec's local filesystem is
+the same interface the S3 clients give the readers).
+
+The servers themselves are the integration tier's (tests/integration): here only what the
+adapters decide, with the expectations written out by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tasks import START_TRIES, ServiceUnavailable, reaching, tried_at_start
+from tasks.stream import (
+    READER_OPTION,
+    GameStreams,
+    PrefetchedReader,
+    RangeReader,
+    S3NotSet,
+    StreamVersion,
+    _error_code,
+    check_gamestream_url,
+    head_stream,
+    read_lines_block,
+    read_stream,
+    s3fs_options,
+    stream_path,
+)
+
+# -- a service that does not answer -------------------------------------------------------------
+
+
+def test_a_driver_s_error_becomes_one_that_names_the_service_its_masked_url_and_its_setting() -> None:
+    with (
+        pytest.raises(ServiceUnavailable) as raised,
+        reaching("MongoDB", "mongodb://app:s3cret@db:27017/", (ConnectionError,), "MONGO_URL"),
+    ):
+        raise ConnectionError("db:27017: connection refused\nsecond line with s3cret")
+    error = raised.value
+    assert str(error) == "MongoDB at mongodb://app:***@db:27017/ is unreachable: db:27017: connection refused"
+    assert (error.service, error.setting) == ("MongoDB at mongodb://app:***@db:27017/", "MONGO_URL")
+    assert error.__cause__ is None and error.__suppress_context__  # the driver's text stays out
+
+
+def test_brief_drops_what_the_driver_adds_and_an_empty_reason_is_the_error_s_kind() -> None:
+    with (
+        pytest.raises(ServiceUnavailable, match=r"^S3 at http://s3:9000 is unreachable: refused$"),
+        reaching("S3", "http://s3:9000", (OSError,), brief=lambda text: text.split(" (", 1)[0]),
+    ):
+        raise OSError("refused (after 3 retries)")
+    with (
+        pytest.raises(ServiceUnavailable, match=r"^S3 at http://s3:9000 is unreachable: TimeoutError$"),
+        reaching("S3", "http://s3:9000", (OSError,)),
+    ):
+        raise TimeoutError()
+
+
+def test_an_error_the_service_did_not_cause_passes_through() -> None:
+    with pytest.raises(KeyError), reaching("MongoDB", "mongodb://db", (ConnectionError,)):
+        raise KeyError("a bug of ours")
+
+
+def test_a_service_is_tried_four_times_1_2_and_4_s_apart_each_failure_said_then_the_last_raised() -> None:
+    slept: list[float] = []
+    said: list[str] = []
+    tries = [0]
+
+    def down() -> None:
+        tries[0] += 1
+        raise ServiceUnavailable(f"MongoDB at mongodb://db is unreachable: try {tries[0]}")
+
+    with pytest.raises(ServiceUnavailable, match=r"try 4$"):
+        tried_at_start(down, said.append, slept.append)
+    assert START_TRIES == 4 and tries == [4] and slept == [1.0, 2.0, 4.0]
+    assert said == [
+        f"MongoDB at mongodb://db is unreachable: try {n}; trying again in {s} s" for n, s in [(1, 1), (2, 2), (3, 4)]
+    ]
+
+
+def test_a_service_that_answers_at_its_third_try_gives_its_answer_and_anything_else_is_not_tried_again() -> None:
+    answers = iter([ServiceUnavailable("down"), ServiceUnavailable("down"), "indexes made"])
+
+    def third_time() -> str:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    slept: list[float] = []
+    assert tried_at_start(third_time, lambda line: None, slept.append) == "indexes made" and slept == [1.0, 2.0]
+    with pytest.raises(ValueError):
+        tried_at_start(lambda: (_ for _ in ()).throw(ValueError("a bug")), lambda line: None, slept.append)
+    assert slept == [1.0, 2.0]
+
+
+# -- the stream's names, ranges and checks ------------------------------------------------------
+
+GAME = b"0 59:51 101 2 0\n1 57:06 101 6 0\n2 56:13 205 8 1\n3 55:0"  # the last line not yet whole
+
+
+@pytest.fixture
+def stream(tmp_path: Path) -> str:
+    path = tmp_path / "gamestream.txt"
+    path.write_bytes(GAME)
+    return f"file://{path}"
+
+
+def test_a_stream_s_path_is_its_url_without_the_scheme_and_the_reader_s_name_stays_out_of_s3fs() -> None:
+    assert stream_path("s3://gamestreams/saturday/g1.txt") == "gamestreams/saturday/g1.txt"
+    options = {"key": "k", "secret": "s", READER_OPTION: "obstore"}
+    assert s3fs_options(options) == {"key": "k", "secret": "s"} and READER_OPTION in options
+
+
+def test_a_range_is_the_bytes_from_start_to_end_and_a_prefetched_one_is_served_without_a_read(stream: str) -> None:
+    reader = RangeReader(stream, {})
+    assert reader(0, 16) == b"0 59:51 101 2 0\n" and reader(16, 32) == b"1 57:06 101 6 0\n"
+    reads: list[tuple[int, int]] = []
+
+    def counted(start: int, end: int) -> bytes:
+        reads.append((start, end))
+        return reader(start, end)
+
+    prefetched = PrefetchedReader(counted, 16, 32, b"already here")
+    assert prefetched(16, 32) == b"already here" and reads == []
+    assert prefetched(0, 16) == b"0 59:51 101 2 0\n" and reads == [(0, 16)]
+    assert prefetched(16, 33) == GAME[16:33] and reads == [(0, 16), (16, 33)]
+
+
+def test_a_block_is_the_whole_lines_that_start_in_it(stream: str) -> None:
+    assert read_lines_block(stream, {}, 0, 10, len(GAME)) == b"0 59:51 101 2 0\n"  # ends at its line's end
+    assert read_lines_block(stream, {}, 10, 20, len(GAME)) == b"1 57:06 101 6 0\n"  # the one line starting in it
+    assert read_lines_block(stream, {}, 0, 17, len(GAME)) == b"0 59:51 101 2 0\n1 57:06 101 6 0\n"
+
+
+def test_a_stream_s_version_and_whole_read_and_a_missing_stream(stream: str, tmp_path: Path) -> None:
+    version = head_stream(stream, {})
+    assert version is not None and version.size == len(GAME)
+    assert GameStreams(stream, {}, multi=False).versions() == {"": version}
+    assert read_stream(stream, {}) == GAME
+    missing = f"file://{tmp_path / 'nothing.txt'}"
+    assert head_stream(missing, {}) is None and read_stream(missing, {}) is None
+    assert GameStreams(missing, {}, multi=False).versions() == {}
+    assert StreamVersion("e", 3) == StreamVersion("e", 3) != StreamVersion("e", 4)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["s3://gamestreams/gamestream.txt", "s3://gamestreams/saturday/", "s3://gamestreams/", "file:///tmp/g.txt"],
+)
+def test_a_url_that_names_a_stream_or_a_prefix_is_taken(url: str) -> None:
+    check_gamestream_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("", "GAMESTREAM_URL is empty: set it to"),
+        ("   ", "GAMESTREAM_URL is empty: set it to"),
+        ("s3://gamestreams", "GAMESTREAM_URL=s3://gamestreams names no stream: set it to"),
+        ("s3:///gamestream.txt", "GAMESTREAM_URL=s3:///gamestream.txt names no stream: set it to"),
+    ],
+)
+def test_a_url_that_names_no_stream_is_refused_saying_what_to_set(url: str, said: str) -> None:
+    with pytest.raises(S3NotSet) as refused:
+        check_gamestream_url(url)
+    assert str(refused.value).startswith(said)
+    assert str(refused.value).endswith("a prefix of games ending in / (s3://gamestreams/saturday/)")
+
+
+def test_the_s3_code_behind_s3fs_s_translation_is_read_from_its_cause() -> None:
+    class ClientError(Exception):
+        def __init__(self, code: str) -> None:
+            self.response = {"Error": {"Code": code}}
+
+    try:
+        try:
+            raise ClientError("SignatureDoesNotMatch")
+        except ClientError as cause:
+            raise PermissionError("Forbidden") from cause
+    except PermissionError as translated:
+        assert _error_code(translated) == "SignatureDoesNotMatch"
+    assert _error_code(PermissionError("no cause")) == ""
