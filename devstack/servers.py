@@ -24,6 +24,9 @@ import s3fs
 
 HOST = "127.0.0.1"
 GRPC_OFFSET = 10000  # SeaweedFS serves gRPC on each HTTP port + 10000
+#: Servers of ours listen on 10000-19999 (gRPC twins 20000-29999): below Linux's ephemeral
+#: range (32768-60999), which outgoing connections take their own ends from.
+FIRST_SERVER_PORT = 10000
 
 
 def _bin(name: str) -> str:
@@ -44,17 +47,46 @@ def port_free(port: int) -> bool:
     return True
 
 
-def free_ports(count: int, with_grpc: bool = False) -> list[int]:
-    """Distinct free ports on loopback (and their +10000 gRPC twins when asked)."""
-    ports: list[int] = []
-    while len(ports) < count:
-        with socket.socket() as sock:
-            sock.bind((HOST, 0))
-            port = sock.getsockname()[1]
-        if port in ports or (with_grpc and (port + GRPC_OFFSET > 65535 or not port_free(port + GRPC_OFFSET))):
-            continue
-        ports.append(port)
+def _own_ports() -> range:
+    """This process's share of the server ports: below the ephemeral range, twins included.
+
+    A port picked from the ephemeral range can be taken, between our pick and the server's
+    bind, by any outgoing connection on the machine (a client retrying a stopped server makes
+    hundreds); below that range only servers bind. Every port is picked below
+    ``FIRST_SERVER_PORT + GRPC_OFFSET``, so its gRPC twin is never another pick. Each
+    pytest-xdist worker gets its own slice, so two workers never pick the same port.
+    """
+    ports = range(FIRST_SERVER_PORT, FIRST_SERVER_PORT + GRPC_OFFSET)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+    if worker.startswith("gw") and worker[2:].isdigit() and workers > 0:
+        share = len(ports) // workers
+        start = ports.start + int(worker[2:]) * share
+        return range(start, start + share)
     return ports
+
+
+_handed_out: set[int] = set()
+
+
+def free_ports(count: int, with_grpc: bool = False) -> list[int]:
+    """Distinct free loopback ports below the ephemeral range (and their +10000 gRPC twins when asked).
+
+    Never the same port twice in one process, so servers built before any of them starts
+    cannot be handed one port.
+    """
+    pool = _own_ports()
+    offset = os.getpid() % len(pool)
+    ports: list[int] = []
+    for step in range(len(pool)):
+        port = pool[(offset + step) % len(pool)]
+        if port in _handed_out or not port_free(port) or (with_grpc and not port_free(port + GRPC_OFFSET)):
+            continue
+        _handed_out.add(port)
+        ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise RuntimeError(f"no {count} free ports left in {pool.start}-{pool.stop - 1}")
 
 
 def wait_until(ready: Callable[[], bool], timeout: float, what: str, process: subprocess.Popen | None = None) -> None:
