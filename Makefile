@@ -93,10 +93,10 @@ test:  ## every check, then the unit tier on two workers and the integration tie
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=10 $(UNIT_TIER)
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=15 $(INTEGRATION_TIER)
 
-mutation: venv  ## mutation testing of every core module (mutmut): score and verdict per module (>= 95 %, none untested), survivors in mutants/survivors.txt; fails on a miss
+mutation: venv  ## mutation testing of the core and the adapters a unit test reaches (mutmut): score and verdict per module (>= 95 %, none untested), survivors in mutants/survivors.txt; fails on a miss
 	$(UV) -r requirements-mutation.txt
 	rm -rf mutants
-	HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children 2
+	HYPOTHESIS_PROFILE=mutation $(BIN)/python -m devstack.mutation run --max-children 2
 	$(BIN)/python -m devstack.mutation
 
 bench-venv: venv

@@ -1,6 +1,8 @@
-"""The mutation score of every module of the core, and whether each meets the target (``make mutation``).
+"""The mutation score of every module mutated, and whether each meets the target (``make mutation``).
 
-``mutmut run`` mutates every module of ``boxscore/`` (``[tool.mutmut]`` in pyproject.toml) and
+``mutmut run`` mutates every module of ``boxscore/`` and the adapters' modules whose rules a unit
+test reaches (``[tool.mutmut]`` in pyproject.toml; ``python -m devstack.mutation run`` runs it
+beside the one MongoDB-wire server the store's tests use) and
 runs, for each mutant, the unit tests that reach it. This reads ``mutmut results --all true`` and
 prints, per module, how many mutants the tests killed, how many timed out (a mutant that loops
 forever: detected, but by the clock rather than by an assertion, so shown apart), how many
@@ -12,15 +14,17 @@ module misses, so ``make mutation`` fails with it.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from tabulate import tabulate
 
-#: every module of the core: at least this share of its mutants detected, and none untested
+#: every module mutated: at least this share of its mutants detected, and none untested
 TARGET = 0.95
 DETECTED = {"killed", "timeout"}
 UNTESTED = "no tests"
@@ -119,5 +123,26 @@ def main(mutmut: str, survivors_file: Path) -> int:
     return 0
 
 
+def run(mutmut: str, args: list[str]) -> int:
+    """``mutmut run`` with one SecantusDB serving every mutant's tests of the store.
+
+    The store's tests (``tests/unit/test_store_queries.py``) start a server per test process
+    unless ``SIDEARM_TEST_MONGO_URL`` names one; mutmut runs the tests once per mutant, so one
+    server for the whole run saves a start per mutant. Each test uses a database of its own.
+    """
+    from devstack.servers import SecantusMongo
+
+    with tempfile.TemporaryDirectory(prefix="sidearm-mutation-") as directory:
+        server = SecantusMongo(Path(directory) / "mongo").start()
+        try:
+            env = {**os.environ, "SIDEARM_TEST_MONGO_URL": server.url}
+            return subprocess.run([mutmut, "run", *args], env=env, check=False).returncode
+        finally:
+            server.stop()
+
+
 if __name__ == "__main__":
-    sys.exit(main(str(Path(sys.executable).parent / "mutmut"), Path("mutants/survivors.txt")))
+    MUTMUT = str(Path(sys.executable).parent / "mutmut")
+    if sys.argv[1:2] == ["run"]:
+        sys.exit(run(MUTMUT, sys.argv[2:]))
+    sys.exit(main(MUTMUT, Path("mutants/survivors.txt")))

@@ -49,6 +49,7 @@ def s3_filesystem(storage_options: dict[str, Any]) -> s3fs.S3FileSystem:
     return s3fs.S3FileSystem(**s3fs_options(storage_options), session=botocore_session())
 
 
+# pragma: no mutate start (S3 only: the integration tests reach it, on SeaweedFS)
 @cache
 def botocore_session() -> aiobotocore.session.AioSession:
     """The one botocore session of this process's s3fs clients, whose answers keep their timestamps as text.
@@ -60,6 +61,9 @@ def botocore_session() -> aiobotocore.session.AioSession:
     session = aiobotocore.session.AioSession()
     session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=str)
     return session
+
+
+# pragma: no mutate end
 
 
 def reader_filesystem(storage_options: dict[str, Any]) -> AbstractFileSystem:
@@ -98,6 +102,7 @@ def head_stream(url: str, storage_options: dict[str, Any]) -> StreamVersion | No
     return StreamVersion(str(info.get("ETag", "")), int(info["size"]))
 
 
+# pragma: no mutate start (S3 only: the integration tests reach it, on SeaweedFS)
 def list_streams(prefix: str, storage_options: dict[str, Any]) -> dict[str, StreamVersion]:
     """Every game stream under a prefix with its version: one LIST call for all games."""
     fs = reader_filesystem(storage_options)
@@ -113,6 +118,9 @@ def list_streams(prefix: str, storage_options: dict[str, Any]) -> dict[str, Stre
         if game_id is not None:
             found[game_id] = StreamVersion(str(entry.get("ETag", "")), int(entry["size"]))
     return found
+
+
+# pragma: no mutate end
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,7 @@ def check_gamestream_url(url: str) -> None:
         raise S3NotSet(f"GAMESTREAM_URL={url} names no stream: set it to {example}")
 
 
+# pragma: no mutate start (S3 only: the integration tests reach it, on SeaweedFS)
 def check_bucket(url: str, storage_options: dict[str, Any], say: Callable[[str], object]) -> None:
     """Before the first poll, ask S3 for the stream's bucket once (tried :data:`tasks.START_TRIES`
     times while S3 does not answer): refuse, in one line naming the setting to correct, a bucket
@@ -222,6 +231,9 @@ def check_bucket(url: str, storage_options: dict[str, Any], say: Callable[[str],
     tried_at_start(ask, say)
 
 
+# pragma: no mutate end
+
+
 def _error_code(error: BaseException) -> str:
     """The S3 error code behind s3fs's translation of it (``SignatureDoesNotMatch``), or ``""``."""
     for cause in (error.__cause__, error.__context__):
@@ -240,6 +252,7 @@ def check_stream_settings(url: str, storage_options: dict[str, Any], say: Callab
     check_bucket(url, storage_options, say)
 
 
+# pragma: no mutate start (S3 only: the integration tests reach it, on SeaweedFS)
 def ensure_bucket(url: str, storage_options: dict[str, Any]) -> None:
     """Create the stream's bucket if it is missing (once per replay, not once per write)."""
     fs = s3_filesystem(storage_options)
@@ -261,6 +274,9 @@ def write_streams(texts: dict[str, str], storage_options: dict[str, Any]) -> Non
     arrive: one round trip of latency for the batch instead of one per game.
     """
     s3_filesystem(storage_options).pipe({stream_path(url): text.encode() for url, text in texts.items()})
+
+
+# pragma: no mutate end
 
 
 def read_stream(url: str, storage_options: dict[str, Any]) -> bytes | None:

@@ -182,3 +182,48 @@ def test_the_s3_code_behind_s3fs_s_translation_is_read_from_its_cause() -> None:
     except PermissionError as translated:
         assert _error_code(translated) == "SignatureDoesNotMatch"
     assert _error_code(PermissionError("no cause")) == ""
+
+
+def test_the_reader_is_s3fs_unless_obstore_is_named_and_a_local_url_is_read_as_a_file(stream: str) -> None:
+    import s3fs
+    from fsspec.implementations.local import LocalFileSystem
+
+    from tasks.obstore_s3 import ObstoreS3
+    from tasks.stream import reader_filesystem, stream_filesystem
+
+    options = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": "http://127.0.0.1:9"}}
+    assert isinstance(reader_filesystem(options), s3fs.S3FileSystem)
+    assert isinstance(reader_filesystem({**options, READER_OPTION: "obstore"}), ObstoreS3)
+    fs, path = stream_filesystem("s3://gamestreams/g.txt", options)
+    assert isinstance(fs, s3fs.S3FileSystem) and path == "gamestreams/g.txt"
+    fs, path = stream_filesystem(stream, {READER_OPTION: "obstore"})
+    assert isinstance(fs, LocalFileSystem) and path == stream.removeprefix("file://")
+
+
+@pytest.fixture
+def no_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The AWS credential chain finds nothing: no variables, no files, no instance metadata."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.mark.usefixtures("no_aws_credentials")
+def test_s3_with_no_endpoint_and_no_credentials_anywhere_is_refused_naming_the_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tasks.stream import check_s3_settings, check_stream_settings
+
+    check_s3_settings({"client_kwargs": {"endpoint_url": "http://127.0.0.1:9"}})  # MinIO or SeaweedFS
+    check_s3_settings({"key": "k", "secret": "s"})  # AWS with keys
+    for url in ("s3://gamestreams/g.txt", "s3://gamestreams/saturday/"):
+        with pytest.raises(S3NotSet, match=r"^S3 is not configured: set S3_ENDPOINT_URL \(with S3_ACCESS_KEY"):
+            check_stream_settings(url, {}, print)
+    check_stream_settings("file:///tmp/g.txt", {}, print)  # a local file: nothing of S3's to check
+    with pytest.raises(S3NotSet, match=r"^GAMESTREAM_URL is empty"):
+        check_stream_settings("", {}, print)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    check_s3_settings({})  # the credential chain has them
