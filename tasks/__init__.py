@@ -71,12 +71,11 @@ def tried_at_start(
     each failed try is said in one line, the last one raised."""
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
-        assert state.outcome is not None and state.next_action is not None
-        say(f"{state.outcome.exception()}; trying again in {state.next_action.sleep:.0f} s")
+        say(f"{state.outcome.exception()}; trying again in {state.next_action.sleep:.0f} s")  # type: ignore[union-attr]
 
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(START_TRIES),
-        wait=tenacity.wait_exponential(multiplier=1, min=1, max=4),
+        wait=tenacity.wait_exponential(),  # 1, 2, 4 s: the doubling from 1 s, START_TRIES - 1 waits
         retry=tenacity.retry_if_exception_type(ServiceUnavailable),
         before_sleep=before_sleep,
         reraise=True,

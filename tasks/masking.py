@@ -16,6 +16,14 @@ from sqlalchemy.exc import ArgumentError
 
 from boxscore.masking import Masker, keyed_passwords
 
+#: URLs pymongo reads
+MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
+#: URLs an HTTP client reads (an S3 endpoint)
+HTTP_SCHEMES = ("http://", "https://")
+#: URLs whose userinfo is ``user:password`` with every reserved character percent-escaped;
+#: any other URL is SQLAlchemy's
+USERINFO_SCHEMES = MONGO_SCHEMES + HTTP_SCHEMES
+
 
 def sql_url_secrets(url: str) -> set[str]:
     """The password SQLAlchemy would use, and any ``PWD=``/``password=`` in the query (ODBC)."""
@@ -35,7 +43,9 @@ def sql_url_secrets(url: str) -> set[str]:
 def mongo_url_secrets(url: str) -> set[str]:
     """The password pymongo would use (it decodes the URI's escapes)."""
     try:
-        parsed = uri_parser.parse_uri(url, validate=False, warn=True, connect_timeout=1)
+        # options are not checked (a URL pymongo would warn about still has its password masked);
+        # a mongodb+srv:// URL's DNS lookup is given a second, not pymongo's 20
+        parsed = uri_parser.parse_uri(url, validate=False, connect_timeout=1)
     except Exception:  # noqa: BLE001 - an unparsable URI: fall back to its userinfo as written
         userinfo = url.partition("://")[2].rpartition("@")[0]
         return {userinfo.partition(":")[2]} - {""}
@@ -53,9 +63,9 @@ def http_url_secrets(url: str) -> set[str]:
 
 def url_secrets(url: str) -> set[str]:
     """The secrets of any URL we configure, by the library that reads that kind of URL."""
-    if url.startswith(("mongodb://", "mongodb+srv://")):
+    if url.startswith(MONGO_SCHEMES):
         return mongo_url_secrets(url)
-    if url.startswith(("http://", "https://")):
+    if url.startswith(HTTP_SCHEMES):
         return http_url_secrets(url)
     return sql_url_secrets(url)
 
@@ -69,7 +79,7 @@ def masker(*urls: str, secrets: tuple[str, ...] = ()) -> Masker:
 def shown(url: str) -> str:
     """The URL as it may be shown, rendered again by the library that reads it, password masked."""
     secrets = Masker.of(url_secrets(url))
-    if url.startswith(("mongodb://", "mongodb+srv://", "http://", "https://")):
+    if url.startswith(USERINFO_SCHEMES):
         return secrets(_without_userinfo_password(url))
     try:
         rendered = make_url(url).render_as_string(hide_password=True)

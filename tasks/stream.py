@@ -29,6 +29,11 @@ class StreamVersion:
     etag: str
     size: int
 
+    @classmethod
+    def of(cls, info: dict[str, Any]) -> StreamVersion:
+        """The version an fsspec listing or ``info`` gives (an ETag on S3; none on local files)."""
+        return cls(str(info.get("ETag", "")), int(info["size"]))
+
 
 #: The storage option naming the client streams are read through (``S3_READER``); absent is s3fs.
 READER_OPTION = "s3_reader"
@@ -99,7 +104,7 @@ def head_stream(url: str, storage_options: dict[str, Any]) -> StreamVersion | No
         info = fs.info(path)
     except FileNotFoundError:
         return None
-    return StreamVersion(str(info.get("ETag", "")), int(info["size"]))
+    return StreamVersion.of(info)
 
 
 # pragma: no mutate start (S3 only: the integration tests reach it, on SeaweedFS)
@@ -116,7 +121,7 @@ def list_streams(prefix: str, storage_options: dict[str, Any]) -> dict[str, Stre
     for entry in entries:
         game_id = game_id_of(entry["name"]) if entry.get("type") == "file" else None
         if game_id is not None:
-            found[game_id] = StreamVersion(str(entry.get("ETag", "")), int(entry["size"]))
+            found[game_id] = StreamVersion.of(entry)
     return found
 
 
@@ -183,7 +188,7 @@ def check_gamestream_url(url: str) -> None:
     if not url.strip():
         raise S3NotSet(f"GAMESTREAM_URL is empty: set it to {example}")
     parts = urlsplit(url)
-    if parts.scheme == "s3" and (not parts.netloc or not (url.endswith("/") or parts.path.strip("/"))):
+    if parts.scheme == "s3" and (not parts.netloc or not parts.path):
         raise S3NotSet(f"GAMESTREAM_URL={url} names no stream: set it to {example}")
 
 

@@ -189,13 +189,17 @@ def test_the_reader_is_s3fs_unless_obstore_is_named_and_a_local_url_is_read_as_a
     from fsspec.implementations.local import LocalFileSystem
 
     from tasks.obstore_s3 import ObstoreS3
-    from tasks.stream import reader_filesystem, stream_filesystem
+    from tasks.stream import botocore_session, reader_filesystem, s3_filesystem, stream_filesystem
 
     options = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": "http://127.0.0.1:9"}}
     assert isinstance(reader_filesystem(options), s3fs.S3FileSystem)
+    writer = s3_filesystem({**options, READER_OPTION: "obstore"})  # writes always go through s3fs
+    assert (writer.key, writer.secret, writer.session) == ("k", "s", botocore_session())
     assert isinstance(reader_filesystem({**options, READER_OPTION: "obstore"}), ObstoreS3)
     fs, path = stream_filesystem("s3://gamestreams/g.txt", options)
     assert isinstance(fs, s3fs.S3FileSystem) and path == "gamestreams/g.txt"
+    fs, _ = stream_filesystem("s3://gamestreams/g.txt", {**options, READER_OPTION: "obstore"})
+    assert isinstance(fs, ObstoreS3)
     fs, path = stream_filesystem(stream, {READER_OPTION: "obstore"})
     assert isinstance(fs, LocalFileSystem) and path == stream.removeprefix("file://")
 
@@ -219,11 +223,56 @@ def test_s3_with_no_endpoint_and_no_credentials_anywhere_is_refused_naming_the_s
     check_s3_settings({"client_kwargs": {"endpoint_url": "http://127.0.0.1:9"}})  # MinIO or SeaweedFS
     check_s3_settings({"key": "k", "secret": "s"})  # AWS with keys
     for url in ("s3://gamestreams/g.txt", "s3://gamestreams/saturday/"):
-        with pytest.raises(S3NotSet, match=r"^S3 is not configured: set S3_ENDPOINT_URL \(with S3_ACCESS_KEY"):
+        with pytest.raises(S3NotSet) as refused:
             check_stream_settings(url, {}, print)
+        assert str(refused.value) == (
+            "S3 is not configured: set S3_ENDPOINT_URL (with S3_ACCESS_KEY and S3_SECRET_KEY) for MinIO "
+            "or SeaweedFS, or give AWS credentials through the AWS credential chain (AWS_ACCESS_KEY_ID, "
+            "~/.aws/credentials); `make up` writes the local stack's settings"
+        )
     check_stream_settings("file:///tmp/g.txt", {}, print)  # a local file: nothing of S3's to check
     with pytest.raises(S3NotSet, match=r"^GAMESTREAM_URL is empty"):
         check_stream_settings("", {}, print)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     check_s3_settings({})  # the credential chain has them
+
+
+def test_a_version_is_the_etag_s3_gives_and_the_size_and_a_local_file_has_no_etag() -> None:
+    assert StreamVersion.of({"ETag": '"9b2cf535f27731c974343645a3985328"', "size": "52", "name": "g"}) == StreamVersion(
+        '"9b2cf535f27731c974343645a3985328"', 52
+    )
+    assert StreamVersion.of({"size": 7, "type": "file"}) == StreamVersion("", 7)
+
+
+def test_an_s3_error_without_a_code_has_none() -> None:
+    class Answer(Exception):
+        def __init__(self, response: dict) -> None:
+            self.response = response
+
+    for response in ({}, {"Error": {}}, {"Error": {"Message": "denied"}}):
+        try:
+            raise PermissionError("Forbidden") from Answer(response)
+        except PermissionError as translated:
+            assert _error_code(translated) == ""
+
+
+def test_a_service_unavailable_names_no_service_or_setting_unless_told() -> None:
+    plain = ServiceUnavailable("S3 is down")
+    assert (str(plain), plain.service, plain.setting) == ("S3 is down", "", "")
+
+
+def test_an_s3_stream_s_bucket_is_checked_with_the_run_s_options_and_a_prefix_is_listed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The calls into S3 itself are the integration tier's; here, which call each setting leads to."""
+    import tasks.stream as stream_module
+
+    calls: list[tuple] = []
+    monkeypatch.setattr(stream_module, "check_bucket", lambda *args: calls.append(("check_bucket", *args)))
+    monkeypatch.setattr(stream_module, "list_streams", lambda *args: calls.append(("list_streams", *args)) or {})
+    options = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": "http://127.0.0.1:9"}}
+    stream_module.check_stream_settings("s3://gamestreams/g.txt", options, print)
+    assert calls == [("check_bucket", "s3://gamestreams/g.txt", options, print)]
+    assert GameStreams("s3://gamestreams/saturday/", options, multi=True).versions() == {}
+    assert calls[1] == ("list_streams", "s3://gamestreams/saturday/", options)

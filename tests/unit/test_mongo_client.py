@@ -51,3 +51,11 @@ def test_pymongo_s_reason_is_brief_enough_to_read_in_one_line() -> None:
     )
     assert brief_mongo_reason(said) == "127.0.0.1:1: [Errno 111] Connection refused"
     assert brief_mongo_reason("authentication failed") == "authentication failed"
+
+
+def test_only_the_first_timeout_and_what_follows_it_are_dropped() -> None:
+    from tasks.boxscores import brief_mongo_reason, selection_timeout
+
+    assert brief_mongo_reason("a, Timeout: b, Timeout: c") == "a"
+    assert selection_timeout("mongodb://db/", 5000) == {"serverSelectionTimeoutMS": 5000}  # pymongo's spelling
+    assert selection_timeout("mongodb://db/?serverSelectionTimeoutMS=1", 5000) == {}

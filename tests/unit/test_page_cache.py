@@ -242,3 +242,113 @@ def test_the_last_good_box_score_is_served_up_to_exactly_web_stale_seconds_and_n
             await boxscores.latest(None)
 
     asyncio.run(scenario())
+
+
+def test_a_version_names_the_game_and_event_then_twelve_hex_digits_that_follow_any_change() -> None:
+    import re
+
+    one, corrected = live(10), live(10, home_score=4)
+    assert re.fullmatch(rf"{one['game_id']}\.10\.[0-9a-f]{{12}}", version_of(one))
+    assert version_of(one) != version_of(corrected) and version_of(one) == version_of(live(10))
+    games = version_of([one, live(11)])
+    assert re.fullmatch(r"games\.[0-9a-f]{12}", games) and games == version_of([live(10), live(11)])
+    assert len({games, version_of([one]), version_of([corrected, live(11)]), version_of([])}) == 4
+
+
+def test_reads_and_offers_are_counted_and_a_failed_read_keeps_the_copy_s_version_and_pages() -> None:
+    async def scenario() -> None:
+        clock, reads = Clock(), Reads()
+        game = FINAL_BOXSCORE["game_id"]
+        reads.documents[game] = live(10)
+        boxscores = LatestBoxScores(reads, INTERVAL, STALE, clock, clock.sleep)
+        assert (boxscores.reads, boxscores.offered) == (0, 0)
+        good = await boxscores.latest(game)
+        good.rendered["html"] = "<page>"
+        clock.now += INTERVAL
+        reads.down = True
+        stale = await boxscores.latest(game)
+        assert boxscores.reads == 2 and stale.version == good.version and stale.rendered == {"html": "<page>"}
+        boxscores.offer(live(11))
+        assert boxscores.offered == 0  # a copy MongoDB does not answer for is not replaced by a notice
+        reads.down = False
+        clock.now += INTERVAL
+        await boxscores.latest(game)
+        boxscores.offer(live(12))
+        boxscores.offer(live(13))
+        assert (boxscores.reads, boxscores.offered) == (3, 2)
+        assert boxscores.stale_seconds(await boxscores.latest(game)) is None
+
+    asyncio.run(scenario())
+
+
+def test_a_game_never_read_well_is_asked_again_once_due() -> None:
+    async def scenario() -> None:
+        clock, reads = Clock(), Reads()
+        reads.down = True
+        boxscores = LatestBoxScores(reads, INTERVAL, STALE, clock, clock.sleep)
+        for _ in range(2):
+            with pytest.raises(ServiceUnavailable):
+                await boxscores.latest("g1")
+            clock.now += INTERVAL
+        assert reads.count == 2
+        reads.down, reads.documents["g1"] = False, live(10)
+        assert (await boxscores.latest("g1")).document["event_id"] == 10
+
+    asyncio.run(scenario())
+
+
+def test_the_games_asked_for_least_recently_are_dropped_beyond_the_kept_number() -> None:
+    async def scenario() -> None:
+        clock, reads = Clock(), Reads()
+        reads.documents.update({game: {**live(1), "game_id": game} for game in ("g1", "g2", "g3")})
+        boxscores = LatestBoxScores(reads, INTERVAL, STALE, clock, clock.sleep, kept=2)
+        for game in ("g1", "g2", "g3"):
+            await boxscores.latest(game)
+        assert reads.count == 3
+        await boxscores.latest("g3")
+        await boxscores.latest("g2")  # both kept: no read
+        assert reads.count == 3
+        await boxscores.latest("g1")  # dropped: read again
+        assert reads.count == 4
+
+    asyncio.run(scenario())
+
+
+def test_a_correction_of_the_same_event_and_a_first_box_score_are_taken_from_the_change_stream() -> None:
+    async def scenario() -> None:
+        clock, reads = Clock(), Reads()
+        game = FINAL_BOXSCORE["game_id"]
+        boxscores = LatestBoxScores(reads, INTERVAL, STALE, clock, clock.sleep)
+        assert (await boxscores.latest(game)).document is None  # asked for before its first box score
+        assert (await boxscores.latest(None)).document is None
+        boxscores.offer(live(10))
+        assert (await boxscores.latest(game)).document["event_id"] == 10 and reads.count == 2
+        assert (await boxscores.latest(None)).document is None  # the current game: a read says which
+        boxscores.offer(live(10, home_score=9))  # the same event, corrected in place
+        assert (await boxscores.latest(game)).document["home"]["score"] == 9 and reads.count == 2
+
+    asyncio.run(scenario())
+
+
+def test_a_subscriber_sleeps_until_the_copy_is_due_and_a_pause_is_one_interval() -> None:
+    async def scenario() -> None:
+        slept: list[float] = []
+        clock, reads = Clock(), Reads()
+        reads.documents["g1"] = live(10)
+
+        async def sleep(seconds: float) -> None:
+            slept.append(seconds)
+            await clock.sleep(seconds)
+
+        boxscores = LatestBoxScores(reads, INTERVAL, STALE, clock, sleep)
+        first = await boxscores.latest("g1")
+        clock.now += 0.2
+        waiting = asyncio.ensure_future(boxscores.next_version("g1", first.version))
+        await asyncio.sleep(0)
+        reads.documents["g1"] = live(11)
+        assert (await asyncio.wait_for(waiting, 5)).document["event_id"] == 11
+        assert slept == [pytest.approx(INTERVAL - 0.2)]
+        await boxscores.pause()
+        assert slept[-1] == INTERVAL
+
+    asyncio.run(scenario())

@@ -68,15 +68,34 @@ def test_a_header_the_route_set_is_kept() -> None:
 
 def test_what_is_not_http_passes_through_untouched() -> None:
     sent: list[object] = []
+    called: list[tuple[object, object]] = []
+    scope = {"type": "websocket"}
 
     async def app(scope: dict, receive: object, send: object) -> None:
+        called.append((scope, receive))
         await send({"type": "websocket.accept", "headers": []})  # type: ignore[operator]
+
+    async def receive() -> dict:
+        return {}
 
     async def send(message: object) -> None:
         sent.append(message)
 
-    asyncio.run(SecurityHeaders(app)({"type": "websocket"}, None, send))  # type: ignore[arg-type]
-    assert sent == [{"type": "websocket.accept", "headers": []}]
+    asyncio.run(SecurityHeaders(app)(scope, receive, send))  # type: ignore[arg-type]
+    assert sent == [{"type": "websocket.accept", "headers": []}] and called == [(scope, receive)]
+
+
+def test_a_conditional_request_matches_any_tag_it_lists_weak_or_strong() -> None:
+    from starlette.datastructures import Headers
+
+    from web.headers import not_modified
+
+    tag = '"html.g1.10.abc"'
+    for listed in (tag, f'{tag}, "json.x"', f'"json.x",W/{tag}', f' W/{tag} ,\t"other"', "*"):
+        assert not_modified(Headers({"if-none-match": listed}), tag), listed
+    for listed in ("", '"json.x"', tag.strip('"')):
+        assert not not_modified(Headers({"if-none-match": listed}), tag), listed
+    assert not not_modified(Headers({}), tag)
 
 
 def test_a_box_score_s_json_is_compact_and_made_once_per_copy() -> None:

@@ -110,3 +110,94 @@ def test_the_settings_summary_shows_the_mongo_url_and_the_collection_apart() -> 
     described = settings.describe().split()
     assert "mongo=mongodb://db:27017/?authSource=admin" in described
     assert "boxscores=sidearm.boxscores" in described
+
+
+def test_one_setting_is_read_from_the_environment_then_the_settings_file_then_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks.settings import setting, settings_file
+
+    monkeypatch.delenv("SIDEARM_ENV_FILE", raising=False)
+    monkeypatch.delenv("WEB_PORT", raising=False)
+    monkeypatch.delenv("MONGO_DB", raising=False)
+    assert settings_file() == "sidearm.env" and settings_file({}) == "sidearm.env"
+    assert settings_file({"SIDEARM_ENV_FILE": ""}) == ""
+    file = tmp_path / "host.env"
+    file.write_text("WEB_PORT=9090\nMONGO_DB=\n")
+    assert setting("WEB_PORT", file) == "9090"
+    assert setting("MONGO_DB", file) == "sidearm"  # empty in the file: the default
+    assert setting("WEB_PORT", tmp_path / "missing.env") == "8080"
+    assert setting("WEB_PORT", "") == "8080"  # no file
+    monkeypatch.setenv("SIDEARM_ENV_FILE", str(file))
+    assert settings_file() == str(file) and setting("WEB_PORT") == "9090"  # the file SIDEARM_ENV_FILE names
+    monkeypatch.setenv("WEB_PORT", "7070")
+    assert setting("WEB_PORT", file) == "7070"
+
+
+def test_the_settings_file_names_blocks_for_secrets_only_and_a_directory_is_no_file(tmp_path: Path) -> None:
+    file = tmp_path / "sidearm.env"
+    file.write_text("MONGO_URL_BLOCK\nUNRELATED=1\nMONGO_DB=league\n")  # a key without a value is None
+    assert Settings.from_env({}, env_file=file).mongo_db == "league"
+    assert Settings.from_env({"SIDEARM_ENV_FILE": str(file)}).mongo_db == "league"
+    assert Settings.from_env({}, env_file=tmp_path).mongo_db == "sidearm"  # a directory: no file
+
+
+def test_the_description_names_aws_and_the_local_cluster_when_neither_is_set(tmp_path: Path) -> None:
+    plain = Settings.from_env({}, env_file="").describe()
+    assert " s3=aws " in plain and plain.endswith(" dask=local threads cluster")
+    assert plain.startswith(
+        "stream=s3://gamestreams/gamestream.txt s3=aws reader=s3fs mongo=mongodb://127.0.0.1:27017 "
+    )
+    assert " boxscores=sidearm.boxscores sql=sqlite:///sidearmdb.sqlite " in plain
+    set_ = Settings.from_env({"S3_ENDPOINT_URL": "http://s3:8333", "DASK_ADDRESS": "tcp://d:8786"}, env_file="")
+    assert " s3=http://s3:8333 " in set_.describe() and set_.describe().endswith(" dask=tcp://d:8786")
+
+
+def test_an_empty_game_id_is_refused_saying_how_to_derive_it() -> None:
+    from boxscore.identity import BadGameId
+
+    with pytest.raises(
+        BadGameId, match=r"^GAME_ID is set but empty: unset it to derive the game id from the stream, or give an id$"
+    ):
+        Settings.from_env({"GAME_ID": " "}, env_file="").chosen_game_id()
+
+
+def test_a_secret_block_named_in_the_settings_file_is_loaded_unless_the_environment_sets_the_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocks = {"sidearm-s3": "from-the-block"}
+    monkeypatch.setattr("tasks.settings._secret_block", blocks.__getitem__)  # the Prefect API's part
+    file = tmp_path / "sidearm.env"
+    file.write_text("S3_SECRET_KEY_BLOCK=sidearm-s3\nMONGO_DB\nOTHER_BLOCK=x\n")
+    settings = Settings.from_env({}, env_file=file)
+    assert settings.s3_secret_key == "from-the-block"
+    assert settings.mongo_db == "sidearm"  # a key without a value leaves the default
+    assert Settings.from_env({"S3_SECRET_KEY": "env"}, env_file=file).s3_secret_key == "env"
+
+
+def test_the_process_environment_is_read_by_default_and_game_id_and_blocks_come_from_either_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tasks.settings._secret_block", {"sidearm-s3": "from-the-block"}.__getitem__)
+    file = tmp_path / "sidearm.env"
+    file.write_text("GAME_ID=g0007\n")
+    monkeypatch.setenv("SIDEARM_ENV_FILE", str(file))
+    monkeypatch.setenv("MONGO_DB", "from-the-process")
+    monkeypatch.setenv("S3_SECRET_KEY_BLOCK", "sidearm-s3")
+    monkeypatch.delenv("S3_SECRET_KEY", raising=False)
+    monkeypatch.delenv("GAME_ID", raising=False)
+    settings = Settings.from_env()
+    assert (settings.mongo_db, settings.game_id, settings.s3_secret_key) == (
+        "from-the-process",
+        "g0007",
+        "from-the-block",
+    )
+
+
+def test_compose_s_env_file_is_never_read_as_the_host_s_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text("MONGO_DB=compose\n")
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({}, env_file="").mongo_db == "sidearm"
+    assert Settings.from_env({}).mongo_db == "sidearm"  # sidearm.env, absent here; never .env

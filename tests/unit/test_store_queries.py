@@ -140,13 +140,15 @@ def test_seen_at_is_the_game_s_own_and_falls_back_to_stored_at(store: BoxScoreSt
 
 
 def test_archiving_moves_box_scores_under_archive_keys_and_loses_none(store: BoxScoreStore) -> None:
-    put(store, box("g0001", 1), box("g0001", 2), box("g0001", 3), box("g0002", 1), {"_id": 7, "event_id": 7})
+    put(store, box("g0001", 1), box("g0001", 2), box("g0001", 3), box("g0002", 1), {"_id": 7})
+    put(store, box("g0001", 3, home=0), collection="boxscores_archive")  # a move cut short: in both places
     store.archive_stale([("g0001", 1)])
     assert sorted(map(str, ids(list(raw(store).find())))) == ["7", "g0001/1", "g0002/1"]
     store.archive_other_games("g0002")
     assert ids(list(raw(store).find())) == ["g0002/1"]
     archived = sorted(map(str, ids(list(raw(store, "boxscores_archive").find()))))
     assert archived == ["g0001/1", "g0001/2", "g0001/3", "unidentified/7"]
+    assert "home" not in raw(store, "boxscores_archive").find_one({"_id": "g0001/3"})  # moved again, whole
     assert store._archive({"game_id": "g0404"}) == 0
 
 
@@ -201,5 +203,34 @@ def test_mongodb_down_is_service_unavailable_naming_the_setting() -> None:
         down.latest()
     assert raised.value.setting == "MONGO_URL"
     assert "MongoDB at mongodb://app:***@127.0.0.1" in str(raised.value) and "pw-x" not in str(raised.value)
-    with pytest.raises(ServiceUnavailable):
-        down.upsert([box("g0001", 1)])
+    writes = [
+        lambda: down.upsert([box("g0001", 1)]),
+        down.ensure_indexes,
+        lambda: down.archive_stale([("g0001", 1)]),
+        lambda: down.save_game_records("s", [(1, GameRecord("g0001", "x", b""))]),
+        lambda: down.mark_finalized(["g0001"]),
+    ]
+    for write in writes:
+        with pytest.raises(ServiceUnavailable):
+            write()
+
+
+class Sent(pymongo.monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.commands: list[str] = []
+
+    def started(self, event: pymongo.monitoring.CommandStartedEvent) -> None:
+        self.commands.append(event.command_name)
+
+    def succeeded(self, event: object) -> None:
+        pass
+
+    def failed(self, event: object) -> None:
+        pass
+
+
+def test_every_game_s_latest_is_one_aggregation_where_the_server_groups(store: BoxScoreStore) -> None:
+    sent = Sent()
+    counted = BoxScoreStore(store.url, store.database, store.collection, listeners=(sent,))
+    put(store, box("g0001", 1), box("g0002", 2))
+    assert ids(counted.games()) == ["g0001/1", "g0002/2"] and sent.commands == ["aggregate"]
