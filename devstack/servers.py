@@ -506,6 +506,7 @@ class BoxScorePage(LocalServer):
     port: int = field(default_factory=lambda: free_ports(1)[0])
     project_dir: Path = Path(__file__).resolve().parents[1]
     refresh_seconds: float = 0.5  # WEB_REFRESH_SECONDS
+    stale_seconds: float = 30.0  # WEB_STALE_SECONDS
     workers: int = 1
     name = "boxscore-page"
 
@@ -517,6 +518,7 @@ class BoxScorePage(LocalServer):
             "WEB_HOST": HOST,
             "WEB_PORT": str(self.port),
             "WEB_REFRESH_SECONDS": str(self.refresh_seconds),
+            "WEB_STALE_SECONDS": str(self.stale_seconds),
             "PYTHONPATH": str(self.project_dir),
         }
 

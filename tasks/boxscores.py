@@ -176,6 +176,11 @@ class BoxScoreStore:
         finally:
             client.close()
 
+    def ping(self) -> None:
+        """Ask MongoDB to answer, reading nothing (the page's readiness)."""
+        with self._reaching():
+            self._db.command("ping")
+
     def finals(self, games: Sequence[str] | None) -> list[BoxScore]:
         """The final box score of these games (``None``: of every finished game), one query in all.
 

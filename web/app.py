@@ -5,7 +5,8 @@ Pages (Jinja, no build step):
 - ``/``: the current box score, the one stored last (docs/document.md): with one stream its game,
   with many the game that changed last;
 - ``/games/<game_id>``: one game (prefix mode, or an earlier game from the archive);
-- ``/games``: every game in the collection with its score and clock.
+- ``/games``: every game in the collection with its score and clock;
+- ``/healthz`` and ``/readyz``: for load balancers and probes (:mod:`web.health`).
 
 A page of a game in progress follows it: ``static/live.js`` listens to the game's event stream
 (``/events``, ``/games/<game_id>/events``) and swaps in the new box score; without script the
@@ -48,7 +49,8 @@ from web.cache import GameKey, LatestBoxScores
 from web.changes import ChangeWatcher
 from web.events import box_score_events
 from web.headers import NO_CACHE, SecurityHeaders, caching, etag, not_modified
-from web.store import counting
+from web.health import NO_STORE, Readiness
+from web.store import ANSWERED, counting
 
 log = logging.getLogger("web")
 
@@ -162,6 +164,20 @@ def create_app(store: BoxScoreStore, refresh_seconds: float, stale_seconds: floa
         except BadGameId:
             return JSONResponse({"detail": "no such game"}, status_code=404)
         return EventSourceResponse(box_score_events(boxscores, checked, request), headers={"Cache-Control": "no-store"})
+
+    async def ping() -> None:
+        await anyio.to_thread.run_sync(store.ping)
+
+    readiness = Readiness(ping, refresh_seconds, stale_seconds, answered_at=lambda: ANSWERED.at)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        return JSONResponse({"status": "serving"}, headers=NO_STORE)
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        verdict = await readiness.verdict()
+        return JSONResponse(verdict.body(), status_code=200 if verdict.ready else 503, headers=NO_STORE)
 
     app.include_router(api.router(boxscores, games_list))
     app.openapi = lambda: api.openapi(app)  # type: ignore[method-assign]

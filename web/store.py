@@ -10,6 +10,7 @@ them all (:data:`SENT`).
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -37,6 +38,17 @@ _counting: ContextVar[QueryCount | None] = ContextVar("counting", default=None)
 SENT: Counter[str] = Counter()
 
 
+@dataclass
+class LastAnswer:
+    """When MongoDB last answered one of the page's commands (monotonic; ``-inf``: never)."""
+
+    at: float = float("-inf")
+
+
+#: the page's readiness reads it (:mod:`web.health`): a fan's read is an answer as good as a ping
+ANSWERED = LastAnswer()
+
+
 class _Counter(monitoring.CommandListener):
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         SENT[event.command_name] += 1
@@ -45,7 +57,7 @@ class _Counter(monitoring.CommandListener):
             count.commands.append(event.command_name)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
+        ANSWERED.at = time.monotonic()
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
@@ -68,4 +80,4 @@ def page_store(url: str, database: str, collection: str) -> BoxScoreStore:
     return BoxScoreStore(url, database, collection, SERVER_SELECTION_MS, (COUNTER,))
 
 
-__all__ = ["COUNTER", "SENT", "QueryCount", "ServiceUnavailable", "counting", "page_store"]
+__all__ = ["ANSWERED", "COUNTER", "SENT", "QueryCount", "ServiceUnavailable", "counting", "page_store"]

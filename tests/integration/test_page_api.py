@@ -278,16 +278,25 @@ def test_every_reader_of_the_current_box_score_finds_the_one_stored_last_whateve
         store._db.client.drop_database(name)
 
 
-def test_mongodb_down_is_a_json_503_that_names_no_internals_and_a_log_line_with_the_url_masked(
+def test_mongodb_down_is_a_json_503_and_the_page_unready_but_alive_naming_no_internals_and_logging_the_url_masked(
     tmp_path: Path,
 ) -> None:
     mongo = SecantusMongo(tmp_path / "mongo").start(timeout=60)
     password = "Api@/:%&|{}; #pwé"
     pymongo.MongoClient(mongo.url).admin.command("createUser", "app", pwd=password, roles=["root"])
     url = mongo.url.replace("mongodb://", f"mongodb://app:{quote(password, safe='')}@")
-    page = BoxScorePage(tmp_path / "page", mongo_url=url).start(timeout=60)
+    page = BoxScorePage(tmp_path / "page", mongo_url=url, stale_seconds=1.0).start(timeout=60)
     try:
+        ready = httpx.get(f"{page.url}/readyz", timeout=30)
+        assert (ready.status_code, ready.json()["status"], ready.headers["cache-control"]) == (200, "ready", "no-store")
         mongo.stop()
+        wait_until(lambda: httpx.get(f"{page.url}/readyz", timeout=30).status_code == 503, 30, "the page unready")
+        alive = httpx.get(f"{page.url}/healthz", timeout=30)
+        assert (alive.status_code, alive.json(), alive.headers["cache-control"]) == (
+            200,
+            {"status": "serving"},
+            "no-store",
+        )
         answer = httpx.get(f"{page.url}/api/games/{RECORDED_GAME_ID}", timeout=30)
         assert answer.status_code == 503 and answer.headers["content-type"] == "application/json"
         assert answer.json() == {"detail": "the box-score database is not answering"}
