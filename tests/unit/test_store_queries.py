@@ -162,6 +162,12 @@ def test_game_records_round_trip_newest_first_and_are_marked_finalized(store: Bo
     assert read_game_records.fn(store, "s") == [second, GameRecord("g0001", "1 0:00", b"a\n", True, True)]
 
 
+def test_a_ping_is_answered_reading_nothing(store: BoxScoreStore) -> None:
+    sent = Sent()
+    BoxScoreStore(store.url, store.database, store.collection, listeners=(sent,)).ping()
+    assert sent.commands == ["ping"]
+
+
 def test_the_indexes_serve_the_documented_queries(store: BoxScoreStore) -> None:
     store.ensure_indexes()
     keys = [[tuple(part) for part in index["key"]] for index in raw(store).index_information().values()]
@@ -203,6 +209,8 @@ def test_mongodb_down_is_service_unavailable_naming_the_setting() -> None:
         down.latest()
     assert raised.value.setting == "MONGO_URL"
     assert "MongoDB at mongodb://app:***@127.0.0.1" in str(raised.value) and "pw-x" not in str(raised.value)
+    with pytest.raises(ServiceUnavailable):
+        down.ping()
     writes = [
         lambda: down.upsert([box("g0001", 1)]),
         down.ensure_indexes,
