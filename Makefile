@@ -58,8 +58,9 @@ down: venv  ## stop what `make up` started
 
 tools: debian-tools go-tools  ## what the tests run beside the venv: Debian's Chromium and PostgreSQL (started), and the Go programs
 
-debian-tools:  ## from Debian: headless Chromium (page and UI tests), PostgreSQL started on 127.0.0.1:5432
+debian-tools:  ## from Debian: headless Chromium (page and UI tests), Prometheus's promtool, PostgreSQL started on 127.0.0.1:5432
 	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \

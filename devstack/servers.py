@@ -507,6 +507,7 @@ class BoxScorePage(LocalServer):
     project_dir: Path = Path(__file__).resolve().parents[1]
     refresh_seconds: float = 0.5  # WEB_REFRESH_SECONDS
     stale_seconds: float = 30.0  # WEB_STALE_SECONDS
+    metrics_address: str = ""  # WEB_METRICS_ADDRESS: none unless a test asks (many pages run side by side)
     workers: int = 1
     name = "boxscore-page"
 
@@ -519,6 +520,7 @@ class BoxScorePage(LocalServer):
             "WEB_PORT": str(self.port),
             "WEB_REFRESH_SECONDS": str(self.refresh_seconds),
             "WEB_STALE_SECONDS": str(self.stale_seconds),
+            "WEB_METRICS_ADDRESS": self.metrics_address,
             "PYTHONPATH": str(self.project_dir),
         }
 

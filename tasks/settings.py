@@ -42,6 +42,7 @@ DEFAULTS: dict[str, str] = {
     "WEB_PORT": "8080",
     "WEB_REFRESH_SECONDS": "0.5",
     "WEB_STALE_SECONDS": "30",
+    "WEB_METRICS_ADDRESS": "127.0.0.1:9181",
 }
 
 #: The optional setting naming the single stream's game (see :mod:`boxscore.identity`).
@@ -101,6 +102,8 @@ class Settings:
     #: its viewers, and serves the last one read for up to ``web_stale_seconds`` when MongoDB is down
     web_refresh_seconds: str
     web_stale_seconds: str
+    #: ``host:port`` of the page's metrics, Prometheus's format (empty: not served); never the fans' port
+    web_metrics_address: str
     #: ``GAME_ID``: the single stream's game, when the user names it; ``None`` (unset) derives it
     game_id: str | None = None
 

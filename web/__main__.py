@@ -22,7 +22,9 @@ def app_from_settings() -> FastAPI:
     """The app as the settings describe it (uvicorn calls this in each worker process)."""
     settings = Settings.from_env()
     store = page_store(settings.mongo_url, settings.mongo_db, settings.mongo_collection)
-    return create_app(store, float(settings.web_refresh_seconds), float(settings.web_stale_seconds))
+    return create_app(
+        store, float(settings.web_refresh_seconds), float(settings.web_stale_seconds), settings.web_metrics_address
+    )
 
 
 DESCRIPTION = "Serve the box-score page and its JSON API, reading box scores from MongoDB."

@@ -50,6 +50,7 @@ from web.changes import ChangeWatcher
 from web.events import box_score_events
 from web.headers import NO_CACHE, SecurityHeaders, caching, etag, not_modified
 from web.health import NO_STORE, Readiness
+from web.metrics import CountedRequests, PageMetrics
 from web.store import ANSWERED, counting
 
 log = logging.getLogger("web")
@@ -78,8 +79,11 @@ def up_to_root(path: str) -> str:
     return "../" * (path.rstrip("/").count("/") - 1) if path.count("/") > 1 else ""
 
 
-def create_app(store: BoxScoreStore, refresh_seconds: float, stale_seconds: float) -> FastAPI:
-    """The page and the API, reading box scores from ``store`` through one shared copy per game."""
+def create_app(
+    store: BoxScoreStore, refresh_seconds: float, stale_seconds: float, metrics_address: str = ""
+) -> FastAPI:
+    """The page and the API, reading box scores from ``store`` through one shared copy per game;
+    its metrics on ``metrics_address`` (empty: not served)."""
 
     async def read(game: GameKey) -> Any:
         return await anyio.to_thread.run_sync(store.latest, game)
@@ -89,9 +93,13 @@ def create_app(store: BoxScoreStore, refresh_seconds: float, stale_seconds: floa
 
     boxscores = LatestBoxScores(read, refresh_seconds, stale_seconds)
     games_list = LatestBoxScores(read_games, refresh_seconds, stale_seconds)
+    metrics = PageMetrics(
+        reads=lambda: boxscores.reads + games_list.reads, offers=lambda: boxscores.offered + games_list.offered
+    )
 
     @asynccontextmanager
     async def following_changes(app: FastAPI) -> AsyncIterator[None]:
+        metrics.serve(metrics_address)
         watcher = ChangeWatcher(store, boxscores.offer, asyncio.get_running_loop()).start()
         app.state.changes = watcher
         try:
@@ -108,7 +116,7 @@ def create_app(store: BoxScoreStore, refresh_seconds: float, stale_seconds: floa
         docs_url=None,  # the hosted docs pages load script from a CDN, which the page's policy forbids
         redoc_url=None,
     )
-    app.state.boxscores, app.state.games = boxscores, games_list
+    app.state.boxscores, app.state.games, app.state.metrics = boxscores, games_list, metrics
 
     def page(request: Request, name: str, context: dict[str, Any]) -> str:
         root = up_to_root(request.url.path)
@@ -131,8 +139,20 @@ def create_app(store: BoxScoreStore, refresh_seconds: float, stale_seconds: floa
         key = ("html", up_to_root(request.url.path))
         if key not in copy.rendered:
             live = not copy.document["final"]
-            copy.rendered[key] = page(request, "boxscore.html", {"doc": copy.document, "live": live, "events": events})
+            with metrics.render_seconds.time():
+                copy.rendered[key] = page(
+                    request, "boxscore.html", {"doc": copy.document, "live": live, "events": events}
+                )
         return HTMLResponse(copy.rendered[key], headers=headers)
+
+    async def subscribed(boxscores: LatestBoxScores, game: GameKey, request: Request) -> AsyncIterator[Any]:
+        """The game's event stream, counted among the subscribers while it is open."""
+        metrics.subscribers.inc()
+        try:
+            async for message in box_score_events(boxscores, game, request):
+                yield message
+        finally:
+            metrics.subscribers.dec()
 
     @app.get("/", include_in_schema=False)
     async def current(request: Request) -> Response:
@@ -155,7 +175,7 @@ def create_app(store: BoxScoreStore, refresh_seconds: float, stale_seconds: floa
 
     @app.get("/events", include_in_schema=False)
     async def current_events(request: Request) -> Response:
-        return EventSourceResponse(box_score_events(boxscores, None, request), headers={"Cache-Control": "no-store"})
+        return EventSourceResponse(subscribed(boxscores, None, request), headers={"Cache-Control": "no-store"})
 
     @app.get("/games/{game_id}/events", include_in_schema=False)
     async def game_events(request: Request, game_id: str) -> Response:
@@ -163,7 +183,7 @@ def create_app(store: BoxScoreStore, refresh_seconds: float, stale_seconds: floa
             checked = checked_game_id(game_id)
         except BadGameId:
             return JSONResponse({"detail": "no such game"}, status_code=404)
-        return EventSourceResponse(box_score_events(boxscores, checked, request), headers={"Cache-Control": "no-store"})
+        return EventSourceResponse(subscribed(boxscores, checked, request), headers={"Cache-Control": "no-store"})
 
     async def ping() -> None:
         await anyio.to_thread.run_sync(store.ping)
@@ -191,5 +211,6 @@ def create_app(store: BoxScoreStore, refresh_seconds: float, stale_seconds: floa
         body = page(request, "unavailable.html", {"reason": api.UNAVAILABLE})
         return HTMLResponse(body, status_code=503, headers={"Cache-Control": NO_CACHE})
 
+    app.add_middleware(CountedRequests, metrics=metrics)
     app.add_middleware(SecurityHeaders)
     return app

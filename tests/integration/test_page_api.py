@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -366,3 +368,57 @@ def test_two_hundred_fans_for_ten_seconds_cost_one_read_per_interval(
     assert len(seen_events) >= 5  # the fans saw the game go on
     assert sent <= seconds / interval + 5, f"{sent} MongoDB commands for {len(statuses)} requests"
     assert app.state.boxscores.reads == sent
+
+
+def scrape(address: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The page's metrics as Prometheus's own parser reads them: (sample, labels) -> value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"http://{address}/metrics", timeout=10).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_the_page_s_metrics_count_answers_by_route_and_status_reads_and_subscribers_on_their_own_address(
+    mongo_server: SecantusMongo, database: pymongo.collection.Collection, tmp_path: Path
+) -> None:
+    address = f"{HOST}:{free_ports(1)[0]}"
+    page = BoxScorePage(
+        tmp_path / "page", mongo_url=mongo_server.url, mongo_db=database.database.name, metrics_address=address
+    ).start(timeout=60)
+    try:
+        api = f"{page.url}/api/games/{RECORDED_GAME_ID}"
+        tag = httpx.get(api).headers["etag"]
+        assert httpx.get(api, headers={"If-None-Match": tag}).status_code == 304
+        assert httpx.get(f"{page.url}/api/games/not%20an%20id").status_code == 404
+        assert httpx.get(f"{page.url}/games/{RECORDED_GAME_ID}").status_code == 200
+        assert httpx.get(f"{page.url}/metrics").status_code == 404  # never on the fans' port
+        stream = events(page, f"/games/{LIVE_GAME}/events")
+        assert next(stream)["id"] == "40"
+        wait_until(lambda: scrape(address)[("boxscore_page_event_stream_subscribers", ())] == 1, 10, "a subscriber")
+        stream.close()
+        wait_until(lambda: scrape(address)[("boxscore_page_event_stream_subscribers", ())] == 0, 10, "none left")
+        figures = scrape(address)
+        answers = {labels: value for (name, labels), value in figures.items() if name == "boxscore_page_requests_total"}
+        route = (("route", "/api/games/{game_id}"),)
+        assert answers[(*route, ("status", "200"))] == 1 and answers[(*route, ("status", "304"))] == 1
+        assert answers[(*route, ("status", "404"))] == 1
+        assert answers[(("route", "/games/{game_id}"), ("status", "200"))] == 1
+        assert answers[(("route", "/games/{game_id}/events"), ("status", "200"))] == 1
+        assert figures[("boxscore_page_render_seconds_count", ())] == 1  # one page rendered
+        assert figures[("boxscore_page_mongodb_reads_total", ())] >= 2  # two games read, at least once each
+        assert ("boxscore_page_change_stream_offers_total", ()) in figures
+        promtool = shutil.which("promtool")
+        assert promtool, "promtool is not installed: run `make tools` (Debian's prometheus)"
+        checked = subprocess.run(
+            [promtool, "check", "metrics"],
+            input=httpx.get(f"http://{address}/metrics").text,
+            capture_output=True,
+            text=True,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    finally:
+        page.stop()
