@@ -225,11 +225,10 @@ class SeaweedS3(LocalServer):
 
 
 @dataclass
-class SecantusMongo(LocalServer):
-    """SecantusDB: a MongoDB wire-protocol server on WiredTiger."""
+class MongoServer(LocalServer):
+    """A MongoDB wire-protocol server of ours on a free loopback port, ready once it answers a ping."""
 
     port: int = 0
-    name = "secantusdb"
 
     def __post_init__(self) -> None:
         self.port = self.port or free_ports(1)[0]
@@ -237,6 +236,17 @@ class SecantusMongo(LocalServer):
     @property
     def url(self) -> str:
         return f"mongodb://{HOST}:{self.port}"
+
+    def ready(self) -> bool:
+        with pymongo.MongoClient(self.url, serverSelectionTimeoutMS=500) as client:
+            return bool(client.admin.command("ping")["ok"])
+
+
+@dataclass
+class SecantusMongo(MongoServer):
+    """SecantusDB: a MongoDB wire-protocol server on WiredTiger."""
+
+    name = "secantusdb"
 
     def command(self) -> list[str]:
         return [
@@ -251,26 +261,14 @@ class SecantusMongo(LocalServer):
             "WARNING",
         ]
 
-    def ready(self) -> bool:
-        with pymongo.MongoClient(self.url, serverSelectionTimeoutMS=500) as client:
-            return bool(client.admin.command("ping")["ok"])
-
 
 @dataclass
-class FerretMongo(LocalServer):
+class FerretMongo(MongoServer):
     """FerretDB on SQLite: a MongoDB wire-protocol server without change streams, the second
     MongoDB server of the tests and of ``make demo MONGO_SERVER=ferretdb`` (built by
     :mod:`devstack.gotools`)."""
 
-    port: int = 0
     name = "ferretdb"
-
-    def __post_init__(self) -> None:
-        self.port = self.port or free_ports(1)[0]
-
-    @property
-    def url(self) -> str:
-        return f"mongodb://{HOST}:{self.port}"
 
     def command(self) -> list[str]:
         from devstack.gotools import installed
@@ -286,10 +284,6 @@ class FerretMongo(LocalServer):
             "--telemetry=disable",
             "--log-level=warn",
         ]
-
-    def ready(self) -> bool:
-        with pymongo.MongoClient(self.url, serverSelectionTimeoutMS=500) as client:
-            return bool(client.admin.command("ping")["ok"])
 
 
 def offline_prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
@@ -405,7 +399,7 @@ class PrefectWorker(LocalServer):
         return "started" in self.log_path.read_text(errors="replace")
 
 
-def local_pipeline_env(s3: SeaweedS3, mongo: SecantusMongo | FerretMongo, sql_file: Path) -> dict[str, str]:
+def local_pipeline_env(s3: SeaweedS3, mongo: MongoServer, sql_file: Path) -> dict[str, str]:
     """The settings that point the pipeline at these local servers and a SQLite reference file."""
     return {
         "GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt",

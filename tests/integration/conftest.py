@@ -28,6 +28,7 @@ import pytest
 
 from devstack.servers import (
     FerretMongo,
+    MongoServer,
     SeaweedS3,
     SecantusMongo,
     free_ports,
@@ -82,7 +83,7 @@ MONGO_SERVERS = {"secantusdb": "mongo", "ferretdb": "ferret"}
 
 
 @pytest.fixture
-def mongo_server(request: pytest.FixtureRequest) -> SecantusMongo | FerretMongo:
+def mongo_server(request: pytest.FixtureRequest) -> MongoServer:
     """The test's MongoDB server: SecantusDB, or the one ``parametrize("mongo_server", [...],
     indirect=True)`` names (the tests that matter most run on FerretDB too)."""
     return request.getfixturevalue(MONGO_SERVERS[getattr(request, "param", "secantusdb")])  # type: ignore[no-any-return]
@@ -166,7 +167,7 @@ def _drop_all(url: str) -> None:
 def pipeline_env(
     monkeypatch: pytest.MonkeyPatch,
     s3: SeaweedS3,
-    mongo_server: SecantusMongo | FerretMongo,
+    mongo_server: MongoServer,
     sql_url: str,
     prefect_api: None,
     tmp_path: Path,

@@ -20,7 +20,7 @@ from distributed import Client, LocalCluster, WorkerPlugin
 
 from boxscore.replay import replay_frames
 from devstack.follow import start_polling
-from devstack.servers import FerretMongo, LiveFlowProcess, SeaweedS3, SecantusMongo, wait_until
+from devstack.servers import FerretMongo, LiveFlowProcess, MongoServer, SeaweedS3, SecantusMongo, wait_until
 from flows.finalize import finalize_game
 from flows.gamestream import SEED_DIR, gamestream
 from flows.live_boxscore import live_boxscore
@@ -70,7 +70,7 @@ def flow_log() -> Iterator[FlowLog]:
 @dataclass
 class Stack:
     s3: SeaweedS3
-    mongo: SecantusMongo | FerretMongo
+    mongo: MongoServer
     env: dict[str, str]
 
     def write(self, line: int) -> None:

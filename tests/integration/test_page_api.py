@@ -28,7 +28,7 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings
 
 from devstack import stack
-from devstack.servers import HOST, BoxScorePage, FerretMongo, SecantusMongo, free_ports, wait_until
+from devstack.servers import HOST, BoxScorePage, FerretMongo, MongoServer, SecantusMongo, free_ports, wait_until
 from tasks.boxscores import BoxScoreStore
 from tests.helpers import examples, shown_pieces, stamped, valid
 from tests.recorded_game import FINAL_BOXSCORE, RECORDED_GAME_ID
@@ -51,7 +51,7 @@ def live_boxscore(event_id: int, home_score: int) -> dict:
 
 
 @pytest.fixture
-def database(mongo_server: SecantusMongo | FerretMongo) -> Iterator[pymongo.collection.Collection]:
+def database(mongo_server: MongoServer) -> Iterator[pymongo.collection.Collection]:
     name = f"page_api_{time.monotonic_ns()}"
     collection = pymongo.MongoClient(mongo_server.url)[name].boxscores
     collection.insert_many([valid(stamped(FINAL_BOXSCORE)), valid(live_boxscore(40, 9))])
@@ -60,9 +60,7 @@ def database(mongo_server: SecantusMongo | FerretMongo) -> Iterator[pymongo.coll
 
 
 @pytest.fixture
-def page(
-    mongo_server: SecantusMongo | FerretMongo, database: pymongo.collection.Collection, tmp_path: Path
-) -> Iterator[BoxScorePage]:
+def page(mongo_server: MongoServer, database: pymongo.collection.Collection, tmp_path: Path) -> Iterator[BoxScorePage]:
     url, name = mongo_server.url, database.database.name
     server = BoxScorePage(tmp_path / "page", mongo_url=url, mongo_db=name, refresh_seconds=0.1)
     yield server.start(timeout=60)
