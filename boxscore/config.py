@@ -40,6 +40,9 @@ class LiveConfig:
     dask_block_bytes: int = _parameter(
         64 * 2**20, "bytes: a full read this big or bigger is a Dask dataframe of blocks this size"
     )
+    behind_seconds: float = _parameter(
+        30.0, "seconds a game's box score may trail a change of its stream before the run says it is behind"
+    )
 
 
 def defaults() -> dict[str, Any]:

@@ -29,7 +29,8 @@ from boxscore.identity import IDENTITY_BYTES, GameRecord, first_line, identify, 
 from boxscore.masking import described
 from boxscore.report import scoreline
 from boxscore.roster import League
-from boxscore.running import Progress, Rewritten, RunningTally, starts_over
+from boxscore.running import Progress, Rewritten, RunningTally, events_in, starts_over
+from boxscore.watch import Watch
 
 Level = Literal["debug", "info", "warning"]
 
@@ -139,6 +140,8 @@ class LoopRules:
     #: one game: the Prefect UI's box score and clock at most this often (two API calls each), a
     #: final one at once; a box score per event made these half of what following a game cost
     show_every: float = 1.0
+    #: a game whose box score trails a change of its stream this long is behind (a Prefect event)
+    behind_seconds: float = LiveConfig.behind_seconds
 
     @classmethod
     def of(cls, config: LiveConfig) -> LoopRules:
@@ -151,6 +154,7 @@ class LoopRules:
             finalize=config.finalize,
             dask_block_bytes=config.dask_block_bytes,
             read_timeout=config.read_timeout,
+            behind_seconds=config.behind_seconds,
         )
 
 
@@ -197,7 +201,9 @@ class Game(Generic[V]):
     rejected_said: int = 0  # rejected lines already reported in the log
     #: when a poll first saw its stream differ from what its tally has read (UTC text, from the poll)
     changed_at: str | None = None
+    changed_tick: float | None = None  # and the loop's time of that poll
     unwritten_seen: str = ""  # ``changed_at`` of the change ``unwritten`` shows: its ``seen_at``
+    unwritten_tick: float | None = None  # and ``changed_tick``: where its lag counts from
     #: why its stream, read, gives no box score (its first line is not an event), for a stall's message
     held_back: str = ""
 
@@ -249,6 +255,8 @@ class LiveLoop(Generic[V]):
         self._versions: Mapping[str, V] = {}
         self._notices: list[Notice] = []
         self._said: set[Hashable] = set()
+        services = {"s3": self.s3, "dask": self.reading, "mongodb": self.mongo, "sql": self.finalizing}
+        self.watch = Watch(rules.behind_seconds, {key: backoff.service for key, backoff in services.items()})
 
     # -- views of the games ------------------------------------------------------------------
 
@@ -296,6 +304,15 @@ class LiveLoop(Generic[V]):
             self._said.add(key)
             self._notices.append(Notice(level, message))
 
+    def _failed(self, backoff: Backoff, service: str, now: float, error: BaseException, waiting: str) -> None:
+        """A shared service failed: said, and watched (its failures; down at the first in a row)."""
+        self._say(backoff.failed(now, error, waiting))
+        self.watch.failed(service, now, backoff.reason)
+
+    def _answered(self, backoff: Backoff, service: str, now: float) -> None:
+        self._say(backoff.succeeded(now))
+        self.watch.answered(service, now)
+
     def stream_of(self, game: str) -> str:
         return stream_url(self.url, game) if self.multi else self.url
 
@@ -305,12 +322,12 @@ class LiveLoop(Generic[V]):
         return self.s3.ready(now)
 
     def poll_failed(self, now: float, error: BaseException) -> None:
-        self._say(self.s3.failed(now, error, "keeping the box scores as they are"))
+        self._failed(self.s3, "s3", now, error, "keeping the box scores as they are")
 
     def polled(self, now: float, versions: Mapping[str, V], at: str = "") -> list[str]:
         """Record a poll's versions (game -> version), made at ``at`` (UTC text); return the games
         to read, in order."""
-        self._say(self.s3.succeeded(now))
+        self._answered(self.s3, "s3", now)
         self._versions = versions
         for game in sorted(k for k, g in self.games.items() if g.phase is Phase.LIVE and k not in versions):
             self._once("warning", f"the stream {self.stream_of(game)} is missing; waiting for it to come back")
@@ -319,10 +336,11 @@ class LiveLoop(Generic[V]):
         for key, version in versions.items():
             record = self.games[key]
             if record.changed_at is None and version != record.version:
-                record.changed_at = at
+                record.changed_at, record.changed_tick = at, now
         if not versions and not self.seen:
             self._once("info", f"{WAITING} {self.url} to appear")
         settled = {key for key, game in self.games.items() if game.settled(now, self.rules.settle_seconds)}
+        self.watch.polled(now, versions, settled)
         return changed(versions, self.seen, settled)
 
     # -- read --------------------------------------------------------------------------------
@@ -391,7 +409,7 @@ class LiveLoop(Generic[V]):
 
     def read_failed(self, now: float, error: BaseException, games: int) -> None:
         """A tick's read failed (S3 GETs, Dask): read again with its own backoff (polls may succeed)."""
-        self._say(self.reading.failed(now, error, f"{games} changed stream(s) will be read again"))
+        self._failed(self.reading, "dask", now, error, f"{games} changed stream(s) will be read again")
 
     def read_done(
         self,
@@ -416,11 +434,18 @@ class LiveLoop(Generic[V]):
                 if record.read_backoff is None:
                     record.read_backoff = Backoff(f"game {game or '-'}: reading {self.stream_of(game)}")
                 self._say(record.read_backoff.failed(now, step.reason, "its box score stays as it was"))
+                self.watch.read_failed()
                 continue
             if record.read_backoff is not None:
                 self._say(record.read_backoff.succeeded(now))
                 record.read_backoff = None
             assert version is not None  # a game is read only after a poll showed it
+            before = None if step.full_read else record.tally
+            self.watch.folded(
+                game,
+                events_in(step.state) - events_in(before),
+                step.state.rejected - (before.rejected if before else 0),
+            )
             record.version, record.tally, record.rewritten = version, step.state, False
             if record.phase is Phase.WAITING:
                 record.phase = Phase.LIVE
@@ -441,6 +466,7 @@ class LiveLoop(Generic[V]):
             home, away, players = league.sides(matchup.home, matchup.away)
             record.unwritten = build_boxscore(tally, home, away, players, game_id, self.multi)
             record.unwritten_seen, record.changed_at, record.held_back = record.changed_at or "", None, ""
+            record.unwritten_tick, record.changed_tick = record.changed_tick, None
             if tally.quality.rejected > record.rejected_said:
                 new, record.rejected_said = tally.quality.rejected - record.rejected_said, tally.quality.rejected
                 first = f"; the first: {tally.quality.examples[0]!r}" if tally.quality.examples else ""
@@ -457,7 +483,7 @@ class LiveLoop(Generic[V]):
                         "warning",
                         f"game {game or '-'} team {team}: jersey {jersey} is not on the roster (shots counted)",
                     )
-        self._say(self.reading.succeeded(now))
+        self._answered(self.reading, "dask", now)
         if any(isinstance(step, Progress) for step in progress.values()):
             self.last_change = now
 
@@ -474,6 +500,7 @@ class LiveLoop(Generic[V]):
             return None
         if identity.game_id != self.game_id:
             self._follow(game, identity.game_id, identity.new, lines)
+        self.watch.identified(game, identity.game_id)
         current = self.records[0]
         if not current.final and current.lines != lines:
             self.records[0] = replace(current, lines=lines)
@@ -527,15 +554,16 @@ class LiveLoop(Generic[V]):
         return {document["game_id"]: seen[document["game_id"]] for document in documents}
 
     def write_failed(self, now: float, error: BaseException, count: int) -> None:
-        self._say(self.mongo.failed(now, error, f"{count} box score(s) kept for the next attempt"))
+        self._failed(self.mongo, "mongodb", now, error, f"{count} box score(s) kept for the next attempt")
 
     def written(self, now: float, documents: list[BoxScore]) -> None:
-        self._say(self.mongo.succeeded(now))
+        self._answered(self.mongo, "mongodb", now)
         for document in documents:
             game = document["game_id"] if self.multi else SINGLE
             record = self.games[game]
+            self.watch.stored(now, game, document, record.unwritten_tick, caught_up=record.changed_at is None)
             if record.unwritten is document:
-                record.unwritten = None
+                record.unwritten, record.unwritten_tick = None, None
             if record.fully_read:
                 record.fully_read = False
                 self._stale.append((document["game_id"], document["event_id"]))
@@ -605,11 +633,12 @@ class LiveLoop(Generic[V]):
     def finalize_failed(self, now: float, error: BaseException) -> None:
         """Finalize failed: the games stay to finalize, tried again with backoff; the others go on."""
         waiting = f"{len(self.to_finalize)} final game(s) are finalized at the next attempt"
-        self._say(self.finalizing.failed(now, error, waiting))
+        self._failed(self.finalizing, "sql", now, error, waiting)
 
     def finalized(self, now: float, games: set[str]) -> None:
         """These games' results are in the season tables (finalize has marked their records)."""
-        self._say(self.finalizing.succeeded(now))
+        self._answered(self.finalizing, "sql", now)
+        self.watch.finalized(sorted(games))
         self.to_finalize -= games
         self.last_finalized = now
         self.records = [replace(r, finalized=True) if r.game_id in games else r for r in self.records]

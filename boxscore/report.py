@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import astuple, fields
 from string import capwords
+from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
 from boxscore.document import BoxScore
 from boxscore.events import GAME_LENGTH_SECONDS, clock_seconds
 from boxscore.roster import Player, Team
+
+if TYPE_CHECKING:
+    from boxscore.watch import GameFigures
 
 
 def team_name(name: str) -> str:
@@ -26,14 +30,16 @@ def game_state(boxscore: BoxScore) -> str:
     return "Final" if boxscore["final"] else f"Q{boxscore['period']} {boxscore['period_clock']}"
 
 
+def score(boxscore: BoxScore) -> str:
+    """The score, the visitor first: ``Johns Hopkins 9 - 14 Syracuse``."""
+    home, away = boxscore["home"], boxscore["away"]
+    return f"{team_name(away['name'])} {away['score']} - {home['score']} {team_name(home['name'])}"
+
+
 def scoreline(boxscore: BoxScore) -> str:
     """The score as the page's scoreboard reads it, the visitor first:
     ``Johns Hopkins 9 - 14 Syracuse, Final (event 70)``."""
-    home, away = boxscore["home"], boxscore["away"]
-    return (
-        f"{team_name(away['name'])} {away['score']} - {home['score']} {team_name(home['name'])}, "
-        f"{game_state(boxscore)} (event {boxscore['_id']})"
-    )
+    return f"{score(boxscore)}, {game_state(boxscore)} (event {boxscore['_id']})"
 
 
 def boxscore_table(boxscore: BoxScore) -> str:
@@ -91,6 +97,22 @@ def boxscore_rows(boxscore: BoxScore) -> list[dict[str, object]]:
         }
         for side in ("home", "away")
         for p in boxscore[side]["players"]
+    ]
+
+
+def games_rows(games: Mapping[str, GameFigures]) -> list[dict[str, object]]:
+    """A prefix run's games, one row each in game id order, for the Prefect UI's table."""
+    return [
+        {
+            "game": game,
+            "state": figures.state,
+            "score": figures.score,
+            "clock": figures.clock,
+            "box scores": figures.written,
+            "events": figures.events,
+            "rejected lines": figures.rejected,
+        }
+        for game, figures in sorted(games.items())
     ]
 
 

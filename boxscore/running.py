@@ -55,6 +55,11 @@ def id_runs(ids: np.ndarray) -> Intervals:
     return [(int(a), int(b)) for a, b in np.column_stack((starts, ends))]
 
 
+def events_in(tally: RunningTally | None) -> int:
+    """How many distinct event ids a tally has folded (none for no tally)."""
+    return sum(hi - lo + 1 for lo, hi in tally.seen) if tally is not None else 0
+
+
 def union_runs(a: Intervals, b: Intervals) -> Intervals:
     """The intervals covering both ``a`` and ``b``."""
     merged: Intervals = []

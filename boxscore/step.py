@@ -14,7 +14,11 @@ fake time and fake observations. One tick, in order (each ``->`` waits for an ob
     [game records, once]
     -> poll -> reference tables (when due) -> whole reads submitted -> the tick's read
     -> whole reads collected -> archive the other games -> upsert -> archive stale box scores
-    -> save the game records -> show in the UI -> finalize (when due) -> stop, fail or sleep
+    -> save the game records -> show in the UI -> finalize (when due)
+    -> the tick's figures (metrics; with a prefix, the UI's games when due) -> stop, fail or sleep
+
+The moments worth an alert (a game started, final, finalized or behind; a service down or back)
+come out as :class:`Announce` effects beside the log lines, as they happen.
 
 :class:`boxscore.live.LiveLoop` holds the rules each stage applies (backoff, waits, cadences,
 what to say); this module only says when each applies and what the flow must do about it. A
@@ -35,6 +39,7 @@ from boxscore.identity import GameRecord
 from boxscore.live import SINGLE, GameRead, Level, LiveLoop, ReadFailed, StreamTimeout
 from boxscore.roster import League
 from boxscore.running import Progress, Rewritten
+from boxscore.watch import Figures, GameFigures, GameState, Moment
 
 # -- effects: what the flow is to do ---------------------------------------------------------
 
@@ -119,6 +124,27 @@ class Finalize:
 
 
 @dataclass(frozen=True)
+class Measure:
+    """Record the tick's figures (the live run's metrics). Nothing comes back."""
+
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class ShowGames:
+    """Show the games a prefix run follows in the Prefect UI (a table by game). Nothing comes back."""
+
+    games: Mapping[str, GameFigures]
+
+
+@dataclass(frozen=True)
+class Announce:
+    """Announce a moment an operator may want an alert for (a Prefect event). Nothing comes back."""
+
+    moment: Moment
+
+
+@dataclass(frozen=True)
 class Log:
     """One line for the run's log. Nothing comes back."""
 
@@ -160,6 +186,9 @@ Effect = (
     | SaveGameRecords
     | Show
     | Finalize
+    | Measure
+    | ShowGames
+    | Announce
     | Log
     | Sleep
     | Stop
@@ -244,6 +273,8 @@ class Stage(Enum):
     SHOW = auto()
     FINALIZE = auto()
     FINALIZING = auto()
+    MEASURE = auto()
+    SHOW_GAMES = auto()
     END = auto()
 
 
@@ -263,6 +294,9 @@ class LoopState:
     archiving: Sequence[tuple[str, int]] = ()  # the stale box scores being archived
     saving: Sequence[tuple[int, GameRecord]] = ()  # the game records being saved
     finalizing: frozenset[str] = frozenset()  # the games being finalized
+    figures: Figures | None = None  # the tick's figures, once measured
+    games_shown: float = float("-inf")  # when a prefix run last showed its games in the UI
+    states_shown: dict[str, GameState] = field(default_factory=dict)  # and each game's state it showed
 
     @classmethod
     def start(cls, loop: LiveLoop[Any]) -> LoopState:
@@ -281,10 +315,11 @@ def step(state: LoopState, now: float, observations: Sequence[Observation] = ())
     while True:
         effect = _advance(state, now)
         effects.extend(Log(n.level, n.message) for n in state.loop.notices())
+        effects.extend(Announce(moment) for moment in state.loop.watch.moments())
         if effect is None:
             continue
         effects.append(effect)
-        if not isinstance(effect, Show):
+        if not isinstance(effect, Show | Measure | ShowGames):
             return state, effects
 
 
@@ -327,7 +362,7 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
             state.stage = Stage.SHOW
     elif stage is Stage.UPSERTING:
         if failed is None:
-            loop.written(tick, list(state.written))
+            loop.written(now, list(state.written))
             state.stage = Stage.ARCHIVING_STALE
         else:
             loop.write_failed(tick, failed, len(loop.unwritten))
@@ -348,7 +383,7 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
             loop.finalized(now, set(state.finalizing))
         else:
             loop.finalize_failed(now, failed)
-        state.finalizing, state.stage = frozenset(), Stage.END
+        state.finalizing, state.stage = frozenset(), Stage.MEASURE
     else:
         raise ValueError(f"{type(observation).__name__} does not answer the effect of stage {stage.name}")
 
@@ -425,8 +460,14 @@ def _advance(state: LoopState, now: float) -> Effect | None:
         if loop.finalize_due(tick):
             state.finalizing, state.stage = frozenset(loop.to_finalize), Stage.FINALIZING
             return Finalize(sorted(state.finalizing))
-        state.stage = Stage.END
+        state.stage = Stage.MEASURE
         return None
+    if stage is Stage.MEASURE:
+        state.figures, state.stage = loop.watch.figures(now, now - tick), Stage.SHOW_GAMES
+        return Measure(state.figures)
+    if stage is Stage.SHOW_GAMES:
+        state.stage = Stage.END
+        return _games_to_show(state, now)
     if stage is Stage.END:
         return _end_of_tick(state, now)
     raise ValueError(f"stage {stage.name} waits for an observation")
@@ -437,6 +478,18 @@ def _whole_reads_over(state: LoopState) -> None:
     if state.done and state.league is not None:
         state.loop.read_done(state.tick, state.done, state.matchups, state.league)
     state.done, state.stage = {}, Stage.ARCHIVING_OTHERS
+
+
+def _games_to_show(state: LoopState, now: float) -> Effect | None:
+    """A prefix run's games for the UI: at the log's summary cadence, and whenever a game's state changes."""
+    loop, figures = state.loop, state.figures
+    if not loop.multi or figures is None or not figures.games:
+        return None
+    states = {game: figures.state for game, figures in figures.games.items()}
+    if now - state.games_shown < loop.rules.summary_every and states == state.states_shown:
+        return None
+    state.games_shown, state.states_shown = now, states
+    return ShowGames(figures.games)
 
 
 def _end_of_tick(state: LoopState, now: float) -> Effect:

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.events import emit_event
 
 from boxscore import step as loop_step
 from boxscore.config import LiveConfig, helps
@@ -34,14 +35,17 @@ from boxscore.document import BoxScore, utc_text
 from boxscore.games import Matchup, is_prefix
 from boxscore.live import SINGLE, LiveLoop, LoopRules, StreamTimeout
 from boxscore.masking import Masker
-from boxscore.report import boxscore_rows, game_progress, line_score, scoreline
+from boxscore.report import boxscore_rows, game_progress, games_rows, line_score, scoreline
+from boxscore.watch import GameFigures
 from flows.refusals import refusing
 from tasks import ServiceUnavailable, tried_at_start
 from tasks.aggregate import DaskReader
 from tasks.boxscores import BoxScoreStore, read_game_records
 from tasks.cluster import DaskRunnerFromSettings, run_dask_client
+from tasks.events import Announcer
 from tasks.league import ReferenceDatabase
 from tasks.masking import shown
+from tasks.metrics import LiveMetrics, MetricsServer
 from tasks.settings import Settings
 from tasks.stream import GameStreams, check_stream_settings
 
@@ -52,6 +56,7 @@ __all__ = ["StreamTimeout", "live_boxscore"]
 
 LIVE = LiveConfig()
 BOXSCORE_ARTIFACT = "boxscore"  # one key: the UI shows the latest box score, older ones as history
+GAMES_ARTIFACT = "games"  # a prefix run's games, the same way
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
@@ -67,6 +72,7 @@ def live_boxscore(
     game_id: str | None = LIVE.game_id,
     read_timeout: float = LIVE.read_timeout,
     dask_block_bytes: int = LIVE.dask_block_bytes,
+    behind_seconds: float = LIVE.behind_seconds,
 ) -> Any:
     """Upsert a box score at every change of a stream; finalize each game when it is over.
 
@@ -84,6 +90,7 @@ def live_boxscore(
         game_id=game_id,
         read_timeout=read_timeout,
         dask_block_bytes=dask_block_bytes,
+        behind_seconds=behind_seconds,
     )
     settings = Settings.from_env()
     logger = get_run_logger()
@@ -106,12 +113,28 @@ def _follow(settings: Settings, config: LiveConfig, logger: Any) -> Any:
         sql=f"SQL database at {shown(settings.sql_url)}",
         s3=f"S3 ({settings.gamestream_url} at {shown(settings.s3_endpoint_url) or 'AWS'})",
     )
-    state, observations = loop_step.LoopState.start(loop), []
-    while True:
-        state, effects = loop_step.step(state, time.monotonic(), observations)
-        observations = [seen for effect in effects if (seen := io.carry_out(effect)) is not None]
-        if isinstance(effects[-1], loop_step.Stop):
-            return effects[-1].result
+    server = MetricsServer(
+        io.metrics.registry, settings.live_metrics_address, "LIVE_METRICS_ADDRESS", _say(logger, "the live run's ")
+    )
+    if server.serving:
+        logger.info(
+            "metrics for Prometheus on http://%s:%d/metrics",
+            settings.live_metrics_address.rsplit(":", 1)[0],
+            server.port,
+        )
+    try:
+        state, observations = loop_step.LoopState.start(loop), []
+        while True:
+            state, effects = loop_step.step(state, time.monotonic(), observations)
+            observations = [seen for effect in effects if (seen := io.carry_out(effect)) is not None]
+            if isinstance(effects[-1], loop_step.Stop):
+                return effects[-1].result
+    finally:
+        server.stop()
+
+
+def _say(logger: Any, prefix: str) -> Any:
+    return lambda line: logger.warning("%s%s", prefix, line)
 
 
 @dataclass
@@ -125,7 +148,10 @@ class LiveIO:
     reader: DaskReader
     logger: Any
     mask: Masker  # built once: a masker parses every URL of the settings
+    metrics: LiveMetrics
+    announcer: Announcer
     clock: Any = None  # the UI's game clock (a progress artifact), made at the first box score shown
+    ui_failed: bool = False  # the UI's artifacts could not be made: said once, the run goes on
 
     @classmethod
     def of(cls, settings: Settings, config: LiveConfig, logger: Any) -> LiveIO:
@@ -142,6 +168,8 @@ class LiveIO:
             ),
             logger,
             settings.mask,
+            LiveMetrics(),
+            Announcer(settings.mask, _say(logger, ""), emit_event),
         )
 
     def carry_out(self, effect: loop_step.Effect) -> loop_step.Observation | None:
@@ -171,7 +199,13 @@ class LiveIO:
             case step.Finalize(games):
                 return _attempt(lambda: _finalize(list(games)), exceptions=Exception)
             case step.Show(document):
-                self._show(document)
+                self._best_effort(lambda: self._show(document))
+            case step.ShowGames(games):
+                self._best_effort(lambda: self._show_games(games))
+            case step.Measure(figures):
+                self.metrics.record(figures)
+            case step.Announce(moment):
+                self.announcer.announce(moment)
             case step.Log(level, message):
                 self.logger.log(LEVELS[level], "%s", self.mask(message))
             case step.Sleep(seconds):
@@ -179,6 +213,21 @@ class LiveIO:
             case step.Fail(error):
                 raise error
         return None
+
+    def _best_effort(self, show: Any) -> None:
+        """The UI is worth no tick: an artifact that cannot be made is said once, and the run goes on."""
+        try:
+            show()
+        except Exception as error:  # noqa: BLE001 - a Prefect API that does not answer must not stop the run
+            if not self.ui_failed:
+                self.ui_failed = True
+                self.logger.warning("the Prefect UI's artifacts are not updated (%s)", self.mask(str(error)))
+
+    def _show_games(self, games: dict[str, GameFigures]) -> None:
+        """A prefix run's games in the UI: one table, its rows by game."""
+        final = sum(figures.state in ("final", "finalized") for figures in games.values())
+        description = f"{len(games)} games followed, {final} over"
+        create_table_artifact(games_rows(games), key=GAMES_ARTIFACT, description=description)
 
     def _show(self, document: BoxScore) -> None:
         """The UI's view of the single game: the box score table and the game clock's progress."""

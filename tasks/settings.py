@@ -43,6 +43,7 @@ DEFAULTS: dict[str, str] = {
     "WEB_REFRESH_SECONDS": "0.5",
     "WEB_STALE_SECONDS": "30",
     "WEB_METRICS_ADDRESS": "127.0.0.1:9181",
+    "LIVE_METRICS_ADDRESS": "127.0.0.1:9182",
 }
 
 #: The optional setting naming the single stream's game (see :mod:`boxscore.identity`).
@@ -104,6 +105,8 @@ class Settings:
     web_stale_seconds: str
     #: ``host:port`` of the page's metrics, Prometheus's format (empty: not served); never the fans' port
     web_metrics_address: str
+    #: ``host:port`` of a live run's metrics (empty: not served); each run on a host needs its own
+    live_metrics_address: str
     #: ``GAME_ID``: the single stream's game, when the user names it; ``None`` (unset) derives it
     game_id: str | None = None
 

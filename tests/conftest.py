@@ -34,6 +34,9 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 # The tests give each process its settings: a developer's sidearm.env (`make up`) is read by none.
 os.environ["SIDEARM_ENV_FILE"] = ""
+# many live runs side by side (and one after another in a worker): none serves its metrics on the
+# default address; the tests that read them give each run an address of its own
+os.environ.setdefault("LIVE_METRICS_ADDRESS", "")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

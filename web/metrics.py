@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from urllib.parse import urlsplit
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tasks.metrics import MetricsServer
 
 log = logging.getLogger("web")
 
@@ -74,15 +75,10 @@ class PageMetrics:
 
     def serve(self, address: str) -> bool:
         """Serve the metrics on ``host:port`` (best-effort); whether they are served."""
-        if not address:
-            return False
-        parts = urlsplit(f"//{address}")
-        try:
-            start_http_server(parts.port or 0, addr=parts.hostname or "127.0.0.1", registry=self.registry)
-        except (OSError, ValueError) as error:
-            log.warning("the page's metrics are not served: WEB_METRICS_ADDRESS=%s cannot be used (%s)", address, error)
-            return False
-        return True
+        server = MetricsServer(
+            self.registry, address, "WEB_METRICS_ADDRESS", lambda line: log.warning("the page's %s", line)
+        )
+        return server.serving
 
 
 def route_of(scope: Scope) -> str:

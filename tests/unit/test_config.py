@@ -31,6 +31,7 @@ EXPECTED = {
     "game_id": None,
     "read_timeout": 60.0,
     "dask_block_bytes": 64 * 2**20,
+    "behind_seconds": 30.0,
 }
 
 
@@ -66,6 +67,7 @@ def test_the_loop_rules_take_each_parameter_by_name() -> None:
         finalize=False,
         read_timeout=11.0,
         dask_block_bytes=512,
+        behind_seconds=12.0,
     )
     rules = LoopRules.of(chosen)
     assert (rules.poll_interval, rules.wait_for_stream, rules.stall_timeout, rules.settle_seconds) == (
@@ -74,7 +76,12 @@ def test_the_loop_rules_take_each_parameter_by_name() -> None:
         8.0,
         9.0,
     )
-    assert (rules.finalize, rules.read_timeout, rules.dask_block_bytes) == (False, 11.0, 512)
+    assert (rules.finalize, rules.read_timeout, rules.dask_block_bytes, rules.behind_seconds) == (
+        False,
+        11.0,
+        512,
+        12.0,
+    )
     assert LoopRules() == LoopRules.of(LiveConfig())
 
 

@@ -19,6 +19,7 @@ from boxscore.games import Matchup
 from boxscore.identity import GameRecord
 from boxscore.live import SINGLE, LiveLoop, LoopRules, StreamTimeout
 from boxscore.running import advance, full_read
+from boxscore.watch import Figures, Moment
 from tests.helpers import reader
 from tests.unit.test_live import AWAY, FINAL, GAME_A, HOME, LEAGUE, LIVE, version
 
@@ -45,6 +46,10 @@ class World:
     overdue: list[list[str]] = field(default_factory=list)  # each CollectWholeReads' overdue games
     stale: list[list[tuple[str, int]]] = field(default_factory=list)  # each ArchiveStale's games
     shown: list[int] = field(default_factory=list)  # the event id of each box score shown in the UI
+    figures: list[Figures] = field(default_factory=list)  # each tick's figures, in order
+    moments: list[Moment] = field(default_factory=list)  # each moment announced, in order
+    games_shown: list[dict[str, Any]] = field(default_factory=list)  # each table of games shown in the UI
+    upserted: list[float] = field(default_factory=list)  # when each upsert succeeded
 
     def failed(self, service: str) -> s.Failed | None:
         return s.Failed(ConnectionError(f"{service} is down")) if service in self.down(self.now) else None
@@ -95,6 +100,7 @@ class World:
                 if failed := self.failed("mongo"):
                     return failed
                 self.stored.update({d["_id"]: {**d, "seen_at": seen_at[d["game_id"]]} for d in documents})
+                self.upserted.append(self.now)
                 return s.Done()
             case s.Show(document):
                 self.shown.append(document["event_id"])
@@ -112,6 +118,12 @@ class World:
                 return s.Done()
             case s.Log(level, message):
                 self.logs.append((level, message))
+            case s.Measure(figures):
+                self.figures.append(figures)
+            case s.Announce(moment):
+                self.moments.append(moment)
+            case s.ShowGames(games):
+                self.games_shown.append(dict(games))
         return None
 
 
@@ -159,21 +171,22 @@ def test_a_game_from_the_first_poll_to_finalized_in_the_order_of_a_tick() -> Non
     assert (final["home"]["score"], final["away"]["score"]) == (1, 0)  # one goal of 101's jersey 6
     assert world.finalized == [[GAME_A]]
     assert {d["event_id"] for d in world.stored.values()} == {1, 2}  # the live box score, then the final
-    quiet = ["Poll", "Sleep"]  # a tick with nothing new
-    assert [e for e in world.effects if e != "Log"] == [
+    quiet = ["Poll", "Measure", "Sleep"]  # a tick with nothing new
+    assert [e for e in world.effects if e not in ("Log", "Announce")] == [
         "ReadGameRecords",
         *quiet,  # 0 s: no stream yet
         *quiet,  # 1 s
         # 2 s: the stream appears: the tables, the read, a new game (the others archived first), written
         # (a first read is a full read: later box scores are stale), its record saved, shown in the UI
         *["Poll", "ReadReference", "ReadStreams", "ArchiveOtherGames", "Upsert", "ArchiveStale"],
-        *["SaveGameRecords", "Show", "Sleep"],
+        *["SaveGameRecords", "Show", "Measure", "Sleep"],
         *quiet,  # 3 s
         *quiet,  # 4 s
-        *["Poll", "ReadStreams", "Upsert", "SaveGameRecords", "Show", "Finalize", "Sleep"],  # 5 s: the final
+        *["Poll", "ReadStreams", "Upsert", "SaveGameRecords", "Show", "Finalize", "Measure", "Sleep"],  # 5 s: the final
         *quiet,  # 6 s
         *quiet,  # 7 s
         "Poll",
+        "Measure",
         "Stop",  # 8 s: settle_seconds after the final
     ]
     assert world.records[0].final and world.records[0].game_id == GAME_A

@@ -1,0 +1,239 @@
+"""What an operator watches on game day: each game's and each service's figures, and the moments
+worth an alert.
+
+The live loop tells its :class:`Watch` what happened (a poll's versions, a read's counts, a box
+score stored, a service failing or answering, games finalized), with the time it happened; at the
+end of each tick the step asks it for :class:`Figures` (the metrics' values, cumulative, and the
+lags measured since the last figures) and for the :class:`Moment` values to announce (Prefect
+events). Both are plain values: the flow hands them to an adapter, and a unit test reads them.
+
+The moments, each named for its resource (``sidearm.game.<game_id>`` or ``sidearm.service.<name>``):
+
+- a game **started** (its first box score stored), **final** (a final box score stored, again
+  after a correction), **finalized** (its result is in ``teams2``/``players2``);
+- a game **behind**: its stream changed ``behind_seconds`` ago or more and its box score has not
+  followed; **caught-up** when it then has;
+- a service **down** (its first failure in a row) and **back** (its first answer after).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from boxscore.document import BoxScore
+from boxscore.report import score
+
+#: where a game is, as the metrics and the UI say it
+GameState = Literal["waiting", "live", "final", "finalized"]
+GAME_STATES: tuple[GameState, ...] = ("waiting", "live", "final", "finalized")
+#: the services the live run depends on, as the metrics label them
+SERVICES = ("s3", "dask", "mongodb", "sql")
+
+
+@dataclass
+class GameWatch:
+    """One game's figures so far, and what the watch needs to tell when it falls behind."""
+
+    game_id: str = ""  # the game's id (single stream: known once its first lines are read)
+    written: int = 0  # box scores stored
+    events: int = 0  # events folded into its tallies (a rewritten stream's, again)
+    rejected: int = 0  # lines rejected
+    state: GameState = "waiting"
+    version: Hashable = None  # the last version a poll showed
+    changed: float | None = None  # when a poll first showed that version
+    behind_since: float | None = None  # when a change its box score has not followed was first seen
+    behind_said: bool = False
+    score: str = ""  # the last box score stored's score, the visitor first
+    clock: str = ""  # and its game clock
+
+
+@dataclass(frozen=True)
+class GameFigures:
+    written: int
+    events: int
+    rejected: int
+    state: GameState
+    #: seconds since a poll first showed its stream's current version (-1: never shown)
+    since_change: float
+    score: str = ""
+    clock: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceFigures:
+    failures: int  # in the run so far
+    backed_off: bool  # failing now: what it owes waits for the next attempt
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The run's metrics' values at the end of a tick."""
+
+    games: Mapping[str, GameFigures]  # by game id
+    services: Mapping[str, ServiceFigures]  # by :data:`SERVICES` name
+    #: seconds from a poll first seeing a change to its box score stored, one per box score stored
+    #: since the last figures (the lag histogram's new observations)
+    lags: Sequence[float]
+    tick_seconds: float  # how long this tick took, its sleep left out
+
+
+@dataclass(frozen=True)
+class Moment:
+    """Something an operator may want an alert for: a Prefect event's name, resource and payload."""
+
+    event: str  # e.g. ``sidearm.game.behind``
+    resource: str  # e.g. ``sidearm.game.2024-03-09-101-205``
+    name: str  # what the resource is, as the UI shows it
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ServiceWatch:
+    """A service's failures so far and whether it is down now (said once per outage)."""
+
+    name: str  # as the log names it (secrets masked)
+    failures: int = 0
+    failing: int = 0  # failures in a row, since it last answered
+    down_since: float = 0.0
+
+
+class Watch:
+    """The figures and moments of one live run; ``behind_seconds`` sets when a game is behind."""
+
+    def __init__(self, behind_seconds: float, services: Mapping[str, str]) -> None:
+        self.behind_seconds = behind_seconds
+        self.games: dict[str, GameWatch] = {}  # by the loop's key for the game
+        self.retired: dict[str, GameWatch] = {}  # single stream: earlier games, by game id
+        self.services = {key: ServiceWatch(name) for key, name in services.items()}
+        self._lags: list[float] = []
+        self._moments: list[Moment] = []
+
+    def _game(self, key: str) -> GameWatch:
+        game = self.games.get(key)
+        if game is None:
+            game = self.games[key] = GameWatch(game_id=key)
+        return game
+
+    # -- what happened -------------------------------------------------------------------------
+
+    def polled(self, now: float, versions: Mapping[str, Hashable], settled: set[str]) -> None:
+        """A poll's versions: a new version is a change its box score must follow (not a settled game's)."""
+        for key, version in versions.items():
+            game = self._game(key)
+            if version != game.version:
+                game.version, game.changed = version, now
+                if game.behind_since is None and key not in settled:
+                    game.behind_since = now
+
+    def identified(self, key: str, game_id: str) -> None:
+        """Single stream: the stream holds ``game_id`` now; an earlier game's figures are kept as they were."""
+        game = self._game(key)
+        if game.game_id != game_id:
+            if game.game_id:
+                self.retired[game.game_id] = GameWatch(
+                    game.game_id, game.written, game.events, game.rejected, game.state, score=game.score
+                )
+                game.written = game.events = game.rejected = 0
+                game.state, game.score, game.clock = "waiting", "", ""
+            game.game_id = game_id
+
+    def folded(self, key: str, events: int, rejected: int) -> None:
+        """A read folded ``events`` events and rejected ``rejected`` lines of the game's stream."""
+        game = self._game(key)
+        game.events += events
+        game.rejected += rejected
+
+    def stored(self, now: float, key: str, document: BoxScore, seen: float | None, caught_up: bool) -> None:
+        """A box score is in MongoDB. ``seen``: when the change it shows was first seen; ``caught_up``:
+        no newer change waits to be read."""
+        game = self._game(key)
+        game.written += 1
+        if seen is not None:
+            self._lags.append(max(0.0, now - seen))
+        game.score, game.clock = score(document), str(document.get("timestamp") or "")
+        resource = self._resource(game)
+        if game.state == "waiting":
+            self._moments.append(Moment("sidearm.game.started", *resource))
+        if document["final"]:
+            payload = {"away": document["away"]["score"], "home": document["home"]["score"]}
+            self._moments.append(Moment("sidearm.game.final", *resource, payload))
+            game.state = "final"
+        elif game.state != "final":
+            game.state = "live"
+        if caught_up:
+            if game.behind_said and game.behind_since is not None:
+                self._moments.append(
+                    Moment("sidearm.game.caught-up", *resource, {"behind_seconds": round(now - game.behind_since, 1)})
+                )
+            game.behind_since, game.behind_said = None, False
+
+    def finalized(self, game_ids: Sequence[str]) -> None:
+        """These games' results are in the season tables."""
+        by_id = {game.game_id: game for game in (*self.retired.values(), *self.games.values())}
+        for game_id in game_ids:
+            game = by_id.get(game_id) or self._game(game_id)
+            game.state = "finalized"
+            self._moments.append(Moment("sidearm.game.finalized", *self._resource(game)))
+
+    def failed(self, service: str, now: float, reason: str) -> None:
+        """An attempt on ``service`` failed; the first in a row says it is down."""
+        watch = self.services[service]
+        watch.failures += 1
+        watch.failing += 1
+        if watch.failing == 1:
+            watch.down_since = now
+            self._moments.append(self._service_moment("down", service, {"reason": reason}))
+
+    def read_failed(self) -> None:
+        """One game's stream could not be read: a failure of S3, not an outage (the others read on)."""
+        self.services["s3"].failures += 1
+
+    def answered(self, service: str, now: float) -> None:
+        """``service`` answered: back if it was down."""
+        watch = self.services[service]
+        if watch.failing:
+            seconds = round(now - watch.down_since, 1)
+            self._moments.append(self._service_moment("back", service, {"down_seconds": seconds}))
+        watch.failing = 0
+
+    # -- what to report ------------------------------------------------------------------------
+
+    def figures(self, now: float, tick_seconds: float) -> Figures:
+        """The figures now, with the lags measured since the last figures; a game behind is said once."""
+        games: dict[str, GameFigures] = {}
+        for game in self.games.values():
+            if (
+                game.behind_since is not None
+                and not game.behind_said
+                and now - game.behind_since >= self.behind_seconds
+                and game.game_id
+            ):
+                game.behind_said = True
+                seconds = round(now - game.behind_since, 1)
+                self._moments.append(Moment("sidearm.game.behind", *self._resource(game), {"behind_seconds": seconds}))
+            if game.game_id:
+                since = -1.0 if game.changed is None else now - game.changed
+                games[game.game_id] = GameFigures(
+                    game.written, game.events, game.rejected, game.state, since, game.score, game.clock
+                )
+        for game_id, game in self.retired.items():
+            games.setdefault(
+                game_id, GameFigures(game.written, game.events, game.rejected, game.state, -1.0, game.score)
+            )
+        services = {key: ServiceFigures(s.failures, s.failing > 0) for key, s in self.services.items()}
+        lags, self._lags = self._lags, []
+        return Figures(games, services, lags, tick_seconds)
+
+    def moments(self) -> list[Moment]:
+        """The moments since the last call, oldest first."""
+        said, self._moments = self._moments, []
+        return said
+
+    @staticmethod
+    def _resource(game: GameWatch) -> tuple[str, str]:
+        return f"sidearm.game.{game.game_id}", f"game {game.game_id}"
+
+    def _service_moment(self, what: str, service: str, payload: Mapping[str, Any]) -> Moment:
+        return Moment(f"sidearm.service.{what}", f"sidearm.service.{service}", self.services[service].name, payload)

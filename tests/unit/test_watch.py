@@ -1,0 +1,96 @@
+"""What an operator watches (:mod:`boxscore.watch`), through the live loop's step with fake time.
+
+Each test runs a game through :func:`tests.unit.test_step.run` and reads back the figures and
+moments the step handed out; the expectations are counted by hand from the few lines each stream
+holds and from the times the fake world says things happened.
+"""
+
+from __future__ import annotations
+
+from boxscore.live import SINGLE
+from boxscore.watch import Moment, Watch
+from tests.unit.test_live import FINAL, GAME_A, LIVE
+from tests.unit.test_step import GAME, World, at, multi, run, single
+
+RESOURCE = f"sidearm.game.{GAME_A}"
+
+
+def names(moments: list[Moment]) -> list[tuple[str, str]]:
+    return [(moment.event, moment.resource) for moment in moments]
+
+
+def test_a_game_is_started_final_and_finalized_once_each_with_its_figures() -> None:
+    world = World(GAME)
+    run(world, single(settle_seconds=3.0))
+    assert names(world.moments) == [
+        ("sidearm.game.started", RESOURCE),
+        ("sidearm.game.final", RESOURCE),
+        ("sidearm.game.finalized", RESOURCE),
+    ]
+    assert world.moments[1].payload == {"away": 0, "home": 1}
+    last = world.figures[-1].games[GAME_A]
+    # two box scores (the live one at 2 s, the final at 5 s); three events: ids 0 and 1, then the final whistle 2
+    assert (last.written, last.events, last.rejected, last.state) == (2, 3, 0, "finalized")
+    assert (last.score, last.clock) == ("Johns Hopkins 0 - 1 Syracuse", "00:00")
+    assert last.since_change == world.now - 5.0  # the stream last changed at 5 s
+    # one lag per box score stored, each from its change's poll to its upsert: the same tick here
+    assert [lag for figures in world.figures for lag in figures.lags] == [0.0, 0.0]
+    assert all(not service.failures and not service.backed_off for service in world.figures[-1].services.values())
+
+
+def test_mongodb_down_makes_the_game_behind_then_caught_up_and_the_service_down_then_back() -> None:
+    """MongoDB is down from 2 s to 9 s; the stream appears at 2 s and is final at 5 s."""
+    world = World(GAME, down=lambda now: {"mongo"} if 2.0 <= now < 9.0 else set())
+    run(world, single(settle_seconds=3.0, behind_seconds=5.0))
+    (stored_at,) = world.upserted  # the one write that got through: the final, seen at 5 s
+    assert stored_at >= 9.0
+    mongodb = "sidearm.service.mongodb"
+    assert names(world.moments)[:2] == [("sidearm.service.down", mongodb), ("sidearm.game.behind", RESOURCE)]
+    down, behind, back = world.moments[0], world.moments[1], world.moments[2]
+    assert down.payload == {"reason": "ConnectionError: mongo is down"} and down.name == "MongoDB (mongodb://db)"
+    assert behind.payload == {"behind_seconds": 5.0}  # said at the first tick 5 s after the change at 2 s
+    assert (back.event, back.payload) == ("sidearm.service.back", {"down_seconds": stored_at - 2.0})
+    caught_up = [m for m in world.moments if m.event == "sidearm.game.caught-up"]
+    assert [m.payload for m in caught_up] == [{"behind_seconds": stored_at - 2.0}]
+    assert [lag for figures in world.figures for lag in figures.lags] == [stored_at - 5.0]
+    backed_off = [figures.services["mongodb"].backed_off for figures in world.figures]
+    assert backed_off[:2] == [False, False] and True in backed_off and backed_off[-1] is False
+    failures = [message for _, message in world.logs if message.startswith("MongoDB (mongodb://db) failed (")]
+    assert world.figures[-1].services["mongodb"].failures == len(failures) > 0
+
+
+def test_a_game_not_behind_long_enough_is_never_said_behind() -> None:
+    world = World(GAME, down=lambda now: {"mongo"} if 2.0 <= now < 3.0 else set())
+    run(world, single(settle_seconds=3.0, behind_seconds=5.0))
+    assert "sidearm.game.behind" not in [m.event for m in world.moments]
+    assert "sidearm.game.caught-up" not in [m.event for m in world.moments]
+
+
+def test_a_prefix_run_counts_each_game_and_shows_its_games_when_their_states_change() -> None:
+    bad = LIVE + b"this is not an event\n" + b"2 00:00 0 0 0\n"  # one line rejected
+    world = World(at((0.0, {"a": LIVE}), (1.0, {"a": LIVE, "b": bad}), (3.0, {"a": FINAL, "b": bad})))
+    run(world, multi(settle_seconds=2.0, finalize_every=0.0, summary_every=1000.0, reference_every=0.0))
+    last = world.figures[-1].games
+    assert sorted(last) == ["a", "b"]
+    assert (last["a"].written, last["a"].events, last["a"].rejected) == (2, 3, 0)
+    assert (last["b"].written, last["b"].events, last["b"].rejected) == (1, 3, 1)
+    assert {game: figures.state for game, figures in last.items()} == {"a": "finalized", "b": "finalized"}
+    shown = [{game: figures.state for game, figures in games.items()} for games in world.games_shown]
+    assert shown == [  # each final game is finalized in the tick it ends (finalize_every 0)
+        {"a": "live"},  # 0 s: the first game
+        {"a": "live", "b": "finalized"},  # 1 s: b appears, already over
+        {"a": "finalized", "b": "finalized"},  # 3 s: a is over
+    ]
+    moments = [(m.event, m.resource) for m in world.moments if m.resource == "sidearm.game.b"]
+    assert [event for event, _ in moments] == ["sidearm.game.started", "sidearm.game.final", "sidearm.game.finalized"]
+
+
+def test_a_new_game_on_the_single_stream_keeps_the_last_one_s_figures() -> None:
+    watch = Watch(30.0, {"s3": "S3", "dask": "Dask", "mongodb": "MongoDB", "sql": "SQL"})
+    watch.identified(SINGLE, "first")
+    watch.folded(SINGLE, 5, 1)
+    watch.identified(SINGLE, "second")
+    watch.folded(SINGLE, 2, 0)
+    games = watch.figures(10.0, 0.0).games
+    assert (games["first"].events, games["first"].rejected, games["second"].events) == (5, 1, 2)
+    assert games["first"].since_change == -1.0
