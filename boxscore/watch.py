@@ -57,6 +57,8 @@ class GameFigures:
     state: GameState
     #: seconds since a poll first showed its stream's current version (-1: never shown)
     since_change: float
+    #: seconds its box score has trailed a change of its stream (0: it shows the stream as polled)
+    behind: float = 0.0
     score: str = ""
     clock: str = ""
 
@@ -215,12 +217,13 @@ class Watch:
                 self._moments.append(Moment("sidearm.game.behind", *self._resource(game), {"behind_seconds": seconds}))
             if game.game_id:
                 since = -1.0 if game.changed is None else now - game.changed
+                behind = 0.0 if game.behind_since is None else now - game.behind_since
                 games[game.game_id] = GameFigures(
-                    game.written, game.events, game.rejected, game.state, since, game.score, game.clock
+                    game.written, game.events, game.rejected, game.state, since, behind, game.score, game.clock
                 )
         for game_id, game in self.retired.items():
             games.setdefault(
-                game_id, GameFigures(game.written, game.events, game.rejected, game.state, -1.0, game.score)
+                game_id, GameFigures(game.written, game.events, game.rejected, game.state, -1.0, score=game.score)
             )
         services = {key: ServiceFigures(s.failures, s.failing > 0) for key, s in self.services.items()}
         lags, self._lags = self._lags, []

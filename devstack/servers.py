@@ -13,11 +13,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pymongo
 import s3fs
@@ -335,6 +337,63 @@ def migrated_prefect_database(home: Path) -> Path:
         home.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(prefect_database_template(), target)
     return target
+
+
+@dataclass
+class PrometheusServer(LocalServer):
+    """Debian's Prometheus (``make tools``) on a free loopback port, with a data directory of its own,
+    scraping ``targets`` (job name -> ``host:port`` addresses) every ``scrape_seconds`` and loading
+    the project's alerting rules."""
+
+    targets: dict[str, list[str]] = field(default_factory=dict)
+    scrape_seconds: float = 1.0
+    port: int = 0
+    name = "prometheus"
+
+    def __post_init__(self) -> None:
+        self.port = self.port or free_ports(1)[0]
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def command(self) -> list[str]:
+        rules = Path(__file__).resolve().parents[1] / "deployments" / "prometheus" / "alerts.yml"
+        config = {
+            "global": {
+                "scrape_interval": f"{self.scrape_seconds:g}s",
+                "evaluation_interval": f"{self.scrape_seconds:g}s",
+            },
+            "rule_files": [str(rules)],
+            "scrape_configs": [
+                {"job_name": job, "static_configs": [{"targets": addresses}]} for job, addresses in self.targets.items()
+            ],
+        }
+        path = self.workdir / "prometheus.yml"
+        path.write_text(json.dumps(config))  # JSON is YAML
+        binary = shutil.which("prometheus")
+        if binary is None:
+            raise RuntimeError("prometheus is not installed: run `make tools` (Debian's prometheus)")
+        return [
+            binary,
+            f"--config.file={path}",
+            f"--storage.tsdb.path={self.workdir / 'data'}",
+            f"--web.listen-address={HOST}:{self.port}",
+            "--log.level=warn",
+        ]
+
+    def ready(self) -> bool:
+        with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as answer:
+            return answer.status == 200
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        """The instant query's result vector (each ``{"metric": labels, "value": [time, text]}``)."""
+        url = f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            body = json.load(answer)
+        if body.get("status") != "success":
+            raise RuntimeError(f"Prometheus refused {promql!r}: {body}")
+        return list(body["data"]["result"])
 
 
 @dataclass

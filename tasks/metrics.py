@@ -9,6 +9,8 @@ from bounded sets only (the run's games, which the run bounds; the four services
 - ``boxscore_live_lines_rejected_total{game}``: stream lines rejected;
 - ``boxscore_live_stream_unchanged_seconds{game}``: seconds since a poll first showed its
   stream's current version;
+- ``boxscore_live_game_behind_seconds{game}``: how long its box score has trailed a change of its
+  stream (0: it shows the stream as last polled);
 - ``boxscore_live_game_state{game,state}``: 1 for its state (waiting, live, final, finalized);
 - ``boxscore_live_boxscore_lag_seconds``: from a poll first seeing a change to its box score
   stored (a histogram: one observation per box score stored);
@@ -91,6 +93,11 @@ class FiguresCollector(Collector):
             "Seconds since a poll first showed the game's stream as it is now",
             labels=["game"],
         )
+        behind = GaugeMetricFamily(
+            "boxscore_live_game_behind_seconds",
+            "Seconds the game's box score has trailed a change of its stream (0: caught up)",
+            labels=["game"],
+        )
         state = GaugeMetricFamily(
             "boxscore_live_game_state",
             "1 for the game's state: waiting, live, final or finalized",
@@ -102,6 +109,7 @@ class FiguresCollector(Collector):
             rejected.add_metric([game], counts.rejected)
             if counts.since_change >= 0:
                 unchanged.add_metric([game], counts.since_change)
+            behind.add_metric([game], counts.behind)
             for name in GAME_STATES:
                 state.add_metric([game, name], 1.0 if counts.state == name else 0.0)
         failures = CounterMetricFamily(
@@ -113,7 +121,7 @@ class FiguresCollector(Collector):
         for service, service_figures in figures.services.items():
             failures.add_metric([service], service_figures.failures)
             backed_off.add_metric([service], 1.0 if service_figures.backed_off else 0.0)
-        yield from (written, events, rejected, unchanged, state, failures, backed_off)
+        yield from (written, events, rejected, unchanged, behind, state, failures, backed_off)
 
 
 class LiveMetrics:

@@ -24,6 +24,7 @@ import pymongo
 import pytest
 from distributed import Client
 
+from deployments.automations import GAME_BEHIND, SERVICE_DOWN
 from devstack.servers import DaskScheduler, DaskWorker, PrefectServer, PrefectWorker, offline_prefect_env, wait_until
 from tests.helpers import as_stored, table_rows, valid
 from tests.integration.test_deployments import (
@@ -77,7 +78,8 @@ def restarts(deployed_game: dict) -> None:
 
     with SyncPrefectClient(api=server.api_url) as client:
         names = sorted(automation.name for automation in client.read_automations())
-    assert names == ["mark a live run Crashed when its heartbeats stop", RESTART_AUTOMATION], names
+    expected = [GAME_BEHIND, SERVICE_DOWN, "mark a live run Crashed when its heartbeats stop", RESTART_AUTOMATION]
+    assert names == sorted(expected), names
 
 
 def test_the_live_deployment_runs_on_a_real_dask_cluster_that_loses_a_worker_and_its_own_process(

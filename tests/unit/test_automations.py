@@ -20,7 +20,7 @@ from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
 from prefect.server.events.schemas.automations import EventTrigger
 from prefect.server.events.schemas.events import ReceivedEvent
 
-from deployments.automations import DEPLOYMENT_RUNS, lost_heartbeat
+from deployments.automations import DEPLOYMENT_RUNS, game_behind, lost_heartbeat, service_down
 
 PROJECT = Path(__file__).resolve().parents[2]
 FLOW, DEPLOYMENT = str(uuid4()), str(uuid4())
@@ -75,3 +75,57 @@ def test_prefect_yaml_s_restart_trigger_watches_the_runs_the_heartbeat_automatio
     project = yaml.safe_load((PROJECT / "prefect.yaml").read_text())
     (restart,) = [d for d in project["deployments"] if d["name"] == "restart"]
     assert restart["triggers"][0]["match_related"] == DEPLOYMENT_RUNS
+
+
+def moment(name: str, resource: str) -> ReceivedEvent:
+    """A live run's event as tasks.events sends it, with the related resources Prefect's events worker adds."""
+    related = [
+        {"prefect.resource.id": f"prefect.flow-run.{uuid4()}", "prefect.resource.role": "flow-run"},
+        {
+            "prefect.resource.id": f"prefect.flow.{FLOW}",
+            "prefect.resource.role": "flow",
+            "prefect.resource.name": "live-boxscore",
+        },
+    ]
+    return ReceivedEvent(
+        occurred=datetime.now(UTC),
+        event=name,
+        resource={"prefect.resource.id": resource, "prefect.resource.name": resource.rsplit(".", 1)[-1]},
+        related=related,
+        id=uuid4(),
+    )
+
+
+def server_side(automation: Any) -> EventTrigger:
+    return EventTrigger.model_validate(automation.trigger.model_dump(mode="json"))
+
+
+def test_the_game_behind_alert_fires_on_a_game_said_behind_and_nothing_else() -> None:
+    trigger = server_side(game_behind())
+    assert trigger.covers(moment("sidearm.game.behind", "sidearm.game.g1"))
+    assert trigger.posture == "Reactive" and trigger.expect == {"sidearm.game.behind"} and trigger.threshold == 1
+    for other in ("sidearm.game.started", "sidearm.game.final", "sidearm.game.caught-up"):
+        assert other not in trigger.expect
+    assert not trigger.covers(moment("sidearm.service.down", "sidearm.service.mongodb"))
+
+
+def test_the_service_down_alert_waits_a_minute_for_the_service_to_come_back() -> None:
+    trigger = server_side(service_down())
+    assert trigger.covers(moment("sidearm.service.down", "sidearm.service.mongodb"))
+    assert trigger.covers(moment("sidearm.service.back", "sidearm.service.mongodb"))
+    assert not trigger.covers(moment("sidearm.game.behind", "sidearm.game.g1"))
+    assert (trigger.posture, trigger.after, trigger.expect) == (
+        "Proactive",
+        {"sidearm.service.down"},
+        {"sidearm.service.back"},
+    )
+    assert trigger.within.total_seconds() == 60 and trigger.for_each == {"prefect.resource.id"}
+
+
+def test_an_alert_with_the_user_s_block_notifies_it_and_is_created_paused() -> None:
+    block = uuid4()
+    for alert in (game_behind(block), service_down(block)):
+        (action,) = alert.actions
+        assert (action.type, action.block_document_id, alert.enabled) == ("send-notification", block, False)
+    for alert in (game_behind(), service_down()):
+        assert ([action.type for action in alert.actions], alert.enabled) == (["do-nothing"], True)

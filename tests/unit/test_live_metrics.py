@@ -19,7 +19,7 @@ from tasks.metrics import LiveMetrics, MetricsServer
 
 FIGURES = Figures(
     games={
-        "g1": GameFigures(12, 40, 1, "live", 2.5, "A 3 - 4 B", "31:10"),
+        "g1": GameFigures(12, 40, 1, "live", 2.5, 42.0, "A 3 - 4 B", "31:10"),
         "g2": GameFigures(70, 71, 0, "finalized", 40.0),
         "g3": GameFigures(0, 0, 0, "waiting", -1.0),
     },
@@ -60,6 +60,8 @@ def test_a_scrape_reads_the_last_figures_recorded_and_every_lag_observed() -> No
     assert got[("boxscore_live_lines_rejected_total", (("game", "g1"),))] == 1
     assert got[("boxscore_live_stream_unchanged_seconds", (("game", "g1"),))] == 2.5
     assert ("boxscore_live_stream_unchanged_seconds", (("game", "g3"),)) not in got  # never changed: no value
+    assert got[("boxscore_live_game_behind_seconds", (("game", "g1"),))] == 42.0
+    assert got[("boxscore_live_game_behind_seconds", (("game", "g2"),))] == 0.0
     states = {labels: value for (name, labels), value in got.items() if name == "boxscore_live_game_state"}
     assert {dict(labels)["state"] for labels, value in states.items() if dict(labels)["game"] == "g2" and value} == {
         "finalized"

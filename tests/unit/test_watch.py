@@ -49,6 +49,8 @@ def test_mongodb_down_makes_the_game_behind_then_caught_up_and_the_service_down_
     down, behind, back = world.moments[0], world.moments[1], world.moments[2]
     assert down.payload == {"reason": "ConnectionError: mongo is down"} and down.name == "MongoDB (mongodb://db)"
     assert behind.payload == {"behind_seconds": 5.0}  # said at the first tick 5 s after the change at 2 s
+    trailing = [(f.games[GAME_A].behind, f.games[GAME_A].written) for f in world.figures if GAME_A in f.games]
+    assert trailing[-1] == (0.0, 1) and max(behind for behind, _ in trailing) == stored_at - 2.0 - 1.0
     assert (back.event, back.payload) == ("sidearm.service.back", {"down_seconds": stored_at - 2.0})
     caught_up = [m for m in world.moments if m.event == "sidearm.game.caught-up"]
     assert [m.payload for m in caught_up] == [{"behind_seconds": stored_at - 2.0}]
