@@ -14,7 +14,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 # with the cache off, every process a test, the demo or a benchmark starts compiles it again.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: venv tools debian-tools go-tools demo up worker notebook down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite clean
+.PHONY: venv tools debian-tools go-tools demo up worker notebook down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-many bench-gameday bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite clean
 
 # uv resolves the requirements as pip does, in one resolution (s3fs, aiobotocore and botocore
 # together), and installs them many times faster, which is most of a clean clone's set-up
@@ -112,6 +112,9 @@ bench-freshness: venv  ## the recorded game at 0.05 s per game second, poll 0.2 
 bench-many: venv  ## 10, 100, 1,000 concurrent games, threads and a process Dask cluster: freshness, CPU per process
 	$(BIN)/python -m bench.many_games
 
+bench-gameday: venv  ## a game day: 90 games, ~20 live at once, 11 minutes, a crowd on the page, Prometheus scraping
+	$(BIN)/python -m bench.game_day
+
 bench-ticks: bench-venv  ## CPU per idle poll and per changed game: this tree against an earlier commit, side by side
 	$(BIN)/python -m bench.tick_cost
 
@@ -133,7 +136,7 @@ bench-worker-reads: venv  ## a tick's reads on a process cluster's two workers, 
 bench-suite: venv  ## make test on a clean clone of HEAD, timed from outside, with its slowest tests
 	$(BIN)/python -m bench.suite
 
-bench: bench-long bench-freshness bench-many bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite  ## every figure, then bench/results/README.md, the charts, and each target against its figure
+bench: bench-long bench-freshness bench-many bench-gameday bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite  ## every figure, then bench/results/README.md, the charts, and each target against its figure
 	$(BIN)/python -m bench.report
 	$(BIN)/python -m bench.targets
 

@@ -90,6 +90,8 @@ def main() -> None:
         lines += tick_cost_table(json.loads((RESULTS / "tick_cost.json").read_text()))
     if startup := load("startup"):
         lines += startup_table(startup)
+    if day := load("game_day"):
+        lines += game_day_table(day)
     if long:
         fig, ax = plt.subplots(figsize=(7, 4))
         sizes = [r["events"] for r in long["runs"]]
@@ -112,6 +114,40 @@ def main() -> None:
         lines += ["![CPU per event against games](cpu_per_event.png)", ""]
     (RESULTS / "README.md").write_text("\n".join(lines))
     print("\n".join(lines))
+
+
+def game_day_table(day: dict) -> list[str]:
+    """A game day compressed: the table of ``bench.game_day.report`` and a chart of the live run over the day."""
+    from bench.game_day import report
+
+    samples = day["samples"]
+    fig, left = plt.subplots(figsize=(8, 4))
+    minutes = [s["at"] / 60 for s in samples]
+    left.plot(minutes, [s["rss_mib"] for s in samples], label="memory (RSS, MiB)")
+    left.plot(minutes, [s["open_files"] for s in samples], label="open files")
+    left.plot(minutes, [s["threads"] for s in samples], label="threads")
+    left.set_xlabel("minutes into the day")
+    left.set_ylim(bottom=0)
+    right = left.twinx()
+    right.plot(minutes, [s["finished"] for s in samples], color="grey", linestyle="--", label="games over")
+    right.set_ylabel("games over")
+    right.set_ylim(bottom=0)
+    handles = left.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    left.legend(handles=handles, loc="center right")
+    left.set_title(f"The live run over a game day: {day['games']} games, ~{day['live_at_once']} live at once")
+    fig.tight_layout()
+    fig.savefig(RESULTS / "game_day.png", dpi=100)
+    return [
+        "## A game day, compressed (`make bench-gameday`)",
+        "",
+        "One live run in prefix mode, Prometheus scraping it and the page, a crowd on the page all day "
+        "(docs/benchmarks.md says how it is made).",
+        "",
+        report(day),
+        "",
+        "![the live run over a game day](game_day.png)",
+        "",
+    ]
 
 
 def following_table(result: dict) -> list[str]:

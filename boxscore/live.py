@@ -211,6 +211,11 @@ class Game(Generic[V]):
         """Final and quiet long enough: its stream is no longer read."""
         return self.phase is Phase.FINAL and now - self.final_at >= settle_seconds
 
+    def release(self) -> None:
+        """Settled: its stream is never read again, so what reading it needed goes (a day of games
+        keeps only each final box score, the run's result)."""
+        self.tally, self.lines = None, b""
+
 
 class LiveLoop(Generic[V]):
     """The state of one live run: what was read of each stream, what is written, what is final.
@@ -340,6 +345,8 @@ class LiveLoop(Generic[V]):
         if not versions and not self.seen:
             self._once("info", f"{WAITING} {self.url} to appear")
         settled = {key for key, game in self.games.items() if game.settled(now, self.rules.settle_seconds)}
+        for key in settled:
+            self.games[key].release()
         self.watch.polled(now, versions, settled)
         return changed(versions, self.seen, settled)
 

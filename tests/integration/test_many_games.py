@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pymongo
@@ -63,9 +64,25 @@ def test_one_flow_follows_every_game_under_a_prefix(
         latest = latest_of_game(pipeline_env, game_id)
         assert latest == finals[game_id] and latest["final"]
 
+    rows = shown_games()
+    assert [(row["game"], row["state"], row["box scores"]) for row in rows] == [
+        (game_id, "finalized", len(by_game[game_id])) for game_id in sorted(by_game)
+    ]
+
     teams2, players2 = expected_tables(league)
     assert table_rows(pipeline_env["SQL_URL"], "teams2") == teams2
     assert table_rows(pipeline_env["SQL_URL"], "players2") == players2
     finalize_game()  # finalizing again counts every game once
     assert table_rows(pipeline_env["SQL_URL"], "teams2") == teams2
     assert table_rows(pipeline_env["SQL_URL"], "players2") == players2
+
+
+def shown_games() -> list[dict[str, Any]]:
+    """The rows of the latest ``games`` table the Prefect UI shows (the run's last, in this worker's API)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        (latest,) = client.read_latest_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["games"])))
+    data = latest.data
+    return json.loads(data) if isinstance(data, str) else list(data)  # type: ignore[arg-type]

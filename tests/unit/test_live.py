@@ -244,6 +244,9 @@ def test_a_read_continues_from_the_folded_state_and_finals_are_read_only_while_t
     corrected = {"a": version(FINAL + b"3 00:00 101 6 1\n")}
     assert loop.polled(5.9, corrected) == ["a"]  # within settle_seconds of the final: a correction
     assert loop.polled(6.0, corrected) == []  # settled: never read again
+    settled = loop.games["a"]
+    assert settled.tally is None and settled.lines == b""  # what reading it needed is let go
+    assert loop.finals["a"]["final"] and loop.seen == {"a": version(FINAL)}  # the result and its version stay
 
 
 def test_a_missing_stream_and_an_empty_one_are_reported_once_and_change_nothing() -> None:
