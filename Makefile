@@ -113,6 +113,7 @@ bench-many: venv  ## 10, 100, 1,000 concurrent games, threads and a process Dask
 	$(BIN)/python -m bench.many_games
 
 bench-gameday: venv  ## a game day: 90 games, ~20 live at once, 11 minutes, a crowd on the page, Prometheus scraping
+	$(UV) $$(grep '^py-spy==' requirements-bench.txt)
 	$(BIN)/python -m bench.game_day
 
 bench-ticks: bench-venv  ## CPU per idle poll and per changed game: this tree against an earlier commit, side by side

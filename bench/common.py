@@ -120,3 +120,25 @@ def export(rev: str | None) -> Path:
             (tree / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, tree / name)
     return tree
+
+
+def league_day(workdir: Path, league: Any, s3: Any, mongo: Any) -> dict[str, str]:
+    """A synthetic league's day on fresh servers: the reference tables (the seed's and the league's)
+    in SQLite under ``workdir``, and the settings of a live run following the prefix it is
+    replayed into."""
+    from flows.gamestream import SEED_DIR
+    from tasks.reference import read_seed, reset_reference
+
+    sql_url = f"sqlite:///{workdir / 'sidearmdb.sqlite'}"
+    teams, players = read_seed(SEED_DIR)
+    workdir.mkdir(parents=True, exist_ok=True)
+    reset_reference.fn(sql_url, teams + league.teams, players + league.players, league.matchups)
+    return {
+        "GAMESTREAM_URL": f"s3://{s3.bucket}/saturday/",
+        "S3_ENDPOINT_URL": s3.endpoint_url,
+        "S3_ACCESS_KEY": s3.access_key,
+        "S3_SECRET_KEY": s3.secret_key,
+        "MONGO_URL": mongo.url,
+        "SQL_URL": sql_url,
+        "DASK_LOGGING__DISTRIBUTED": "warning",
+    }

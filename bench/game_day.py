@@ -39,7 +39,7 @@ import httpx
 import psutil
 import pymongo
 
-from bench.common import ROOT, SCRATCH, save
+from bench.common import ROOT, SCRATCH, league_day, save
 from bench.following import profile
 from bench.freshness import percentile
 from bench.profile import where_cpu_goes
@@ -128,8 +128,7 @@ def quarter(samples: list[Sample], index: int, span: float) -> list[Sample]:
 def run(games: int, live_at_once: int, game_minutes: float = GAME_MINUTES_REAL) -> dict[str, Any]:
     from boxscore.replay import replay_schedule
     from boxscore.synthetic import synthetic_league
-    from flows.gamestream import SEED_DIR, play
-    from tasks.reference import read_seed, reset_reference
+    from flows.gamestream import play
     from tests.helpers import expected_season, table_rows
     from tests.recorded_game import recount
 
@@ -142,23 +141,11 @@ def run(games: int, live_at_once: int, game_minutes: float = GAME_MINUTES_REAL) 
     schedule = replay_schedule(league.recordings, stagger=stagger)
     ends = {game: max(w.at for w in schedule if w.game_id == game) / speed for game in league.recordings}
     total_events = sum(1 for write in schedule if last_event(write.text) >= 0)
-    sql_url = f"sqlite:///{workdir / 'sidearmdb.sqlite'}"
     live_port, page_port = free_ports(2)
     live_address, page_address = f"{HOST}:{live_port}", f"{HOST}:{page_port}"
     with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
-        teams, players = read_seed(SEED_DIR)
-        reset_reference.fn(sql_url, teams + league.teams, players + league.players, league.matchups)
-        prefix = f"s3://{s3.bucket}/saturday/"
-        env = {
-            "GAMESTREAM_URL": prefix,
-            "S3_ENDPOINT_URL": s3.endpoint_url,
-            "S3_ACCESS_KEY": s3.access_key,
-            "S3_SECRET_KEY": s3.secret_key,
-            "MONGO_URL": mongo.url,
-            "SQL_URL": sql_url,
-            "LIVE_METRICS_ADDRESS": live_address,
-            "DASK_LOGGING__DISTRIBUTED": "warning",
-        }
+        env = {**league_day(workdir, league, s3, mongo), "LIVE_METRICS_ADDRESS": live_address}
+        prefix, sql_url = env["GAMESTREAM_URL"], env["SQL_URL"]
         page = BoxScorePage(workdir / "page", mongo_url=mongo.url, metrics_address=page_address)
         prometheus = PrometheusServer(  # scraped every 15 s, as a user's Prometheus would
             workdir / "prometheus",

@@ -36,7 +36,7 @@ from collections import defaultdict
 import psutil
 import pymongo
 
-from bench.common import ROOT, SCRATCH, save, tree_cpu
+from bench.common import ROOT, SCRATCH, league_day, save, tree_cpu
 from bench.freshness import percentile
 from devstack.servers import DaskScheduler, DaskWorker, LiveFlowProcess, SeaweedS3, SecantusMongo, running
 
@@ -127,8 +127,7 @@ def quiet_dask_env() -> dict[str, str]:
 def run(games: int, poll: float = POLL, cluster: str = "threads") -> dict:
     from boxscore.replay import replay_schedule
     from boxscore.synthetic import synthetic_league
-    from flows.gamestream import SEED_DIR, play
-    from tasks.reference import read_seed, reset_reference
+    from flows.gamestream import play
 
     workdir = SCRATCH / f"many-{games}-{cluster}"
     speed = SPEEDS.get(games, SPEED)
@@ -136,26 +135,13 @@ def run(games: int, poll: float = POLL, cluster: str = "threads") -> dict:
     league = synthetic_league(games, SEED)
     schedule = replay_schedule(league.recordings, stagger=0)
     events = sum(1 for write in schedule if last_event(write.text) >= 0)
-    sql_url = f"sqlite:///{workdir / 'sidearmdb.sqlite'}"
     os.environ.update(quiet_dask_env())  # the scheduler and workers, configured as README recommends
     scheduler = DaskScheduler(workdir / "dask")
     dask = [scheduler, *(DaskWorker(workdir / "dask", scheduler.address, f"worker-{i}") for i in (1, 2))]
     servers = (SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo"), *(dask if cluster == "processes" else ()))
     with running(*servers) as (s3, mongo, *workers):
-        teams, players = read_seed(SEED_DIR)
-        workdir.mkdir(parents=True, exist_ok=True)
-        reset_reference.fn(sql_url, teams + league.teams, players + league.players, league.matchups)
-        prefix = f"s3://{s3.bucket}/saturday/"
-        env = {
-            "GAMESTREAM_URL": prefix,
-            "S3_ENDPOINT_URL": s3.endpoint_url,
-            "S3_ACCESS_KEY": s3.access_key,
-            "S3_SECRET_KEY": s3.secret_key,
-            "MONGO_URL": mongo.url,
-            "SQL_URL": sql_url,
-            "DASK_LOGGING__DISTRIBUTED": "warning",
-            "PREFECT_LOGGING_LEVEL": "INFO",
-        }
+        env = {**league_day(workdir, league, s3, mongo), "PREFECT_LOGGING_LEVEL": "INFO"}
+        prefix = env["GAMESTREAM_URL"]
         if workers:
             env["DASK_ADDRESS"] = scheduler.address
         dask_processes = [psutil.Process(w.process.pid) for w in workers if w.process is not None]

@@ -126,8 +126,10 @@ class LoopRules:
     stall_timeout: float = LiveConfig.stall_timeout
     settle_seconds: float = LiveConfig.settle_seconds
     finalize: bool = LiveConfig.finalize
-    #: many games ending together share one finalize, at most this often
-    finalize_every: float = 5.0
+    #: games ending while others play share one finalize, at most this often: a finalize rewrites
+    #: the season tables from every result, so its cost grows with the day (a game day's second
+    #: half spent 40 % of its CPU finalizing every 5 s); the last games are finalized at once
+    finalize_every: float = 30.0
     #: with many games, one progress line this often instead of one per box score
     summary_every: float = 30.0
     #: a game waiting for its matchup re-reads the reference tables at most this often

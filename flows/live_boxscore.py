@@ -26,20 +26,18 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.events import emit_event
 
 from boxscore import step as loop_step
 from boxscore.config import LiveConfig, helps
-from boxscore.document import BoxScore, utc_text
+from boxscore.document import utc_text
 from boxscore.games import Matchup, is_prefix
 from boxscore.live import SINGLE, LiveLoop, LoopRules, StreamTimeout
 from boxscore.masking import Masker
-from boxscore.report import boxscore_rows, game_progress, games_rows, line_score, scoreline
-from boxscore.watch import GameFigures
 from flows.refusals import refusing
 from tasks import ServiceUnavailable, tried_at_start
 from tasks.aggregate import DaskReader
+from tasks.artifacts import RunArtifacts
 from tasks.boxscores import BoxScoreStore, read_game_records
 from tasks.cluster import DaskRunnerFromSettings, run_dask_client
 from tasks.events import Announcer
@@ -55,8 +53,6 @@ if TYPE_CHECKING:
 __all__ = ["StreamTimeout", "live_boxscore"]
 
 LIVE = LiveConfig()
-BOXSCORE_ARTIFACT = "boxscore"  # one key: the UI shows the latest box score, older ones as history
-GAMES_ARTIFACT = "games"  # a prefix run's games, the same way
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
@@ -102,7 +98,15 @@ def _follow(settings: Settings, config: LiveConfig, logger: Any) -> Any:
     """The run: its checks, then the step's effects carried out until it stops."""
     check_stream_settings(settings.gamestream_url, settings.storage_options, logger.warning)
     io = LiveIO.of(settings, config, logger)
-    tried_at_start(io.store.ensure_indexes, logger.warning)
+    try:
+        tried_at_start(io.store.ensure_indexes, logger.warning)
+        return _loop(settings, config, io, logger)
+    finally:
+        io.artifacts.close()
+
+
+def _loop(settings: Settings, config: LiveConfig, io: LiveIO, logger: Any) -> Any:
+    """The step's effects carried out until it stops, the metrics served meanwhile."""
     loop: LiveLoop[Any] = LiveLoop(
         settings.gamestream_url,
         io.streams.multi,
@@ -117,11 +121,8 @@ def _follow(settings: Settings, config: LiveConfig, logger: Any) -> Any:
         io.metrics.registry, settings.live_metrics_address, "LIVE_METRICS_ADDRESS", _say(logger, "the live run's ")
     )
     if server.serving:
-        logger.info(
-            "metrics for Prometheus on http://%s:%d/metrics",
-            settings.live_metrics_address.rsplit(":", 1)[0],
-            server.port,
-        )
+        host = settings.live_metrics_address.rsplit(":", 1)[0]
+        logger.info("metrics for Prometheus on http://%s:%d/metrics", host, server.port)
     try:
         state, observations = loop_step.LoopState.start(loop), []
         while True:
@@ -150,8 +151,7 @@ class LiveIO:
     mask: Masker  # built once: a masker parses every URL of the settings
     metrics: LiveMetrics
     announcer: Announcer
-    clock: Any = None  # the UI's game clock (a progress artifact), made at the first box score shown
-    ui_failed: bool = False  # the UI's artifacts could not be made: said once, the run goes on
+    artifacts: RunArtifacts
 
     @classmethod
     def of(cls, settings: Settings, config: LiveConfig, logger: Any) -> LiveIO:
@@ -170,6 +170,7 @@ class LiveIO:
             settings.mask,
             LiveMetrics(),
             Announcer(settings.mask, _say(logger, ""), emit_event),
+            RunArtifacts(_say(logger, ""), settings.mask),
         )
 
     def carry_out(self, effect: loop_step.Effect) -> loop_step.Observation | None:
@@ -199,9 +200,9 @@ class LiveIO:
             case step.Finalize(games):
                 return _attempt(lambda: _finalize(list(games)), exceptions=Exception)
             case step.Show(document):
-                self._best_effort(lambda: self._show(document))
+                self.artifacts.boxscore(document)
             case step.ShowGames(games):
-                self._best_effort(lambda: self._show_games(games))
+                self.artifacts.games(games)
             case step.Measure(figures):
                 self.metrics.record(figures)
             case step.Announce(moment):
@@ -213,29 +214,6 @@ class LiveIO:
             case step.Fail(error):
                 raise error
         return None
-
-    def _best_effort(self, show: Any) -> None:
-        """The UI is worth no tick: an artifact that cannot be made is said once, and the run goes on."""
-        try:
-            show()
-        except Exception as error:  # noqa: BLE001 - a Prefect API that does not answer must not stop the run
-            if not self.ui_failed:
-                self.ui_failed = True
-                self.logger.warning("the Prefect UI's artifacts are not updated (%s)", self.mask(str(error)))
-
-    def _show_games(self, games: dict[str, GameFigures]) -> None:
-        """A prefix run's games in the UI: one table, its rows by game."""
-        final = sum(figures.state in ("final", "finalized") for figures in games.values())
-        description = f"{len(games)} games followed, {final} over"
-        create_table_artifact(games_rows(games), key=GAMES_ARTIFACT, description=description)
-
-    def _show(self, document: BoxScore) -> None:
-        """The UI's view of the single game: the box score table and the game clock's progress."""
-        if self.clock is None:
-            self.clock = create_progress_artifact(0.0, key="game-clock", description="game clock: 60:00 -> 00:00")
-        description = f"{scoreline(document)}\n\n{line_score(document)}"
-        create_table_artifact(boxscore_rows(document), key=BOXSCORE_ARTIFACT, description=description)
-        update_progress_artifact(self.clock, game_progress(document), f"clock {document['timestamp']}")
 
 
 def _attempt(

@@ -187,14 +187,14 @@ def test_many_games_never_show_a_box_score_in_the_ui() -> None:
     assert loop.to_show(10.0) is None
 
 
-def test_many_games_share_a_finalize_at_most_every_5_s_and_all_final_finalizes_at_once() -> None:
+def test_many_games_share_a_finalize_at_most_every_30_s_and_all_final_finalizes_at_once() -> None:
     loop = multi()
     tick(loop, 0.0, {"a": LIVE, "b": LIVE, "c": LIVE})
     tick(loop, 1.0, {"a": FINAL, "b": LIVE, "c": LIVE})
     assert loop.finalize_due(1.0)
     loop.finalized(1.0, {"a"})
     tick(loop, 2.0, {"a": FINAL, "b": FINAL, "c": LIVE})
-    assert [loop.finalize_due(t) for t in (2.0, 5.9, 6.0)] == [False, False, True]
+    assert [loop.finalize_due(t) for t in (2.0, 30.9, 31.0)] == [False, False, True]
     tick(loop, 3.0, {"a": FINAL, "b": FINAL, "c": FINAL})
     assert loop.finalize_due(3.0)  # every game final: no reason to wait
 
