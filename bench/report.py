@@ -145,6 +145,13 @@ def game_day_table(day: dict) -> list[str]:
         "",
         report(day),
         "",
+        "The run's lag histogram counts from the poll that saw a change to MongoDB's acknowledgement; a box "
+        "score's `stored_at` is stamped as its write is sent, so the box scores' figure leaves the bulk write "
+        "itself out (on SecantusDB, serving the crowd meanwhile). 'Kept per finished game' is the run's RSS "
+        "growth from the day's second quarter to its end over the games that finished in between: of the "
+        "live loop's own objects a settled game keeps its final box score only (the run's result; its tally "
+        "goes); what holds the rest of the growth is not found yet (docs/benchmarks.md).",
+        "",
         "![the live run over a game day](game_day.png)",
         "",
     ]
