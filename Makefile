@@ -58,7 +58,7 @@ down: venv  ## stop what `make up` started
 
 tools: debian-tools go-tools  ## what the tests run beside the venv: Debian's Chromium and PostgreSQL (started), and the Go programs
 
-debian-tools:  ## from Debian: headless Chromium (page and UI tests), Prometheus's promtool, PostgreSQL started on 127.0.0.1:5432
+debian-tools:  ## from Debian: headless Chromium (page and UI tests), Prometheus (and promtool), PostgreSQL started on 127.0.0.1:5432
 	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
@@ -112,7 +112,7 @@ bench-freshness: venv  ## the recorded game at 0.05 s per game second, poll 0.2 
 bench-many: venv  ## 10, 100, 1,000 concurrent games, threads and a process Dask cluster: freshness, CPU per process
 	$(BIN)/python -m bench.many_games
 
-bench-gameday: venv  ## a game day: 90 games, ~20 live at once, 11 minutes, a crowd on the page, Prometheus scraping
+bench-gameday: venv debian-tools  ## a game day: 90 games, ~20 live at once, 11 minutes, a crowd on the page, Prometheus scraping
 	$(UV) $$(grep '^py-spy==' requirements-bench.txt)
 	$(BIN)/python -m bench.game_day
 

@@ -19,7 +19,7 @@ The moments, each named for its resource (``sidearm.game.<game_id>`` or ``sidear
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from boxscore.document import BoxScore
@@ -107,7 +107,7 @@ class Watch:
     def __init__(self, behind_seconds: float, services: Mapping[str, str]) -> None:
         self.behind_seconds = behind_seconds
         self.games: dict[str, GameWatch] = {}  # by the loop's key for the game
-        self.retired: dict[str, GameWatch] = {}  # single stream: earlier games, by game id
+        self.retired: dict[str, GameFigures] = {}  # single stream: earlier games' last figures, by game id
         self.services = {key: ServiceWatch(name) for key, name in services.items()}
         self._lags: list[float] = []
         self._moments: list[Moment] = []
@@ -134,8 +134,8 @@ class Watch:
         game = self._game(key)
         if game.game_id != game_id:
             if game.game_id:
-                self.retired[game.game_id] = GameWatch(
-                    game.game_id, game.written, game.events, game.rejected, game.state, score=game.score
+                self.retired[game.game_id] = GameFigures(
+                    game.written, game.events, game.rejected, game.state, -1.0, score=game.score
                 )
                 game.written = game.events = game.rejected = 0
                 game.state, game.score, game.clock = "waiting", "", ""
@@ -155,14 +155,14 @@ class Watch:
         if seen is not None:
             self._lags.append(max(0.0, now - seen))
         game.score, game.clock = score(document), str(document.get("timestamp") or "")
-        resource = self._resource(game)
+        resource = self._resource(game.game_id)
         if game.state == "waiting":
             self._moments.append(Moment("sidearm.game.started", *resource))
         if document["final"]:
             payload = {"away": document["away"]["score"], "home": document["home"]["score"]}
             self._moments.append(Moment("sidearm.game.final", *resource, payload))
             game.state = "final"
-        elif game.state != "final":
+        elif game.state == "waiting":
             game.state = "live"
         if caught_up:
             if game.behind_said and game.behind_since is not None:
@@ -173,11 +173,13 @@ class Watch:
 
     def finalized(self, game_ids: Sequence[str]) -> None:
         """These games' results are in the season tables."""
-        by_id = {game.game_id: game for game in (*self.retired.values(), *self.games.values())}
+        by_id = {game.game_id: game for game in self.games.values()}
         for game_id in game_ids:
-            game = by_id.get(game_id) or self._game(game_id)
-            game.state = "finalized"
-            self._moments.append(Moment("sidearm.game.finalized", *self._resource(game)))
+            if game_id in self.retired:
+                self.retired[game_id] = replace(self.retired[game_id], state="finalized")
+            else:
+                (by_id.get(game_id) or self._game(game_id)).state = "finalized"
+            self._moments.append(Moment("sidearm.game.finalized", *self._resource(game_id)))
 
     def failed(self, service: str, now: float, reason: str) -> None:
         """An attempt on ``service`` failed; the first in a row says it is down."""
@@ -214,17 +216,17 @@ class Watch:
             ):
                 game.behind_said = True
                 seconds = round(now - game.behind_since, 1)
-                self._moments.append(Moment("sidearm.game.behind", *self._resource(game), {"behind_seconds": seconds}))
+                self._moments.append(
+                    Moment("sidearm.game.behind", *self._resource(game.game_id), {"behind_seconds": seconds})
+                )
             if game.game_id:
                 since = -1.0 if game.changed is None else now - game.changed
                 behind = 0.0 if game.behind_since is None else now - game.behind_since
                 games[game.game_id] = GameFigures(
                     game.written, game.events, game.rejected, game.state, since, behind, game.score, game.clock
                 )
-        for game_id, game in self.retired.items():
-            games.setdefault(
-                game_id, GameFigures(game.written, game.events, game.rejected, game.state, -1.0, score=game.score)
-            )
+        for game_id, figures in self.retired.items():
+            games.setdefault(game_id, figures)
         services = {key: ServiceFigures(s.failures, s.failing > 0) for key, s in self.services.items()}
         lags, self._lags = self._lags, []
         return Figures(games, services, lags, tick_seconds)
@@ -235,8 +237,8 @@ class Watch:
         return said
 
     @staticmethod
-    def _resource(game: GameWatch) -> tuple[str, str]:
-        return f"sidearm.game.{game.game_id}", f"game {game.game_id}"
+    def _resource(game_id: str) -> tuple[str, str]:
+        return f"sidearm.game.{game_id}", f"game {game_id}"
 
     def _service_moment(self, what: str, service: str, payload: Mapping[str, Any]) -> Moment:
         return Moment(f"sidearm.service.{what}", f"sidearm.service.{service}", self.services[service].name, payload)

@@ -96,3 +96,80 @@ def test_a_new_game_on_the_single_stream_keeps_the_last_one_s_figures() -> None:
     games = watch.figures(10.0, 0.0).games
     assert (games["first"].events, games["first"].rejected, games["second"].events) == (5, 1, 2)
     assert games["first"].since_change == -1.0
+
+
+SERVICES = {"s3": "S3", "dask": "Dask", "mongodb": "MongoDB (mongodb://db)", "sql": "SQL"}
+
+
+def box_score(event: int, away: int, home: int, final: bool, clock: str | None = "31:10") -> dict:
+    """The parts of a box score the watch reads."""
+    return {
+        "_id": event,
+        "event_id": event,
+        "final": final,
+        "timestamp": clock,
+        "home": {"name": "syracuse", "score": home},
+        "away": {"name": "johns hopkins", "score": away},
+    }
+
+
+def test_times_are_said_to_a_tenth_of_a_second() -> None:
+    watch = Watch(30.0, SERVICES)
+    watch.failed("mongodb", 1.04, "refused")
+    watch.answered("mongodb", 3.37)
+    watch.polled(0.0, {"g1": "v1"}, set())
+    watch.figures(30.26, 0.0)
+    watch.stored(31.77, "g1", box_score(1, 0, 0, False), seen=0.0, caught_up=True)
+    said = {moment.event: moment.payload for moment in watch.moments()}
+    assert said["sidearm.service.back"] == {"down_seconds": 2.3}
+    assert said["sidearm.game.behind"] == {"behind_seconds": 30.3}
+    assert said["sidearm.game.caught-up"] == {"behind_seconds": 31.8}
+
+
+def test_one_failure_is_a_service_backed_off_and_an_unreadable_stream_an_s3_failure_only() -> None:
+    watch = Watch(30.0, SERVICES)
+    watch.failed("sql", 1.0, "refused")
+    watch.read_failed()
+    watch.read_failed()
+    figures = watch.figures(2.0, 0.25)
+    assert (figures.services["sql"].failures, figures.services["sql"].backed_off) == (1, True)
+    assert (figures.services["s3"].failures, figures.services["s3"].backed_off) == (2, False)
+    assert figures.tick_seconds == 0.25
+    assert [moment.event for moment in watch.moments()] == ["sidearm.service.down"]
+
+
+def test_a_game_s_counts_add_up_and_a_game_never_polled_has_no_change_time() -> None:
+    watch = Watch(30.0, SERVICES)
+    watch.folded("g1", 10, 1)
+    watch.folded("g1", 5, 2)
+    watch.finalized(["g9"])  # finalized before this run saw it (a restart): a game of its own
+    games = watch.figures(3.0, 0.0).games
+    assert (games["g1"].events, games["g1"].rejected, games["g1"].since_change) == (15, 3, -1.0)
+    assert games["g9"].state == "finalized"
+
+
+def test_a_box_score_makes_a_game_live_a_final_one_final_and_nothing_unmakes_final() -> None:
+    watch = Watch(30.0, SERVICES)
+    watch.stored(1.0, "g1", box_score(1, 0, 1, False, clock=None), seen=None, caught_up=True)
+    assert (watch.figures(1.0, 0.0).games["g1"].state, watch.figures(1.0, 0.0).games["g1"].clock) == ("live", "")
+    watch.stored(2.0, "g1", box_score(2, 0, 1, True, clock="00:00"), seen=None, caught_up=True)
+    watch.stored(3.0, "g1", box_score(3, 0, 1, False), seen=None, caught_up=True)
+    assert watch.figures(3.0, 0.0).games["g1"].state == "final"
+    assert [m.event for m in watch.moments()] == ["sidearm.game.started", "sidearm.game.final"]
+
+
+def test_a_new_game_on_the_single_stream_starts_from_nothing_and_the_last_one_is_kept_whole() -> None:
+    watch = Watch(30.0, SERVICES)
+    watch.identified(SINGLE, "first")
+    watch.stored(1.0, SINGLE, box_score(7, 2, 3, True, clock="00:00"), seen=None, caught_up=True)
+    watch.folded(SINGLE, 8, 1)
+    watch.identified(SINGLE, "second")
+    games = watch.figures(2.0, 0.0).games
+    first, second = games["first"], games["second"]
+    assert (first.written, first.events, first.rejected, first.state) == (1, 8, 1, "final")
+    assert first.score == "Johns Hopkins 2 - 3 Syracuse"
+    assert (second.written, second.events, second.rejected, second.state) == (0, 0, 0, "waiting")
+    assert (second.score, second.clock) == ("", "")
+    watch.finalized(["first"])  # its finalize came after the next game began
+    assert watch.figures(3.0, 0.0).games["first"].state == "finalized"
+    assert watch.figures(3.0, 0.0).games["second"].state == "waiting"
