@@ -53,6 +53,9 @@ QUIET_LOCAL_CLUSTER: dict[str, Any] = {
     "distributed.admin.system-monitor.interval": "5s",
     "distributed.admin.system-monitor.disk": False,
     "distributed.worker.memory.monitor-interval": "1s",
+    # the scheduler's and workers' transition logs: 1,000 entries by default, which a live run's
+    # ticks fill with about 9 MB over its first thousand ticks; 100 keep what a stuck task shows
+    "distributed.admin.low-level-log-length": 100,
 }
 
 

@@ -389,6 +389,7 @@ def test_the_dask_cluster_runs_as_quietly_as_the_local_one(compose: dict) -> Non
         "distributed.admin.system-monitor.interval": "5s",
         "distributed.admin.system-monitor.disk": False,
         "distributed.worker.memory.monitor-interval": "1s",
+        "distributed.admin.low-level-log-length": 100,
     }
     assert expected == QUIET_LOCAL_CLUSTER
     for name in ("dask-scheduler", "dask-worker-1", "dask-worker-2", "prefect-worker"):
