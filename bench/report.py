@@ -150,7 +150,7 @@ def game_day_table(day: dict) -> list[str]:
         "itself out (on SecantusDB, serving the crowd meanwhile). 'Kept per finished game' is the run's RSS "
         "growth from the day's second quarter to its end over the games that finished in between: of the "
         "live loop's own objects a settled game keeps its final box score only (the run's result; its tally "
-        "goes); most of the rest is allocated by Dask and Prefect as the ticks go (docs/benchmarks.md).",
+        "goes): docs/benchmarks.md says what the figure was before and what changed it.",
         "",
         "![the live run over a game day](game_day.png)",
         "",
