@@ -263,7 +263,7 @@ class LiveLoop(Generic[V]):
         self._notices: list[Notice] = []
         self._said: set[Hashable] = set()
         services = {"s3": self.s3, "dask": self.reading, "mongodb": self.mongo, "sql": self.finalizing}
-        self.watch = Watch(rules.behind_seconds, {key: backoff.service for key, backoff in services.items()})
+        self.watch = Watch(rules.behind_seconds, services)
 
     # -- views of the games ------------------------------------------------------------------
 
@@ -314,11 +314,11 @@ class LiveLoop(Generic[V]):
     def _failed(self, backoff: Backoff, service: str, now: float, error: BaseException, waiting: str) -> None:
         """A shared service failed: said, and watched (its failures; down at the first in a row)."""
         self._say(backoff.failed(now, error, waiting))
-        self.watch.failed(service, now, backoff.reason)
+        self.watch.failed(service, backoff.reason)
 
     def _answered(self, backoff: Backoff, service: str, now: float) -> None:
+        self.watch.answered(service, now)  # before the backoff forgets the outage
         self._say(backoff.succeeded(now))
-        self.watch.answered(service, now)
 
     def stream_of(self, game: str) -> str:
         return stream_url(self.url, game) if self.multi else self.url

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from boxscore.document import BoxScore
 from boxscore.report import score
@@ -91,24 +91,28 @@ class Moment:
     payload: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class ServiceWatch:
-    """A service's failures so far and whether it is down now (said once per outage)."""
+class Outage(Protocol):
+    """A service's backoff as the loop keeps it (:class:`boxscore.live.Backoff`): its name as the log
+    says it, its failures in a row since it last answered, and when the first of them happened."""
 
-    name: str  # as the log names it (secrets masked)
-    failures: int = 0
-    failing: int = 0  # failures in a row, since it last answered
-    down_since: float = 0.0
+    service: str
+    failures: int
+    since: float
 
 
 class Watch:
-    """The figures and moments of one live run; ``behind_seconds`` sets when a game is behind."""
+    """The figures and moments of one live run; ``behind_seconds`` sets when a game is behind.
 
-    def __init__(self, behind_seconds: float, services: Mapping[str, str]) -> None:
+    A service's outage is its backoff's (``services``, by :data:`SERVICES` name): the watch counts
+    only the run's failures in all, which a backoff forgets when the service answers.
+    """
+
+    def __init__(self, behind_seconds: float, services: Mapping[str, Outage]) -> None:
         self.behind_seconds = behind_seconds
         self.games: dict[str, GameWatch] = {}  # by the loop's key for the game
         self.retired: dict[str, GameFigures] = {}  # single stream: earlier games' last figures, by game id
-        self.services = {key: ServiceWatch(name) for key, name in services.items()}
+        self.services = services
+        self.failures = dict.fromkeys(services, 0)  # each service's failures in the run
         self._lags: list[float] = []
         self._moments: list[Moment] = []
 
@@ -181,26 +185,22 @@ class Watch:
                 (by_id.get(game_id) or self._game(game_id)).state = "finalized"
             self._moments.append(Moment("sidearm.game.finalized", *self._resource(game_id)))
 
-    def failed(self, service: str, now: float, reason: str) -> None:
-        """An attempt on ``service`` failed; the first in a row says it is down."""
-        watch = self.services[service]
-        watch.failures += 1
-        watch.failing += 1
-        if watch.failing == 1:
-            watch.down_since = now
+    def failed(self, service: str, reason: str) -> None:
+        """An attempt on ``service`` failed (its backoff has counted it); the first in a row says it is down."""
+        self.failures[service] += 1
+        if self.services[service].failures == 1:
             self._moments.append(self._service_moment("down", service, {"reason": reason}))
 
     def read_failed(self) -> None:
         """One game's stream could not be read: a failure of S3, not an outage (the others read on)."""
-        self.services["s3"].failures += 1
+        self.failures["s3"] += 1
 
     def answered(self, service: str, now: float) -> None:
-        """``service`` answered: back if it was down."""
-        watch = self.services[service]
-        if watch.failing:
-            seconds = round(now - watch.down_since, 1)
+        """``service`` answered (its backoff not yet told): back if it was down."""
+        outage = self.services[service]
+        if outage.failures:
+            seconds = round(now - outage.since, 1)
             self._moments.append(self._service_moment("back", service, {"down_seconds": seconds}))
-        watch.failing = 0
 
     # -- what to report ------------------------------------------------------------------------
 
@@ -227,7 +227,7 @@ class Watch:
                 )
         for game_id, figures in self.retired.items():
             games.setdefault(game_id, figures)
-        services = {key: ServiceFigures(s.failures, s.failing > 0) for key, s in self.services.items()}
+        services = {key: ServiceFigures(self.failures[key], s.failures > 0) for key, s in self.services.items()}
         lags, self._lags = self._lags, []
         return Figures(games, services, lags, tick_seconds)
 
@@ -241,4 +241,4 @@ class Watch:
         return f"sidearm.game.{game_id}", f"game {game_id}"
 
     def _service_moment(self, what: str, service: str, payload: Mapping[str, Any]) -> Moment:
-        return Moment(f"sidearm.service.{what}", f"sidearm.service.{service}", self.services[service].name, payload)
+        return Moment(f"sidearm.service.{what}", f"sidearm.service.{service}", self.services[service].service, payload)

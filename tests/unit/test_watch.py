@@ -7,7 +7,7 @@ holds and from the times the fake world says things happened.
 
 from __future__ import annotations
 
-from boxscore.live import SINGLE
+from boxscore.live import SINGLE, Backoff
 from boxscore.watch import Moment, Watch
 from tests.unit.test_live import FINAL, GAME_A, LIVE
 from tests.unit.test_step import GAME, World, at, multi, run, single
@@ -88,7 +88,7 @@ def test_a_prefix_run_counts_each_game_and_shows_its_games_when_their_states_cha
 
 
 def test_a_new_game_on_the_single_stream_keeps_the_last_one_s_figures() -> None:
-    watch = Watch(30.0, {"s3": "S3", "dask": "Dask", "mongodb": "MongoDB", "sql": "SQL"})
+    watch = Watch(30.0, services())
     watch.identified(SINGLE, "first")
     watch.folded(SINGLE, 5, 1)
     watch.identified(SINGLE, "second")
@@ -98,7 +98,19 @@ def test_a_new_game_on_the_single_stream_keeps_the_last_one_s_figures() -> None:
     assert games["first"].since_change == -1.0
 
 
-SERVICES = {"s3": "S3", "dask": "Dask", "mongodb": "MongoDB (mongodb://db)", "sql": "SQL"}
+def services() -> dict[str, Backoff]:
+    """The loop's backoffs, by the watch's service names."""
+    return {
+        key: Backoff(name) for key, name in (("s3", "S3"), ("dask", "Dask"), ("mongodb", "MongoDB"), ("sql", "SQL"))
+    }
+
+
+def fail(watch: Watch, service: str, now: float) -> None:
+    """A failure as the loop has it: its backoff counts it, then the watch."""
+    backoff = watch.services[service]
+    assert isinstance(backoff, Backoff)
+    backoff.failed(now, "refused", "waiting")
+    watch.failed(service, backoff.reason)
 
 
 def box_score(event: int, away: int, home: int, final: bool, clock: str | None = "31:10") -> dict:
@@ -114,8 +126,8 @@ def box_score(event: int, away: int, home: int, final: bool, clock: str | None =
 
 
 def test_times_are_said_to_a_tenth_of_a_second() -> None:
-    watch = Watch(30.0, SERVICES)
-    watch.failed("mongodb", 1.04, "refused")
+    watch = Watch(30.0, services())
+    fail(watch, "mongodb", 1.04)
     watch.answered("mongodb", 3.37)
     watch.polled(0.0, {"g1": "v1"}, set())
     watch.figures(30.26, 0.0)
@@ -127,8 +139,8 @@ def test_times_are_said_to_a_tenth_of_a_second() -> None:
 
 
 def test_one_failure_is_a_service_backed_off_and_an_unreadable_stream_an_s3_failure_only() -> None:
-    watch = Watch(30.0, SERVICES)
-    watch.failed("sql", 1.0, "refused")
+    watch = Watch(30.0, services())
+    fail(watch, "sql", 1.0)
     watch.read_failed()
     watch.read_failed()
     figures = watch.figures(2.0, 0.25)
@@ -139,7 +151,7 @@ def test_one_failure_is_a_service_backed_off_and_an_unreadable_stream_an_s3_fail
 
 
 def test_a_game_s_counts_add_up_and_a_game_never_polled_has_no_change_time() -> None:
-    watch = Watch(30.0, SERVICES)
+    watch = Watch(30.0, services())
     watch.folded("g1", 10, 1)
     watch.folded("g1", 5, 2)
     watch.finalized(["g9"])  # finalized before this run saw it (a restart): a game of its own
@@ -149,7 +161,7 @@ def test_a_game_s_counts_add_up_and_a_game_never_polled_has_no_change_time() -> 
 
 
 def test_a_box_score_makes_a_game_live_a_final_one_final_and_nothing_unmakes_final() -> None:
-    watch = Watch(30.0, SERVICES)
+    watch = Watch(30.0, services())
     watch.stored(1.0, "g1", box_score(1, 0, 1, False, clock=None), seen=None, caught_up=True)
     assert (watch.figures(1.0, 0.0).games["g1"].state, watch.figures(1.0, 0.0).games["g1"].clock) == ("live", "")
     watch.stored(2.0, "g1", box_score(2, 0, 1, True, clock="00:00"), seen=None, caught_up=True)
@@ -159,7 +171,7 @@ def test_a_box_score_makes_a_game_live_a_final_one_final_and_nothing_unmakes_fin
 
 
 def test_a_new_game_on_the_single_stream_starts_from_nothing_and_the_last_one_is_kept_whole() -> None:
-    watch = Watch(30.0, SERVICES)
+    watch = Watch(30.0, services())
     watch.identified(SINGLE, "first")
     watch.stored(1.0, SINGLE, box_score(7, 2, 3, True, clock="00:00"), seen=None, caught_up=True)
     watch.folded(SINGLE, 8, 1)
