@@ -17,7 +17,7 @@ written, so the page's query always finds the current game. A final game is watc
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Generic, Literal, Protocol, TypeVar
@@ -259,7 +259,8 @@ class LiveLoop(Generic[V]):
         self.started = self.last_change = self.last_summary = started
         self.written_since_summary = 0
         self.last_finalized = float("-inf")
-        self._versions: Mapping[str, V] = {}
+        self._versions: dict[str, V] = {}
+        self._unread: set[str] = set()  # games polled changed and not read at that version yet
         self._notices: list[Notice] = []
         self._said: set[Hashable] = set()
         services = {"s3": self.s3, "dask": self.reading, "mongodb": self.mongo, "sql": self.finalizing}
@@ -331,12 +332,26 @@ class LiveLoop(Generic[V]):
     def poll_failed(self, now: float, error: BaseException) -> None:
         self._failed(self.s3, "s3", now, error, "keeping the box scores as they are")
 
-    def polled(self, now: float, versions: Mapping[str, V], at: str = "") -> list[str]:
+    def polled(
+        self, now: float, versions: Mapping[str, V], at: str = "", games: Collection[str] | None = None
+    ) -> list[str]:
         """Record a poll's versions (game -> version), made at ``at`` (UTC text); return the games
-        to read, in order."""
+        to read, in order.
+
+        ``games`` are the games the poll asked about (a HEAD each, after the change feed heard of
+        them), ``None`` every stream; a game asked about and not in ``versions`` is missing.
+        """
         self._answered(self.s3, "s3", now)
-        self._versions = versions
-        for game in sorted(k for k, g in self.games.items() if g.phase is Phase.LIVE and k not in versions):
+        if games is None:
+            self._versions, asked = dict(versions), self.games.keys() | versions.keys()
+        else:
+            asked = set(games)
+            for game in asked:
+                if game in versions:
+                    self._versions[game] = versions[game]
+                else:
+                    self._versions.pop(game, None)
+        for game in sorted(k for k in asked if k not in versions and self._live(k)):
             self._once("warning", f"the stream {self.stream_of(game)} is missing; waiting for it to come back")
         for key in versions.keys() - self.games.keys():
             self.games[key] = Game()
@@ -346,11 +361,53 @@ class LiveLoop(Generic[V]):
                 record.changed_at, record.changed_tick = at, now
         if not versions and not self.seen:
             self._once("info", f"{WAITING} {self.url} to appear")
-        settled = {key for key, game in self.games.items() if game.settled(now, self.rules.settle_seconds)}
+        settled = {key for key in asked if key in self.games and self.games[key].settled(now, self.rules.settle_seconds)}
         for key in settled:
             self.games[key].release()
         self.watch.polled(now, versions, settled)
-        return changed(versions, self.seen, settled)
+        candidates = asked | self._unread
+        self._unread = {
+            game
+            for game in candidates
+            if game in self._versions and game not in settled and self._versions[game] != self.games[game].version
+        }
+        return sorted(self._unread)
+
+    def _live(self, game: str) -> bool:
+        record = self.games.get(game)
+        return record is not None and record.phase is Phase.LIVE
+
+    def unread(self) -> list[str]:
+        """The games a poll found changed that are not read at that version yet, in order."""
+        return sorted(self._unread)
+
+    def busy(self) -> bool:
+        """Whether the loop has work in hand that the next tick does (without a poll): a change not
+        yet read, a read in flight or backing off, a box score or record to write, a game to
+        finalize, a service backing off. A loop that is not busy can wait for the change feed."""
+        return bool(
+            self._unread
+            or self._stale
+            or self._unsaved
+            or self.to_finalize
+            or self.archive_other_games
+            or any(b.failures for b in (self.s3, self.reading, self.mongo, self.finalizing))
+            or any(g.unwritten is not None or g.whole_read is not None for g in self.games.values())
+        )
+
+    def wake_at(self, now: float) -> float:
+        """When the next tick must come at the latest, whatever is heard: a final game's settling
+        ends (its stream is let go; the last one's ends the run), or a timeout is due."""
+        settle = self.rules.settle_seconds
+        ends = [g.final_at + settle for g in self.games.values() if g.phase is Phase.FINAL and g.final_at + settle > now]
+        if self.all_final():
+            ends.append(self.last_change + settle)
+        ends.append((self.last_change if self.seen else self.started) + self.rules.stall_timeout)
+        if not self.seen:
+            ends.append(self.started + self.rules.wait_for_stream)
+        if self.multi:
+            ends.append(self.last_summary + self.rules.summary_every)
+        return min(ends)
 
     # -- read --------------------------------------------------------------------------------
 
@@ -456,6 +513,8 @@ class LiveLoop(Generic[V]):
                 step.state.rejected - (before.rejected if before else 0),
             )
             record.version, record.tally, record.rewritten = version, step.state, False
+            if version == self._versions.get(game):
+                self._unread.discard(game)
             if record.phase is Phase.WAITING:
                 record.phase = Phase.LIVE
             if step.full_read:

@@ -11,11 +11,12 @@ what the call returned back as an :data:`Observation`::
 So the order of a tick lives here, once, and the unit tests drive whole games through it with
 fake time and fake observations. One tick, in order (each ``->`` waits for an observation)::
 
-    [game records, once]
+    [game records, once] [listen to the change feed, when due]
     -> poll -> reference tables (when due) -> whole reads submitted -> the tick's read
     -> whole reads collected -> archive the other games -> upsert -> archive stale box scores
     -> save the game records -> show in the UI -> finalize (when due)
-    -> the tick's figures (metrics; with a prefix, the UI's games when due) -> stop, fail or sleep
+    -> the tick's figures (metrics; with a prefix, the UI's games when due)
+    -> stop, fail, or sleep (with a change feed: wait for it to hear of a change)
 
 The moments worth an alert (a game started, final, finalized or behind; a service down or back)
 come out as :class:`Announce` effects beside the log lines, as they happen.
@@ -34,6 +35,7 @@ from enum import Enum, auto
 from typing import Any
 
 from boxscore.document import BoxScore
+from boxscore.feed import Feed, Heard
 from boxscore.games import Matchup
 from boxscore.identity import GameRecord
 from boxscore.live import SINGLE, GameRead, Level, LiveLoop, ReadFailed, StreamTimeout
@@ -51,7 +53,22 @@ class ReadGameRecords:
 
 @dataclass(frozen=True)
 class Poll:
-    """One HEAD of the stream, or one LIST of the prefix: each game's current version."""
+    """Each game's current version: one HEAD of the stream, or one LIST of the prefix (``games``
+    ``None``); or a HEAD of each of these games' streams, which the change feed heard of."""
+
+    games: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Start (or start again) the change feed. Nothing comes back: what it hears is awaited."""
+
+
+@dataclass(frozen=True)
+class AwaitChanges:
+    """Wait for the change feed to hear of a change, this long at most; what it heard comes back."""
+
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -191,6 +208,8 @@ Effect = (
     | Announce
     | Log
     | Sleep
+    | Listen
+    | AwaitChanges
     | Stop
     | Fail
 )
@@ -251,7 +270,15 @@ class Failed:
 
 
 Observation = (
-    GameRecordsRead | Polled | ReferenceRead | WholeReadsSubmitted | StreamsRead | WholeReadsCollected | Done | Failed
+    GameRecordsRead
+    | Polled
+    | ReferenceRead
+    | WholeReadsSubmitted
+    | StreamsRead
+    | WholeReadsCollected
+    | Done
+    | Failed
+    | Heard
 )
 
 
@@ -276,6 +303,7 @@ class Stage(Enum):
     MEASURE = auto()
     SHOW_GAMES = auto()
     END = auto()
+    AWAITING = auto()
 
 
 @dataclass
@@ -283,6 +311,7 @@ class LoopState:
     """The run's state: the loop's rules and games, the tick's stage and what the tick has so far."""
 
     loop: LiveLoop[Any]
+    feed: Feed | None = None  # the object store's change feed, if the run has one
     stage: Stage = Stage.START
     tick: float = 0.0  # when this tick began
     matchups: Mapping[str, Matchup] = field(default_factory=dict)
@@ -298,9 +327,11 @@ class LoopState:
     games_shown: float = float("-inf")  # when a prefix run last showed its games in the UI
     states_shown: dict[str, GameState] = field(default_factory=dict)  # and each game's state it showed
 
+    polling: frozenset[str] | None = None  # what the poll in flight asked: every stream, or these games
+
     @classmethod
-    def start(cls, loop: LiveLoop[Any]) -> LoopState:
-        return cls(loop)
+    def start(cls, loop: LiveLoop[Any], feed: Feed | None = None) -> LoopState:
+        return cls(loop, feed)
 
 
 def step(state: LoopState, now: float, observations: Sequence[Observation] = ()) -> tuple[LoopState, list[Effect]]:
@@ -315,11 +346,13 @@ def step(state: LoopState, now: float, observations: Sequence[Observation] = ())
     while True:
         effect = _advance(state, now)
         effects.extend(Log(n.level, n.message) for n in state.loop.notices())
+        if state.feed is not None:
+            effects.extend(Log(n.level, n.message) for n in state.feed.notices())
         effects.extend(Announce(moment) for moment in state.loop.watch.moments())
         if effect is None:
             continue
         effects.append(effect)
-        if not isinstance(effect, Show | Measure | ShowGames):
+        if not isinstance(effect, Show | Measure | ShowGames | Listen):
             return state, effects
 
 
@@ -332,10 +365,12 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
         state.stage = Stage.POLL
     elif stage is Stage.POLLING:
         if isinstance(observation, Polled):
-            state.changed = loop.polled(tick, observation.versions, observation.at)
+            state.changed = loop.polled(tick, observation.versions, observation.at, state.polling)
             state.stage = Stage.REFERENCE
         else:
             loop.poll_failed(tick, _error(failed))
+            if state.feed is not None:
+                state.feed.poll_failed()
             state.stage = Stage.COLLECTING
     elif stage is Stage.REFERENCE and isinstance(observation, ReferenceRead):
         state.matchups, state.league = observation.matchups, observation.league
@@ -378,6 +413,12 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
             loop.write_failed(tick, failed, 0)
             loop.keep_unsaved(list(state.saving))
         state.saving, state.stage = (), Stage.SHOW
+    elif stage is Stage.AWAITING and isinstance(observation, Heard):
+        assert state.feed is not None  # a run awaits changes only from its feed
+        stopped = state.feed.listening and not observation.listening
+        state.feed.heard_of(now, observation)
+        # a feed that just stopped ends the wait early: the tick's wait goes on, as polling's
+        state.stage = Stage.END if stopped and not observation.keys else Stage.POLL
     elif stage is Stage.FINALIZING:
         if failed is None:
             loop.finalized(now, set(state.finalizing))
@@ -396,12 +437,7 @@ def _advance(state: LoopState, now: float) -> Effect | None:
         state.stage = Stage.POLL if loop.multi else Stage.GAME_RECORDS
         return None if loop.multi else ReadGameRecords()
     if stage is Stage.POLL:
-        state.tick, state.done = now, {}
-        if loop.poll_due(now):
-            state.stage = Stage.POLLING
-            return Poll()
-        state.stage = Stage.COLLECTING
-        return None
+        return _poll(state, now)
     if stage is Stage.REFERENCE:
         if loop.reference_due(tick, state.changed, state.matchups, state.league is not None):
             return ReadReference()
@@ -473,6 +509,30 @@ def _advance(state: LoopState, now: float) -> Effect | None:
     raise ValueError(f"stage {stage.name} waits for an observation")
 
 
+def _poll(state: LoopState, now: float) -> Effect | None:
+    """The tick's start: listen (when due), then poll every stream, or the games heard of, or none.
+
+    With no poll (the feed heard nothing, or S3 backs off), changes an earlier poll found and
+    could not read yet are read from what that poll said.
+    """
+    loop, feed = state.loop, state.feed
+    state.tick, state.done = now, {}
+    if feed is not None and feed.listen_due(now):
+        feed.listened(now)
+        return Listen()
+    games = None if feed is None else feed.to_poll(now)
+    if loop.poll_due(now) and (games is None or games):
+        if feed is not None:
+            feed.poll_asked(now, games)
+        state.polling, state.stage = games, Stage.POLLING
+        return Poll(games)
+    if loop.poll_due(now) and loop.unread():
+        state.changed, state.stage = loop.unread(), Stage.REFERENCE
+        return None
+    state.stage = Stage.COLLECTING
+    return None
+
+
 def _whole_reads_over(state: LoopState) -> None:
     """Fold the whole reads that ended this tick; then the tick's writes."""
     if state.done and state.league is not None:
@@ -501,8 +561,12 @@ def _end_of_tick(state: LoopState, now: float) -> Effect:
         return Fail(error)
     if over:
         return Stop(dict(sorted(loop.finals.items())) if loop.multi else loop.finals[SINGLE])
-    state.stage = Stage.POLL
-    return Sleep(loop.pause(tick, now))
+    feed = state.feed
+    if feed is None:
+        state.stage = Stage.POLL
+        return Sleep(loop.pause(tick, now))
+    state.stage = Stage.AWAITING
+    return AwaitChanges(feed.wait(tick, now, loop.busy(), loop.wake_at(now)))
 
 
 def _league(state: LoopState) -> League:
