@@ -136,6 +136,7 @@ def league_day(workdir: Path, league: Any, s3: Any, mongo: Any) -> dict[str, str
     return {
         "GAMESTREAM_URL": f"s3://{s3.bucket}/saturday/",
         "S3_ENDPOINT_URL": s3.endpoint_url,
+        "SEAWEEDFS_FILER": s3.filer_address,
         "S3_ACCESS_KEY": s3.access_key,
         "S3_SECRET_KEY": s3.secret_key,
         "MONGO_URL": mongo.url,

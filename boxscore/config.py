@@ -43,6 +43,11 @@ class LiveConfig:
     behind_seconds: float = _parameter(
         30.0, "seconds a game's box score may trail a change of its stream before the run says it is behind"
     )
+    fallback_interval: float = _parameter(
+        5.0,
+        "seconds between polls of every stream while the store's change feed listens (it catches what "
+        "the feed lost); while the feed is down, or with none, the run polls every poll_interval",
+    )
 
 
 def defaults() -> dict[str, Any]:

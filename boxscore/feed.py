@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from boxscore.games import game_id_of, is_prefix
 from boxscore.live import SINGLE, Backoff, Notice
+from boxscore.watch import FeedFigures
 
 #: More heard games than this in one tick are polled with one LIST of the prefix, not a HEAD each.
 HEAD_AT_MOST = 64
@@ -73,6 +74,8 @@ class Feed:
     ignored: int = 0  # heard keys of no game of this run (other objects, buckets or prefixes)
     malformed: int = 0
     notifications: int = 0  # heard keys of games of this run
+    polls_every: int = 0  # polls of every stream
+    polls_heard: int = 0  # polls of the games heard of only
     _notices: list[Notice] = field(default_factory=list)
     _said: set[str] = field(default_factory=set)
 
@@ -95,7 +98,7 @@ class Feed:
             game = game_of(key, self.url)
             if game is None:
                 self.ignored += 1
-                self._once("ignored", f"the change feed reports objects that are no game of {self.url} (e.g. {key}); ignored")
+                self._once("ignored", f"the change feed reports objects of no game of {self.url} (e.g. {key}); ignored")
                 continue
             self.heard.add(game)
             self.notifications += 1
@@ -104,7 +107,7 @@ class Feed:
             self._once(
                 "malformed",
                 f"the change feed sent a record no object could be read from ({heard.first_malformed}); "
-                "ignored, and counted"
+                "ignored, and counted",
             )
         if self.listening and not heard.listening:
             self._down(now, heard.reason)
@@ -143,8 +146,18 @@ class Feed:
         if games is None:
             self.full_poll_at = now
             self.heard.clear()
+            self.polls_every += 1
         else:
             self.heard -= games
+            self.polls_heard += 1
+
+    def figures(self) -> FeedFigures:
+        """Its counts; it listens once it is asked to and has not failed since (after a failure, once
+        it hears again)."""
+        listening = self.listening and not self.backoff.failures
+        return FeedFigures(
+            self.polls_every, self.polls_heard, self.notifications, self.ignored, self.malformed, listening
+        )
 
     def poll_failed(self) -> None:
         """The poll failed: the games it asked for are asked for again (a full poll is due anyway)."""
@@ -172,4 +185,3 @@ class Feed:
         if what not in self._said:
             self._said.add(what)
             self._notices.append(Notice("warning", message))
-

@@ -7,16 +7,12 @@ single-game contract) or a prefix ending in ``/`` that holds one ``<game_id>.txt
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
 
 STREAM_SUFFIX = ".txt"
 #: What a game id may be: a letter or digit, then up to 63 of letters, digits, ``_``, ``.`` and ``-``
 #: (it names a stream object, a MongoDB key and a page's path).
 GAME_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
-
-V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -44,8 +40,3 @@ def game_id_of(key: str) -> str | None:
 
 def stream_url(prefix: str, game_id: str) -> str:
     return f"{prefix}{game_id}{STREAM_SUFFIX}"
-
-
-def changed(versions: Mapping[str, V], seen: Mapping[str, V], finished: set[str]) -> list[str]:
-    """Games whose stream differs from the version last tallied, skipping finished games."""
-    return sorted(g for g, v in versions.items() if g not in finished and seen.get(g) != v)

@@ -24,7 +24,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 
 from boxscore.config import LiveConfig
 from boxscore.document import BoxScore, build_boxscore, unknown_shooters
-from boxscore.games import Matchup, changed, stream_url
+from boxscore.games import Matchup, stream_url
 from boxscore.identity import IDENTITY_BYTES, GameRecord, first_line, identify, opening
 from boxscore.masking import described
 from boxscore.report import scoreline
@@ -361,7 +361,8 @@ class LiveLoop(Generic[V]):
                 record.changed_at, record.changed_tick = at, now
         if not versions and not self.seen:
             self._once("info", f"{WAITING} {self.url} to appear")
-        settled = {key for key in asked if key in self.games and self.games[key].settled(now, self.rules.settle_seconds)}
+        settle = self.rules.settle_seconds
+        settled = {key for key in asked if key in self.games and self.games[key].settled(now, settle)}
         for key in settled:
             self.games[key].release()
         self.watch.polled(now, versions, settled)
@@ -399,7 +400,8 @@ class LiveLoop(Generic[V]):
         """When the next tick must come at the latest, whatever is heard: a final game's settling
         ends (its stream is let go; the last one's ends the run), or a timeout is due."""
         settle = self.rules.settle_seconds
-        ends = [g.final_at + settle for g in self.games.values() if g.phase is Phase.FINAL and g.final_at + settle > now]
+        finals = (g for g in self.games.values() if g.phase is Phase.FINAL)
+        ends = [g.final_at + settle for g in finals if g.final_at + settle > now]
         if self.all_final():
             ends.append(self.last_change + settle)
         ends.append((self.last_change if self.seen else self.started) + self.rules.stall_timeout)

@@ -30,7 +30,7 @@ returned, as a pure function's result would be, so a step costs no copy of the g
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum, auto
 from typing import Any
 
@@ -499,7 +499,10 @@ def _advance(state: LoopState, now: float) -> Effect | None:
         state.stage = Stage.MEASURE
         return None
     if stage is Stage.MEASURE:
-        state.figures, state.stage = loop.watch.figures(now, now - tick), Stage.SHOW_GAMES
+        figures = loop.watch.figures(now, now - tick)
+        if state.feed is not None:
+            figures = replace(figures, feed=state.feed.figures())
+        state.figures, state.stage = figures, Stage.SHOW_GAMES
         return Measure(state.figures)
     if stage is Stage.SHOW_GAMES:
         state.stage = Stage.END

@@ -79,6 +79,21 @@ class Figures:
     #: since the last figures (the lag histogram's new observations)
     lags: Sequence[float]
     tick_seconds: float  # how long this tick took, its sleep left out
+    feed: FeedFigures | None = None  # the change feed's, in a run that has one
+
+
+@dataclass(frozen=True)
+class FeedFigures:
+    """The change feed's counts in a run: the polls of every stream and of the games it heard of,
+    the notifications for the run's games and for no game of it, the records no key could be read
+    from, and whether it listens now."""
+
+    polls_every: int = 0
+    polls_heard: int = 0
+    notifications: int = 0
+    ignored: int = 0
+    malformed: int = 0
+    listening: bool = False
 
 
 @dataclass(frozen=True)

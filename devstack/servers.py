@@ -189,6 +189,11 @@ class SeaweedS3(LocalServer):
         return f"http://{HOST}:{self.s3_port}"
 
     @property
+    def filer_address(self) -> str:
+        """The filer's ``host:port`` (HTTP; its gRPC, which the change feed follows, is + 10000)."""
+        return f"{HOST}:{self.filer_port}"
+
+    @property
     def storage_options(self) -> dict:
         return {"key": self.access_key, "secret": self.secret_key, "client_kwargs": {"endpoint_url": self.endpoint_url}}
 
@@ -463,6 +468,7 @@ def local_pipeline_env(s3: SeaweedS3, mongo: MongoServer, sql_file: Path) -> dic
     return {
         "GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt",
         "S3_ENDPOINT_URL": s3.endpoint_url,
+        "SEAWEEDFS_FILER": s3.filer_address,
         "S3_ACCESS_KEY": s3.access_key,
         "S3_SECRET_KEY": s3.secret_key,
         "MONGO_URL": mongo.url,

@@ -31,21 +31,23 @@ from prefect.events import emit_event
 from boxscore import step as loop_step
 from boxscore.config import LiveConfig, helps
 from boxscore.document import utc_text
+from boxscore.feed import Feed
 from boxscore.games import Matchup, is_prefix
 from boxscore.live import SINGLE, LiveLoop, LoopRules, StreamTimeout
-from boxscore.masking import Masker
+from boxscore.masking import Masker, described
 from flows.refusals import refusing
 from tasks import ServiceUnavailable, tried_at_start
 from tasks.aggregate import DaskReader
 from tasks.artifacts import RunArtifacts
 from tasks.boxscores import BoxScoreStore, read_game_records
+from tasks.changes import ChangeFeed, NoFeed, change_feed
 from tasks.cluster import DaskRunnerFromSettings, run_dask_client
 from tasks.events import Announcer
 from tasks.league import ReferenceDatabase
 from tasks.masking import shown
 from tasks.metrics import LiveMetrics, MetricsServer
 from tasks.settings import Settings
-from tasks.stream import GameStreams, check_stream_settings
+from tasks.stream import GameStreams, check_stream_settings, s3_server
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -69,6 +71,7 @@ def live_boxscore(
     read_timeout: float = LIVE.read_timeout,
     dask_block_bytes: int = LIVE.dask_block_bytes,
     behind_seconds: float = LIVE.behind_seconds,
+    fallback_interval: float = LIVE.fallback_interval,
 ) -> Any:
     """Upsert a box score at every change of a stream; finalize each game when it is over.
 
@@ -87,6 +90,7 @@ def live_boxscore(
         read_timeout=read_timeout,
         dask_block_bytes=dask_block_bytes,
         behind_seconds=behind_seconds,
+        fallback_interval=fallback_interval,
     )
     settings = Settings.from_env()
     logger = get_run_logger()
@@ -103,6 +107,8 @@ def _follow(settings: Settings, config: LiveConfig, logger: Any) -> Any:
         return _loop(settings, config, io, logger)
     finally:
         io.artifacts.close()
+        if io.feed is not None:
+            io.feed.close()
 
 
 def _loop(settings: Settings, config: LiveConfig, io: LiveIO, logger: Any) -> Any:
@@ -124,7 +130,10 @@ def _loop(settings: Settings, config: LiveConfig, io: LiveIO, logger: Any) -> An
         host = settings.live_metrics_address.rsplit(":", 1)[0]
         logger.info("metrics for Prometheus on http://%s:%d/metrics", host, server.port)
     try:
-        state, observations = loop_step.LoopState.start(loop), []
+        feed = None
+        if io.feed is not None:
+            feed = Feed(io.feed.describe, settings.gamestream_url, config.poll_interval, config.fallback_interval)
+        state, observations = loop_step.LoopState.start(loop, feed), []
         while True:
             state, effects = loop_step.step(state, time.monotonic(), observations)
             observations = [seen for effect in effects if (seen := io.carry_out(effect)) is not None]
@@ -152,6 +161,7 @@ class LiveIO:
     metrics: LiveMetrics
     announcer: Announcer
     artifacts: RunArtifacts
+    feed: ChangeFeed | None  # the store's change feed, if it has one (CHANGE_FEED)
 
     @classmethod
     def of(cls, settings: Settings, config: LiveConfig, logger: Any) -> LiveIO:
@@ -171,6 +181,7 @@ class LiveIO:
             LiveMetrics(),
             Announcer(settings.mask, _say(logger, ""), emit_event),
             RunArtifacts(_say(logger, ""), settings.mask),
+            _change_feed(settings, config, logger),
         )
 
     def carry_out(self, effect: loop_step.Effect) -> loop_step.Observation | None:
@@ -179,8 +190,14 @@ class LiveIO:
         match effect:
             case step.ReadGameRecords():
                 return step.GameRecordsRead(read_game_records(self.store, stream))
-            case step.Poll():
-                return _attempt(self.streams.versions, _polled_now, Exception)
+            case step.Poll(games):
+                return _attempt(lambda: self.streams.versions(games), _polled_now, Exception)
+            case step.Listen():
+                assert self.feed is not None  # the step listens only to a run's own feed
+                self.feed.listen()
+            case step.AwaitChanges(seconds):
+                assert self.feed is not None
+                return self.feed.wait(seconds)
             case step.ReadReference():
                 return step.ReferenceRead(*self.reference.read())
             case step.SubmitWholeReads(reads):
@@ -214,6 +231,28 @@ class LiveIO:
             case step.Fail(error):
                 raise error
         return None
+
+
+def _change_feed(settings: Settings, config: LiveConfig, logger: Any) -> ChangeFeed | None:
+    """The store's change feed as ``CHANGE_FEED`` chooses it; none (polling only) said in one line."""
+    url, options = settings.gamestream_url, settings.storage_options
+
+    def server() -> str:
+        try:
+            return s3_server(url, options)
+        except Exception as error:  # noqa: BLE001 - no answer is no feed: the run polls, as without one
+            raise NoFeed(f"S3 did not say which server it is ({settings.mask(described(error))})") from None
+
+    try:
+        feed = change_feed(settings.change_feed, url, options, settings.seaweedfs_filer, server)
+    except NoFeed as reason:
+        logger.info("no change feed (%s): polling every %g s", reason, config.poll_interval)
+        return None
+    if feed is None:
+        logger.info("no change feed (CHANGE_FEED=%s): polling every %g s", settings.change_feed, config.poll_interval)
+    else:
+        logger.info("%s; every stream is polled every %g s besides", feed.describe, config.fallback_interval)
+    return feed
 
 
 def _attempt(

@@ -34,7 +34,7 @@ from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from boxscore.watch import GAME_STATES, Figures
+from boxscore.watch import GAME_STATES, FeedFigures, Figures
 
 #: where a live run serves its metrics unless ``LIVE_METRICS_ADDRESS`` says otherwise
 DEFAULT_ADDRESS = "127.0.0.1:9182"
@@ -122,6 +122,30 @@ class FiguresCollector(Collector):
             failures.add_metric([service], service_figures.failures)
             backed_off.add_metric([service], 1.0 if service_figures.backed_off else 0.0)
         yield from (written, events, rejected, unchanged, behind, state, failures, backed_off)
+        if figures.feed is not None:
+            yield from feed_metrics(figures.feed)
+
+
+def feed_metrics(feed: FeedFigures) -> Iterator[Metric]:
+    """The change feed's: how the run polls (every stream, or the games heard of) and what it heard."""
+    polls = CounterMetricFamily(
+        "boxscore_live_polls", "Polls of S3: of every stream, or of the games the change feed heard of", labels=["of"]
+    )
+    polls.add_metric(["every"], feed.polls_every)
+    polls.add_metric(["heard"], feed.polls_heard)
+    heard = CounterMetricFamily(
+        "boxscore_live_change_notifications",
+        "Objects the change feed heard of: a game of the run's, another object, or a record with no object",
+        labels=["kind"],
+    )
+    heard.add_metric(["game"], feed.notifications)
+    heard.add_metric(["ignored"], feed.ignored)
+    heard.add_metric(["malformed"], feed.malformed)
+    listening = GaugeMetricFamily(
+        "boxscore_live_change_feed_listening", "1 while the change feed listens (0: the run polls every poll_interval)"
+    )
+    listening.add_metric([], 1.0 if feed.listening else 0.0)
+    yield from (polls, heard, listening)
 
 
 class LiveMetrics:

@@ -44,7 +44,12 @@ DEFAULTS: dict[str, str] = {
     "WEB_STALE_SECONDS": "30",
     "WEB_METRICS_ADDRESS": "127.0.0.1:9181",
     "LIVE_METRICS_ADDRESS": "127.0.0.1:9182",
+    "CHANGE_FEED": "auto",
+    "SEAWEEDFS_FILER": "",
 }
+
+#: What ``CHANGE_FEED`` may be (:mod:`tasks.changes`).
+CHANGE_FEEDS = ("auto", "seaweedfs", "minio", "off")
 
 #: The optional setting naming the single stream's game (see :mod:`boxscore.identity`).
 GAME_ID = "GAME_ID"
@@ -107,12 +112,20 @@ class Settings:
     web_metrics_address: str
     #: ``host:port`` of a live run's metrics (empty: not served); each run on a host needs its own
     live_metrics_address: str
+    #: how the live run hears of a stream's change: ``auto`` (the store's own feed, if it has one),
+    #: ``seaweedfs``, ``minio`` or ``off`` (polling only)
+    change_feed: str
+    #: ``host:port`` of the SeaweedFS filer whose metadata the feed follows (its gRPC port is this
+    #: port + 10000); empty: the S3 endpoint's host, port 8888
+    seaweedfs_filer: str
     #: ``GAME_ID``: the single stream's game, when the user names it; ``None`` (unset) derives it
     game_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.s3_reader not in S3_READERS:
             raise ValueError(f"S3_READER is {self.s3_reader!r}: it must be one of {', '.join(S3_READERS)}")
+        if self.change_feed not in CHANGE_FEEDS:
+            raise ValueError(f"CHANGE_FEED is {self.change_feed!r}: it must be one of {', '.join(CHANGE_FEEDS)}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = None) -> Settings:

@@ -52,6 +52,8 @@ ENV_NAMES = (
     "SQL_URL",
     "DASK_ADDRESS",
     "GAME_ID",
+    "CHANGE_FEED",
+    "SEAWEEDFS_FILER",
 )
 
 
@@ -178,6 +180,7 @@ def pipeline_env(
     env = {
         "GAMESTREAM_URL": f"s3://{s3.bucket}/{test_id}/gamestream.txt",
         "S3_ENDPOINT_URL": s3.endpoint_url,
+        "SEAWEEDFS_FILER": s3.filer_address,
         "S3_ACCESS_KEY": s3.access_key,
         "S3_SECRET_KEY": s3.secret_key,
         "MONGO_URL": mongo_server.url,

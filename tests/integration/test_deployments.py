@@ -60,6 +60,7 @@ def deployed_game(prefect_server: PrefectServer, s3, mongo, tmp_path_factory: py
     env = {
         "GAMESTREAM_URL": f"s3://{s3.bucket}/deployed/gamestream.txt",
         "S3_ENDPOINT_URL": s3.endpoint_url,
+        "SEAWEEDFS_FILER": s3.filer_address,
         "S3_ACCESS_KEY": s3.access_key,
         "S3_SECRET_KEY": s3.secret_key,
         "MONGO_URL": mongo.url,

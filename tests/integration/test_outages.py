@@ -101,6 +101,7 @@ def stack(
     env = {
         "GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt",
         "S3_ENDPOINT_URL": s3.endpoint_url,
+        "SEAWEEDFS_FILER": s3.filer_address,
         "S3_ACCESS_KEY": s3.access_key,
         "S3_SECRET_KEY": s3.secret_key,
         "MONGO_URL": mongo.url,

@@ -30,6 +30,7 @@ def reader_options(s3, reader: str) -> dict:
     """The storage options a user's settings give for this server and reader."""
     environ = {
         "S3_ENDPOINT_URL": s3.endpoint_url,
+        "SEAWEEDFS_FILER": s3.filer_address,
         "S3_ACCESS_KEY": s3.access_key,
         "S3_SECRET_KEY": s3.secret_key,
         "S3_READER": reader,

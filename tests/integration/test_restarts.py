@@ -51,6 +51,7 @@ def deployed_game(s3, mongo, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     env = {
         "GAMESTREAM_URL": f"s3://{s3.bucket}/deployed/gamestream.txt",  # each test replaces /deployed/
         "S3_ENDPOINT_URL": s3.endpoint_url,
+        "SEAWEEDFS_FILER": s3.filer_address,
         "S3_ACCESS_KEY": s3.access_key,
         "S3_SECRET_KEY": s3.secret_key,
         "MONGO_URL": mongo.url,

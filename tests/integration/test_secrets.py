@@ -66,6 +66,7 @@ def test_a_full_run_at_debug_level_shows_no_secret(
         env = {
             "GAMESTREAM_URL": f"s3://{s3.bucket}/gamestream.txt",
             "S3_ENDPOINT_URL": s3.endpoint_url,
+            "SEAWEEDFS_FILER": s3.filer_address,
             "S3_ACCESS_KEY": s3.access_key,
             "S3_SECRET_KEY_BLOCK": BLOCK,
             "MONGO_URL": mongo_url,

@@ -32,6 +32,7 @@ EXPECTED = {
     "read_timeout": 60.0,
     "dask_block_bytes": 64 * 2**20,
     "behind_seconds": 30.0,
+    "fallback_interval": 5.0,
 }
 
 

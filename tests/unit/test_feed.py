@@ -100,7 +100,9 @@ def follow(world: FeedWorld, loop: LiveLoop[Any], fallback: float = 5.0, until: 
 
 
 def one_game(**rules: Any) -> LiveLoop[Any]:
-    return LiveLoop(ONE, False, LoopRules(**{"settle_seconds": 3.0, "poll_interval": 1.0, **rules}), 0.0, "mongodb://db")
+    return LiveLoop(
+        ONE, False, LoopRules(**{"settle_seconds": 3.0, "poll_interval": 1.0, **rules}), 0.0, "mongodb://db"
+    )
 
 
 def day(**rules: Any) -> LiveLoop[Any]:
@@ -166,7 +168,7 @@ def test_notifications_of_other_objects_are_ignored_and_said_once() -> None:
 
 
 def test_a_flood_of_notifications_for_one_game_is_one_head_and_one_read_per_tick() -> None:
-    flood = [f"games/saturday/a.txt"] * 500 + [f"games/saturday/x{n}.txt" for n in range(3)]
+    flood = ["games/saturday/a.txt"] * 500 + [f"games/saturday/x{n}.txt" for n in range(3)]
     games = at((1.0, {"a": LIVE}), (2.0, {"a": FINAL}))
     world = FeedWorld(games, url=DAY, changes=[1.0, 2.0], extra=lambda now: flood)
     follow(world, day(), fallback=50.0)
@@ -206,3 +208,11 @@ def test_without_a_feed_nothing_listens_and_every_tick_polls() -> None:
 
 
 assert (HOME, AWAY) == (101, 205)  # the matchup the hand counts above are of
+
+
+def test_a_poll_of_heard_games_returns_those_changed_and_those_left_unread_in_id_order() -> None:
+    loop = day()
+    versions = {game: version(LIVE) for game in ("a", "b", "c")}
+    assert loop.polled(0.0, versions) == ["a", "b", "c"]  # new: every one changed
+    assert loop.polled(1.0, {"b": version(FINAL)}, games={"b", "z"}) == ["a", "b", "c"]  # none read yet
+    assert loop.unread() == ["a", "b", "c"] and loop.busy()

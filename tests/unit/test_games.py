@@ -1,10 +1,10 @@
-"""Many games under one prefix: which object is a game's stream, and which games changed."""
+"""Many games under one prefix: which object is a game's stream, and what a stream is called."""
 
 from __future__ import annotations
 
 import pytest
 
-from boxscore.games import changed, game_id_of, is_prefix, stream_url
+from boxscore.games import game_id_of, is_prefix, stream_url
 
 
 @pytest.mark.parametrize(
@@ -32,11 +32,3 @@ def test_a_key_names_a_game_only_when_it_is_an_id_and_txt(key: str, game_id: str
 def test_a_prefix_ends_in_a_slash_and_names_each_game_s_stream() -> None:
     assert is_prefix("s3://gamestreams/saturday/") and not is_prefix("s3://gamestreams/gamestream.txt")
     assert stream_url("s3://gamestreams/saturday/", "g0042") == "s3://gamestreams/saturday/g0042.txt"
-
-
-def test_changed_games_are_new_or_differ_and_never_finished_ones_in_id_order() -> None:
-    versions = {"c": 3, "a": 1, "b": 2, "d": 4, "e": 5}
-    seen = {"a": 1, "b": 9, "e": 4}
-    assert changed(versions, seen, finished={"d"}) == ["b", "c", "e"]
-    assert changed(versions, seen, finished=set()) == ["b", "c", "d", "e"]
-    assert changed({}, seen, finished=set()) == []

@@ -1,0 +1,130 @@
+"""The live run hears SeaweedFS's changes through the filer's metadata stream, and survives losing it.
+
+One game is written line by line into real SeaweedFS while the live flow follows it with a
+poll interval of 0.5 s and a fallback of 60 s; the filer's gRPC is reached through a TCP relay
+the test cuts mid-game and restores. The run's own metrics (scraped during the run, from its
+``LIVE_METRICS_ADDRESS``) say how it polled. Expected values: the recorded game's final box score
+and tables (``tests/recorded_game``, counted by hand), and each stored box score re-counted from
+the events it claims.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+import pymongo
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from devstack.follow import start_polling
+from devstack.servers import GRPC_OFFSET, HOST, SeaweedS3, free_ports
+from flows.gamestream import SEED_DIR
+from flows.live_boxscore import live_boxscore
+from tasks.reference import read_seed, seed_reference
+from tasks.stream import write_stream, write_streams
+from tests.helpers import assert_matches_events, boxscores
+from tests.integration.tcp_cut import TcpRelay
+from tests.recorded_game import FINAL_BOXSCORE, event_lines
+
+
+def metrics(address: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def until(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+    """Wait for ``condition`` (checked every 50 ms, bounded): the servers' own pace, not a sleep."""
+    deadline = time.monotonic() + timeout
+    while not (found := condition()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not happen within {timeout:.0f} s")
+        time.sleep(0.05)
+    return found
+
+
+@pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
+def test_the_feed_follows_a_game_through_a_cut_ignoring_other_objects_and_a_flood(
+    pipeline_env: dict[str, str], s3: SeaweedS3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filer = free_ports(1, with_grpc=True)[0]
+    relay = TcpRelay(filer + GRPC_OFFSET, (HOST, s3.filer_port + GRPC_OFFSET)).restore()
+    address = f"{HOST}:{free_ports(1)[0]}"
+    monkeypatch.setenv("SEAWEEDFS_FILER", f"{HOST}:{filer}")
+    monkeypatch.setenv("LIVE_METRICS_ADDRESS", address)
+    seed_reference(pipeline_env["SQL_URL"], *read_seed(SEED_DIR), ())
+    url, options = pipeline_env["GAMESTREAM_URL"], s3.storage_options
+    lines = [line for line in event_lines() if line.strip()]
+    live = start_polling(
+        lambda: live_boxscore(
+            poll_interval=0.5, fallback_interval=60.0, wait_for_stream=60, stall_timeout=60, settle_seconds=6.0
+        )
+    )
+    with pymongo.MongoClient(pipeline_env["MONGO_URL"]) as client:
+        stored = client[pipeline_env["MONGO_DB"]][pipeline_env["MONGO_COLLECTION"]]
+
+        def written(upto: int) -> Callable[[], bool]:
+            event = int(lines[upto - 1].split()[0])  # -1: the game is over
+            return lambda: stored.find_one({"final": True} if event < 0 else {"event_id": event}) is not None
+
+        def write(upto: int) -> None:
+            write_stream(url, "\n".join(lines[:upto]) + "\n", options)
+
+        try:
+            # the feed listens: each line is heard and read; other objects and a flood change nothing
+            elsewhere = url.rsplit("/", 1)[0]
+            for upto in range(1, 25):
+                write(upto)
+                write_streams({f"{elsewhere}/gamestream.txt.tmp": "x", f"{url}.bak": "y"}, options)
+                until(written(upto), f"the box score of line {upto}")
+            for _ in range(20):
+                write(24)  # the same stream, rewritten again and again: nothing new to count
+            healthy = metrics(address)
+            # the feed is cut: the run polls every 0.5 s, and the game goes on being followed
+            relay.cut()
+            for upto in range(25, 35):
+                write(upto)
+                until(written(upto), f"the box score of line {upto}, with the feed cut")
+            cut = metrics(address)
+            relay.restore()
+
+            def listening_again() -> bool:
+                write(34)  # the same text again: a notification once the feed listens (its backoff's pace)
+                return metrics(address)[("boxscore_live_change_feed_listening", ())] == 1.0
+
+            until(listening_again, "the feed listening again")
+            for upto in range(35, len(lines) + 1):
+                write(upto)
+                until(written(upto), f"the box score of line {upto}, with the feed back")
+            back = metrics(address)
+        finally:
+            relay.cut()
+        final = live.result(timeout=120)
+
+    assert final == FINAL_BOXSCORE
+    docs = boxscores(pipeline_env)
+    assert docs[-1] == FINAL_BOXSCORE and len({d["_id"] for d in docs}) == len(docs)
+    for doc in docs:
+        assert_matches_events(doc)
+
+    def polls(figures: dict, of: str) -> float:
+        return figures[("boxscore_live_polls_total", (("of", of),))]
+
+    # listening: one poll of every stream (the first), then a HEAD per change heard, no more
+    assert polls(healthy, "every") == 1.0
+    assert 24 <= polls(healthy, "heard") <= 24 + 21  # each line, and at most one per rewrite of the flood
+    assert healthy[("boxscore_live_change_notifications_total", (("kind", "ignored"),))] >= 24
+    assert healthy[("boxscore_live_change_feed_listening", ())] == 1.0
+    # cut: polled every 0.5 s, as without a feed
+    assert cut[("boxscore_live_change_feed_listening", ())] == 0.0
+    assert polls(cut, "every") - polls(healthy, "every") >= 5
+    # back: listening, a full poll at the new listen, then HEADs again
+    assert polls(back, "heard") - polls(cut, "heard") >= len(lines) - 34
+    assert back[("boxscore_live_service_failures_total", (("service", "s3"),))] == 0.0
