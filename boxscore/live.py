@@ -534,7 +534,14 @@ class LiveLoop(Generic[V]):
                 continue
             matchup = matchups[game]
             home, away, players = league.sides(matchup.home, matchup.away)
-            record.unwritten = build_boxscore(tally, home, away, players, game_id, self.multi)
+            document = build_boxscore(tally, home, away, players, game_id, self.multi)
+            if document == record.final and record.unwritten is None:
+                # the final as it is stored (the end-of-game line after the final clock, heard on its
+                # own): nothing to write again, no second final to announce or finalize
+                record.changed_at, record.changed_tick, record.held_back = None, None, ""
+                self.watch.caught_up(now, game)
+                continue
+            record.unwritten = document
             record.unwritten_seen, record.changed_at, record.held_back = record.changed_at or "", None, ""
             record.unwritten_tick, record.changed_tick = record.changed_tick, None
             if tally.quality.rejected > record.rejected_said:

@@ -184,11 +184,15 @@ class Watch:
         elif game.state == "waiting":
             game.state = "live"
         if caught_up:
-            if game.behind_said and game.behind_since is not None:
-                self._moments.append(
-                    Moment("sidearm.game.caught-up", *resource, {"behind_seconds": round(now - game.behind_since, 1)})
-                )
-            game.behind_since, game.behind_said = None, False
+            self.caught_up(now, key)
+
+    def caught_up(self, now: float, key: str) -> None:
+        """The game's box score shows its stream as it is now (stored, or unchanged by the change)."""
+        game = self._game(key)
+        if game.behind_said and game.behind_since is not None:
+            behind = {"behind_seconds": round(now - game.behind_since, 1)}
+            self._moments.append(Moment("sidearm.game.caught-up", *self._resource(game.game_id), behind))
+        game.behind_since, game.behind_said = None, False
 
     def finalized(self, game_ids: Sequence[str]) -> None:
         """These games' results are in the season tables."""

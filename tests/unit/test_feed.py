@@ -216,3 +216,18 @@ def test_a_poll_of_heard_games_returns_those_changed_and_those_left_unread_in_id
     assert loop.polled(0.0, versions) == ["a", "b", "c"]  # new: every one changed
     assert loop.polled(1.0, {"b": version(FINAL)}, games={"b", "z"}) == ["a", "b", "c"]  # none read yet
     assert loop.unread() == ["a", "b", "c"] and loop.busy()
+
+
+def test_the_end_of_game_line_heard_on_its_own_after_the_final_writes_nothing_again() -> None:
+    """The feed hears each write, so the line after the final clock comes in a tick of its own: the
+    box score it gives is the final as stored, so nothing is written, announced or finalized again."""
+    ended = FINAL + b"-1 00:00 0 0 0\n"
+    world = FeedWorld(
+        at((2.3, {SINGLE: LIVE}), (7.7, {SINGLE: FINAL}), (8.0, {SINGLE: ended})), changes=[2.3, 7.7, 8.0]
+    )
+    final = follow(world, one_game(), fallback=5.0)
+    assert final["event_id"] == 2 and final["final"]
+    assert world.upserted == [2.3, 7.7]
+    assert world.finalized == [[GAME_A]]
+    assert [m.event for m in world.moments if m.event == "sidearm.game.final"] == ["sidearm.game.final"]
+    assert world.effects.count("ReadStreams") == 3  # the end-of-game line was read, and changed nothing
