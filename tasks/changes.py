@@ -88,9 +88,15 @@ class ListeningFeed:
     or fails; ``stopping`` is set when the feed is closed, for ``follow`` to end at its next record.
     """
 
-    def __init__(self, describe: str, follow: Callable[[Stopping], Iterator[Record]]) -> None:
+    def __init__(
+        self,
+        describe: str,
+        follow: Callable[[Stopping], Iterator[Record]],
+        release: Callable[[], object] = lambda: None,
+    ) -> None:
         self.describe = describe
         self._follow = follow
+        self._release = release  # what the feed holds beyond one stream (a gRPC channel), let go at close
         self._changed = threading.Condition()
         self._keys: set[str] = set()
         self._malformed, self._first_malformed = 0, ""
@@ -144,6 +150,7 @@ class ListeningFeed:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
+        self._release()
 
 
 class NoFeed(LookupError):

@@ -9,6 +9,7 @@ until it is listened to again: the full poll that follows every new listen cover
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -47,6 +48,13 @@ def follow_events(events: Iterable[Any]) -> Iterator[Record]:
         yield from records_of(event)
 
 
+def _close(events: Any) -> None:
+    """Close the notification stream's response; the listening thread may be closing it too (a
+    stream that ended), which minio-py does not guard against."""
+    with contextlib.suppress(Exception):
+        events.__exit__(None, None, None)
+
+
 def minio_feed(endpoint: str, storage_options: dict[str, Any], bucket: str, key: str) -> ListeningFeed:
     """The change feed of the stream(s) at ``bucket/key`` from the MinIO server at ``endpoint``."""
     from minio import Minio  # loaded only by runs that follow MinIO
@@ -61,7 +69,7 @@ def minio_feed(endpoint: str, storage_options: dict[str, Any], bucket: str, key:
 
     def follow(stopping: Stopping) -> Iterator[Record]:
         events = client.listen_bucket_notification(bucket, prefix=key, events=EVENTS)
-        stopping.on_stop(lambda: events.__exit__(None, None, None))  # closes the response
+        stopping.on_stop(lambda: _close(events))
         with events:
             yield from follow_events(events)
 

@@ -139,4 +139,6 @@ class SeaweedFollower:
 def seaweed_feed(filer: str, bucket: str, key: str) -> ListeningFeed:
     """The change feed of the stream(s) at ``bucket/key`` from the SeaweedFS filer at ``filer`` (HTTP ``host:port``)."""
     follower = SeaweedFollower(filer, bucket, key)
-    return ListeningFeed(f"the change feed (SeaweedFS filer at {follower.target}, gRPC)", follower)
+    return ListeningFeed(
+        f"the change feed (SeaweedFS filer at {follower.target}, gRPC)", follower, follower.channel.close
+    )

@@ -8,11 +8,16 @@ Notification"), since MinIO itself cannot run here.
 
 from __future__ import annotations
 
+import http.server
+import json
 import threading
 from collections.abc import Iterator
+from typing import ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 from boxscore.feed import Heard
 from tasks.changes import ListeningFeed, NoFeed, Record, Stopping, change_feed
+from tasks.minio_feed import EVENTS, minio_feed
 from tasks.minio_feed import records_of as minio_records
 from tasks.seaweed_feed import Response
 from tasks.seaweed_feed import records_of as seaweed_records
@@ -134,3 +139,53 @@ def test_auto_picks_the_feed_of_the_server_s3_says_it_is_and_none_for_aws_or_off
             assert "no change feed" in str(reason) or "AWS" in str(reason)
         else:
             raise AssertionError(f"{server}: a feed where none can be")
+
+
+class ListenBucketNotification(http.server.BaseHTTPRequestHandler):
+    """MinIO's side of ``ListenBucketNotification`` as its documentation gives it: the bucket's
+    location when asked, then a 200 whose body is one JSON notification per line, blank lines
+    between them (MinIO's keep-alive), held open until the client goes."""
+
+    protocol_version = "HTTP/1.1"
+    lines: ClassVar[list[bytes]] = []
+    asked: ClassVar[list[dict[str, list[str]]]] = []
+
+    def do_GET(self) -> None:
+        query = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
+        if "location" in query:
+            body = b'<?xml version="1.0" encoding="UTF-8"?><LocationConstraint>us-east-1</LocationConstraint>'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self.asked.append(query)
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for line in self.lines:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+            self.wfile.flush()
+        self.close_connection = True
+        threading.Event().wait(1)  # the stream stays open a while, as MinIO's does
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_minio_py_reads_the_documented_stream_into_keys_through_the_feed() -> None:
+    ListenBucketNotification.lines = [b" \n", json.dumps(MINIO_PUT).encode() + b"\n", b" \n"]
+    ListenBucketNotification.asked = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ListenBucketNotification)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    feed = minio_feed(endpoint, {"key": "sidearm", "secret": "not-shown"}, "gamestreams", "saturday/")
+    try:
+        feed.listen()
+        heard = feed.wait(10.0)
+        assert heard.keys == frozenset({"gamestreams/saturday/g+1.txt"}) and heard.listening
+        (query,) = ListenBucketNotification.asked
+        assert query["prefix"] == ["saturday/"] and query["events"] == list(EVENTS)
+    finally:
+        feed.close()
+        server.shutdown()

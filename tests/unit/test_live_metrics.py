@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import socket
 import urllib.request
+from dataclasses import replace
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from boxscore.watch import Figures, GameFigures, Moment, ServiceFigures
+from boxscore.watch import FeedFigures, Figures, GameFigures, Moment, ServiceFigures
 from devstack.servers import HOST, free_ports
 from tasks.events import Announcer
 from tasks.metrics import LiveMetrics, MetricsServer
@@ -138,3 +139,21 @@ def test_an_event_that_cannot_be_sent_is_said_once_and_the_run_goes_on() -> None
     for _ in range(3):
         announcer.announce(Moment("sidearm.game.started", "sidearm.game.g1", "game g1"))
     assert said == ["Prefect events are not sent (ConnectionError: the Prefect API does not answer); the run goes on"]
+
+
+def test_a_run_with_a_change_feed_shows_how_it_polls_and_what_it_heard() -> None:
+    metrics = LiveMetrics()
+    metrics.record(replace(FIGURES, feed=FeedFigures(3, 41, 40, 7, 1, True)))
+    seen = scrape(metrics)
+    assert seen[("boxscore_live_polls_total", (("of", "every"),))] == 3
+    assert seen[("boxscore_live_polls_total", (("of", "heard"),))] == 41
+    assert seen[("boxscore_live_change_notifications_total", (("kind", "game"),))] == 40
+    assert seen[("boxscore_live_change_notifications_total", (("kind", "ignored"),))] == 7
+    assert seen[("boxscore_live_change_notifications_total", (("kind", "malformed"),))] == 1
+    assert seen[("boxscore_live_change_feed_listening", ())] == 1
+
+
+def test_a_run_without_a_feed_has_no_feed_metrics() -> None:
+    metrics = LiveMetrics()
+    metrics.record(FIGURES)
+    assert not [name for name, _ in scrape(metrics) if "change_" in name or "polls" in name]
