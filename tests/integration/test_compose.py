@@ -67,10 +67,14 @@ def env_file(directory: Path, password: str | None) -> Path:
 
 
 def compose_config(env: Path) -> subprocess.CompletedProcess[str]:
-    """``docker compose --env-file <env> config`` on the project's file, as a user runs it."""
+    """``docker compose --env-file <env> config`` on the project's file, as a user runs it, answered
+    in JSON (PyYAML reads a bare ``=`` value, which a password may be, as YAML's ``value`` tag)."""
     environ = {k: v for k, v in os.environ.items() if k not in COMPOSE_VARIABLES}
     return subprocess.run(
-        [str(installed("docker-compose")), "--env-file", str(env), "-f", str(ROOT / "docker-compose.yaml"), "config"],
+        [
+            *(str(installed("docker-compose")), "--env-file", str(env), "-f", str(ROOT / "docker-compose.yaml")),
+            *("config", "--format", "json"),
+        ],
         cwd=ROOT,
         env=environ,
         capture_output=True,
@@ -84,7 +88,7 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The services as compose resolves them from a .env holding :data:`PASSWORD`."""
     resolved = compose_config(env_file(tmp_path_factory.mktemp("compose"), PASSWORD))
     assert resolved.returncode == 0, resolved.stderr
-    return as_run(yaml.safe_load(resolved.stdout)["services"])
+    return as_run(json.loads(resolved.stdout)["services"])
 
 
 def as_run(value: Any) -> Any:
@@ -123,7 +127,7 @@ def test_any_printable_password_comes_back_exactly_in_every_service(
     ``\\``, ``"``, ``#`` and spaces included, every service gets the password as chosen."""
     resolved = compose_config(env_file(tmp_path_factory.mktemp("any"), password))
     assert resolved.returncode == 0, resolved.stderr
-    services = as_run(yaml.safe_load(resolved.stdout)["services"])
+    services = as_run(json.loads(resolved.stdout)["services"])
     assert services["mssql"]["environment"]["MSSQL_SA_PASSWORD"] == password
     assert services["minio"]["environment"]["MINIO_ROOT_PASSWORD"] == password
     assert services["mongo"]["environment"]["MONGO_INITDB_ROOT_PASSWORD"] == password
