@@ -36,13 +36,14 @@ from collections import defaultdict
 import psutil
 import pymongo
 
-from bench.common import ROOT, SCRATCH, league_day, save, tree_cpu
+from bench.common import ROOT, SCRATCH, league_day, load, save, tree_cpu
 from bench.freshness import percentile
 from devstack.servers import DaskScheduler, DaskWorker, LiveFlowProcess, SeaweedS3, SecantusMongo, running
 
 SPEED = 40  # game seconds per real second
 SPEEDS = {1000: 10}  # sizes this machine cannot feed at SPEED
 POLL = 0.2
+FALLBACK = 5.0  # with the change feed: every stream polled this often besides
 SEED = 29
 WATCH_EVERY = 0.05
 #: Freshness is also reported for events written this long after the first write: the Dask
@@ -124,12 +125,12 @@ def quiet_dask_env() -> dict[str, str]:
     }
 
 
-def run(games: int, poll: float = POLL, cluster: str = "threads") -> dict:
+def run(games: int, poll: float = POLL, cluster: str = "threads", feed: str = "off") -> dict:
     from boxscore.replay import replay_schedule
     from boxscore.synthetic import synthetic_league
     from flows.gamestream import play
 
-    workdir = SCRATCH / f"many-{games}-{cluster}"
+    workdir = SCRATCH / f"many-{games}-{cluster}-{feed}"
     speed = SPEEDS.get(games, SPEED)
     shutil.rmtree(workdir, ignore_errors=True)
     league = synthetic_league(games, SEED)
@@ -140,7 +141,7 @@ def run(games: int, poll: float = POLL, cluster: str = "threads") -> dict:
     dask = [scheduler, *(DaskWorker(workdir / "dask", scheduler.address, f"worker-{i}") for i in (1, 2))]
     servers = (SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo"), *(dask if cluster == "processes" else ()))
     with running(*servers) as (s3, mongo, *workers):
-        env = {**league_day(workdir, league, s3, mongo), "PREFECT_LOGGING_LEVEL": "INFO"}
+        env = {**league_day(workdir, league, s3, mongo), "PREFECT_LOGGING_LEVEL": "INFO", "CHANGE_FEED": feed}
         prefix = env["GAMESTREAM_URL"]
         if workers:
             env["DASK_ADDRESS"] = scheduler.address
@@ -150,7 +151,10 @@ def run(games: int, poll: float = POLL, cluster: str = "threads") -> dict:
             workdir / "flow",
             project_dir=ROOT,
             extra_env=env,
-            args=["--poll-interval", str(poll), "--settle-seconds", "1", "--stall-timeout", "120"],
+            args=[
+                *("--poll-interval", str(poll), "--settle-seconds", "1", "--stall-timeout", "120"),
+                *("--fallback-interval", str(FALLBACK)),
+            ],
         )
         flow.start(timeout=300)
         flow_process = psutil.Process(flow.process.pid)
@@ -196,6 +200,8 @@ def run(games: int, poll: float = POLL, cluster: str = "threads") -> dict:
     return {
         "games": games,
         "cluster": cluster,
+        "change_feed": feed,
+        "fallback_interval": FALLBACK if feed != "off" else None,
         "speed": speed,
         "poll_interval": poll,
         "events": events,
@@ -229,7 +235,7 @@ def run(games: int, poll: float = POLL, cluster: str = "threads") -> dict:
     }
 
 
-def main(sizes: list[int], clusters: list[str]) -> None:
+def main(sizes: list[int], clusters: list[str], feeds: list[str]) -> None:
     (SCRATCH / "many-prefect").mkdir(parents=True, exist_ok=True)
     os.environ.update(
         {
@@ -241,17 +247,31 @@ def main(sizes: list[int], clusters: list[str]) -> None:
     results = []
     for cluster in clusters:
         for games in sizes:
-            print(f"{games} concurrent games at {SPEEDS.get(games, SPEED)}x, poll {POLL} s, {cluster} ...", flush=True)
-            started = time.perf_counter()
-            result = run(games, cluster=cluster)
-            print(f"  {result} ({time.perf_counter() - started:.0f} s)", flush=True)
-            results.append(result)
-    print("saved", save("many_games", {"runs": results}))
+            for feed in feeds:
+                print(
+                    f"{games} concurrent games at {SPEEDS.get(games, SPEED)}x, poll {POLL} s, {cluster}, "
+                    f"CHANGE_FEED={feed} ...",
+                    flush=True,
+                )
+                started = time.perf_counter()
+                result = run(games, cluster=cluster, feed=feed)
+                print(f"  {result} ({time.perf_counter() - started:.0f} s)", flush=True)
+                results.append(result)
+    measured = {(r["games"], r["cluster"], r["change_feed"]) for r in results}
+    kept = [
+        r
+        for r in (load("many_games") or {}).get("runs", [])
+        if (r["games"], r.get("cluster", "threads"), r.get("change_feed", "off")) not in measured
+    ]
+    print("saved", save("many_games", {"runs": kept + results}))  # the sizes not run again keep their figures
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("games", nargs="*", type=int, default=[10, 100, 1000])
     parser.add_argument("--cluster", choices=["threads", "processes"], action="append")
+    parser.add_argument(
+        "--change-feed", choices=["off", "auto"], action="append", help="polling only, or the store's feed (both)"
+    )
     args = parser.parse_args()
-    main(args.games, args.cluster or ["threads", "processes"])
+    main(args.games, args.cluster or ["threads", "processes"], args.change_feed or ["off", "auto"])

@@ -76,6 +76,8 @@ def main() -> None:
             f"{fresh['p95_s']} | {fresh['max_s']} | {fresh['target_p95_s']} |",
             "",
         ]
+    if feed := load("change_feed"):
+        lines += change_feed_table(feed)
     if following := load("following"):
         lines += following_table(following)
     if floor := load("tick_floor"):
@@ -380,13 +382,14 @@ def many_games_table(runs: list[dict]) -> list[str]:
     lines = [
         "## Many games: concurrent synthetic games replayed, poll 0.2 s",
         "",
-        "| games | Dask | speed | events | replay (s / scheduled) | p50 (s) | p95 (s) | max (s) "
+        "| games | Dask | change feed | speed | events | replay (s / scheduled) | p50 (s) | p95 (s) | max (s) "
         "| p95 / max after the first 10 s | target p95 (s) "
         "| events/s | flow ms / event | flow ms / poll | workers ms / event | flow peak RSS (MiB) |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {r['games']:,} | {r.get('cluster', 'threads')} | {r['speed']}x | {r['events']:,} | {r['replay_s']} / "
+        f"| {r['games']:,} | {r.get('cluster', 'threads')} | {_feed(r)} | {r['speed']}x | {r['events']:,} | "
+        f"{r['replay_s']} / "
         f"{r['replay_s_scheduled']} | {r['p50_s']} | {r['p95_s']} | {r['max_s']} | "
         f"{r.get('settled_p95_s', '-')} / {r.get('settled_max_s', '-')} | {r['target_p95_s']} | "
         f"{r['events_per_s']} | {r.get('flow_ms_per_event', '-')} | {r.get('flow_ms_per_poll', '-')} | "
@@ -398,12 +401,13 @@ def many_games_table(runs: list[dict]) -> list[str]:
         "Where the CPU seconds of each run went (the flow's figure includes its Prefect API server, "
         "whose own share is shown beside it):",
         "",
-        "| games | Dask | live flow | of which its Prefect API | Dask scheduler | Dask workers | S3 server "
-        "| MongoDB server | simulator + watcher |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| games | Dask | change feed | live flow | of which its Prefect API | Dask scheduler | Dask workers "
+        "| S3 server | MongoDB server | simulator + watcher |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {r['games']:,} | {r.get('cluster', 'threads')} | {r['flow_cpu_s']} | {r['prefect_api_cpu_s']} | "
+        f"| {r['games']:,} | {r.get('cluster', 'threads')} | {_feed(r)} | {r['flow_cpu_s']} | "
+        f"{r['prefect_api_cpu_s']} | "
         f"{r.get('scheduler_cpu_s') or '-'} | {r.get('workers_cpu_s') or '-'} | {r['s3_server_cpu_s']} | "
         f"{r['mongo_server_cpu_s']} | {r['simulator_and_watcher_cpu_s']} |"
         for r in runs
@@ -411,9 +415,46 @@ def many_games_table(runs: list[dict]) -> list[str]:
     return [*lines, ""]
 
 
+def _feed(run: dict) -> str:
+    """How a many-games run heard of changes: polling only, or the feed with its fallback."""
+    feed = run.get("change_feed", "off")
+    return "off (polling)" if feed == "off" else f"on, fallback {run['fallback_interval']:g} s"
+
+
+def change_feed_table(result: dict) -> list[str]:
+    lines = [
+        "## The change feed against polling at 0.2 s (one game; an idle game)",
+        "",
+        f"The recorded game at {result['delay']} s per game second, then a game idle for "
+        f"{result['idle_seconds']:.0f} s, each mode twice in alternating order (freshness: the worse run; "
+        "idle: the mean). Freshness: end of the S3 write -> the box score readable in MongoDB "
+        "(a watcher reading every 2 ms).",
+        "",
+        "| mode | p50 (ms) | p95 (ms) | max (ms) | idle: S3 requests / min | idle: CPU ms / min |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, row in result["modes"].items():
+        fresh, idle = row["freshness"], row["idle"]
+        lines.append(
+            f"| {label} | {fresh['p50_ms']} | {fresh['p95_ms']} | {fresh['max_ms']} | "
+            f"{idle['s3_requests_per_min']} | {idle['cpu_ms_per_min']} |"
+        )
+    ratios = result["idle_feed_over_polling"]
+    lines += [
+        "",
+        f"Idle game, feed / polling: S3 requests {ratios['s3_requests_per_min']}, CPU {ratios['cpu_ms_per_min']} "
+        "(target: at most 0.05 each).",
+        "",
+    ]
+    return lines
+
+
 def many_games_chart(runs: list[dict]) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    games = [str(r["games"]) for r in runs]
+    games = [
+        f"{r['games']} {r.get('cluster', 'threads')[0]}{' feed' if r.get('change_feed', 'off') != 'off' else ''}"
+        for r in runs
+    ]
     width = 0.25
     for offset, key, label in ((-width, "p50_s", "p50"), (0, "p95_s", "p95"), (width, "max_s", "max")):
         left.bar([i + offset for i in range(len(runs))], [r[key] for r in runs], width, label=label)

@@ -86,9 +86,11 @@ def follower(
     sql_file: Path,
     poll: float,
     reader: str = "s3fs",
+    change_feed: str = "off",
 ) -> Follower:
     """The live flow of ``tree`` on a new prefix and database, reading through ``reader``
-    (``S3_READER``), polling every ``poll`` s, no finalize."""
+    (``S3_READER``), polling every ``poll`` s (``change_feed`` off: these benchmarks measure
+    polling; a tree before the feed ignores the setting), no finalize."""
     s3, mongo = servers
     prefix = f"s3://{s3.bucket}/{label}-{time.monotonic_ns()}/"
     database = f"ticks_{time.monotonic_ns()}"
@@ -98,6 +100,7 @@ def follower(
         "MONGO_DB": database,
         "S3_READER": reader,
         "DASK_LOGGING__DISTRIBUTED": "warning",
+        "CHANGE_FEED": change_feed,
     }
     flow = LiveFlowProcess(
         SCRATCH / f"ticks-{label}-{time.monotonic_ns()}",

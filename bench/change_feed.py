@@ -1,0 +1,212 @@
+"""The change feed against polling, side by side in one run: one game's freshness, an idle game's cost.
+
+    make bench-feed       (or: .venv/bin/python -m bench.change_feed [delay] [idle_seconds])
+
+On local SeaweedFS and SecantusDB, the live flow follows the recorded game twice, with
+``CHANGE_FEED=off`` (polling every 0.2 s, what a user has without a feed) and with the feed on
+(the filer's metadata stream; every stream polled every 5 s besides), in alternating order:
+
+- **freshness**: the game replayed at ``delay`` real seconds per game second (default 0.02);
+  a watcher reads the newest box score every 2 ms; for each event, the time from the end of
+  its S3 write to the first box score that covers it;
+- **an idle game**: a game stream that does not change for ``idle_seconds`` (default 30):
+  the S3 requests the process sent (counted on botocore's ``before-send``, every client of the
+  process) and the process's CPU time, both per minute.
+
+Prints a table and saves ``bench/results/change_feed.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tabulate import tabulate
+
+from bench.common import SCRATCH, save
+from devstack.servers import SeaweedS3, SecantusMongo, local_pipeline_env, running
+
+MODES = {"polling every 0.2 s (CHANGE_FEED=off)": "off", "change feed (fallback 5 s)": "auto"}
+POLL, FALLBACK = 0.2, 5.0
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+class Requests:
+    """S3 requests this process sends, counted as botocore sends them. Made before any S3 client:
+    a client copies the session's handlers when it is created."""
+
+    def __init__(self) -> None:
+        from tasks.stream import botocore_session
+
+        self.count = 0
+        botocore_session().register("before-send.s3", self._sent)
+
+    def _sent(self, **_: Any) -> None:
+        self.count += 1
+
+
+def freshness(url: str, storage_options: dict, mongo_url: str, delay: float, follow: Callable[[], Any]) -> dict:
+    import pymongo
+
+    from boxscore.replay import replay_frames
+    from flows.gamestream import RECORDED_GAME
+    from tasks.stream import write_stream
+
+    live = follow()
+    written: dict[int, float] = {}
+    shown: list[tuple[float, int]] = []
+    done = threading.Event()
+    collection = pymongo.MongoClient(mongo_url).sidearm[os.environ["MONGO_COLLECTION"]]
+
+    def watch() -> None:
+        while not done.is_set():
+            latest = collection.find_one(sort=[("_id", -1)], projection={"_id": 1})
+            if latest and (not shown or latest["_id"] > shown[-1][1]):
+                shown.append((time.perf_counter(), latest["_id"]))
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    started, elapsed = time.perf_counter(), 0
+    for frame in replay_frames(RECORDED_GAME.read_text()):
+        elapsed += frame.wait_game_seconds
+        time.sleep(max(0.0, started + elapsed * delay - time.perf_counter()))
+        write_stream(url, frame.text, storage_options)
+        event = int(frame.text.rstrip("\n").rsplit("\n", 1)[-1].split()[0])
+        if event >= 0:
+            written[event] = time.perf_counter()
+    live.result(timeout=600)
+    done.set()
+    watcher.join()
+    lags = [
+        max(0.0, first - at)
+        for event, at in written.items()
+        if (first := next((t for t, shown_id in shown if shown_id >= event), None)) is not None
+    ]
+    return {
+        "events": len(lags),
+        "p50_ms": round(1000 * statistics.median(lags), 1),
+        "p95_ms": round(1000 * percentile(lags, 0.95), 1),
+        "max_ms": round(1000 * max(lags), 1),
+    }
+
+
+def idle(
+    url: str, storage_options: dict, mongo_url: str, seconds: float, follow: Callable[[], Any], requests: Requests
+) -> dict:
+    import pymongo
+
+    from flows.gamestream import RECORDED_GAME
+    from tasks.stream import write_stream
+
+    lines = [line for line in RECORDED_GAME.read_text().splitlines() if line.strip()]
+    live = follow()  # it polls for the stream, then reads it as a feed writes it
+    write_stream(url, "\n".join(lines[:10]) + "\n", storage_options)
+    collection = pymongo.MongoClient(mongo_url).sidearm[os.environ["MONGO_COLLECTION"]]
+    while collection.find_one({"event_id": 9}) is None:  # the run has read the stream as it is
+        time.sleep(0.05)
+    time.sleep(1.0)  # the tick that wrote it, and the first full poll after it, are over
+    cpu, wall, sent = time.process_time(), time.perf_counter(), requests.count
+    time.sleep(seconds)
+    cpu, wall, sent = time.process_time() - cpu, time.perf_counter() - wall, requests.count - sent
+    write_stream(url, "\n".join(lines) + "\n", storage_options)  # the game ends: the run stops
+    live.result(timeout=300)
+    return {
+        "seconds": round(wall, 1),
+        "s3_requests_per_min": round(60 * sent / wall, 1),
+        "cpu_ms_per_min": round(60_000 * cpu / wall, 1),
+    }
+
+
+def main(delay: float = 0.02, idle_seconds: float = 30.0) -> None:
+    workdir = SCRATCH / "change_feed"
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.environ.update(
+        {
+            "PREFECT_HOME": str(workdir / "prefect"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "WARNING",
+            "DASK_LOGGING__DISTRIBUTED": "warning",
+            "LIVE_METRICS_ADDRESS": "",
+        }
+    )
+    requests = Requests()
+    with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
+        os.environ.update(local_pipeline_env(s3, mongo, workdir / "sidearmdb.sqlite"))
+        from devstack.follow import start_polling
+        from flows.gamestream import SEED_DIR
+        from flows.live_boxscore import live_boxscore
+        from tasks.reference import read_seed, reset_reference
+
+        reset_reference.fn(os.environ["SQL_URL"], *read_seed(SEED_DIR))
+        rows: dict[str, dict[str, Any]] = {label: {} for label in MODES}
+        for run, order in enumerate((list(MODES), list(reversed(MODES)))):
+            for label in order:
+                os.environ["CHANGE_FEED"] = MODES[label]
+                prefix = f"s3://{s3.bucket}/{MODES[label]}-{run}"
+
+                def follow() -> Any:
+                    return start_polling(
+                        lambda: live_boxscore(poll_interval=POLL, fallback_interval=FALLBACK, settle_seconds=0.5)
+                    )
+
+                os.environ["GAMESTREAM_URL"] = f"{prefix}-game.txt"
+                os.environ["MONGO_COLLECTION"] = f"fresh_{MODES[label]}_{run}"
+                print(f"{label}: freshness, run {run + 1}", flush=True)
+                fresh = freshness(os.environ["GAMESTREAM_URL"], s3.storage_options, mongo.url, delay, follow)
+                os.environ["GAMESTREAM_URL"] = f"{prefix}-idle.txt"
+                os.environ["MONGO_COLLECTION"] = f"idle_{MODES[label]}_{run}"
+                print(f"{label}: an idle game for {idle_seconds:.0f} s, run {run + 1}", flush=True)
+                quiet = idle(
+                    os.environ["GAMESTREAM_URL"], s3.storage_options, mongo.url, idle_seconds, follow, requests
+                )
+                rows[label].setdefault("runs", []).append({"freshness": fresh, "idle": quiet})
+                print(f"  {fresh}; idle: {quiet}", flush=True)
+    table = []
+    for label, row in rows.items():
+        runs = row["runs"]
+        row["freshness"] = {key: max(r["freshness"][key] for r in runs) for key in ("p50_ms", "p95_ms", "max_ms")}
+        row["idle"] = {
+            key: round(statistics.mean(r["idle"][key] for r in runs), 1)
+            for key in ("s3_requests_per_min", "cpu_ms_per_min")
+        }
+        table.append(
+            [
+                label,
+                row["freshness"]["p50_ms"],
+                row["freshness"]["p95_ms"],
+                row["freshness"]["max_ms"],
+                row["idle"]["s3_requests_per_min"],
+                row["idle"]["cpu_ms_per_min"],
+            ]
+        )
+    off, on = (rows[label]["idle"] for label in MODES)
+    ratios = {key: round(on[key] / off[key], 3) if off[key] else None for key in on}
+    headers = ["mode", "write -> MongoDB p50 ms", "p95 ms", "max ms", "idle: S3 requests/min", "idle: CPU ms/min"]
+    print(tabulate(table, headers=headers))
+    print(
+        f"idle game, feed / polling: S3 requests {ratios['s3_requests_per_min']}, CPU {ratios['cpu_ms_per_min']} "
+        "(target <= 0.05 each); freshness p95 target <= 50 ms"
+    )
+    print(
+        "saved",
+        save(
+            "change_feed",
+            {"delay": delay, "idle_seconds": idle_seconds, "modes": rows, "idle_feed_over_polling": ratios},
+        ),
+    )
+
+
+if __name__ == "__main__":
+    main(*(float(arg) for arg in sys.argv[1:]))
