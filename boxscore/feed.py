@@ -19,7 +19,9 @@ from boxscore.games import game_id_of, is_prefix
 from boxscore.live import SINGLE, Backoff, Notice
 from boxscore.watch import FeedFigures
 
-#: More heard games than this in one tick are polled with one LIST of the prefix, not a HEAD each.
+#: More heard games than this in one tick (and more than a tenth of the games a LIST would return)
+#: are polled with one LIST of the prefix, not a HEAD each: a LIST answers 1,000 games a request,
+#: and reading one of its entries costs about a tenth of a HEAD.
 HEAD_AT_MOST = 64
 #: An idle loop waits at least this long: a due time it rounds to ``now`` never spins it.
 LEAST_WAIT = 0.001
@@ -129,15 +131,16 @@ class Feed:
 
     # -- polling -----------------------------------------------------------------------------
 
-    def to_poll(self, now: float) -> frozenset[str] | None:
+    def to_poll(self, now: float, known: int = 0) -> frozenset[str] | None:
         """What the tick's poll asks: every stream (``None``), these games, or nothing (empty).
 
         Every stream while the feed does not listen, and every ``fallback_interval`` while it
-        does; otherwise the games heard of since the last poll (a LIST if there are many).
+        does; otherwise the games heard of since the last poll (a LIST if they are many, for the
+        ``known`` games a LIST returns).
         """
         if not self.listening or now - self.full_poll_at >= self.fallback_interval:
             return None
-        if len(self.heard) > HEAD_AT_MOST:
+        if len(self.heard) > max(HEAD_AT_MOST, known // 10):
             return None
         return frozenset(self.heard)
 

@@ -523,7 +523,7 @@ def _poll(state: LoopState, now: float) -> Effect | None:
     if feed is not None and feed.listen_due(now):
         feed.listened(now)
         return Listen()
-    games = None if feed is None else feed.to_poll(now)
+    games = None if feed is None else feed.to_poll(now, len(loop.games))
     if loop.poll_due(now) and (games is None or games):
         if feed is not None:
             feed.poll_asked(now, games)

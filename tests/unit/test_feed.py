@@ -231,3 +231,13 @@ def test_the_end_of_game_line_heard_on_its_own_after_the_final_writes_nothing_ag
     assert world.finalized == [[GAME_A]]
     assert [m.event for m in world.moments if m.event == "sidearm.game.final"] == ["sidearm.game.final"]
     assert world.effects.count("ReadStreams") == 3  # the end-of-game line was read, and changed nothing
+
+
+def test_with_many_games_known_a_tenth_of_them_heard_are_still_heads() -> None:
+    feed = Feed("a test's", DAY, 1.0, 5.0, listening=True, full_poll_at=0.0)
+    feed.heard = {f"g{n}" for n in range(900)}
+    assert feed.to_poll(1.0, known=10_000) == frozenset(feed.heard)  # 900 HEADs, not a LIST of 10,000
+    feed.heard.add("g900")
+    feed.heard |= {f"h{n}" for n in range(100)}
+    assert feed.to_poll(1.0, known=10_000) is None  # 1,001: one LIST
+    assert feed.to_poll(1.0, known=100) is None
