@@ -14,7 +14,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 # with the cache off, every process a test, the demo or a benchmark starts compiles it again.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: venv tools debian-tools go-tools demo up worker notebook down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-feed bench-many bench-gameday bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite clean
+.PHONY: venv tools debian-tools go-tools demo up worker notebook down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-feed bench-objects bench-many bench-gameday bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite clean
 
 # uv resolves the requirements as pip does, in one resolution (s3fs, aiobotocore and botocore
 # together), and installs them many times faster, which is most of a clean clone's set-up
@@ -109,6 +109,9 @@ bench-long: bench-venv  ## 10^5..10^7 events: ours vs PySpark local[2] vs pyarro
 bench-freshness: venv  ## the recorded game at 0.05 s per game second, poll 0.2 s
 	$(BIN)/python -m bench.freshness
 
+bench-objects: venv  ## 10,000 game objects under one prefix, 1 % changing a second, one live run with the change feed
+	$(BIN)/python -m bench.many_objects
+
 bench-feed: venv  ## the change feed against polling at 0.2 s, side by side: one game's freshness, an idle game's S3 requests and CPU
 	$(BIN)/python -m bench.change_feed
 
@@ -140,7 +143,7 @@ bench-worker-reads: venv  ## a tick's reads on a process cluster's two workers, 
 bench-suite: venv  ## make test on a clean clone of HEAD, timed from outside, with its slowest tests
 	$(BIN)/python -m bench.suite
 
-bench: bench-long bench-freshness bench-feed bench-many bench-gameday bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite  ## every figure, then bench/results/README.md, the charts, and each target against its figure
+bench: bench-long bench-freshness bench-feed bench-objects bench-many bench-gameday bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite  ## every figure, then bench/results/README.md, the charts, and each target against its figure
 	$(BIN)/python -m bench.report
 	$(BIN)/python -m bench.targets
 

@@ -21,15 +21,18 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
 
-from bench.common import SCRATCH, save
+from bench.common import ROOT, SCRATCH, load, save
+from bench.profile import where_cpu_goes
 from devstack.servers import SeaweedS3, SecantusMongo, local_pipeline_env, running
 
 MODES = {"polling every 0.2 s (CHANGE_FEED=off)": "off", "change feed (fallback 5 s)": "auto"}
@@ -102,7 +105,13 @@ def freshness(url: str, storage_options: dict, mongo_url: str, delay: float, fol
 
 
 def idle(
-    url: str, storage_options: dict, mongo_url: str, seconds: float, follow: Callable[[], Any], requests: Requests
+    url: str,
+    storage_options: dict,
+    mongo_url: str,
+    seconds: float,
+    follow: Callable[[], Any],
+    requests: Requests,
+    profile: Path | None = None,
 ) -> dict:
     import pymongo
 
@@ -117,8 +126,15 @@ def idle(
         time.sleep(0.05)
     time.sleep(1.0)  # the tick that wrote it, and the first full poll after it, are over
     cpu, wall, sent = time.process_time(), time.perf_counter(), requests.count
+    spy = None
+    if profile is not None:  # where the idle process's CPU goes: py-spy's samples, its busy threads only
+        command = [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(os.getpid()), "--rate", "100"]
+        command += ["--duration", f"{seconds:.0f}", "--format", "raw", "--output", str(profile), "--nonblocking"]
+        spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(seconds)
     cpu, wall, sent = time.process_time() - cpu, time.perf_counter() - wall, requests.count - sent
+    if spy is not None:
+        spy.wait(timeout=60)
     write_stream(url, "\n".join(lines) + "\n", storage_options)  # the game ends: the run stops
     live.result(timeout=300)
     return {
@@ -126,6 +142,49 @@ def idle(
         "s3_requests_per_min": round(60 * sent / wall, 1),
         "cpu_ms_per_min": round(60_000 * cpu / wall, 1),
     }
+
+
+def profile_idle(seconds: float = 30.0) -> None:
+    """Only an idle game followed with the feed, profiled by py-spy: where its CPU goes, saved beside
+    the last run's figures in ``change_feed.json``."""
+    workdir = SCRATCH / "change_feed_idle"
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.environ.update(
+        {
+            "PREFECT_HOME": str(workdir / "prefect"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "WARNING",
+            "DASK_LOGGING__DISTRIBUTED": "warning",
+            "LIVE_METRICS_ADDRESS": "",
+            "CHANGE_FEED": "auto",
+            "MONGO_COLLECTION": "idle_profiled",
+        }
+    )
+    requests = Requests()
+    with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
+        os.environ.update(local_pipeline_env(s3, mongo, workdir / "sidearmdb.sqlite"))
+        from devstack.follow import start_polling
+        from flows.gamestream import SEED_DIR
+        from flows.live_boxscore import live_boxscore
+        from tasks.reference import read_seed, reset_reference
+
+        reset_reference.fn(os.environ["SQL_URL"], *read_seed(SEED_DIR))
+        os.environ["GAMESTREAM_URL"] = f"s3://{s3.bucket}/profiled-idle.txt"
+
+        def follow() -> Any:
+            return start_polling(
+                lambda: live_boxscore(poll_interval=POLL, fallback_interval=FALLBACK, settle_seconds=0.5)
+            )
+
+        raw = workdir / "idle.raw"
+        quiet = idle(os.environ["GAMESTREAM_URL"], s3.storage_options, mongo.url, seconds, follow, requests, raw)
+    shares = where_cpu_goes(raw, ROOT)
+    print(quiet)
+    print(tabulate(sorted(shares.items(), key=lambda item: -item[1]), headers=["where", "share of samples"]))
+    saved = load("change_feed") or {}
+    saved["idle_profile"] = {"idle": quiet, "shares": shares}
+    print("saved", save("change_feed", saved))
 
 
 def main(delay: float = 0.02, idle_seconds: float = 30.0) -> None:
@@ -209,4 +268,7 @@ def main(delay: float = 0.02, idle_seconds: float = 30.0) -> None:
 
 
 if __name__ == "__main__":
-    main(*(float(arg) for arg in sys.argv[1:]))
+    if sys.argv[1:2] == ["--profile-idle"]:
+        profile_idle()
+    else:
+        main(*(float(arg) for arg in sys.argv[1:]))

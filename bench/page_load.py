@@ -39,7 +39,7 @@ import aiohttp
 import pymongo
 from tabulate import tabulate
 
-from bench.common import SCRATCH, export, save
+from bench.common import SCRATCH, export, load, save
 from bench.freshness import percentile
 from devstack.servers import BoxScorePage, SeaweedS3, SecantusMongo, running, wait_until
 
@@ -220,24 +220,27 @@ class StreamedGame:
 
 
 def s3_to_subscribers(
-    tree: Path, s3: SeaweedS3, mongo: SecantusMongo, workdir: Path, seconds: float, refresh: float
+    tree: Path, s3: SeaweedS3, mongo: SecantusMongo, workdir: Path, seconds: float, refresh: float, feed: str = "off"
 ) -> dict:
-    """The live flow (poll 0.2 s) follows a game written to S3 while 1,000 subscribers of its page
-    receive each box score: the delay from each event's S3 write to the subscribers."""
+    """The live flow (poll 0.2 s; with ``feed`` ``auto``, the store's change feed) follows a game
+    written to S3 while 1,000 subscribers of its page receive each box score: the delay from each
+    event's S3 write to the subscribers."""
     from bench.tick_floor import follower, write_events
     from boxscore.synthetic import synthetic_league
     from flows.gamestream import SEED_DIR
     from tasks.reference import read_seed, reset_reference
 
     league = synthetic_league(1, seed=5, shots=(90, 90))
-    sql_file = workdir / f"push-{refresh}.sqlite"
+    sql_file = workdir / f"push-{refresh}-{feed}.sqlite"
     teams, players = read_seed(SEED_DIR)
     reset_reference.fn(f"sqlite:///{sql_file}", teams + league.teams, players + league.players, league.matchups)
     game = next(iter(league.recordings))
-    prefix, flow, collection = follower(f"push{refresh * 10:.0f}", tree, (s3, mongo), sql_file, PUSH_POLL)
+    prefix, flow, collection = follower(
+        f"push{refresh * 10:.0f}{feed}", tree, (s3, mongo), sql_file, PUSH_POLL, change_feed=feed
+    )
     write_events(prefix, league.recordings, {game: 10}, s3.storage_options)
     database = collection.database.name
-    page = BoxScorePage(workdir / f"push-{refresh}", mongo_url=mongo.url, mongo_db=database, project_dir=tree)
+    page = BoxScorePage(workdir / f"push-{refresh}-{feed}", mongo_url=mongo.url, mongo_db=database, project_dir=tree)
     page.refresh_seconds = refresh
     try:
         flow.start(timeout=300)
@@ -246,7 +249,24 @@ def s3_to_subscribers(
             pushed = asyncio.run(subscribers(f"{page.url}/games/{game}/events", SUBSCRIBERS, seconds, streamed.written))
     finally:
         flow.stop()
-    return {"poll_seconds": PUSH_POLL, "refresh_seconds": refresh, **pushed}
+    return {"poll_seconds": PUSH_POLL, "refresh_seconds": refresh, "change_feed": feed, **pushed}
+
+
+def push_only(seconds: float) -> None:
+    """Only the end-to-end push, polling against the change feed, side by side in one run; the
+    other figures of ``page_load.json`` are kept."""
+    workdir = SCRATCH / "page-push"
+    shutil.rmtree(workdir, ignore_errors=True)
+    saved = load("page_load") or {"before": BEFORE, "seconds": seconds, "results": {}}
+    after = saved["results"].setdefault("after (this tree)", {})
+    with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
+        tree = export(None)
+        for feed in ("off", "auto", "auto", "off"):  # ABBA: each mode once early, once late
+            print(f"the live flow, CHANGE_FEED={feed}, and {SUBSCRIBERS} subscribers, refresh 0.5 s ...", flush=True)
+            pushed = s3_to_subscribers(tree, s3, mongo, workdir, seconds, 0.5, feed)
+            print(json.dumps(pushed), flush=True)
+            after.setdefault(f"s3_to_subscribers_feed_{feed}", []).append(pushed)
+    save("page_load", saved)
 
 
 def has_events(tree: Path) -> bool:
@@ -330,5 +350,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", default=BEFORE, help="the commit to compare with")
     parser.add_argument("--seconds", type=float, default=SECONDS)
+    parser.add_argument(
+        "--push-only", action="store_true", help="only S3 write -> subscribers, polling against the change feed"
+    )
     args = parser.parse_args()
-    main(args.before, args.seconds)
+    if args.push_only:
+        push_only(args.seconds)
+    else:
+        main(args.before, args.seconds)

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from bench.common import RESULTS, load
-from bench.targets import targets_markdown
+from bench.targets import FEED_TARGETS, targets_markdown
 
 
 def main() -> None:
@@ -28,6 +28,12 @@ def main() -> None:
         *targets_markdown(),
         "Why a target is missed, and where the time goes: "
         "[docs/benchmarks.md](../../docs/benchmarks.md#issue-35s-targets).",
+        "",
+        "## Targets (issue #46: the change feed), each against its benchmark's last figure",
+        "",
+        *targets_markdown(FEED_TARGETS),
+        "What each compares, and why a target is missed: "
+        "[docs/benchmarks.md](../../docs/benchmarks.md#the-change-feed-46).",
         "",
     ]
     if long:
@@ -321,14 +327,17 @@ def page_load_table(page: dict) -> list[str]:
                 ]
     for label, result in page["results"].items():
         for key in sorted(key for key in result if "subscribers" in key):
-            pushed = result[key]
-            source = "S3 write (live flow polling every 0.2 s)" if key.startswith("s3") else "MongoDB write"
-            lines += [
-                f"{label}, refresh {pushed.get('refresh_seconds', 0.5)} s: {pushed['subscribers']:,} event-stream "
-                f"subscribers got {pushed['messages']:,} box scores, {source} to subscriber p50 "
-                f"{pushed['p50_ms']} ms, p95 {pushed['p95_ms']} ms ({pushed['failed']} failed).",
-                "",
-            ]
+            for pushed in result[key] if isinstance(result[key], list) else [result[key]]:
+                source = "MongoDB write"
+                if key.startswith("s3"):
+                    feed = pushed.get("change_feed", "off") == "auto"
+                    source = f"S3 write (live flow {'with the change feed' if feed else 'polling every 0.2 s'})"
+                lines += [
+                    f"{label}, refresh {pushed.get('refresh_seconds', 0.5)} s: {pushed['subscribers']:,} event-stream "
+                    f"subscribers got {pushed['messages']:,} box scores, {source} to subscriber p50 "
+                    f"{pushed['p50_ms']} ms, p95 {pushed['p95_ms']} ms ({pushed['failed']} failed).",
+                    "",
+                ]
     return lines
 
 
@@ -446,6 +455,9 @@ def change_feed_table(result: dict) -> list[str]:
         "(target: at most 0.05 each).",
         "",
     ]
+    if profile := result.get("idle_profile"):
+        shares = ", ".join(f"{where} {share:.0%}" for where, share in profile["shares"].items())
+        lines += [f"Where the idle process's CPU goes with the feed (py-spy, 30 s): {shares}.", ""]
     return lines
 
 

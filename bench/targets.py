@@ -24,7 +24,8 @@ class Target:
 
     measure: str
     bound: str
-    figure: Callable[[dict], tuple[float, str]]  # (the value, how it reads) from its benchmark's JSON
+    #: (the value, how it reads) from its benchmark's JSON; ``None``: the benchmark has not measured it
+    figure: Callable[[dict], tuple[float, str] | None]
     met: Callable[[float], bool]
     source: str  # the benchmark's JSON in bench/results
 
@@ -122,15 +123,129 @@ TARGETS = (
 )
 
 
-def target_rows() -> list[list[str]]:
+FEED, POLLING = "change feed (fallback 5 s)", "polling every 0.2 s (CHANGE_FEED=off)"
+
+
+def _feed_freshness(result: dict) -> tuple[float, str]:
+    feed, polling = (result["modes"][mode]["freshness"] for mode in (FEED, POLLING))
+    return feed["p95_ms"], f"{feed['p95_ms']} ms (polling at 0.2 s: {polling['p95_ms']} ms)"
+
+
+def _idle_ratio(key: str, unit: str) -> Callable[[dict], tuple[float, str]]:
+    def figure(result: dict) -> tuple[float, str]:
+        feed, polling = (result["modes"][mode]["idle"][key] for mode in (FEED, POLLING))
+        return feed / polling, f"{feed} / {polling} {unit} = {feed / polling:.3f}"
+
+    return figure
+
+
+def _subscribers(result: dict) -> tuple[float, str] | None:
+    after = result.get("results", {}).get("after (this tree)", {})
+    runs, polled = after.get("s3_to_subscribers_feed_auto"), after.get("s3_to_subscribers_feed_off")
+    if not runs or not polled:
+        return None
+    worst = max(run["p95_ms"] for run in runs)
+    return worst, f"{worst} ms, the worse of {len(runs)} runs (polling: {max(run['p95_ms'] for run in polled)} ms)"
+
+
+def _thousand_games(result: dict, feed: str) -> dict | None:
+    return next(
+        (
+            r
+            for r in result["runs"]
+            if r["games"] == 1000 and r.get("cluster", "threads") == "threads" and r.get("change_feed", "off") == feed
+        ),
+        None,
+    )
+
+
+def _thousand_freshness(result: dict) -> tuple[float, str] | None:
+    run = _thousand_games(result, "auto")
+    return None if run is None else (run["p95_s"], f"{run['p95_s']} s ({run['settled_p95_s']} s after the first 10 s)")
+
+
+def _thousand_cpu(result: dict) -> tuple[float, str] | None:
+    feed, polling = _thousand_games(result, "auto"), _thousand_games(result, "off")
+    if feed is None or polling is None:
+        return None
+    ratio = feed["flow_ms_per_event"] / polling["flow_ms_per_event"]
+    return ratio, f"{feed['flow_ms_per_event']} / {polling['flow_ms_per_event']} ms per event = {ratio:.2f}"
+
+
+def _many_objects(result: dict) -> tuple[float, str] | None:
+    run = next((r for r in result["runs"] if r["change_feed"] == "auto"), None)
+    if run is None:
+        return None
+    return run["p95_s"], (
+        f"{run['p95_s']} s ({run['games']:,} games, {run['events']:,} events in {run['seconds']:.0f} s, "
+        f"{run['never_shown']} never shown; the flow {run['flow_cpu_share']:.0%} of a core)"
+    )
+
+
+#: issue #46's, each against the feed's benchmarks
+FEED_TARGETS = (
+    Target(
+        "S3 write -> box score in MongoDB, one game, with the feed (p95)",
+        "<= 50 ms",
+        _feed_freshness,
+        lambda value: value <= 50,
+        "change_feed",
+    ),
+    Target(
+        "idle game, S3 requests per minute: feed / polling at 0.2 s",
+        "<= 0.05",
+        _idle_ratio("s3_requests_per_min", "requests/min"),
+        lambda value: value <= 0.05,
+        "change_feed",
+    ),
+    Target(
+        "idle game, CPU per minute: feed / polling at 0.2 s",
+        "<= 0.05",
+        _idle_ratio("cpu_ms_per_min", "ms/min"),
+        lambda value: value <= 0.05,
+        "change_feed",
+    ),
+    Target(
+        "S3 write -> 1,000 event-stream subscribers, with the feed (p95)",
+        "<= 100 ms",
+        _subscribers,
+        lambda value: value <= 100,
+        "page_load",
+    ),
+    Target(
+        "1,000 games at 10x, threads, the feed with a 5 s fallback: freshness p95",
+        "<= 0.25 s",
+        _thousand_freshness,
+        lambda value: value <= 0.25,
+        "many_games",
+    ),
+    Target(
+        "1,000 games at 10x: flow CPU per event, feed / polling",
+        "<= 0.5",
+        _thousand_cpu,
+        lambda value: value <= 0.5,
+        "many_games",
+    ),
+    Target(
+        "10,000 objects under one prefix, 1 % changing a second: freshness p95",
+        "<= 0.5 s",
+        _many_objects,
+        lambda value: value <= 0.5,
+        "many_objects",
+    ),
+)
+
+
+def target_rows(targets: tuple[Target, ...] = TARGETS) -> list[list[str]]:
     """Each target: measure, target, figure, and whether it holds (or that its benchmark has not run)."""
     rows = []
-    for target in TARGETS:
+    for target in targets:
         result = load(target.source)
-        if result is None:
+        figure = None if result is None else target.figure(result)
+        if figure is None:
             rows.append([target.measure, target.bound, f"not measured (bench/results/{target.source}.json)", "-"])
             continue
-        value, shown = target.figure(result)
+        value, shown = figure
         rows.append([target.measure, target.bound, shown, "met" if target.met(value) else "MISSED"])
     return rows
 
@@ -138,10 +253,14 @@ def target_rows() -> list[list[str]]:
 HEADERS = ["measure", "target", "this run", "verdict"]
 
 
-def targets_markdown() -> list[str]:
+def targets_markdown(targets: tuple[Target, ...] = TARGETS) -> list[str]:
     """The targets as a markdown table, for bench/results/README.md."""
-    return [tabulate(target_rows(), headers=HEADERS, tablefmt="github"), ""]
+    return [tabulate(target_rows(targets), headers=HEADERS, tablefmt="github"), ""]
 
 
 if __name__ == "__main__":
+    print("Issue #35's targets")
     print(tabulate(target_rows(), headers=HEADERS))
+    print()
+    print("Issue #46's targets (the change feed)")
+    print(tabulate(target_rows(FEED_TARGETS), headers=HEADERS))
