@@ -19,7 +19,6 @@ Prints a table and saves ``bench/results/change_feed.json``.
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -31,9 +30,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from bench.common import ROOT, SCRATCH, load, save
+from bench.common import ROOT, SCRATCH, load, one_game_stack, save
 from bench.profile import where_cpu_goes
-from devstack.servers import SeaweedS3, SecantusMongo, local_pipeline_env, running
 
 MODES = {"polling every 0.2 s (CHANGE_FEED=off)": "off", "change feed (fallback 5 s)": "auto"}
 POLL, FALLBACK = 0.2, 5.0
@@ -147,29 +145,12 @@ def idle(
 def profile_idle(seconds: float = 30.0) -> None:
     """Only an idle game followed with the feed, profiled by py-spy: where its CPU goes, saved beside
     the last run's figures in ``change_feed.json``."""
-    workdir = SCRATCH / "change_feed_idle"
-    shutil.rmtree(workdir, ignore_errors=True)
-    os.environ.update(
-        {
-            "PREFECT_HOME": str(workdir / "prefect"),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "DO_NOT_TRACK": "1",
-            "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "WARNING",
-            "DASK_LOGGING__DISTRIBUTED": "warning",
-            "LIVE_METRICS_ADDRESS": "",
-            "CHANGE_FEED": "auto",
-            "MONGO_COLLECTION": "idle_profiled",
-        }
-    )
     requests = Requests()
-    with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
-        os.environ.update(local_pipeline_env(s3, mongo, workdir / "sidearmdb.sqlite"))
+    settings = {"LIVE_METRICS_ADDRESS": "", "CHANGE_FEED": "auto", "MONGO_COLLECTION": "idle_profiled"}
+    with one_game_stack("change_feed_idle", **settings) as (s3, mongo):
         from devstack.follow import start_polling
-        from flows.gamestream import SEED_DIR
         from flows.live_boxscore import live_boxscore
-        from tasks.reference import read_seed, reset_reference
 
-        reset_reference.fn(os.environ["SQL_URL"], *read_seed(SEED_DIR))
         os.environ["GAMESTREAM_URL"] = f"s3://{s3.bucket}/profiled-idle.txt"
 
         def follow() -> Any:
@@ -177,7 +158,7 @@ def profile_idle(seconds: float = 30.0) -> None:
                 lambda: live_boxscore(poll_interval=POLL, fallback_interval=FALLBACK, settle_seconds=0.5)
             )
 
-        raw = workdir / "idle.raw"
+        raw = SCRATCH / "change_feed_idle" / "idle.raw"
         quiet = idle(os.environ["GAMESTREAM_URL"], s3.storage_options, mongo.url, seconds, follow, requests, raw)
     shares = where_cpu_goes(raw, ROOT)
     print(quiet)
@@ -188,27 +169,11 @@ def profile_idle(seconds: float = 30.0) -> None:
 
 
 def main(delay: float = 0.02, idle_seconds: float = 30.0) -> None:
-    workdir = SCRATCH / "change_feed"
-    shutil.rmtree(workdir, ignore_errors=True)
-    os.environ.update(
-        {
-            "PREFECT_HOME": str(workdir / "prefect"),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "DO_NOT_TRACK": "1",
-            "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "WARNING",
-            "DASK_LOGGING__DISTRIBUTED": "warning",
-            "LIVE_METRICS_ADDRESS": "",
-        }
-    )
     requests = Requests()
-    with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
-        os.environ.update(local_pipeline_env(s3, mongo, workdir / "sidearmdb.sqlite"))
+    with one_game_stack("change_feed", LIVE_METRICS_ADDRESS="") as (s3, mongo):
         from devstack.follow import start_polling
-        from flows.gamestream import SEED_DIR
         from flows.live_boxscore import live_boxscore
-        from tasks.reference import read_seed, reset_reference
 
-        reset_reference.fn(os.environ["SQL_URL"], *read_seed(SEED_DIR))
         rows: dict[str, dict[str, Any]] = {label: {} for label in MODES}
         for run, order in enumerate((list(MODES), list(reversed(MODES)))):
             for label in order:

@@ -9,7 +9,8 @@ import random
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +144,30 @@ def league_day(workdir: Path, league: Any, s3: Any, mongo: Any) -> dict[str, str
         "SQL_URL": sql_url,
         "DASK_LOGGING__DISTRIBUTED": "warning",
     }
+
+
+@contextmanager
+def one_game_stack(name: str, **settings: str) -> Iterator[tuple[Any, Any]]:
+    """Fresh SeaweedFS and SecantusDB under ``var/bench/<name>``, the process set to follow one game
+    on them (offline Prefect, quiet task-run and Dask logs, the seed's reference tables in SQLite,
+    and ``settings`` over the rest): what the one-game benchmarks run in. Yields (s3, mongo)."""
+    from devstack.servers import SeaweedS3, SecantusMongo, local_pipeline_env, running
+
+    workdir = SCRATCH / name
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.environ.update(
+        {
+            "PREFECT_HOME": str(workdir / "prefect"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "WARNING",
+            "DASK_LOGGING__DISTRIBUTED": "warning",
+        }
+    )
+    with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
+        os.environ.update({**local_pipeline_env(s3, mongo, workdir / "sidearmdb.sqlite"), **settings})
+        from flows.gamestream import SEED_DIR
+        from tasks.reference import read_seed, reset_reference
+
+        reset_reference.fn(os.environ["SQL_URL"], *read_seed(SEED_DIR))
+        yield s3, mongo

@@ -11,14 +11,12 @@ freshness is the time from the end of its write to the first box score with ``_i
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import sys
 import threading
 import time
 
-from bench.common import SCRATCH, save
-from devstack.servers import SeaweedS3, SecantusMongo, local_pipeline_env, running
+from bench.common import one_game_stack, save
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -27,29 +25,15 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def main(delay: float = 0.05, poll: float = 0.2) -> None:
-    workdir = SCRATCH / "freshness"
-    shutil.rmtree(workdir, ignore_errors=True)
-    os.environ.update(
-        {
-            "PREFECT_HOME": str(workdir / "prefect"),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "DO_NOT_TRACK": "1",
-            "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "WARNING",
-            "DASK_LOGGING__DISTRIBUTED": "warning",
-        }
-    )
-    with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
-        os.environ.update(local_pipeline_env(s3, mongo, workdir / "sidearmdb.sqlite"))
+    with one_game_stack("freshness", CHANGE_FEED="off") as (s3, mongo):  # polling: bench-feed sets both side by side
         import pymongo
 
         from boxscore.replay import replay_frames
         from devstack.follow import start_polling
-        from flows.gamestream import RECORDED_GAME, SEED_DIR
+        from flows.gamestream import RECORDED_GAME
         from flows.live_boxscore import live_boxscore
-        from tasks.reference import read_seed, reset_reference
         from tasks.stream import write_stream
 
-        reset_reference.fn(os.environ["SQL_URL"], *read_seed(SEED_DIR))
         live = start_polling(lambda: live_boxscore(poll_interval=poll, settle_seconds=0.5))
         written: dict[int, float] = {}
         shown: list[tuple[float, int]] = []

@@ -16,7 +16,7 @@ from boxscore import step as s
 from boxscore.feed import HEAD_AT_MOST, Feed, Heard, game_of
 from boxscore.live import SINGLE, LiveLoop, LoopRules
 from tests.unit.test_live import AWAY, FINAL, GAME_A, HOME, LIVE, version
-from tests.unit.test_step import World, at
+from tests.unit.test_step import World, at, run
 
 ONE = "s3://games/gamestream.txt"
 DAY = "s3://games/saturday/"
@@ -85,18 +85,7 @@ class FeedWorld(World):
 def follow(world: FeedWorld, loop: LiveLoop[Any], fallback: float = 5.0, until: float = 600.0) -> Any:
     """The flow's interpreter with a feed: the time moves by each wait (to the next change heard)."""
     feed = Feed("the change feed (a test's)", loop.url, loop.rules.poll_interval, fallback)
-    state, observations = s.LoopState.start(loop, feed), []
-    while world.now <= until:
-        state, effects = s.step(state, world.now, observations)
-        observations = [seen for effect in effects if (seen := world.answer(effect)) is not None]
-        last = effects[-1]
-        if isinstance(last, s.Stop):
-            return last.result
-        if isinstance(last, s.Fail):
-            raise last.error
-        if isinstance(last, s.AwaitChanges):
-            observations = [world.heard(last.seconds)]
-    raise AssertionError(f"still running at {world.now}: {world.effects[-12:]}")
+    return run(world, loop, until, feed, world.heard)
 
 
 def one_game(**rules: Any) -> LiveLoop[Any]:
@@ -200,8 +189,6 @@ def test_game_of_names_only_the_runs_own_streams() -> None:
 
 def test_without_a_feed_nothing_listens_and_every_tick_polls() -> None:
     world = World(GAME)
-    from tests.unit.test_step import run
-
     run(world, one_game())
     assert "Listen" not in world.effects and "AwaitChanges" not in world.effects
     assert world.effects.count("Poll") == world.effects.count("Sleep") + 1

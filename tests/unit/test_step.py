@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from boxscore import step as s
+from boxscore.feed import Feed, Heard
 from boxscore.games import Matchup
 from boxscore.identity import GameRecord
 from boxscore.live import SINGLE, LiveLoop, LoopRules, StreamTimeout
@@ -132,9 +133,16 @@ def wall(now: float) -> str:
     return f"2026-03-14T18:{int(now) // 60:02d}:{int(now) % 60:02d}.{round(now % 1 * 1e6):06d}Z"
 
 
-def run(world: World, loop: LiveLoop[Any], until: float = 600.0) -> Any:
-    """The flow's interpreter, with the time advanced by each Sleep: the run's result."""
-    state, observations = s.LoopState.start(loop), []
+def run(
+    world: World,
+    loop: LiveLoop[Any],
+    until: float = 600.0,
+    feed: Feed | None = None,
+    heard: Callable[[float], Heard] | None = None,
+) -> Any:
+    """The flow's interpreter, with the time advanced by each Sleep (or, with a ``feed``, by each
+    wait, as ``heard`` answers it): the run's result."""
+    state, observations = s.LoopState.start(loop, feed), []
     while world.now <= until:
         state, effects = s.step(state, world.now, observations)
         observations = [seen for effect in effects if (seen := world.answer(effect)) is not None]
@@ -145,6 +153,9 @@ def run(world: World, loop: LiveLoop[Any], until: float = 600.0) -> Any:
             raise last.error
         if isinstance(last, s.Sleep):
             world.now = round(world.now + max(last.seconds, 0.5), 3)  # each tick takes no time here
+        if isinstance(last, s.AwaitChanges):
+            assert heard is not None  # a run awaits changes only with a feed
+            observations = [heard(last.seconds)]
     raise AssertionError(f"still running at {world.now}: {world.effects[-12:]}")
 
 
