@@ -68,7 +68,6 @@ class Feed:
     fallback_interval: float
     listening: bool = False
     heard: set[str] = field(default_factory=set)  # games heard of and not yet polled
-    polling: frozenset[str] | None = frozenset()  # what the poll in flight asked: all (None) or these
     full_poll_at: float = float("-inf")  # when every stream was last polled
     backoff: Backoff = field(init=False)
     listen_at: float = 0.0  # when to listen (again): at once at the start
@@ -145,7 +144,6 @@ class Feed:
         return frozenset(self.heard)
 
     def poll_asked(self, now: float, games: frozenset[str] | None) -> None:
-        self.polling = games
         if games is None:
             self.full_poll_at = now
             self.heard.clear()
@@ -162,19 +160,20 @@ class Feed:
             self.polls_every, self.polls_heard, self.notifications, self.ignored, self.malformed, listening
         )
 
-    def poll_failed(self) -> None:
-        """The poll failed: the games it asked for are asked for again (a full poll is due anyway)."""
-        if self.polling is None:
+    def poll_failed(self, games: frozenset[str] | None) -> None:
+        """The poll of ``games`` failed: they are asked for again (every stream: a full poll is due)."""
+        if games is None:
             self.full_poll_at = float("-inf")
         else:
-            self.heard |= self.polling
+            self.heard |= games
 
-    def wait(self, tick: float, now: float, busy: bool, wake_at: float) -> float:
-        """Seconds to wait for the feed before the next tick: ``poll_interval`` after this one while
-        the loop has work in hand or the feed does not listen; else until the next full poll or
-        ``wake_at``, whichever comes first (a heard change ends the wait at once)."""
+    def wait(self, pause: float, now: float, busy: bool, wake_at: float) -> float:
+        """Seconds to wait for the feed before the next tick: the loop's ``pause`` (the next tick
+        ``poll_interval`` after this one) while it has work in hand or the feed does not listen;
+        else until the next full poll or ``wake_at``, whichever comes first (a heard change ends
+        the wait at once)."""
         if busy or not self.listening:
-            return max(0.0, self.poll_interval - (now - tick))
+            return pause
         return max(LEAST_WAIT, min(self.full_poll_at + self.fallback_interval, wake_at) - now)
 
     # -- what to say -------------------------------------------------------------------------

@@ -370,7 +370,7 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
         else:
             loop.poll_failed(tick, _error(failed))
             if state.feed is not None:
-                state.feed.poll_failed()
+                state.feed.poll_failed(state.polling)
             state.stage = Stage.COLLECTING
     elif stage is Stage.REFERENCE and isinstance(observation, ReferenceRead):
         state.matchups, state.league = observation.matchups, observation.league
@@ -523,13 +523,16 @@ def _poll(state: LoopState, now: float) -> Effect | None:
     if feed is not None and feed.listen_due(now):
         feed.listened(now)
         return Listen()
+    if not loop.poll_due(now):  # S3 backs off
+        state.stage = Stage.COLLECTING
+        return None
     games = None if feed is None else feed.to_poll(now, len(loop.games))
-    if loop.poll_due(now) and (games is None or games):
+    if games is None or games:
         if feed is not None:
             feed.poll_asked(now, games)
         state.polling, state.stage = games, Stage.POLLING
         return Poll(games)
-    if loop.poll_due(now) and loop.unread():
+    if loop.unread():
         state.changed, state.stage = loop.unread(), Stage.REFERENCE
         return None
     state.stage = Stage.COLLECTING
@@ -569,7 +572,7 @@ def _end_of_tick(state: LoopState, now: float) -> Effect:
         state.stage = Stage.POLL
         return Sleep(loop.pause(tick, now))
     state.stage = Stage.AWAITING
-    return AwaitChanges(feed.wait(tick, now, loop.busy(), loop.wake_at(now)))
+    return AwaitChanges(feed.wait(loop.pause(tick, now), now, loop.busy(), loop.wake_at(now)))
 
 
 def _league(state: LoopState) -> League:
