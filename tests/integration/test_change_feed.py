@@ -10,44 +10,21 @@ the events it claims.
 
 from __future__ import annotations
 
-import time
-import urllib.request
 from collections.abc import Callable
-from typing import Any
 
 import pymongo
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from devstack.follow import start_polling
-from devstack.servers import GRPC_OFFSET, HOST, SeaweedS3, free_ports
+from devstack.servers import GRPC_OFFSET, HOST, SeaweedS3, free_ports, wait_until
 from flows.gamestream import SEED_DIR
 from flows.live_boxscore import live_boxscore
 from tasks.reference import read_seed, seed_reference
 from tasks.stream import write_stream, write_streams
 from tests.helpers import assert_matches_events, boxscores
 from tests.integration.tcp_cut import TcpRelay
+from tests.integration.test_page_api import scrape
 from tests.recorded_game import FINAL_BOXSCORE, event_lines
-
-
-def metrics(address: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def until(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    """Wait for ``condition`` (checked every 50 ms, bounded): the servers' own pace, not a sleep."""
-    deadline = time.monotonic() + timeout
-    while not (found := condition()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not happen within {timeout:.0f} s")
-        time.sleep(0.05)
-    return found
 
 
 @pytest.mark.parametrize("sql_url", ["sqlite"], indirect=True)
@@ -83,27 +60,27 @@ def test_the_feed_follows_a_game_through_a_cut_ignoring_other_objects_and_a_floo
             for upto in range(1, 25):
                 write(upto)
                 write_streams({f"{elsewhere}/gamestream.txt.tmp": "x", f"{url}.bak": "y"}, options)
-                until(written(upto), f"the box score of line {upto}")
+                wait_until(written(upto), 60, f"the box score of line {upto}")
             for _ in range(20):
                 write(24)  # the same stream, rewritten again and again: nothing new to count
-            healthy = metrics(address)
+            healthy = scrape(address)
             # the feed is cut: the run polls every 0.5 s, and the game goes on being followed
             relay.cut()
             for upto in range(25, 35):
                 write(upto)
-                until(written(upto), f"the box score of line {upto}, with the feed cut")
-            cut = metrics(address)
+                wait_until(written(upto), 60, f"the box score of line {upto}, with the feed cut")
+            cut = scrape(address)
             relay.restore()
 
             def listening_again() -> bool:
                 write(34)  # the same text again: a notification once the feed listens (its backoff's pace)
-                return metrics(address)[("boxscore_live_change_feed_listening", ())] == 1.0
+                return scrape(address)[("boxscore_live_change_feed_listening", ())] == 1.0
 
-            until(listening_again, "the feed listening again")
+            wait_until(listening_again, 60, "the feed listening again")
             for upto in range(35, len(lines) + 1):
                 write(upto)
-                until(written(upto), f"the box score of line {upto}, with the feed back")
-            back = metrics(address)
+                wait_until(written(upto), 60, f"the box score of line {upto}, with the feed back")
+            back = scrape(address)
         finally:
             relay.cut()
         final = live.result(timeout=120)
