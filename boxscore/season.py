@@ -112,6 +112,7 @@ class Season:
     teams: list[Team]
     players: list[Player]
     skipped: dict[str, str]  # game id -> what the base tables lack
+    counted: tuple[str, ...] = ()  # the games whose results are in the tables
 
 
 def season_after(teams: Sequence[Team], players: Sequence[Player], results: Iterable[GameResult]) -> Season:
@@ -123,4 +124,5 @@ def season_after(teams: Sequence[Team], players: Sequence[Player], results: Iter
             skipped[result.game_id] = ", ".join(missing) + " not in the base tables"
         else:
             counted.append(result)
-    return Season(teams_after(teams, counted), players_after(players, counted), skipped)
+    counted_ids = tuple(result.game_id for result in counted)
+    return Season(teams_after(teams, counted), players_after(players, counted), skipped, counted_ids)

@@ -13,7 +13,8 @@ fake time and fake observations. One tick, in order (each ``->`` waits for an ob
 
     [game records, once] [listen to the change feed, when due]
     -> poll -> reference tables (when due) -> whole reads submitted -> the tick's read
-    -> whole reads collected -> archive the other games -> upsert -> archive stale box scores
+    -> whole reads collected -> archive the other games -> upsert -> the season's schedule
+    -> archive stale box scores
     -> save the game records -> show in the UI -> finalize (when due)
     -> the tick's figures (metrics; with a prefix, the UI's games when due)
     -> stop, fail, or sleep (with a change feed: wait for it to hear of a change)
@@ -41,6 +42,7 @@ from boxscore.identity import GameRecord
 from boxscore.live import SINGLE, GameRead, Level, LiveLoop, ReadFailed, StreamTimeout
 from boxscore.roster import League
 from boxscore.running import Progress, Rewritten
+from boxscore.season_document import ScheduledGame, planned_entry, played_entry
 from boxscore.watch import Figures, GameFigures, GameState, Moment
 
 # -- effects: what the flow is to do ---------------------------------------------------------
@@ -110,6 +112,15 @@ class Upsert:
 
     documents: Sequence[BoxScore]
     seen_at: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WriteSchedule:
+    """Put these games on the season's schedule as their box scores just written have them, and
+    the planned games (the ``games`` table's) not on it yet (:mod:`boxscore.season_document`)."""
+
+    games: Sequence[ScheduledGame]
+    planned: Sequence[ScheduledGame] = ()
 
 
 @dataclass(frozen=True)
@@ -199,6 +210,7 @@ Effect = (
     | CollectWholeReads
     | ArchiveOtherGames
     | Upsert
+    | WriteSchedule
     | ArchiveStale
     | SaveGameRecords
     | Show
@@ -295,6 +307,7 @@ class Stage(Enum):
     COLLECTING = auto()
     ARCHIVING_OTHERS = auto()
     UPSERTING = auto()
+    SCHEDULING = auto()
     ARCHIVING_STALE = auto()
     SAVING_RECORDS = auto()
     SHOW = auto()
@@ -320,6 +333,9 @@ class LoopState:
     reads: dict[str, GameRead] = field(default_factory=dict)  # the tick's read, once whole reads are submitted
     done: dict[str, Outcome] = field(default_factory=dict)  # whole reads over this tick (refused included)
     written: Sequence[BoxScore] = ()  # the box scores being upserted
+    scheduling: Sequence[ScheduledGame] = ()  # their games, for the season's schedule
+    planned: Sequence[ScheduledGame] = ()  # the planned games not yet put on the schedule
+    planned_sent: frozenset[str] = frozenset()  # the planned games the schedule has
     archiving: Sequence[tuple[str, int]] = ()  # the stale box scores being archived
     saving: Sequence[tuple[int, GameRecord]] = ()  # the game records being saved
     finalizing: frozenset[str] = frozenset()  # the games being finalized
@@ -374,6 +390,11 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
             state.stage = Stage.COLLECTING
     elif stage is Stage.REFERENCE and isinstance(observation, ReferenceRead):
         state.matchups, state.league = observation.matchups, observation.league
+        state.planned = [
+            planned_entry(matchup, observation.league.teams)
+            for game, matchup in sorted(observation.matchups.items())
+            if loop.multi and game not in state.planned_sent  # the single stream's game is planned by no table
+        ]
         loop.reference_read(tick)
         state.stage = Stage.SUBMITTING
     elif stage is Stage.SUBMITTING and isinstance(observation, WholeReadsSubmitted):
@@ -398,11 +419,19 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
     elif stage is Stage.UPSERTING:
         if failed is None:
             loop.written(now, list(state.written))
-            state.stage = Stage.ARCHIVING_STALE
+            state.scheduling = [played_entry(document) for document in state.written]
+            state.stage = Stage.SCHEDULING
         else:
             loop.write_failed(tick, failed, len(loop.unwritten))
             state.stage = Stage.SHOW
         state.written = ()
+    elif stage is Stage.SCHEDULING:
+        if failed is None:
+            state.planned_sent |= {game["game_id"] for game in state.planned}
+            state.planned = ()
+        else:  # the box scores are written: their games reach the schedule with their next write, or finalize
+            loop.write_failed(tick, failed, 0)
+        state.scheduling, state.stage = (), Stage.ARCHIVING_STALE
     elif stage is Stage.ARCHIVING_STALE:
         if failed is not None:
             loop.write_failed(tick, failed, 0)
@@ -475,6 +504,11 @@ def _advance(state: LoopState, now: float) -> Effect | None:
         if state.written:
             return Upsert(state.written, state.loop.seen_at(list(state.written)))
         state.stage = Stage.SHOW
+        return None
+    if stage is Stage.SCHEDULING:
+        if state.scheduling or state.planned:
+            return WriteSchedule(state.scheduling, state.planned)
+        state.stage = Stage.ARCHIVING_STALE
         return None
     if stage is Stage.ARCHIVING_STALE:
         state.archiving = loop.stale()

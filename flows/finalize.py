@@ -24,10 +24,12 @@ from boxscore.identity import IDENTITY_BYTES, identify
 from boxscore.report import final_summary, scoreline
 from boxscore.roster import League, Player, Team
 from boxscore.running import full_read
-from boxscore.season import GameNotOver, require_final, result_of
+from boxscore.season import GameNotOver, Season, require_final, result_of
+from boxscore.season_document import planned_entry, played_entry, tables_of
 from flows.refusals import refusing
 from tasks.boxscores import BoxScoreStore, final_boxscores, game_count, latest_boxscore, read_game_records
-from tasks.reference import read_reference, write_season
+from tasks.reference import read_matchups, read_reference, write_season
+from tasks.seasons import SeasonStore, write_season_document
 from tasks.settings import Settings
 from tasks.stream import read_stream
 
@@ -59,6 +61,7 @@ def _finalize(games: list[str] | None, settings: Settings, logger: Any) -> tuple
         logger.warning("game %s does not count in the season tables: %s", game_id, reason)
     if not multi:
         store.mark_finalized([final["game_id"] for final in checked])
+    _write_season_document(settings, season, checked, league, logger)
     before = sorted(league.teams.values(), key=lambda team: team.id)
     summary = "\n".join(final_summary(final, before, season.teams) for final in checked[:20])
     create_markdown_artifact(summary, key="final-result", description=scoreline(checked[-1]))
@@ -70,6 +73,20 @@ def _finalize(games: list[str] | None, settings: Settings, logger: Any) -> tuple
         len(season.players),
     )
     return season.teams, season.players
+
+
+def _write_season_document(
+    settings: Settings, season: Season, finals: list[BoxScore], league: League, logger: Any
+) -> None:
+    """The season pages' document after the SQL tables: a finalize that fails before here leaves
+    the old one, and its retry (or the next finalize) writes it from the committed tables."""
+    planned = [planned_entry(matchup, league.teams) for matchup in read_matchups(settings.sql_url).values()]
+    entries = [played_entry(final, counted=final["game_id"] not in season.skipped) for final in finals]
+    seasons = SeasonStore.of(settings)
+    if write_season_document(seasons, tables_of(season), entries, planned):
+        logger.info("season %s: standings and leaders written (%d games counted)", seasons.season, len(season.counted))
+    else:
+        logger.info("season %s: standings and leaders unchanged", seasons.season)
 
 
 def _as_streamed(

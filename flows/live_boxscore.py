@@ -46,6 +46,7 @@ from tasks.events import Announcer
 from tasks.league import ReferenceDatabase
 from tasks.masking import shown
 from tasks.metrics import LiveMetrics, MetricsServer
+from tasks.seasons import SeasonStore
 from tasks.settings import Settings
 from tasks.stream import GameStreams, check_stream_settings, s3_server
 
@@ -154,6 +155,7 @@ class LiveIO:
     settings: Settings
     streams: GameStreams
     store: BoxScoreStore
+    seasons: SeasonStore
     reference: ReferenceDatabase
     reader: DaskReader
     logger: Any
@@ -172,6 +174,7 @@ class LiveIO:
             settings,
             GameStreams(settings.gamestream_url, options, multi),
             BoxScoreStore.of(settings),
+            SeasonStore.of(settings),
             ReferenceDatabase(settings.sql_url, single),
             DaskReader(
                 options, config.dask_block_bytes, config.read_timeout, run_dask_client, _log_client(logger, settings)
@@ -210,6 +213,8 @@ class LiveIO:
                 return _attempt(lambda: self.store.archive_other_games(keep))
             case step.Upsert(documents, seen_at):
                 return _attempt(lambda: self.store.upsert(documents, seen_at))
+            case step.WriteSchedule(games, planned):
+                return _attempt(lambda: self.seasons.write_schedule(games, planned))
             case step.ArchiveStale(stale):
                 return _attempt(lambda: self.store.archive_stale(stale))
             case step.SaveGameRecords(records):

@@ -10,8 +10,10 @@ Every variable and default is listed in ``DEFAULTS`` below and ``sidearm.env.exa
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -46,7 +48,11 @@ DEFAULTS: dict[str, str] = {
     "LIVE_METRICS_ADDRESS": "127.0.0.1:9182",
     "CHANGE_FEED": "auto",
     "SEAWEEDFS_FILER": "",
+    "SEASON": "",
 }
+
+#: What ``SEASON`` may be: a name fit for a URL and a document id, such as ``2026`` or ``2026-spring``.
+SEASON_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 
 #: What ``CHANGE_FEED`` may be (:mod:`tasks.changes`).
 CHANGE_FEEDS = ("auto", "seaweedfs", "minio", "off")
@@ -118,6 +124,9 @@ class Settings:
     #: ``host:port`` of the SeaweedFS filer whose metadata the feed follows (its gRPC port is this
     #: port + 10000); empty: the S3 endpoint's host, port 8888
     seaweedfs_filer: str
+    #: the season the finals count in and the season pages show (its document's ``_id``); empty:
+    #: the current year in UTC
+    season: str
     #: ``GAME_ID``: the single stream's game, when the user names it; ``None`` (unset) derives it
     game_id: str | None = None
 
@@ -126,6 +135,13 @@ class Settings:
             raise ValueError(f"S3_READER is {self.s3_reader!r}: it must be one of {', '.join(S3_READERS)}")
         if self.change_feed not in CHANGE_FEEDS:
             raise ValueError(f"CHANGE_FEED is {self.change_feed!r}: it must be one of {', '.join(CHANGE_FEEDS)}")
+        if self.season and not SEASON_PATTERN.fullmatch(self.season):
+            raise ValueError(f"SEASON is {self.season!r}: use 1 to 32 letters, digits, '_', '.' or '-', such as 2026")
+
+    @property
+    def season_id(self) -> str:
+        """The season's name: ``SEASON``, or the current year in UTC."""
+        return self.season or str(datetime.now(UTC).year)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = None) -> Settings:

@@ -54,6 +54,7 @@ ENV_NAMES = (
     "GAME_ID",
     "CHANGE_FEED",
     "SEAWEEDFS_FILER",
+    "SEASON",
 )
 
 

@@ -1,0 +1,161 @@
+"""The season documents in MongoDB (``sidearm.seasons``): one per season, the season pages' one query.
+
+Finalize writes a season's tables (:meth:`SeasonStore.write_tables`) and the live flow its
+schedule (:meth:`SeasonStore.write_schedule`); each writes only its own fields, so neither undoes
+the other's. A write that would change nothing is not made: a game finalized again with the
+same lines leaves the document, its ``version`` and the pages' caches as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pymongo
+from prefect import task
+from pymongo import UpdateOne, monitoring
+from pymongo.change_stream import ChangeStream
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+from boxscore.document import utc_text
+from boxscore.season_document import (
+    ScheduledGame,
+    SeasonDocument,
+    Tables,
+    empty_season,
+    schedule_key,
+)
+from tasks import IO_TASK, reaching
+from tasks.boxscores import SERVER_SELECTION_MS, WRITE_ERRORS, brief_mongo_reason, mongo_client, selection_timeout
+from tasks.settings import Settings
+
+#: the collection of the season documents, beside the box scores in ``MONGO_DB``
+SEASONS = "seasons"
+
+
+@dataclass(frozen=True)
+class SeasonStore:
+    """One season's document: read by the pages, written by finalize and the live flow.
+
+    Built once from the settings (``MONGO_URL``, ``MONGO_DB``, ``SEASON``); every call raises
+    :class:`tasks.ServiceUnavailable`, naming MongoDB with its password masked, when MongoDB
+    does not answer.
+    """
+
+    url: str = field(repr=False)
+    database: str
+    season: str
+    server_selection_ms: int = SERVER_SELECTION_MS
+    listeners: tuple[monitoring.CommandListener, ...] = ()
+
+    @classmethod
+    def of(cls, settings: Settings, **options: Any) -> SeasonStore:
+        return cls(settings.mongo_url, settings.mongo_db, settings.season_id, **options)
+
+    @property
+    def _seasons(self) -> Any:
+        database: Database = mongo_client(self.url, self.server_selection_ms, self.listeners)[self.database]
+        return database[SEASONS]
+
+    @contextmanager
+    def _reaching(self, errors: tuple[type[PyMongoError], ...] = (PyMongoError,)) -> Iterator[None]:
+        with reaching("MongoDB", self.url, errors, "MONGO_URL", brief_mongo_reason):
+            yield
+
+    def document(self) -> SeasonDocument | None:
+        """The season's document (``None`` before either writer made it): one query."""
+        with self._reaching():
+            return self._seasons.find_one({"_id": self.season})  # type: ignore[no-any-return]
+
+    def write_tables(self, tables: Tables, finals: Sequence[ScheduledGame], planned: Sequence[ScheduledGame]) -> bool:
+        """Finalize's part: the tables and the finalized games' entries; the planned games not on
+        the schedule yet. Whether the document changed (a finalize that changes nothing writes nothing)."""
+        fields = tables.fields()
+        entries = {f"schedule.{schedule_key(game['game_id'])}": game for game in finals}
+        with self._reaching(WRITE_ERRORS):
+            stored = self._seasons.find_one({"_id": self.season}, {"tables_digest": 1, "schedule": 1}) or {}
+            schedule = stored.get("schedule") or {}
+            unchanged = stored.get("tables_digest") == fields["tables_digest"] and all(
+                schedule.get(schedule_key(game["game_id"])) == game for game in finals
+            )
+            changed = False
+            if not unchanged:
+                fresh = {k: v for k, v in empty_season(self.season).items() if k not in fields and k != "version"}
+                if entries:
+                    fresh.pop("schedule")
+                self._seasons.update_one(
+                    {"_id": self.season},
+                    {
+                        "$set": {**fields, **entries, "updated_at": utc_text(datetime.now(UTC))},
+                        "$inc": {"version": 1},
+                        "$setOnInsert": fresh,
+                    },
+                    upsert=True,
+                )
+                changed = True
+            return self._plan(planned, schedule) or changed
+
+    def write_schedule(self, games: Sequence[ScheduledGame], planned: Sequence[ScheduledGame] = ()) -> None:
+        """The live flow's part: these games as their box scores now have them, in one write (field
+        by field, so finalize's ``counted`` stays); the planned games not on the schedule yet."""
+        if games:
+            entries = {
+                f"schedule.{schedule_key(game['game_id'])}.{name}": value
+                for game in games
+                for name, value in game.items()
+                if name != "counted"  # finalize's to say: a game the live flow writes keeps it
+            }
+            fresh = {k: v for k, v in empty_season(self.season).items() if k != "schedule"}
+            with self._reaching(WRITE_ERRORS):
+                self._seasons.update_one(
+                    {"_id": self.season}, {"$set": entries, "$setOnInsert": fresh}, upsert=True
+                )
+        if planned:
+            with self._reaching(WRITE_ERRORS):
+                self._plan(planned, None)
+
+    def _plan(self, planned: Sequence[ScheduledGame], schedule: dict[str, Any] | None) -> bool:
+        """Put each planned game on the schedule unless it is there already (played or planned),
+        in one round trip; whether any was added."""
+        missing = [g for g in planned if schedule is None or schedule_key(g["game_id"]) not in schedule]
+        if not missing:
+            return False
+        fresh = {k: v for k, v in empty_season(self.season).items() if k != "schedule"}
+        self._seasons.update_one({"_id": self.season}, {"$setOnInsert": fresh}, upsert=True)
+        result = self._seasons.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": self.season, f"schedule.{schedule_key(g['game_id'])}": {"$exists": False}},
+                    {"$set": {f"schedule.{schedule_key(g['game_id'])}": g}},
+                )
+                for g in missing
+            ],
+            ordered=False,
+        )
+        return bool(result.modified_count)
+
+    @contextmanager
+    def changes(self) -> Iterator[ChangeStream[Any]]:
+        """The season documents' change stream (the pages' push), on a client of its own."""
+        client: pymongo.MongoClient[Any] = pymongo.MongoClient(
+            self.url, tz_aware=True, **selection_timeout(self.url, self.server_selection_ms)
+        )
+        kinds = {"$match": {"operationType": {"$in": ["insert", "replace", "update"]}}}
+        try:
+            collection = client[self.database][SEASONS]
+            with collection.watch([kinds], full_document="updateLookup", max_await_time_ms=1000) as stream:
+                yield stream
+        finally:
+            client.close()
+
+
+@task(**IO_TASK)
+def write_season_document(
+    store: SeasonStore, tables: Tables, finals: Sequence[ScheduledGame], planned: Sequence[ScheduledGame]
+) -> bool:
+    """Finalize's write of the season document, with retries: whether it changed."""
+    return store.write_tables(tables, finals, planned)
