@@ -14,7 +14,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 # with the cache off, every process a test, the demo or a benchmark starts compiles it again.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: venv tools debian-tools go-tools demo up worker notebook down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-feed bench-objects bench-many bench-gameday bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite clean
+.PHONY: venv tools debian-tools go-tools node-tools demo up worker notebook down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-feed bench-objects bench-many bench-gameday bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite clean
 
 # uv resolves the requirements as pip does, in one resolution (s3fs, aiobotocore and botocore
 # together), and installs them many times faster, which is most of a clean clone's set-up
@@ -56,7 +56,10 @@ notebook: venv  ## run notebooks/boxscore.ipynb against the local stack (make up
 down: venv  ## stop what `make up` started
 	@$(BIN)/python -m devstack down
 
-tools: debian-tools go-tools  ## what the tests run beside the venv: Debian's Chromium and PostgreSQL (started), and the Go programs
+tools: debian-tools go-tools node-tools  ## what the tests run beside the venv: Debian's Chromium and PostgreSQL (started), the Go programs, axe-core
+
+node-tools:  ## from npm, pinned by its lock file: axe-core, which the page tests run inside Chromium
+	@test -f devstack/axe/node_modules/axe-core/axe.min.js || npm ci --prefix devstack/axe --ignore-scripts --no-audit --no-fund --loglevel=error
 
 debian-tools:  ## from Debian: headless Chromium (page and UI tests), Prometheus (and promtool), PostgreSQL started on 127.0.0.1:5432
 	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
@@ -90,7 +93,7 @@ test-integration: venv tools  ## against real local servers (SeaweedFS, Secantus
 test:  ## every check, then the unit tier on two workers and the integration tier on three (a test file each), with the ci profile's examples
 	@$(PYTHON) -m devstack.gotools --background
 	$(MAKE) --no-print-directory check
-	$(MAKE) --no-print-directory debian-tools
+	$(MAKE) --no-print-directory debian-tools node-tools
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=10 $(UNIT_TIER)
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=15 $(INTEGRATION_TIER)
 

@@ -31,9 +31,7 @@ LEADERS_TOP = 10
 #: the fewest season shots that put a player in the shooting-percentage table
 MIN_SHOTS = 10
 #: the order of a standings table, said on the page and in the document
-STANDINGS_RULE = (
-    "by win percentage, then more wins; teams equal in both share the rank (T-) and are listed by name"
-)
+STANDINGS_RULE = "by win percentage, then more wins; teams equal in both share the rank (T-) and are listed by name"
 LEADERS_RULE = "ties share the rank (T-) and are listed by name; a leader has at least one of the stat"
 
 ScheduledGame = dict[str, Any]

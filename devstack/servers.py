@@ -568,6 +568,7 @@ class BoxScorePage(LocalServer):
     stale_seconds: float = 30.0  # WEB_STALE_SECONDS
     metrics_address: str = ""  # WEB_METRICS_ADDRESS: none unless a test asks (many pages run side by side)
     workers: int = 1
+    season: str = ""  # SEASON: the season pages' (empty: this year)
     name = "boxscore-page"
 
     def environment(self) -> dict[str, str]:
@@ -580,6 +581,7 @@ class BoxScorePage(LocalServer):
             "WEB_REFRESH_SECONDS": str(self.refresh_seconds),
             "WEB_STALE_SECONDS": str(self.stale_seconds),
             "WEB_METRICS_ADDRESS": self.metrics_address,
+            "SEASON": self.season,
             "PYTHONPATH": str(self.project_dir),
         }
 

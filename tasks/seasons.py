@@ -19,7 +19,7 @@ from prefect import task
 from pymongo import UpdateOne, monitoring
 from pymongo.change_stream import ChangeStream
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from boxscore.document import utc_text
 from boxscore.season_document import (
@@ -84,17 +84,11 @@ class SeasonStore:
             )
             changed = False
             if not unchanged:
-                fresh = {k: v for k, v in empty_season(self.season).items() if k not in fields and k != "version"}
-                if entries:
-                    fresh.pop("schedule")
+                if not stored:
+                    self._create()
                 self._seasons.update_one(
                     {"_id": self.season},
-                    {
-                        "$set": {**fields, **entries, "updated_at": utc_text(datetime.now(UTC))},
-                        "$inc": {"version": 1},
-                        "$setOnInsert": fresh,
-                    },
-                    upsert=True,
+                    {"$set": {**fields, **entries, "updated_at": utc_text(datetime.now(UTC))}, "$inc": {"version": 1}},
                 )
                 changed = True
             return self._plan(planned, schedule) or changed
@@ -109,14 +103,24 @@ class SeasonStore:
                 for name, value in game.items()
                 if name != "counted"  # finalize's to say: a game the live flow writes keeps it
             }
-            fresh = {k: v for k, v in empty_season(self.season).items() if k != "schedule"}
             with self._reaching(WRITE_ERRORS):
-                self._seasons.update_one(
-                    {"_id": self.season}, {"$set": entries, "$setOnInsert": fresh}, upsert=True
-                )
+                if not self._seasons.update_one({"_id": self.season}, {"$set": entries}).matched_count:
+                    self._create()  # the season's first write: once
+                    self._seasons.update_one({"_id": self.season}, {"$set": entries})
         if planned:
             with self._reaching(WRITE_ERRORS):
+                self._create()
                 self._plan(planned, None)
+
+    def _create(self) -> None:
+        """The season's document with no game and no table, unless it exists.
+
+        A plain insert rather than an upsert's ``$setOnInsert``: FerretDB drops the empty
+        arrays of one (``standings``, ``skipped``), and the document must hold every field."""
+        try:
+            self._seasons.insert_one({"_id": self.season, **empty_season(self.season)})
+        except DuplicateKeyError:
+            pass  # made already, by the other writer or an earlier run
 
     def _plan(self, planned: Sequence[ScheduledGame], schedule: dict[str, Any] | None) -> bool:
         """Put each planned game on the schedule unless it is there already (played or planned),
@@ -124,8 +128,6 @@ class SeasonStore:
         missing = [g for g in planned if schedule is None or schedule_key(g["game_id"]) not in schedule]
         if not missing:
             return False
-        fresh = {k: v for k, v in empty_season(self.season).items() if k != "schedule"}
-        self._seasons.update_one({"_id": self.season}, {"$setOnInsert": fresh}, upsert=True)
         result = self._seasons.bulk_write(
             [
                 UpdateOne(

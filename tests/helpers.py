@@ -264,6 +264,17 @@ jsonschema.Draft202012Validator.check_schema(SCHEMA)
 
 _VALIDATED: set[str] = set()
 
+SEASON_SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "season.schema.json").read_text())
+SEASON_VALIDATOR = jsonschema.Draft202012Validator(SEASON_SCHEMA)
+jsonschema.Draft202012Validator.check_schema(SEASON_SCHEMA)
+
+
+def valid_season(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The season document, once it validates against the published ``season.schema.json``."""
+    if document is not None:
+        SEASON_VALIDATOR.validate(json.loads(json.dumps(document, default=str)))
+    return document
+
 
 def valid(document: dict[str, Any] | None) -> dict[str, Any] | None:
     """The document, once it validates against the published ``boxscore.schema.json``.

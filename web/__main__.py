@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from tasks.settings import Settings
 from web.app import create_app
-from web.store import page_store
+from web.store import page_store, season_store
 
 
 def app_from_settings() -> FastAPI:
@@ -23,7 +23,11 @@ def app_from_settings() -> FastAPI:
     settings = Settings.from_env()
     store = page_store(settings.mongo_url, settings.mongo_db, settings.mongo_collection)
     return create_app(
-        store, float(settings.web_refresh_seconds), float(settings.web_stale_seconds), settings.web_metrics_address
+        store,
+        float(settings.web_refresh_seconds),
+        float(settings.web_stale_seconds),
+        settings.web_metrics_address,
+        season_store(settings.mongo_url, settings.mongo_db, settings.season_id),
     )
 
 

@@ -28,8 +28,9 @@ from web.cache import GameKey, LatestBoxScores
 from web.headers import NO_CACHE, caching, etag, not_modified
 from web.serialised import document_json
 
-#: the published contract of the document (the repository's root, next to the packages)
+#: the published contracts of the documents (the repository's root, next to the packages)
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "boxscore.schema.json"
+SEASON_SCHEMA_FILE = Path(__file__).resolve().parents[1] / "season.schema.json"
 JSON = "application/json"
 
 
@@ -120,30 +121,36 @@ def router(boxscores: LatestBoxScores, games: LatestBoxScores) -> APIRouter:
     return api
 
 
-def _as_components(schema: Any) -> Any:
-    """The schema with each ``#/$defs/<name>`` reference pointing at ``#/components/schemas/<name>``."""
+def _as_components(schema: Any, prefix: str = "") -> Any:
+    """The schema with each ``#/$defs/<name>`` reference pointing at ``#/components/schemas/<prefix><name>``."""
     if isinstance(schema, dict):
         return {
-            key: value.replace("#/$defs/", "#/components/schemas/", 1)
+            key: value.replace("#/$defs/", "#/components/schemas/" + prefix, 1)
             if key == "$ref" and isinstance(value, str)
-            else _as_components(value)
+            else _as_components(value, prefix)
             for key, value in schema.items()
         }
     if isinstance(schema, list):
-        return [_as_components(item) for item in schema]
+        return [_as_components(item, prefix) for item in schema]
     return schema
+
+
+def _published(path: Path, name: str, prefix: str = "") -> dict[str, Any]:
+    """A published schema as components: itself under ``name``, its ``$defs`` under ``prefix`` + their names."""
+    schema = json.loads(path.read_text())
+    defs = schema.pop("$defs", {})
+    for key in ("$schema", "$id"):
+        schema.pop(key, None)
+    return _as_components({name: schema, **{prefix + k: v for k, v in defs.items()}}, prefix)
 
 
 def openapi(app: FastAPI) -> dict[str, Any]:
     """The API's OpenAPI 3.1 description, with the published schema as its components (made once)."""
     if app.openapi_schema is None:
         description = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
-        schema = json.loads(SCHEMA_FILE.read_text())
-        defs = schema.pop("$defs", {})
-        for name in ("$schema", "$id"):
-            schema.pop(name, None)
         components = description.setdefault("components", {}).setdefault("schemas", {})
-        components.update(_as_components({"BoxScore": schema, **defs}))
+        components.update(_published(SCHEMA_FILE, "BoxScore"))
+        components.update(_published(SEASON_SCHEMA_FILE, "Season", "Season."))
         components["Error"] = {
             "type": "object",
             "required": ["detail"],

@@ -27,6 +27,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +45,16 @@ from boxscore.identity import BadGameId, checked_game_id
 from boxscore.report import game_state, team_name
 from tasks import ServiceUnavailable
 from tasks.boxscores import BoxScoreStore
+from tasks.seasons import SeasonStore
 from web import api
+from web import season as season_pages
 from web.cache import GameKey, LatestBoxScores
 from web.changes import ChangeWatcher
 from web.events import box_score_events
 from web.headers import NO_CACHE, SecurityHeaders, caching, etag, not_modified
 from web.health import NO_STORE, Readiness
 from web.metrics import CountedRequests, PageMetrics
-from web.store import ANSWERED, counting
+from web.store import ANSWERED, QUERIES_HEADER, counting
 
 log = logging.getLogger("web")
 
@@ -68,9 +71,8 @@ def box_score_pct(pct: object) -> str:
 templates.env.filters["pct"] = box_score_pct
 templates.env.filters["team"] = team_name
 templates.env.filters["game_state"] = game_state
+templates.env.filters["rank"] = lambda row: f"T-{row['rank']}" if row["tied"] else str(row["rank"])
 templates.env.filters["in_jersey_order"] = lambda players: sorted(players, key=lambda p: jersey_order(p["number"]))
-#: the header that says how many MongoDB commands an answer sent (0 when it came from the copy)
-QUERIES_HEADER = "X-MongoDB-Queries"
 
 
 def up_to_root(path: str) -> str:
@@ -80,10 +82,18 @@ def up_to_root(path: str) -> str:
 
 
 def create_app(
-    store: BoxScoreStore, refresh_seconds: float, stale_seconds: float, metrics_address: str = ""
+    store: BoxScoreStore,
+    refresh_seconds: float,
+    stale_seconds: float,
+    metrics_address: str = "",
+    seasons: SeasonStore | None = None,
 ) -> FastAPI:
-    """The page and the API, reading box scores from ``store`` through one shared copy per game;
+    """The page and the API, reading box scores from ``store`` through one shared copy per game,
+    and the season pages from ``seasons`` (default: the store's database, this year's season);
     its metrics on ``metrics_address`` (empty: not served)."""
+    if seasons is None:
+        seasons = SeasonStore(store.url, store.database, str(datetime.now(UTC).year), store.server_selection_ms)
+    season_store = seasons
 
     async def read(game: GameKey) -> Any:
         return await anyio.to_thread.run_sync(store.latest, game)
@@ -91,21 +101,33 @@ def create_app(
     async def read_games(_: GameKey) -> Any:
         return await anyio.to_thread.run_sync(store.games)
 
+    async def read_season(_: GameKey) -> Any:
+        return await anyio.to_thread.run_sync(season_store.document)
+
     boxscores = LatestBoxScores(read, refresh_seconds, stale_seconds)
     games_list = LatestBoxScores(read_games, refresh_seconds, stale_seconds)
+    season_copy = LatestBoxScores(read_season, refresh_seconds, stale_seconds)
+    copies = (boxscores, games_list, season_copy)
     metrics = PageMetrics(
-        reads=lambda: boxscores.reads + games_list.reads, offers=lambda: boxscores.offered + games_list.offered
+        reads=lambda: sum(copy.reads for copy in copies), offers=lambda: sum(copy.offered for copy in copies)
     )
 
     @asynccontextmanager
     async def following_changes(app: FastAPI) -> AsyncIterator[None]:
         metrics.serve(metrics_address)
-        watcher = ChangeWatcher(store, boxscores.offer, asyncio.get_running_loop()).start()
+        loop = asyncio.get_running_loop()
+        watcher = ChangeWatcher(store, boxscores.offer, loop).start()
+        season_watcher = ChangeWatcher(season_store, offer_season, loop, "season documents").start()
         app.state.changes = watcher
         try:
             yield
         finally:
             await anyio.to_thread.run_sync(watcher.stop)
+            await anyio.to_thread.run_sync(season_watcher.stop)
+
+    def offer_season(document: Any) -> None:
+        if document.get("_id") == season_store.season:
+            season_copy.replace(None, document)
 
     app = FastAPI(
         lifespan=following_changes,
@@ -120,7 +142,9 @@ def create_app(
 
     def page(request: Request, name: str, context: dict[str, Any]) -> str:
         root = up_to_root(request.url.path)
-        return templates.get_template(name).render({"request": request, "root": root, **context})
+        return templates.get_template(name).render(
+            {"request": request, "root": root, "season": season_store.season, **context}
+        )
 
     async def boxscore_page(request: Request, game: GameKey) -> Response:
         count = counting()
@@ -162,7 +186,9 @@ def create_app(
     async def games(request: Request) -> Response:
         count = counting()
         latest = (await games_list.latest(None)).document or []
-        body = page(request, "games.html", {"games": latest, "live": any(not g["final"] for g in latest)})
+        # the schedule changes with every box score the live flow writes: the list follows its events
+        live = any(not g["final"] for g in latest)
+        body = page(request, "games.html", {"games": latest, "live": live, "events": "season/events"})
         return HTMLResponse(body, headers={"Cache-Control": NO_CACHE, QUERIES_HEADER: str(len(count.commands))})
 
     @app.get("/games/{game_id}", include_in_schema=False)
@@ -200,6 +226,7 @@ def create_app(
         return JSONResponse(verdict.body(), status_code=200 if verdict.ready else 503, headers=NO_STORE)
 
     app.include_router(api.router(boxscores, games_list))
+    app.include_router(season_pages.routes(season_copy, season_store.season, page))
     app.openapi = lambda: api.openapi(app)  # type: ignore[method-assign]
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

@@ -39,9 +39,12 @@ KEPT_GAMES = 4096
 def version_of(document: BoxScore | list[BoxScore]) -> str:
     """What changes whenever the box score does: the game id, the event id and a digest of the
     document (a correction in place keeps the event id but changes the counts); for the list of
-    every game's latest box score, a digest of all of them."""
+    every game's latest box score, a digest of all of them; for a season document, its name and
+    a digest (its schedule changes with every live box score, its version only at finalize)."""
     if isinstance(document, list):
         return "games." + hashlib.blake2b(bson.encode({"games": document}), digest_size=6).hexdigest()
+    if "schedule" in document:
+        return f"season.{document['_id']}.{hashlib.blake2b(bson.encode(document), digest_size=6).hexdigest()}"
     digest = hashlib.blake2b(bson.encode(document), digest_size=6).hexdigest()
     return f"{document['game_id']}.{document['event_id']}.{digest}"
 
@@ -144,6 +147,17 @@ class LatestBoxScores:
             self._copies[game] = Latest(document, version_of(document), now, now)
             if event := self._changed.pop(game, None):
                 event.set()
+
+    def replace(self, game: GameKey, document: Any) -> None:
+        """A document the change stream says was just stored under ``game`` becomes its copy, with
+        no read, if someone asked for it (the season pages' push: a season has one document)."""
+        if game not in self._copies or self._copies[game].error is not None:
+            return
+        self.offered += 1
+        now = self._clock()
+        self._copies[game] = Latest(document, version_of(document), now, now)
+        if event := self._changed.pop(game, None):
+            event.set()
 
     async def pause(self) -> None:
         """Wait one interval (a subscriber after a failed read, before asking again)."""

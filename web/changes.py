@@ -13,15 +13,21 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from pymongo.errors import PyMongoError
 
-from boxscore.document import BoxScore
 from boxscore.masking import described
-from tasks.boxscores import BoxScoreStore
 
 RETRY_SECONDS = 60.0
 log = logging.getLogger("web.changes")
+
+
+class Watched(Protocol):
+    """A store with a change stream: the box scores' or the season documents'."""
+
+    def changes(self) -> AbstractContextManager[Any]: ...
 
 
 class ChangeWatcher:
@@ -29,11 +35,11 @@ class ChangeWatcher:
     ``offer`` on the page's event loop."""
 
     def __init__(
-        self, store: BoxScoreStore, offer: Callable[[BoxScore], None], loop: asyncio.AbstractEventLoop
+        self, store: Watched, offer: Callable[[Any], None], loop: asyncio.AbstractEventLoop, what: str = "box scores"
     ) -> None:
-        self.store, self.offer, self.loop = store, offer, loop
+        self.store, self.offer, self.loop, self.what = store, offer, loop, what
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="boxscore-changes", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{what}-changes".replace(" ", "-"), daemon=True)
         self.said: str | None = None  # the last failure logged (each is logged once)
 
     def start(self) -> ChangeWatcher:
@@ -55,6 +61,6 @@ class ChangeWatcher:
             except PyMongoError as error:
                 reason = described(error)
                 if reason != self.said:
-                    log.warning("box scores reach the page on its refresh alone: no change stream (%s)", reason)
+                    log.warning("%s reach the page on its refresh alone: no change stream (%s)", self.what, reason)
                     self.said = reason
                 self._stop.wait(RETRY_SECONDS)

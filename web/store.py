@@ -19,7 +19,10 @@ from pymongo import monitoring
 
 from tasks import ServiceUnavailable
 from tasks.boxscores import BoxScoreStore
+from tasks.seasons import SeasonStore
 
+#: the header that says how many MongoDB commands an answer sent (0 when it came from the copy)
+QUERIES_HEADER = "X-MongoDB-Queries"
 #: A page waits this long for MongoDB before it answers 503.
 SERVER_SELECTION_MS = 2000
 
@@ -78,6 +81,11 @@ def page_store(url: str, database: str, collection: str) -> BoxScoreStore:
     """The project's box-score store as the page uses it: it waits :data:`SERVER_SELECTION_MS`
     for MongoDB, and its commands are counted."""
     return BoxScoreStore(url, database, collection, SERVER_SELECTION_MS, (COUNTER,))
+
+
+def season_store(url: str, database: str, season: str) -> SeasonStore:
+    """The season documents' store as the page uses it, waiting and counted as :func:`page_store`."""
+    return SeasonStore(url, database, season, SERVER_SELECTION_MS, (COUNTER,))
 
 
 __all__ = ["ANSWERED", "COUNTER", "SENT", "QueryCount", "ServiceUnavailable", "counting", "page_store"]

@@ -31,6 +31,8 @@ FLAGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+#: axe-core, pinned by devstack/axe/package-lock.json
+AXE = Path(__file__).resolve().parents[2] / "devstack" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 #: the DevTools endpoint, on loopback, on a port Chromium picks and prints
 DEVTOOLS = ["--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0"]
 
@@ -84,6 +86,20 @@ class Browser:
         png = base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
         path.write_bytes(png)
         return png
+
+    def axe_violations(self) -> list[str]:
+        """What axe-core (npm, ``make tools``) finds on the open page against WCAG 2.1 A and AA and
+        its best practices: each violation's rule and the elements it names (none: ``[]``).
+
+        The script is evaluated over DevTools, which the page's script policy does not govern."""
+        assert AXE.exists(), f"{AXE} is missing: make tools installs it (npm ci --prefix devstack/axe)"
+        self.call("Runtime.evaluate", expression=AXE.read_text())
+        run = """axe.run(document, {runOnly: {type: "tag",
+            values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}})
+          .then((r) => r.violations.map((v) => v.id + ": " + v.nodes.map((n) => n.target.join(" ")).join(", ")))"""
+        result = self.call("Runtime.evaluate", expression=run, awaitPromise=True, returnByValue=True)
+        assert "exceptionDetails" not in result, result["exceptionDetails"]
+        return result["result"]["value"]  # type: ignore[no-any-return]
 
     def close(self) -> None:
         self.socket.close()

@@ -72,7 +72,7 @@ def test_the_api_answers_as_its_openapi_description_says(page: BoxScorePage) -> 
     headers: each answer's status, content type and body must be the documented ones."""
     schema = schemathesis.openapi.from_url(f"{page.url}/api/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} == {"/api/games", "/api/games/{game_id}", "/api/current"}
+    assert {op.path for op in operations} == {"/api/games", "/api/games/{game_id}", "/api/current", "/api/season"}
     assert schema.raw_schema["components"]["schemas"]["BoxScore"]["properties"]["scoring"]["items"]
     for operation in operations:
 

@@ -61,7 +61,11 @@ def test_leaders_rank_goals_shots_and_pct_with_the_minimum_and_ties() -> None:
         ("bo", 9, 1, True),
         ("di", 5, 3, False),
     ]
-    assert [(r["name"], r["shots"], r["rank"]) for r in table["shots"]] == [("bo", 30, 1), ("ann", 20, 2), ("fa", 12, 3)]
+    assert [(r["name"], r["shots"], r["rank"]) for r in table["shots"]] == [
+        ("bo", 30, 1),
+        ("ann", 20, 2),
+        ("fa", 12, 3),
+    ]
     assert [(r["name"], r["pct"], r["rank"]) for r in table["shooting_pct"]] == [
         ("di", 0.5, 1),
         ("ann", 0.45, 2),

@@ -51,6 +51,8 @@ class World:
     moments: list[Moment] = field(default_factory=list)  # each moment announced, in order
     games_shown: list[dict[str, Any]] = field(default_factory=list)  # each table of games shown in the UI
     upserted: list[float] = field(default_factory=list)  # when each upsert succeeded
+    #: each schedule write: its games (id, status) and the planned games it put on the schedule
+    scheduled: list[tuple[list[tuple[str, str]], list[str]]] = field(default_factory=list)
 
     def failed(self, service: str) -> s.Failed | None:
         return s.Failed(ConnectionError(f"{service} is down")) if service in self.down(self.now) else None
@@ -102,6 +104,11 @@ class World:
                     return failed
                 self.stored.update({d["_id"]: {**d, "seen_at": seen_at[d["game_id"]]} for d in documents})
                 self.upserted.append(self.now)
+                return s.Done()
+            case s.WriteSchedule(games, planned):
+                if failed := self.failed("mongo"):
+                    return failed
+                self.scheduled.append(([(g["game_id"], g["status"]) for g in games], [g["game_id"] for g in planned]))
                 return s.Done()
             case s.Show(document):
                 self.shown.append(document["event_id"])
@@ -189,11 +196,12 @@ def test_a_game_from_the_first_poll_to_finalized_in_the_order_of_a_tick() -> Non
         *quiet,  # 1 s
         # 2 s: the stream appears: the tables, the read, a new game (the others archived first), written
         # (a first read is a full read: later box scores are stale), its record saved, shown in the UI
-        *["Poll", "ReadReference", "ReadStreams", "ArchiveOtherGames", "Upsert", "ArchiveStale"],
+        *["Poll", "ReadReference", "ReadStreams", "ArchiveOtherGames", "Upsert", "WriteSchedule", "ArchiveStale"],
         *["SaveGameRecords", "Show", "Measure", "Sleep"],
         *quiet,  # 3 s
         *quiet,  # 4 s
-        *["Poll", "ReadStreams", "Upsert", "SaveGameRecords", "Show", "Finalize", "Measure", "Sleep"],  # 5 s: the final
+        *["Poll", "ReadStreams", "Upsert", "WriteSchedule", "SaveGameRecords", "Show", "Finalize"],  # 5 s: the final
+        *["Measure", "Sleep"],
         *quiet,  # 6 s
         *quiet,  # 7 s
         "Poll",
@@ -254,6 +262,17 @@ def test_two_games_in_a_prefix_are_each_counted_once_and_finalized() -> None:
     assert (finals["a"]["home"]["score"], finals["a"]["away"]["score"]) == (1, 0)
     assert (finals["b"]["home"]["score"], finals["b"]["away"]["score"]) == (0, 2)
     assert sorted(game for games in world.finalized for game in games) == ["a", "b"]
+    # the season's schedule: each game as written, live then final; each planned game put on it once
+    written = [game for games, _ in world.scheduled for game in games]
+    assert [status for game, status in written if game == "a"] == ["live", "final"]
+    assert [status for game, status in written if game == "b"] == ["final"]
+    assert sorted(game for _, planned in world.scheduled for game in planned) == ["a", "b"]
+
+
+def test_a_single_stream_plans_no_game_on_the_schedule() -> None:
+    world = World(GAME)
+    run(world, single(settle_seconds=3.0))
+    assert world.scheduled == [([(GAME_A, "live")], []), ([(GAME_A, "final")], [])]
 
 
 def test_a_restart_from_stored_records_continues_the_game_and_archives_nothing() -> None:
@@ -288,7 +307,7 @@ MONGO_DOWN = (
 
 @pytest.mark.parametrize(
     ("effect", "kept"),
-    [("ArchiveOtherGames", 1), ("Upsert", 1), ("ArchiveStale", 0), ("SaveGameRecords", 0)],
+    [("ArchiveOtherGames", 1), ("Upsert", 1), ("WriteSchedule", 0), ("ArchiveStale", 0), ("SaveGameRecords", 0)],
 )
 def test_each_write_failing_once_says_what_it_keeps_and_is_done_at_the_next_attempt(effect: str, kept: int) -> None:
     """At 2 s, the first read's tick: one of its writes fails; the next tick does it again."""

@@ -1,4 +1,4 @@
-// Follows a live box score without reloading the page. The page names its event stream in
+// Follows a live box score (or a season page while a game is live) without reloading the page. The page names its event stream in
 // <meta name="boxscore-events">; on each new box score the server pushes, the page's <main>
 // is replaced by the page as it now renders (one conditional request, answered from the page
 // process's copy). A final page names no stream: the stream is closed, and the page says so in
@@ -23,7 +23,9 @@
     }
   }
 
-  events.addEventListener("boxscore", () => {
-    updating = updating.then(update).catch(() => {});
-  });
+  for (const kind of ["boxscore", "season"]) {
+    events.addEventListener(kind, () => {
+      updating = updating.then(update).catch(() => {});
+    });
+  }
 })();
