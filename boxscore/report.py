@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import astuple, fields
 from string import capwords
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tabulate import tabulate
 
@@ -144,3 +144,35 @@ def final_summary(final: BoxScore, before: Sequence[Team], after: Sequence[Team]
     if not rows:
         lines.append("| (a tie: no record changed) | | |")
     return "\n".join(lines) + "\n"
+
+
+def _rank(row: Mapping[str, Any]) -> str:
+    return f"T-{row['rank']}" if row["tied"] else str(row["rank"])
+
+
+def season_report(document: Mapping[str, Any], top: int = 5) -> str:
+    """The season document as the pages show it, in text: each conference's standings and the
+    first ``top`` places of each leaders' table."""
+    parts = [f"season {document['season']}: {document['final_games']} final game(s) counted"]
+    for table in document["standings"]:
+        rows = [
+            (_rank(r), team_name(r["name"]), r["wins"], r["losses"], f"{r['pct']:.3f}".removeprefix("0"))
+            for r in table["teams"]
+        ]
+        headers = ["rank", f"{table['conference']}", "W", "L", "pct"]
+        parts.append(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
+    for key, heading in (("goals", "goals"), ("shots", "shots"), ("shooting_pct", "pct")):
+        stat = "pct" if key == "shooting_pct" else key
+        places = [
+            (
+                _rank(r),
+                f"{capwords(r['name'])} #{r['number']}",
+                team_name(r["team"]),
+                f"{r['pct']:.3f}".removeprefix("0") if stat == "pct" else str(r[stat]),
+            )
+            for r in document["leaders"][key]
+            if r["rank"] <= top
+        ]
+        headers = ["rank", f"{heading} leaders", "team", heading]
+        parts.append(tabulate(places, headers=headers, tablefmt="github", disable_numparse=True))
+    return "\n\n".join(parts)

@@ -1,4 +1,4 @@
-"""``python -m devstack up|worker|down|score``: the local stack in the background (:mod:`devstack.stack`)."""
+"""``python -m devstack up|worker|down|score|season``: the local stack in the background (:mod:`devstack.stack`)."""
 
 import sys
 

@@ -76,13 +76,26 @@ def main(argv: list[str] | None = None) -> None:
             print(rows_table(teams2))
             print("\n==== players2 (season totals after the game) ====")
             print(rows_table(players2))
-            print(f"\nthe page stays at {page.url}/ for {PAGE_AFTER_GAME:.0f} s (Ctrl-C ends it now)", flush=True)
+            print(f"\nthe pages stay up for {PAGE_AFTER_GAME:.0f} s (Ctrl-C ends it now):")
+            for what, path in PAGES:
+                print(f"  {what:<12} {page.url}{path}")
+            print(end="", flush=True)
             try:
                 time.sleep(PAGE_AFTER_GAME)  # serving the page, not waiting for anything
             except KeyboardInterrupt:
                 pass
         print("\nstopping the local servers ...", flush=True)
     print(f"demo finished in {time.monotonic() - started:.0f} s")
+
+
+#: the pages the demo ends with: the box score's, then the season's (README, "The pages")
+PAGES = [
+    ("box score", "/"),
+    ("schedule", "/season"),
+    ("standings", "/standings"),
+    ("leaders", "/leaders"),
+    ("season JSON", "/api/season"),
+]
 
 
 def _free(port: int) -> bool:

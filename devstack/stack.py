@@ -267,8 +267,31 @@ def score(game_id: str | None = None) -> int:
     return 0
 
 
+def season() -> int:
+    """The season's standings and leaders from its document in MongoDB (the season pages' one
+    query), from this directory's settings."""
+    from boxscore.report import season_report
+    from tasks import ServiceUnavailable
+    from tasks.seasons import SEASONS, SeasonStore
+    from tasks.settings import Settings
+
+    settings = Settings.from_env()
+    try:
+        document = SeasonStore.of(settings).document()
+    except ServiceUnavailable as error:
+        print(f"python -m devstack season: {error}", file=sys.stderr)
+        return 1
+    if document is None:
+        print(
+            f"no season {settings.season_id} in {settings.mongo_db}.{SEASONS} yet: the live flow and finalize write it"
+        )
+        return 1
+    print(season_report(document))
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    commands = {"up": up, "worker": worker, "down": down}
+    commands = {"up": up, "worker": worker, "down": down, "season": season}
     match argv:
         case [command] if command in commands:
             return commands[command]()
@@ -276,7 +299,7 @@ def main(argv: list[str]) -> int:
             return score()
         case ["score", game_id]:
             return score(game_id)
-    print("usage: python -m devstack {up|worker|down|score [GAME_ID]}", file=sys.stderr)
+    print("usage: python -m devstack {up|worker|down|score [GAME_ID]|season}", file=sys.stderr)
     return 2
 
 

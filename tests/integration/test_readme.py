@@ -15,9 +15,11 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pymongo
 import pytest
 
+from devstack.servers import BoxScorePage
 from devstack.stack import MONGO_PORT
 from tests.helpers import ROOT, clean_checkout, make, table_rows, with_migrated_prefect_database
 from tests.recorded_game import RECORDED_GAME_ID, TEAMS2
@@ -67,6 +69,10 @@ def test_readme_s_commands_run_as_written_beside_a_compose_env(checkout: Path) -
     host, deployed = outputs
     assert "Johns Hopkins 9 - 14 Syracuse, Final (event 70)" in host, host[-2000:]
     assert "Johns Hopkins 9 - 14 Syracuse, Final (event 70)" in deployed, deployed[-2000:]
+    # the season document, from the same query as the pages: Syracuse (acc) 11-2 and a win,
+    # Johns Hopkins (big10) 9-4 and a loss, each first in its conference
+    assert "| 1      | Syracuse | 12  | 2   | .857  |" in host, host[-3000:]
+    assert "| 1      | Johns Hopkins | 9   | 5   | .643  |" in host, host[-3000:]
     assert not (checkout / "sidearm.env").exists(), "make down removes the local stack's settings"
     # the stack's data outlives `make down`: read it back from its own files
     assert table_rows(f"sqlite:///{checkout / 'var/local/sidearmdb.sqlite'}", "teams2") == TEAMS2
@@ -86,6 +92,12 @@ def test_readme_s_commands_run_as_written_beside_a_compose_env(checkout: Path) -
     try:
         with pymongo.MongoClient(f"mongodb://127.0.0.1:{MONGO_PORT}", serverSelectionTimeoutMS=30000) as client:
             final = client.sidearm.boxscores.find_one({"game_id": RECORDED_GAME_ID}, sort=[("event_id", -1)])
+        # the page of the stack's data: the season's standings from the document the flows wrote
+        page = BoxScorePage(checkout / "page", mongo_url=f"mongodb://127.0.0.1:{MONGO_PORT}").start(timeout=60)
+        try:
+            standings = httpx.get(f"{page.url}/standings", timeout=30)
+        finally:
+            page.stop()
     finally:
         server.terminate()
         try:
@@ -93,5 +105,6 @@ def test_readme_s_commands_run_as_written_beside_a_compose_env(checkout: Path) -
         except subprocess.TimeoutExpired:  # it read what it had to; a slow stop is not what this test checks
             server.kill()
             server.wait(30)
+    assert standings.status_code == 200 and "Syracuse" in standings.text and 'id="waiting"' not in standings.text
     assert final is not None and final["final"] is True
     assert (final["home"]["score"], final["away"]["score"]) == (14, 9)
