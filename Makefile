@@ -95,7 +95,7 @@ test:  ## every check, then the unit tier on two workers and the integration tie
 	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory debian-tools node-tools
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=10 $(UNIT_TIER)
-	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=15 $(INTEGRATION_TIER)
+	SCREENSHOT_DIR=docs HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest --durations=15 $(INTEGRATION_TIER)
 
 mutation: venv  ## mutation testing of the core and the adapters a unit test reaches (mutmut): score and verdict per module (>= 95 %, none untested), survivors in mutants/survivors.txt; fails on a miss
 	$(UV) -r requirements-mutation.txt
