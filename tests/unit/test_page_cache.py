@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import re
 
 import pytest
 from starlette.datastructures import Headers
 
+from boxscore.season_document import empty_season
 from tasks import ServiceUnavailable
 from tests.recorded_game import FINAL_BOXSCORE
 from web.cache import LatestBoxScores, version_of
@@ -339,5 +341,29 @@ def test_a_subscriber_sleeps_until_the_copy_is_due_and_a_pause_is_one_interval()
         assert slept == [pytest.approx(INTERVAL - 0.2)]
         await boxscores.pause()
         assert slept[-1] == INTERVAL
+
+    asyncio.run(scenario())
+
+
+def test_a_season_document_pushed_by_the_change_stream_replaces_the_copy_and_wakes_its_subscribers() -> None:
+    async def scenario() -> None:
+        clock, reads = Clock(), Reads()
+        season = {**empty_season("2026"), "_id": "2026"}
+        reads.documents[None] = season
+
+        async def not_due(_: float) -> None:
+            await asyncio.Event().wait()
+
+        seasons = LatestBoxScores(reads, INTERVAL, STALE, clock, not_due)
+        seasons.replace(None, {**season, "version": 1})  # nobody asked yet: nothing kept, no read
+        assert (seasons.offered, reads.count) == (0, 0)
+        first = await seasons.latest(None)
+        assert re.fullmatch(r"season\.2026\.[0-9a-f]{12}", first.version or "")
+        waiting = asyncio.ensure_future(seasons.next_version(None, first.version))
+        await asyncio.sleep(0)
+        seasons.replace(None, {**season, "version": 1})
+        pushed = await asyncio.wait_for(waiting, 5)
+        assert pushed.document["version"] == 1 and pushed.version != first.version
+        assert (seasons.offered, reads.count) == (1, 1)
 
     asyncio.run(scenario())

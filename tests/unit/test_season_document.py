@@ -6,6 +6,7 @@ from boxscore.games import Matchup
 from boxscore.roster import Player, Team
 from boxscore.season import Season
 from boxscore.season_document import (
+    empty_season,
     leaders,
     planned_entry,
     played_entry,
@@ -15,6 +16,7 @@ from boxscore.season_document import (
     standings,
     tables_of,
 )
+from tests.helpers import valid_season
 from tests.recorded_game import FINAL_BOXSCORE
 
 TEAMS = [
@@ -114,3 +116,24 @@ def test_schedule_entries_from_a_box_score_and_a_planned_game() -> None:
     document = {"schedule": {"a": final, "b": live, "c": planned}}
     assert [g["status"] for g in schedule_order(document)] == ["live", "scheduled", "final"]
     assert set(playing_now(document)) == {101, 205}
+
+
+def test_a_season_document_the_core_builds_validates_and_a_broken_one_does_not() -> None:
+    import jsonschema
+    import pytest
+
+    season = Season(TEAMS, PLAYERS, {"g9": "team 999 not in the base tables"}, ("g1", "g2"))
+    schedule = {
+        schedule_key(g["game_id"]): g
+        for g in (played_entry(FINAL_BOXSCORE, counted=True), planned_entry(Matchup("g.7", 1, 2), {}))
+    }
+    document = {"_id": "2026", **empty_season("2026"), **tables_of(season).fields(), "schedule": schedule}
+    assert valid_season(document) is document
+    assert valid_season({"_id": "2026", **empty_season("2026")}) is not None
+    for broken in (
+        {**document, "standings": [{"conference": "acc"}]},
+        {**document, "schedule": {"g.7": schedule["g~7"]}},  # a dot in a key would split an update path
+        {**document, "final_games": -1},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            valid_season(broken)
