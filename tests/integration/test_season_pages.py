@@ -25,6 +25,7 @@ from devstack.follow import Background
 from devstack.servers import BoxScorePage, MongoServer, wait_until
 from flows.finalize import finalize_game
 from flows.live_boxscore import live_boxscore
+from tasks import ServiceUnavailable
 from tasks.reference import reset_reference
 from tasks.seasons import SeasonStore
 from tasks.stream import write_stream
@@ -240,6 +241,19 @@ def test_a_season_of_six_games_counted_by_hand_on_its_pages_live_and_in_chromium
     wait_until(lambda: httpx.get(f"{url}/leaders").headers["etag"] != tag, 30, "the leaders page's new version")
     changed = httpx.get(f"{url}/leaders").headers["etag"]
     assert httpx.get(f"{url}/leaders", headers={"If-None-Match": changed}).status_code == 304
+
+    # g5 as first written again: a finalize that cannot reach SQL leaves the document as it was,
+    # the next one writes it
+    write_stream(f"{prefix}g5.txt", text(GAMES["g5"][2]), storage)
+    monkeypatch.setenv("SQL_URL", f"sqlite:///{tmp_path}/no/such/directory/sidearmdb.sqlite")
+    with pytest.raises(ServiceUnavailable, match="SQL database"):
+        finalize_game(games=["g5"])
+    assert season_document(env) == twice
+    monkeypatch.setenv("SQL_URL", sql)
+    finalize_game(games=["g5"])
+    retried = season_document(env)
+    assert retried is not None and retried["version"] == twice["version"] + 1
+    assert leaders_of(retried, "goals", "goals") == GOALS
 
     # g7 live: the schedule follows it, the standings mark army and duke, the season's events push it
     write_stream(f"{prefix}g7.txt", text(["0 50:00 5 1 1", "1 45:00 1 1 0"]), storage)
