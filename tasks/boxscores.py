@@ -85,6 +85,23 @@ def records_collection(collection: str) -> str:
     return f"{collection}_games"
 
 
+@contextmanager
+def watching(url: str, server_selection_ms: int, database: str, collection: str) -> Iterator[ChangeStream[Any]]:
+    """A collection's change stream (each document inserted, replaced or updated, whole), on a
+    client of its own, closed when the stream ends: a store's listeners count reads, not this."""
+    client: pymongo.MongoClient[Any] = pymongo.MongoClient(
+        url, tz_aware=True, **selection_timeout(url, server_selection_ms)
+    )
+    kinds = {"$match": {"operationType": {"$in": ["insert", "replace", "update"]}}}
+    try:
+        with client[database][collection].watch(
+            [kinds], full_document="updateLookup", max_await_time_ms=1000
+        ) as stream:
+            yield stream
+    finally:
+        client.close()
+
+
 @dataclass(frozen=True)
 class BoxScoreStore:
     """MongoDB's box scores, their archive and the single stream's game records.
@@ -165,16 +182,8 @@ class BoxScoreStore:
         On a client of its own, closed when the stream ends, and without the store's listeners:
         what they count is reads.
         """
-        client: pymongo.MongoClient[Any] = pymongo.MongoClient(
-            self.url, tz_aware=True, **selection_timeout(self.url, self.server_selection_ms)
-        )
-        kinds = {"$match": {"operationType": {"$in": ["insert", "replace", "update"]}}}
-        try:
-            collection = client[self.database][self.collection]
-            with collection.watch([kinds], full_document="updateLookup", max_await_time_ms=1000) as stream:
-                yield stream
-        finally:
-            client.close()
+        with watching(self.url, self.server_selection_ms, self.database, self.collection) as stream:
+            yield stream
 
     def ping(self) -> None:
         """Ask MongoDB to answer, reading nothing (the page's readiness)."""

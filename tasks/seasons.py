@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pymongo
 from prefect import task
 from pymongo import UpdateOne, monitoring
 from pymongo.change_stream import ChangeStream
@@ -30,7 +29,7 @@ from boxscore.season_document import (
     schedule_key,
 )
 from tasks import IO_TASK, reaching
-from tasks.boxscores import SERVER_SELECTION_MS, WRITE_ERRORS, brief_mongo_reason, mongo_client, selection_timeout
+from tasks.boxscores import SERVER_SELECTION_MS, WRITE_ERRORS, brief_mongo_reason, mongo_client, watching
 from tasks.settings import Settings
 
 #: the collection of the season documents, beside the box scores in ``MONGO_DB``
@@ -143,16 +142,8 @@ class SeasonStore:
     @contextmanager
     def changes(self) -> Iterator[ChangeStream[Any]]:
         """The season documents' change stream (the pages' push), on a client of its own."""
-        client: pymongo.MongoClient[Any] = pymongo.MongoClient(
-            self.url, tz_aware=True, **selection_timeout(self.url, self.server_selection_ms)
-        )
-        kinds = {"$match": {"operationType": {"$in": ["insert", "replace", "update"]}}}
-        try:
-            collection = client[self.database][SEASONS]
-            with collection.watch([kinds], full_document="updateLookup", max_await_time_ms=1000) as stream:
-                yield stream
-        finally:
-            client.close()
+        with watching(self.url, self.server_selection_ms, self.database, SEASONS) as stream:
+            yield stream
 
 
 @task(**IO_TASK)

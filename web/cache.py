@@ -140,17 +140,13 @@ class LatestBoxScores:
         """
         for game in (document["game_id"], None):
             copy = self._copies.get(game)
-            if copy is None or copy.error is not None or not _later(document, copy.document, current=game is None):
-                continue
-            self.offered += 1
-            now = self._clock()
-            self._copies[game] = Latest(document, version_of(document), now, now)
-            if event := self._changed.pop(game, None):
-                event.set()
+            if copy is not None and _later(document, copy.document, current=game is None):
+                self.replace(game, document)
 
     def replace(self, game: GameKey, document: Any) -> None:
         """A document the change stream says was just stored under ``game`` becomes its copy, with
-        no read, if someone asked for it (the season pages' push: a season has one document)."""
+        no read, if someone asked for it and its last read succeeded; its waiters wake at once.
+        (The season pages' push: a season has one document, so the latest stored is the one.)"""
         if game not in self._copies or self._copies[game].error is not None:
             return
         self.offered += 1
