@@ -152,7 +152,9 @@ def routes(seasons: LatestBoxScores, season: str, render: Render) -> APIRouter:
 
 
 async def season_events(seasons: LatestBoxScores, request: Request) -> AsyncIterator[ServerSentEvent | bytes]:
-    """The season's document each time it changes (``event: season``), the first at once."""
+    """The season's document as it changes (``event: season``), the first at once, then at most
+    one a refresh interval: on a game day every live box score changes the schedule, and a fan
+    of the standings needs the latest, not each."""
     seen: str | None = None
     have = request.headers.get("last-event-id")
     while True:
@@ -170,3 +172,4 @@ async def season_events(seasons: LatestBoxScores, request: Request) -> AsyncIter
             data = json.dumps(copy.document, separators=(",", ":"), default=str)
             copy.rendered["event"] = ServerSentEvent(data, event="season", id=copy.version).encode()
         yield copy.rendered["event"]
+        await seasons.pause()

@@ -12,12 +12,14 @@ import re
 
 import pytest
 from starlette.datastructures import Headers
+from starlette.requests import Request
 
 from boxscore.season_document import empty_season
 from tasks import ServiceUnavailable
 from tests.recorded_game import FINAL_BOXSCORE
 from web.cache import LatestBoxScores, version_of
 from web.headers import FINAL_CACHE, LIVE_CACHE, caching, etag, not_modified
+from web.season import season_events
 
 INTERVAL, STALE = 0.5, 30.0
 
@@ -365,5 +367,26 @@ def test_a_season_document_pushed_by_the_change_stream_replaces_the_copy_and_wak
         pushed = await asyncio.wait_for(waiting, 5)
         assert pushed.document["version"] == 1 and pushed.version != first.version
         assert (seasons.offered, reads.count) == (1, 1)
+
+    asyncio.run(scenario())
+
+
+def test_season_events_push_the_latest_version_at_most_once_a_refresh_interval() -> None:
+    """Two versions stored within an interval of the first event: one push, of the second, an interval later."""
+
+    async def scenario() -> None:
+        clock, reads = Clock(), Reads()
+        season = {**empty_season("2026"), "_id": "2026"}
+        reads.documents[None] = season
+        seasons = LatestBoxScores(reads, INTERVAL, STALE, clock, clock.sleep)
+        events = season_events(seasons, Request({"type": "http", "headers": []}))
+        first = await anext(events)
+        assert b"event: season" in first and b'"version":0' in first
+        started = clock.now
+        for version in (1, 2):
+            reads.documents[None] = {**season, "version": version}
+            seasons.replace(None, reads.documents[None])
+        second = await anext(events)
+        assert b'"version":2' in second and clock.now - started >= INTERVAL
 
     asyncio.run(scenario())
