@@ -169,14 +169,18 @@ def create_app(
                 )
         return HTMLResponse(copy.rendered[key], headers=headers)
 
-    async def subscribed(boxscores: LatestBoxScores, game: GameKey, request: Request) -> AsyncIterator[Any]:
-        """The game's event stream, counted among the subscribers while it is open."""
+    async def counted(stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """An event stream, counted among the subscribers while it is open."""
         metrics.subscribers.inc()
         try:
-            async for message in box_score_events(boxscores, game, request):
+            async for message in stream:
                 yield message
         finally:
             metrics.subscribers.dec()
+
+    def subscribed(boxscores: LatestBoxScores, game: GameKey, request: Request) -> AsyncIterator[Any]:
+        """The game's event stream, counted."""
+        return counted(box_score_events(boxscores, game, request))
 
     @app.get("/", include_in_schema=False)
     async def current(request: Request) -> Response:
@@ -226,7 +230,7 @@ def create_app(
         return JSONResponse(verdict.body(), status_code=200 if verdict.ready else 503, headers=NO_STORE)
 
     app.include_router(api.router(boxscores, games_list))
-    app.include_router(season_pages.routes(season_copy, season_store.season, page))
+    app.include_router(season_pages.routes(season_copy, season_store.season, page, counted))
     app.openapi = lambda: api.openapi(app)  # type: ignore[method-assign]
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

@@ -70,8 +70,14 @@ class SkippedSaid:
             log.warning("game %s is left out of the standings and leaders: %s", game["game_id"], game["reason"])
 
 
-def routes(seasons: LatestBoxScores, season: str, render: Render) -> APIRouter:
-    """The season pages, their events and ``GET /api/season`` over the page process's copy."""
+def routes(
+    seasons: LatestBoxScores,
+    season: str,
+    render: Render,
+    counted: Callable[[AsyncIterator[Any]], AsyncIterator[Any]] = lambda stream: stream,
+) -> APIRouter:
+    """The season pages, their events (each stream passed through ``counted``, the page's
+    subscribers gauge) and ``GET /api/season`` over the page process's copy."""
     router = APIRouter()
     say_skipped = SkippedSaid()
 
@@ -117,7 +123,7 @@ def routes(seasons: LatestBoxScores, season: str, render: Render) -> APIRouter:
 
     @router.get("/season/events", include_in_schema=False)
     async def events(request: Request) -> Response:
-        return EventSourceResponse(season_events(seasons, request), headers={"Cache-Control": "no-store"})
+        return EventSourceResponse(counted(season_events(seasons, request)), headers={"Cache-Control": "no-store"})
 
     @router.get(
         "/api/season",

@@ -22,7 +22,7 @@ from boxscore.roster import Player, Team
 from boxscore.season import Season
 from boxscore.season_document import planned_entry, played_entry, tables_of
 from devstack.follow import Background
-from devstack.servers import BoxScorePage, MongoServer, wait_until
+from devstack.servers import BoxScorePage, MongoServer, free_ports, wait_until
 from flows.finalize import finalize_game
 from flows.live_boxscore import live_boxscore
 from tasks import ServiceUnavailable
@@ -31,6 +31,7 @@ from tasks.seasons import SeasonStore
 from tasks.stream import write_stream
 from tests.helpers import valid_season
 from tests.integration.browser import CHROMIUM, Browser
+from tests.integration.test_page_api import scrape
 from tests.recorded_game import FINAL_BOXSCORE
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (make test installs it)")
@@ -145,6 +146,7 @@ def season_page(pipeline_env: dict[str, str], tmp_path: Path) -> Iterator[BoxSco
         mongo_db=pipeline_env["MONGO_DB"],
         refresh_seconds=0.2,
         season=SEASON,
+        metrics_address=f"127.0.0.1:{free_ports(1)[0]}",
     ).start(timeout=60)
     yield page
     page.stop()
@@ -172,6 +174,8 @@ def test_a_season_of_six_games_counted_by_hand_on_its_pages_live_and_in_chromium
         answer = httpx.get(url + path)
         assert (answer.status_code, answer.headers["cache-control"]) == (200, "no-cache"), path
         assert 'id="waiting"' in answer.text
+        browser.open(url + path)  # the waiting pages are pages of the site too
+        assert browser.axe_violations() == [], path
     empty = httpx.get(f"{url}/api/season")
     assert (empty.status_code, empty.headers["cache-control"]) == (200, "no-cache")
     assert valid_season(empty.json())["standings"] == [] and empty.json()["final_games"] == 0
@@ -273,7 +277,9 @@ def test_a_season_of_six_games_counted_by_hand_on_its_pages_live_and_in_chromium
 
     # every page in Chromium, at a desktop's and a phone's width: nothing cut off, nothing for axe-core
     shots = ROOT / os.environ.get("SCREENSHOT_DIR", str(tmp_path))
-    for path in ("/season", "/standings", "/leaders", "/games/g7", "/games/g1", "/games"):
+    # the season pages, box scores live and final, the current one, the games, a game not started, a bad id
+    pages = ("/season", "/standings", "/leaders", "/games/g7", "/games/g1", "/", "/games", "/games/g8", "/games/a%20b")
+    for path in pages:
         for width in (1280, 390):
             browser.resize(width, 1400, mobile=width == 390)
             browser.open(url + path)
@@ -282,6 +288,11 @@ def test_a_season_of_six_games_counted_by_hand_on_its_pages_live_and_in_chromium
             if path in ("/standings", "/leaders", "/season"):
                 name = f"{path.strip('/')}-{'desktop' if width == 1280 else 'phone'}.png"
                 assert browser.screenshot(shots / name)[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # a page left closes its stream (a page kept in the back/forward cache with its stream open
+    # would hold one of a browser's six connections to the site): the last page, a 404, has none
+    subscribers = ("boxscore_page_event_stream_subscribers", ())
+    wait_until(lambda: scrape(season_page.metrics_address)[subscribers] == 0, 15, "every left page's stream closed")
 
     write_stream(f"{prefix}g7.txt", text(["0 50:00 5 1 1", "1 45:00 1 1 0", f"2 {END}"]), storage)
     assert live.result(timeout=120)["g7"]["final"] is True
