@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -85,6 +85,12 @@ def records_collection(collection: str) -> str:
     return f"{collection}_games"
 
 
+def reaching_mongo(url: str, errors: tuple[type[PyMongoError], ...] = (PyMongoError,)) -> AbstractContextManager[None]:
+    """A read that fails in any way is MongoDB unavailable (the page answers 503); a write only
+    when the connection fails (``WRITE_ERRORS``), so that a rejected write says what MongoDB said."""
+    return reaching("MongoDB", url, errors, "MONGO_URL", brief_mongo_reason)
+
+
 @contextmanager
 def watching(url: str, server_selection_ms: int, database: str, collection: str) -> Iterator[ChangeStream[Any]]:
     """A collection's change stream (each document inserted, replaced or updated, whole), on a
@@ -125,12 +131,8 @@ class BoxScoreStore:
     def _db(self) -> Database:
         return mongo_client(self.url, self.server_selection_ms, self.listeners)[self.database]
 
-    @contextmanager
-    def _reaching(self, errors: tuple[type[PyMongoError], ...] = (PyMongoError,)) -> Iterator[None]:
-        """A read that fails in any way is MongoDB unavailable (the page answers 503); a write
-        only when the connection fails, so that a rejected write says what MongoDB said."""
-        with reaching("MongoDB", self.url, errors, "MONGO_URL", brief_mongo_reason):
-            yield
+    def _reaching(self, errors: tuple[type[PyMongoError], ...] = (PyMongoError,)) -> AbstractContextManager[None]:
+        return reaching_mongo(self.url, errors)
 
     # -- reads: the documented queries (docs/document.md) ---------------------------------------
 

@@ -9,7 +9,7 @@ same lines leaves the document, its ``version`` and the pages' caches as they we
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,8 +28,8 @@ from boxscore.season_document import (
     empty_season,
     schedule_key,
 )
-from tasks import IO_TASK, reaching
-from tasks.boxscores import SERVER_SELECTION_MS, WRITE_ERRORS, brief_mongo_reason, mongo_client, watching
+from tasks import IO_TASK
+from tasks.boxscores import SERVER_SELECTION_MS, WRITE_ERRORS, mongo_client, reaching_mongo, watching
 from tasks.settings import Settings
 
 #: the collection of the season documents, beside the box scores in ``MONGO_DB``
@@ -60,10 +60,8 @@ class SeasonStore:
         database: Database = mongo_client(self.url, self.server_selection_ms, self.listeners)[self.database]
         return database[SEASONS]
 
-    @contextmanager
-    def _reaching(self, errors: tuple[type[PyMongoError], ...] = (PyMongoError,)) -> Iterator[None]:
-        with reaching("MongoDB", self.url, errors, "MONGO_URL", brief_mongo_reason):
-            yield
+    def _reaching(self, errors: tuple[type[PyMongoError], ...] = (PyMongoError,)) -> AbstractContextManager[None]:
+        return reaching_mongo(self.url, errors)
 
     def document(self) -> SeasonDocument | None:
         """The season's document (``None`` before either writer made it): one query."""

@@ -27,7 +27,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,15 +84,11 @@ def create_app(
     store: BoxScoreStore,
     refresh_seconds: float,
     stale_seconds: float,
-    metrics_address: str = "",
-    seasons: SeasonStore | None = None,
+    metrics_address: str,
+    seasons: SeasonStore,
 ) -> FastAPI:
-    """The page and the API, reading box scores from ``store`` through one shared copy per game,
-    and the season pages from ``seasons`` (default: the store's database, this year's season);
-    its metrics on ``metrics_address`` (empty: not served)."""
-    if seasons is None:
-        seasons = SeasonStore(store.url, store.database, str(datetime.now(UTC).year), store.server_selection_ms)
-    season_store = seasons
+    """The page and the API, reading box scores from ``store`` through one shared copy per game
+    and the season pages from ``seasons``; its metrics on ``metrics_address`` (empty: not served)."""
 
     async def read(game: GameKey) -> Any:
         return await anyio.to_thread.run_sync(store.latest, game)
@@ -102,11 +97,11 @@ def create_app(
         return await anyio.to_thread.run_sync(store.games)
 
     async def read_season(_: GameKey) -> Any:
-        return await anyio.to_thread.run_sync(season_store.document)
+        return await anyio.to_thread.run_sync(seasons.document)
 
     boxscores = LatestBoxScores(read, refresh_seconds, stale_seconds)
     games_list = LatestBoxScores(read_games, refresh_seconds, stale_seconds)
-    season_copy = LatestBoxScores(read_season, refresh_seconds, stale_seconds)
+    season_copy = LatestBoxScores(read_season, refresh_seconds, stale_seconds, version=season_pages.season_version)
     copies = (boxscores, games_list, season_copy)
     metrics = PageMetrics(
         reads=lambda: sum(copy.reads for copy in copies), offers=lambda: sum(copy.offered for copy in copies)
@@ -117,7 +112,7 @@ def create_app(
         metrics.serve(metrics_address)
         loop = asyncio.get_running_loop()
         watcher = ChangeWatcher(store, boxscores.offer, loop).start()
-        season_watcher = ChangeWatcher(season_store, offer_season, loop, "season documents").start()
+        season_watcher = ChangeWatcher(seasons, offer_season, loop, "season documents").start()
         app.state.changes = watcher
         try:
             yield
@@ -126,7 +121,7 @@ def create_app(
             await anyio.to_thread.run_sync(season_watcher.stop)
 
     def offer_season(document: Any) -> None:
-        if document.get("_id") == season_store.season:
+        if document.get("_id") == seasons.season:
             season_copy.replace(None, document)
 
     app = FastAPI(
@@ -143,7 +138,7 @@ def create_app(
     def page(request: Request, name: str, context: dict[str, Any]) -> str:
         root = up_to_root(request.url.path)
         return templates.get_template(name).render(
-            {"request": request, "root": root, "season": season_store.season, **context}
+            {"request": request, "root": root, "season": seasons.season, **context}
         )
 
     async def boxscore_page(request: Request, game: GameKey) -> Response:
@@ -230,7 +225,7 @@ def create_app(
         return JSONResponse(verdict.body(), status_code=200 if verdict.ready else 503, headers=NO_STORE)
 
     app.include_router(api.router(boxscores, games_list))
-    app.include_router(season_pages.routes(season_copy, season_store.season, page, counted))
+    app.include_router(season_pages.routes(season_copy, seasons.season, page, counted))
     app.openapi = lambda: api.openapi(app)  # type: ignore[method-assign]
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

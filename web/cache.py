@@ -39,12 +39,9 @@ KEPT_GAMES = 4096
 def version_of(document: BoxScore | list[BoxScore]) -> str:
     """What changes whenever the box score does: the game id, the event id and a digest of the
     document (a correction in place keeps the event id but changes the counts); for the list of
-    every game's latest box score, a digest of all of them; for a season document, its name and
-    a digest (its schedule changes with every live box score, its version only at finalize)."""
+    every game's latest box score, a digest of all of them."""
     if isinstance(document, list):
         return "games." + hashlib.blake2b(bson.encode({"games": document}), digest_size=6).hexdigest()
-    if "schedule" in document:
-        return f"season.{document['_id']}.{hashlib.blake2b(bson.encode(document), digest_size=6).hexdigest()}"
     digest = hashlib.blake2b(bson.encode(document), digest_size=6).hexdigest()
     return f"{document['game_id']}.{document['event_id']}.{digest}"
 
@@ -69,7 +66,8 @@ class Latest:
 class LatestBoxScores:
     """Per game, the latest box score, read at most once per ``interval`` whatever the traffic.
 
-    ``interval`` and ``stale_for`` are the settings ``WEB_REFRESH_SECONDS`` and ``WEB_STALE_SECONDS``.
+    ``interval`` and ``stale_for`` are the settings ``WEB_REFRESH_SECONDS`` and ``WEB_STALE_SECONDS``;
+    ``version`` says what changes with the document (another kind of document brings its own).
     """
 
     def __init__(
@@ -80,8 +78,10 @@ class LatestBoxScores:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         kept: int = KEPT_GAMES,
+        version: Callable[[Any], str] = version_of,
     ) -> None:
         self._read, self.interval, self.stale_for, self._kept = read, interval, stale_for, kept
+        self._version = version
         self._clock, self._sleep = clock, sleep
         self._copies: OrderedDict[GameKey, Latest] = OrderedDict()
         self._flights: dict[GameKey, asyncio.Future[Latest]] = {}
@@ -151,7 +151,7 @@ class LatestBoxScores:
             return
         self.offered += 1
         now = self._clock()
-        self._copies[game] = Latest(document, version_of(document), now, now)
+        self._copies[game] = Latest(document, self._version(document), now, now)
         if event := self._changed.pop(game, None):
             event.set()
 
@@ -170,7 +170,7 @@ class LatestBoxScores:
                 copy = Latest(previous.document, previous.version, self._clock(), previous.good_at, error)
                 copy.rendered = previous.rendered
         else:
-            version = version_of(document) if document is not None else None
+            version = self._version(document) if document is not None else None
             copy = Latest(document, version, self._clock(), self._clock())
             if previous is not None and previous.version == version:
                 copy.rendered = previous.rendered  # the same box score: its page need not be rendered again

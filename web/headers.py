@@ -46,9 +46,10 @@ def not_modified(request_headers: Headers, tag: str) -> bool:
     return "*" in tags or tag in tags
 
 
-def caching(final: bool, tag: str, stale_for: float | None = None) -> dict[str, str]:
-    """The caching headers of a box score; ``stale_for``: seconds since MongoDB last answered."""
-    headers = {"ETag": tag, "Cache-Control": FINAL_CACHE if final else LIVE_CACHE}
+def caching(final: bool, tag: str, stale_for: float | None = None, settled: str = FINAL_CACHE) -> dict[str, str]:
+    """The caching headers of a box score (or of a document with no game live: ``settled``, the
+    ``Cache-Control`` of a final one); ``stale_for``: seconds since MongoDB last answered."""
+    headers = {"ETag": tag, "Cache-Control": settled if final else LIVE_CACHE}
     if stale_for is not None:
         headers["Cache-Control"] = NO_CACHE
         headers["X-Boxscore-Stale-Seconds"] = f"{stale_for:.0f}"

@@ -11,21 +11,23 @@ with a 200 that no cache keeps, never a 404 a CDN would.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import bson
 from fastapi import APIRouter, Header
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from boxscore.season_document import empty_season, has_results, playing_now, schedule_order
+from boxscore.season_document import SeasonDocument, empty_season, has_results, playing_now, schedule_order
 from tasks import ServiceUnavailable
 from web.api import JSON, unavailable
 from web.cache import Latest, LatestBoxScores
-from web.headers import LIVE_CACHE, NO_CACHE, etag, not_modified
+from web.headers import NO_CACHE, caching, etag, not_modified
 from web.store import QUERIES_HEADER, counting
 
 log = logging.getLogger("web.season")
@@ -43,17 +45,19 @@ PAGES = {
 Render = Callable[[Request, str, dict[str, Any]], str]
 
 
-def live_games(document: dict[str, Any] | None) -> bool:
-    return any(game["status"] == "live" for game in ((document or {}).get("schedule") or {}).values())
+def season_version(document: SeasonDocument) -> str:
+    """What changes whenever the season document does: its name and a digest (its schedule
+    changes with every live box score, its ``version`` only at finalize)."""
+    return f"season.{document['_id']}.{hashlib.blake2b(bson.encode(document), digest_size=6).hexdigest()}"
+
+
+def live_games(document: SeasonDocument | None) -> bool:
+    return bool(playing_now(document or {}))
 
 
 def season_caching(copy: Latest, tag: str, stale_for: float | None) -> dict[str, str]:
     """A live season is kept a second, as a live box score; a quiet one a minute."""
-    headers = {"ETag": tag, "Cache-Control": LIVE_CACHE if live_games(copy.document) else SEASON_CACHE}
-    if stale_for is not None:
-        headers["Cache-Control"] = NO_CACHE
-        headers["X-Boxscore-Stale-Seconds"] = f"{stale_for:.0f}"
-    return headers
+    return caching(not live_games(copy.document), tag, stale_for, settled=SEASON_CACHE)
 
 
 class SkippedSaid:
@@ -87,7 +91,7 @@ def routes(
         copy = await seasons.latest(None)
         document = copy.document
         headers = {QUERIES_HEADER: str(len(count.commands))}
-        context = {"season": season, "title": title, "page": name, "events": "season/events"}
+        context = {"title": title, "page": name, "events": "season/events"}
         if document is None or (needs_results and not has_results(document)):
             context.update(doc=document or empty_season(season), live=live_games(document), waiting=True)
             return HTMLResponse(render(request, template, context), headers={"Cache-Control": NO_CACHE, **headers})

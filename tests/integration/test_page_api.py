@@ -33,7 +33,7 @@ from tasks.boxscores import BoxScoreStore
 from tests.helpers import examples, shown_pieces, stamped, valid
 from tests.recorded_game import FINAL_BOXSCORE, RECORDED_GAME_ID
 from web.app import create_app
-from web.store import SENT, page_store
+from web.store import SENT, page_store, season_store
 
 LIVE_GAME = "g0123456789ab"
 SECURITY_HEADERS = {
@@ -318,7 +318,8 @@ def test_two_hundred_fans_for_ten_seconds_cost_one_read_per_interval(
     """200 concurrent clients refresh one live game with conditional requests for 10 s while the
     game goes on; the page's command listener counts what reached MongoDB."""
     interval, seconds, clients = 0.5, 10.0, 200
-    app = create_app(page_store(mongo.url, database.database.name, "boxscores"), interval, 30.0)
+    seasons = season_store(mongo.url, database.database.name, "2026")
+    app = create_app(page_store(mongo.url, database.database.name, "boxscores"), interval, 30.0, "", seasons)
     port = free_ports(1)[0]
     server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning"))
     serving = threading.Thread(target=server.run, daemon=True)

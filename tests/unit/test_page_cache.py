@@ -19,7 +19,7 @@ from tasks import ServiceUnavailable
 from tests.recorded_game import FINAL_BOXSCORE
 from web.cache import LatestBoxScores, version_of
 from web.headers import FINAL_CACHE, LIVE_CACHE, caching, etag, not_modified
-from web.season import season_events
+from web.season import season_events, season_version
 
 INTERVAL, STALE = 0.5, 30.0
 
@@ -356,7 +356,7 @@ def test_a_season_document_pushed_by_the_change_stream_replaces_the_copy_and_wak
         async def not_due(_: float) -> None:
             await asyncio.Event().wait()
 
-        seasons = LatestBoxScores(reads, INTERVAL, STALE, clock, not_due)
+        seasons = LatestBoxScores(reads, INTERVAL, STALE, clock, not_due, version=season_version)
         seasons.replace(None, {**season, "version": 1})  # nobody asked yet: nothing kept, no read
         assert (seasons.offered, reads.count) == (0, 0)
         first = await seasons.latest(None)
@@ -378,7 +378,7 @@ def test_season_events_push_the_latest_version_at_most_once_a_refresh_interval()
         clock, reads = Clock(), Reads()
         season = {**empty_season("2026"), "_id": "2026"}
         reads.documents[None] = season
-        seasons = LatestBoxScores(reads, INTERVAL, STALE, clock, clock.sleep)
+        seasons = LatestBoxScores(reads, INTERVAL, STALE, clock, clock.sleep, version=season_version)
         events = season_events(seasons, Request({"type": "http", "headers": []}))
         first = await anext(events)
         assert b"event: season" in first and b'"version":0' in first
