@@ -144,6 +144,10 @@ class LoopRules:
     show_every: float = 1.0
     #: a game whose box score trails a change of its stream this long is behind (a Prefect event)
     behind_seconds: float = LiveConfig.behind_seconds
+    #: a run that has read nothing this long lets go of its local Dask cluster, which starts again
+    #: (in some 25 ms) at its next read: idle, the cluster's own ticks were most of the run's CPU,
+    #: and half a minute outlasts the pause between most shots, so a playing game keeps it
+    release_workers_after: float = 30.0
 
     @classmethod
     def of(cls, config: LiveConfig) -> LoopRules:

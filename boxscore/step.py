@@ -17,6 +17,7 @@ fake time and fake observations. One tick, in order (each ``->`` waits for an ob
     -> archive stale box scores
     -> save the game records -> show in the UI -> finalize (when due)
     -> the tick's figures (metrics; with a prefix, the UI's games when due)
+    -> [let go of the local Dask cluster, when nothing was read for a while]
     -> stop, fail, or sleep (with a change feed: wait for it to hear of a change)
 
 The moments worth an alert (a game started, final, finalized or behind; a service down or back)
@@ -181,6 +182,12 @@ class Log:
 
 
 @dataclass(frozen=True)
+class ReleaseWorkers:
+    """Let go of the run's local Dask cluster: nothing was read for a while, and idle it costs the
+    run most of its CPU; the next read starts it again. A user's cluster is kept. Nothing comes back."""
+
+
+@dataclass(frozen=True)
 class Sleep:
     """Wait this long before the next step. Nothing comes back."""
 
@@ -219,6 +226,7 @@ Effect = (
     | ShowGames
     | Announce
     | Log
+    | ReleaseWorkers
     | Sleep
     | Listen
     | AwaitChanges
@@ -344,6 +352,7 @@ class LoopState:
     states_shown: dict[str, GameState] = field(default_factory=dict)  # and each game's state it showed
 
     polling: frozenset[str] | None = None  # what the poll in flight asked: every stream, or these games
+    last_read: float | None = None  # when the run last read on Dask; None: it holds no workers
 
     @classmethod
     def start(cls, loop: LiveLoop[Any], feed: Feed | None = None) -> LoopState:
@@ -368,7 +377,7 @@ def step(state: LoopState, now: float, observations: Sequence[Observation] = ())
         if effect is None:
             continue
         effects.append(effect)
-        if not isinstance(effect, Show | Measure | ShowGames | Listen):
+        if not isinstance(effect, Show | Measure | ShowGames | Listen | ReleaseWorkers):
             return state, effects
 
 
@@ -477,16 +486,19 @@ def _advance(state: LoopState, now: float) -> Effect | None:
         state.reads = {game: read for game, read in reads.items() if not read.whole}
         whole = {game: read for game, read in reads.items() if read.whole}
         if whole:
+            state.last_read = now
             return SubmitWholeReads(whole)
         state.stage = Stage.READING
         return None
     if stage is Stage.READING:
         if state.reads and state.league is not None:
+            state.last_read = now
             return ReadStreams(state.reads)
         state.reads, state.stage = {}, Stage.COLLECTING
         return None
     if stage is Stage.COLLECTING:
         if loop.whole_reads.keys() - state.done.keys():
+            state.last_read = now  # the workers are busy with them
             overdue = loop.overdue(tick)
             for game in overdue:
                 state.done[game] = ReadFailed(f"the whole read did not finish within {loop.rules.read_timeout:.0f} s")
@@ -542,6 +554,9 @@ def _advance(state: LoopState, now: float) -> Effect | None:
         state.stage = Stage.END
         return _games_to_show(state, now)
     if stage is Stage.END:
+        if _release_due(state, now):
+            state.last_read = None
+            return ReleaseWorkers()
         return _end_of_tick(state, now)
     raise ValueError(f"stage {stage.name} waits for an observation")
 
@@ -590,6 +605,12 @@ def _games_to_show(state: LoopState, now: float) -> Effect | None:
         return None
     state.games_shown, state.states_shown = now, states
     return ShowGames(figures.games)
+
+
+def _release_due(state: LoopState, now: float) -> bool:
+    """The run holds workers, has read nothing for ``release_workers_after``, and no whole read is out."""
+    last, loop = state.last_read, state.loop
+    return last is not None and now - last >= loop.rules.release_workers_after and not loop.whole_reads
 
 
 def _end_of_tick(state: LoopState, now: float) -> Effect:

@@ -41,7 +41,7 @@ from tasks.aggregate import DaskReader
 from tasks.artifacts import RunArtifacts
 from tasks.boxscores import BoxScoreStore, read_game_records
 from tasks.changes import ChangeFeed, NoFeed, change_feed
-from tasks.cluster import DaskRunnerFromSettings, run_dask_client
+from tasks.cluster import DaskRunnerFromSettings, release_run_dask_cluster, run_dask_client
 from tasks.events import Announcer
 from tasks.league import ReferenceDatabase
 from tasks.masking import shown
@@ -177,7 +177,12 @@ class LiveIO:
             SeasonStore.of(settings),
             ReferenceDatabase(settings.sql_url, single),
             DaskReader(
-                options, config.dask_block_bytes, config.read_timeout, run_dask_client, _log_client(logger, settings)
+                options,
+                config.dask_block_bytes,
+                config.read_timeout,
+                run_dask_client,
+                _log_client(logger, settings),
+                release_run_dask_cluster,
             ),
             logger,
             settings.mask,
@@ -231,6 +236,8 @@ class LiveIO:
                 self.announcer.announce(moment)
             case step.Log(level, message):
                 self.logger.log(LEVELS[level], "%s", self.mask(message))
+            case step.ReleaseWorkers():
+                self.reader.release()
             case step.Sleep(seconds):
                 time.sleep(seconds)
             case step.Fail(error):

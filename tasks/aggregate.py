@@ -302,17 +302,30 @@ class DaskReader:
     read_timeout: float
     client: Callable[[], Client]
     on_client: Callable[[Client], None] = lambda client: None
+    #: closes the run's local cluster (the DaskTaskRunner's); whether there was one to close
+    let_go: Callable[[], bool] = lambda: False
     _client: Client | None = None
     _whole: dict[str, Any] = field(default_factory=dict)
+    _told: bool = False
 
     def read(self, reads: Mapping[str, GameRead]) -> dict[str, Step]:
         """The tick's read of these games (raises when S3 or Dask fails it as a whole)."""
         if self._client is None:
             self._client = self.client()
-            self.on_client(self._client)
+            if not self._told:  # once a run: a cluster started again after a release is the same one to a user
+                self._told = True
+                self.on_client(self._client)
         return advance_streams(
             self._client, dict(reads), self.storage_options, self.read_timeout, self.dask_block_bytes
         )
+
+    def release(self) -> bool:
+        """Let go of a local cluster between reads (the step says when); whether one was closed.
+        Kept while a whole read is out: its future lives on that cluster."""
+        if self._whole:
+            return False
+        self._client = None
+        return self.let_go()
 
     def submit_whole(self, reads: Mapping[str, GameRead]) -> dict[str, ReadFailed]:
         """Submit each whole read as its task run; those that could not be submitted, as failed reads."""

@@ -97,6 +97,16 @@ class DaskRunnerFromSettings(TaskRunner[Any]):
     def client(self) -> Client:
         return self.dask.client
 
+    def release(self) -> bool:
+        """Close the run's local cluster, if it has one: the next task or client asked for starts
+        another. A user's cluster (``DASK_ADDRESS``) is theirs and stays connected. Whether one closed."""
+        dask = self._dask
+        if dask is None or dask.address:
+            return False
+        self._dask = None
+        dask.__exit__(None, None, None)
+        return True
+
     def submit(self, task: Any, parameters: dict[str, Any], wait_for: Any = None, dependencies: Any = None) -> Any:
         return self.dask.submit(task, parameters, wait_for, dependencies)
 
@@ -107,6 +117,13 @@ class DaskRunnerFromSettings(TaskRunner[Any]):
                 dask.__exit__(*exc)
         finally:
             super().__exit__(*exc)
+
+
+def release_run_dask_cluster() -> bool:
+    """Let go of the current flow run's local Dask cluster (:meth:`DaskRunnerFromSettings.release`)."""
+    context = FlowRunContext.get()
+    runner = None if context is None else context.task_runner
+    return isinstance(runner, DaskRunnerFromSettings) and runner.release()
 
 
 def run_dask_client() -> Client:

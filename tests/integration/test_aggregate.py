@@ -16,8 +16,8 @@ from boxscore.events import parse_block
 from boxscore.live import GameRead
 from boxscore.running import Progress, full_read
 from tasks import aggregate
-from tasks.aggregate import stream_blocks, tally_streams, whole_read
-from tasks.cluster import DaskRunnerFromSettings, dask_client
+from tasks.aggregate import DaskReader, stream_blocks, tally_streams, whole_read
+from tasks.cluster import DaskRunnerFromSettings, dask_client, release_run_dask_cluster, run_dask_client
 from tasks.stream import write_stream
 from tests.helpers import GAME, reader, tally_blocks
 from tests.recorded_game import EVENTS_FILE
@@ -94,3 +94,38 @@ def test_the_whole_read_task_retries_a_dask_client_that_fails_to_start(
     assert attempts.read_text().count("attempt") == 2
     assert progress.tally() == tally_blocks([parse_block(data, GAME)])
     assert progress.tally().team_totals(101)[1] == 14 and progress.tally().team_totals(205)[1] == 9
+
+
+def test_a_released_local_cluster_starts_again_at_the_next_read_and_the_count_goes_on(
+    s3, storage: dict, prefect_api: None
+) -> None:
+    """The live flow's reader on its runner: read half the game, let go of the cluster, read the rest
+    on a new one; a whole read out keeps the cluster. The count is the recorded game's, 14-9."""
+    data = EVENTS_FILE.read_bytes()
+    half = data.index(b"\n", len(data) // 2) + 1
+    url = f"s3://{s3.bucket}/{uuid.uuid4().hex[:10]}/game.txt"
+    teams = frozenset(GAME)
+
+    @flow(task_runner=DaskRunnerFromSettings())
+    def read_release_read() -> tuple[Progress, list[str], bool]:
+        reader = DaskReader(storage, 2**20, 60.0, run_dask_client, let_go=release_run_dask_cluster)
+        write_stream(url, data[:half].decode(), storage)
+        first = reader.read({"g": GameRead(url, teams, None, half)})["g"]
+        assert isinstance(first, Progress)
+        clients = [reader._client]
+        released = reader.release()
+        write_stream(url, data.decode(), storage)
+        rest = reader.read({"g": GameRead(url, teams, first.state, len(data))})["g"]
+        assert isinstance(rest, Progress)
+        clients.append(reader._client)
+        reader.submit_whole({"g": GameRead(url, teams, None, len(data), whole=True)})
+        kept = reader.release()  # a whole read is out: its cluster stays
+        reader._whole["g"].wait()
+        assert set(reader.collect_whole(())) == {"g"}
+        return rest, [client.status for client in clients], released and not kept
+
+    rest, statuses, released_once = read_release_read()
+    assert released_once
+    assert statuses == ["closed", "running"]  # the first cluster's client closed; the second ran the rest
+    assert rest.tally() == tally_blocks([parse_block(data, GAME)])
+    assert rest.tally().team_totals(101)[1] == 14 and rest.tally().team_totals(205)[1] == 9

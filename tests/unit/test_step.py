@@ -53,6 +53,7 @@ class World:
     upserted: list[float] = field(default_factory=list)  # when each upsert succeeded
     #: each schedule write: its games (id, status) and the planned games it put on the schedule
     scheduled: list[tuple[list[tuple[str, str]], list[str]]] = field(default_factory=list)
+    released: list[float] = field(default_factory=list)  # when the run let go of its Dask workers
 
     def failed(self, service: str) -> s.Failed | None:
         return s.Failed(ConnectionError(f"{service} is down")) if service in self.down(self.now) else None
@@ -132,6 +133,8 @@ class World:
                 self.moments.append(moment)
             case s.ShowGames(games):
                 self.games_shown.append(dict(games))
+            case s.ReleaseWorkers():
+                self.released.append(self.now)
         return None
 
 
@@ -252,6 +255,27 @@ def test_a_big_first_read_is_a_whole_read_submitted_then_collected() -> None:
     plain = [e for e in world.effects if e != "Log"]
     assert plain[:5] == ["Poll", "ReadReference", "SubmitWholeReads", "CollectWholeReads", "Upsert"]
     assert "ReadStreams" not in plain  # the only read was the whole one
+
+
+def test_the_workers_are_let_go_after_release_workers_after_without_a_read_and_again_after_the_next() -> None:
+    # read at 2 s (1-0), nothing new until the final at 80 s, read then; the run stops at 83 s
+    world = World(at((2.0, {SINGLE: LIVE}), (80.0, {SINGLE: FINAL})))
+    run(world, single(settle_seconds=3.0, poll_interval=1.0, release_workers_after=30.0))
+    assert world.released == [32.0]  # the first tick ending 30 s after the read; none after the final's read
+    reads = [i for i, e in enumerate(world.effects) if e == "ReadStreams"]
+    release = world.effects.index("ReleaseWorkers")
+    assert len(reads) == 2 and reads[0] < release < reads[1]
+    assert world.effects[release + 1] == "Sleep"  # let go at the end of a tick, before its wait
+
+    world = World(at((2.0, {SINGLE: LIVE}), (40.0, {SINGLE: LIVE + b"2 30:00 205 1 0\n"}), (120.0, {SINGLE: FINAL})))
+    run(world, single(settle_seconds=3.0, poll_interval=1.0, release_workers_after=30.0))
+    assert world.released == [32.0, 70.0]  # reads at 2, 40 and 120 s: each starts the clock again; stopped at 123 s
+
+
+def test_the_workers_are_kept_while_a_whole_read_is_out() -> None:
+    world = World(at((0.0, {"a": FINAL})), whole_done_at=5.0)
+    run(world, multi(dask_block_bytes=len(LIVE), settle_seconds=10.0, release_workers_after=2.0))
+    assert world.released == [7.0]  # submitted at 0 s, collected at 5 s: let go 2 s after the collect's tick
 
 
 def test_two_games_in_a_prefix_are_each_counted_once_and_finalized() -> None:
