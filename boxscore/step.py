@@ -627,7 +627,10 @@ def _end_of_tick(state: LoopState, now: float) -> Effect:
         state.stage = Stage.POLL
         return Sleep(loop.pause(tick, now))
     state.stage = Stage.AWAITING
-    return AwaitChanges(feed.wait(loop.pause(tick, now), now, loop.busy(), loop.wake_at(now)))
+    wake_at = loop.wake_at(now)
+    if state.last_read is not None:  # the workers are let go on time, not at the next full poll
+        wake_at = min(wake_at, state.last_read + loop.rules.release_workers_after)
+    return AwaitChanges(feed.wait(loop.pause(tick, now), now, loop.busy(), wake_at))
 
 
 def _league(state: LoopState) -> League:

@@ -123,6 +123,15 @@ def test_an_idle_game_costs_one_poll_per_fallback_interval() -> None:
     assert max(world.waits) == 5.0
 
 
+def test_an_idle_game_lets_go_of_its_workers_on_time_and_polls_no_more_for_it() -> None:
+    """Read at 0 s, nothing new until 60 s: the wait ends at 12 s to let go of the workers, a
+    moment between two fallback polls, and the polls stay one per fallback interval."""
+    world = FeedWorld(at((0.0, {SINGLE: LIVE}), (60.0, {SINGLE: FINAL})), changes=[60.0])
+    follow(world, one_game(release_workers_after=12.0), fallback=5.0)
+    assert world.released == [12.0]
+    assert [when for when, _ in world.polls if 1.0 <= when < 60.0] == [5.0 * n for n in range(1, 12)]
+
+
 def test_a_feed_that_stops_mid_game_falls_back_to_polling_says_so_once_and_is_listened_to_again() -> None:
     """Down from 3 s to 20 s: polled every second meanwhile; listened to again with backoff; nothing lost."""
     game = at((2.3, {SINGLE: LIVE}), (7.7, {SINGLE: FINAL}), (8.5, {SINGLE: CORRECTED}))
