@@ -9,9 +9,10 @@ On local SeaweedFS and SecantusDB, the live flow follows the recorded game twice
 - **freshness**: the game replayed at ``delay`` real seconds per game second (default 0.02);
   a watcher reads the newest box score every 2 ms; for each event, the time from the end of
   its S3 write to the first box score that covers it;
-- **an idle game**: a game stream that does not change for ``idle_seconds`` (default 30):
-  the S3 requests the process sent (counted on botocore's ``before-send``, every client of the
-  process) and the process's CPU time, both per minute.
+- **an idle game**: a game stream that does not change: the S3 requests the process sent
+  (counted on botocore's ``before-send``, every client of the process) and the process's CPU
+  time, both per minute, over ``idle_seconds`` (default 30) once the run has let go of its Dask
+  workers, and over the first ``HELD`` seconds before it does.
 
 Prints a table and saves ``bench/results/change_feed.json``.
 """
@@ -19,8 +20,8 @@ Prints a table and saves ``bench/results/change_feed.json``.
 from __future__ import annotations
 
 import os
+import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -30,11 +31,14 @@ from typing import Any
 
 from tabulate import tabulate
 
-from bench.common import ROOT, SCRATCH, load, one_game_stack, save
-from bench.profile import where_cpu_goes
+from bench.common import one_game_stack, save
+from boxscore.live import LoopRules
 
 MODES = {"polling every 0.2 s (CHANGE_FEED=off)": "off", "change feed (fallback 5 s)": "auto"}
 POLL, FALLBACK = 0.2, 5.0
+#: an idle game's first stretch, while the run keeps its Dask workers (it lets them go after
+#: ``release_workers_after`` without a read): measured apart from the rest of its idle time
+HELD = LoopRules().release_workers_after + 1.0
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -67,7 +71,8 @@ def freshness(url: str, storage_options: dict, mongo_url: str, delay: float, fol
     written: dict[int, float] = {}
     shown: list[tuple[float, int]] = []
     done = threading.Event()
-    collection = pymongo.MongoClient(mongo_url).sidearm[os.environ["MONGO_COLLECTION"]]
+    client = pymongo.MongoClient(mongo_url)
+    collection = client.sidearm[os.environ["MONGO_COLLECTION"]]
 
     def watch() -> None:
         while not done.is_set():
@@ -89,6 +94,7 @@ def freshness(url: str, storage_options: dict, mongo_url: str, delay: float, fol
     live.result(timeout=600)
     done.set()
     watcher.join()
+    client.close()
     lags = [
         max(0.0, first - at)
         for event, at in written.items()
@@ -109,8 +115,11 @@ def idle(
     seconds: float,
     follow: Callable[[], Any],
     requests: Requests,
-    profile: Path | None = None,
 ) -> dict:
+    """A game read to its tenth event, then left alone: the process's S3 requests and CPU per
+    minute over its first ``HELD`` seconds (the run keeps its Dask workers) and over the
+    ``seconds`` after them (let go: a game idle for longer, a break or between games), with the
+    CPU of each of the process's threads then."""
     import pymongo
 
     from flows.gamestream import RECORDED_GAME
@@ -119,53 +128,53 @@ def idle(
     lines = [line for line in RECORDED_GAME.read_text().splitlines() if line.strip()]
     live = follow()  # it polls for the stream, then reads it as a feed writes it
     write_stream(url, "\n".join(lines[:10]) + "\n", storage_options)
-    collection = pymongo.MongoClient(mongo_url).sidearm[os.environ["MONGO_COLLECTION"]]
-    while collection.find_one({"event_id": 9}) is None:  # the run has read the stream as it is
-        time.sleep(0.05)
+    with pymongo.MongoClient(mongo_url) as client:
+        collection = client.sidearm[os.environ["MONGO_COLLECTION"]]
+        while collection.find_one({"event_id": 9}) is None:  # the run has read the stream as it is
+            time.sleep(0.05)
     time.sleep(1.0)  # the tick that wrote it, and the first full poll after it, are over
-    cpu, wall, sent = time.process_time(), time.perf_counter(), requests.count
-    spy = None
-    if profile is not None:  # where the idle process's CPU goes: py-spy's samples, its busy threads only
-        command = [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(os.getpid()), "--rate", "100"]
-        command += ["--duration", f"{seconds:.0f}", "--format", "raw", "--output", str(profile), "--nonblocking"]
-        spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(seconds)
-    cpu, wall, sent = time.process_time() - cpu, time.perf_counter() - wall, requests.count - sent
-    if spy is not None:
-        spy.wait(timeout=60)
+    held = _cost(requests, HELD)
+    steady = _cost(requests, seconds)
     write_stream(url, "\n".join(lines) + "\n", storage_options)  # the game ends: the run stops
     live.result(timeout=300)
+    return {**steady, "first_seconds": held}
+
+
+def _cost(requests: Requests, seconds: float) -> dict:
+    """The process's S3 requests and CPU per minute over the next ``seconds``, and each thread's
+    CPU per minute (by its name; the threads of a kind summed, those under 1 ms/min left out)."""
+    threads, cpu, wall, sent = _thread_cpu(), time.process_time(), time.perf_counter(), requests.count
+    time.sleep(seconds)
+    cpu, wall, sent = time.process_time() - cpu, time.perf_counter() - wall, requests.count - sent
+    by_thread: dict[str, float] = {}
+    for tid, (name, ms) in _thread_cpu().items():
+        by_thread[name] = by_thread.get(name, 0.0) + ms - threads.get(tid, (name, 0.0))[1]
     return {
         "seconds": round(wall, 1),
         "s3_requests_per_min": round(60 * sent / wall, 1),
         "cpu_ms_per_min": round(60_000 * cpu / wall, 1),
+        "threads_cpu_ms_per_min": {
+            name: round(60 * ms / wall, 1)
+            for name, ms in sorted(by_thread.items(), key=lambda item: -item[1])
+            if 60 * ms / wall >= 1.0
+        },
     }
 
 
-def profile_idle(seconds: float = 30.0) -> None:
-    """Only an idle game followed with the feed, profiled by py-spy: where its CPU goes, saved beside
-    the last run's figures in ``change_feed.json``."""
-    requests = Requests()
-    settings = {"LIVE_METRICS_ADDRESS": "", "CHANGE_FEED": "auto", "MONGO_COLLECTION": "idle_profiled"}
-    with one_game_stack("change_feed_idle", **settings) as (s3, mongo):
-        from devstack.follow import start_polling
-        from flows.live_boxscore import live_boxscore
-
-        os.environ["GAMESTREAM_URL"] = f"s3://{s3.bucket}/profiled-idle.txt"
-
-        def follow() -> Any:
-            return start_polling(
-                lambda: live_boxscore(poll_interval=POLL, fallback_interval=FALLBACK, settle_seconds=0.5)
-            )
-
-        raw = SCRATCH / "change_feed_idle" / "idle.raw"
-        quiet = idle(os.environ["GAMESTREAM_URL"], s3.storage_options, mongo.url, seconds, follow, requests, raw)
-    shares = where_cpu_goes(raw, ROOT)
-    print(quiet)
-    print(tabulate(sorted(shares.items(), key=lambda item: -item[1]), headers=["where", "share of samples"]))
-    saved = load("change_feed") or {}
-    saved["idle_profile"] = {"idle": quiet, "shares": shares}
-    print("saved", save("change_feed", saved))
+def _thread_cpu() -> dict[int, tuple[str, float]]:
+    """Each thread of this process: its kind (Python's name without its number, else the kernel's)
+    and its CPU time so far in ms (the scheduler's nanosecond count)."""
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
+    threads = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            ns = int(Path(f"/proc/self/task/{tid}/schedstat").read_text().split()[0])
+            kernel = Path(f"/proc/self/task/{tid}/comm").read_text().strip()
+        except OSError:  # it ended meanwhile
+            continue
+        name = names.get(int(tid), kernel)
+        threads[int(tid)] = (re.sub(r"-\d+\b", "", name), ns / 1e6)
+    return threads
 
 
 def main(delay: float = 0.02, idle_seconds: float = 30.0) -> None:
@@ -205,19 +214,34 @@ def main(delay: float = 0.02, idle_seconds: float = 30.0) -> None:
             key: round(statistics.mean(r["idle"][key] for r in runs), 1)
             for key in ("s3_requests_per_min", "cpu_ms_per_min")
         }
+        row["idle"]["first_seconds"] = {
+            key: round(statistics.mean(r["idle"]["first_seconds"][key] for r in runs), 1)
+            for key in ("seconds", "s3_requests_per_min", "cpu_ms_per_min")
+        }
         table.append(
             [
                 label,
                 row["freshness"]["p50_ms"],
                 row["freshness"]["p95_ms"],
                 row["freshness"]["max_ms"],
+                row["idle"]["first_seconds"]["cpu_ms_per_min"],
                 row["idle"]["s3_requests_per_min"],
                 row["idle"]["cpu_ms_per_min"],
             ]
         )
     off, on = (rows[label]["idle"] for label in MODES)
-    ratios = {key: round(on[key] / off[key], 3) if off[key] else None for key in on}
-    headers = ["mode", "write -> MongoDB p50 ms", "p95 ms", "max ms", "idle: S3 requests/min", "idle: CPU ms/min"]
+    ratios = {
+        key: round(on[key] / off[key], 3) if off[key] else None for key in ("s3_requests_per_min", "cpu_ms_per_min")
+    }
+    headers = [
+        "mode",
+        "write -> MongoDB p50 ms",
+        "p95 ms",
+        "max ms",
+        f"idle, first {HELD:.0f} s: CPU ms/min",
+        "idle, after: S3 requests/min",
+        "CPU ms/min",
+    ]
     print(tabulate(table, headers=headers))
     print(
         f"idle game, feed / polling: S3 requests {ratios['s3_requests_per_min']}, CPU {ratios['cpu_ms_per_min']} "
@@ -233,7 +257,4 @@ def main(delay: float = 0.02, idle_seconds: float = 30.0) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--profile-idle"]:
-        profile_idle()
-    else:
-        main(*(float(arg) for arg in sys.argv[1:]))
+    main(*(float(arg) for arg in sys.argv[1:]))

@@ -431,21 +431,26 @@ def _feed(run: dict) -> str:
 
 
 def change_feed_table(result: dict) -> list[str]:
+    modes = result["modes"]
+    held = next(iter(modes.values()))["idle"].get("first_seconds", {}).get("seconds", 0)
     lines = [
         "## The change feed against polling at 0.2 s (one game; an idle game)",
         "",
-        f"The recorded game at {result['delay']} s per game second, then a game idle for "
-        f"{result['idle_seconds']:.0f} s, each mode twice in alternating order (freshness: the worse run; "
-        "idle: the mean). Freshness: end of the S3 write -> the box score readable in MongoDB "
-        "(a watcher reading every 2 ms).",
+        f"The recorded game at {result['delay']} s per game second, then a game left idle: its first "
+        f"{held:.0f} s (the run keeps its Dask workers), then {result['idle_seconds']:.0f} s more (the "
+        "run has let them go); each mode twice in alternating order (freshness: the worse run; idle: "
+        "the mean). Freshness: end of the S3 write -> the box score readable in MongoDB (a watcher "
+        "reading every 2 ms).",
         "",
-        "| mode | p50 (ms) | p95 (ms) | max (ms) | idle: S3 requests / min | idle: CPU ms / min |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| mode | p50 (ms) | p95 (ms) | max (ms) | idle, first {held:.0f} s: CPU ms / min "
+        "| idle after: S3 requests / min | idle after: CPU ms / min |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for label, row in result["modes"].items():
+    for label, row in modes.items():
         fresh, idle = row["freshness"], row["idle"]
+        first = idle.get("first_seconds", {}).get("cpu_ms_per_min", "-")
         lines.append(
-            f"| {label} | {fresh['p50_ms']} | {fresh['p95_ms']} | {fresh['max_ms']} | "
+            f"| {label} | {fresh['p50_ms']} | {fresh['p95_ms']} | {fresh['max_ms']} | {first} | "
             f"{idle['s3_requests_per_min']} | {idle['cpu_ms_per_min']} |"
         )
     ratios = result["idle_feed_over_polling"]
@@ -455,9 +460,18 @@ def change_feed_table(result: dict) -> list[str]:
         "(target: at most 0.05 each).",
         "",
     ]
-    if profile := result.get("idle_profile"):
-        shares = ", ".join(f"{where} {share:.0%}" for where, share in profile["shares"].items())
-        lines += [f"Where the idle process's CPU goes with the feed (py-spy, 30 s): {shares}.", ""]
+    threads = [row["runs"][-1]["idle"].get("threads_cpu_ms_per_min", {}) for row in modes.values()]
+    if all(threads):
+        names = list(dict.fromkeys(name for cpu in threads for name in cpu))
+        lines += [
+            "Where the idle process's CPU goes once the workers are let go (each thread's CPU, ms per "
+            "minute, the last run of each mode; threads under 1 ms/min left out):",
+            "",
+            "| thread | " + " | ".join(modes) + " |",
+            "|---|" + "---:|" * len(modes),
+            *(f"| {name} | " + " | ".join(str(cpu.get(name, "-")) for cpu in threads) + " |" for name in names),
+            "",
+        ]
     return lines
 
 
