@@ -39,6 +39,7 @@ POLL, FALLBACK = 0.2, 5.0
 #: an idle game's first stretch, while the run keeps its Dask workers (it lets them go after
 #: ``release_workers_after`` without a read): measured apart from the rest of its idle time
 HELD = LoopRules().release_workers_after + 1.0
+ENDED = "the rest: threads that ended in it (a let-go cluster's), under 1 ms/min, clocks' difference"
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -149,15 +150,18 @@ def _cost(requests: Requests, seconds: float) -> dict:
     by_thread: dict[str, float] = {}
     for tid, (name, ms) in _thread_cpu().items():
         by_thread[name] = by_thread.get(name, 0.0) + ms - threads.get(tid, (name, 0.0))[1]
+    threads_cpu = {
+        name: round(60 * ms / wall, 1)
+        for name, ms in sorted(by_thread.items(), key=lambda item: -item[1])
+        if 60 * ms / wall >= 1.0
+    }
+    # a thread that ended in the window (the let-go cluster's) is gone from /proc with its count
+    threads_cpu[ENDED] = round(60_000 * cpu / wall - sum(threads_cpu.values()), 1)
     return {
         "seconds": round(wall, 1),
         "s3_requests_per_min": round(60 * sent / wall, 1),
         "cpu_ms_per_min": round(60_000 * cpu / wall, 1),
-        "threads_cpu_ms_per_min": {
-            name: round(60 * ms / wall, 1)
-            for name, ms in sorted(by_thread.items(), key=lambda item: -item[1])
-            if 60 * ms / wall >= 1.0
-        },
+        "threads_cpu_ms_per_min": threads_cpu,
     }
 
 

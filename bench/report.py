@@ -460,16 +460,24 @@ def change_feed_table(result: dict) -> list[str]:
         "(target: at most 0.05 each).",
         "",
     ]
-    threads = [row["runs"][-1]["idle"].get("threads_cpu_ms_per_min", {}) for row in modes.values()]
-    if all(threads):
-        names = list(dict.fromkeys(name for cpu in threads for name in cpu))
+    windows = [
+        (f"{label}, {when}", window.get("threads_cpu_ms_per_min", {}))
+        for label, row in modes.items()
+        for when, window in (
+            (f"first {held:.0f} s", row["runs"][-1]["idle"].get("first_seconds", {})),
+            ("after", row["runs"][-1]["idle"]),
+        )
+    ]
+    if all(cpu for _, cpu in windows):
+        names = list(dict.fromkeys(name for _, cpu in windows for name in cpu))
         lines += [
-            "Where the idle process's CPU goes once the workers are let go (each thread's CPU, ms per "
-            "minute, the last run of each mode; threads under 1 ms/min left out):",
+            "Where the idle process's CPU goes (each thread's CPU, ms per minute, the last run of each "
+            "mode; `fsspecIO` is the S3 client's event loop, `Thread (_run)` the flow's loop, "
+            "`event_engine` gRPC's own threads):",
             "",
-            "| thread | " + " | ".join(modes) + " |",
-            "|---|" + "---:|" * len(modes),
-            *(f"| {name} | " + " | ".join(str(cpu.get(name, "-")) for cpu in threads) + " |" for name in names),
+            "| thread | " + " | ".join(label for label, _ in windows) + " |",
+            "|---|" + "---:|" * len(windows),
+            *(f"| {name} | " + " | ".join(str(cpu.get(name, "-")) for _, cpu in windows) + " |" for name in names),
             "",
         ]
     return lines
