@@ -85,7 +85,8 @@ class LatestBoxScores:
         self._clock, self._sleep = clock, sleep
         self._copies: OrderedDict[GameKey, Latest] = OrderedDict()
         self._flights: dict[GameKey, asyncio.Future[Latest]] = {}
-        self._changed: dict[GameKey, asyncio.Event] = {}
+        self._changed: dict[GameKey, asyncio.Event] = {}  # what the game's waiters wait on
+        self._timers: dict[GameKey, asyncio.Future[None]] = {}  # and what sets it when the copy is due
         self.reads = 0  # reads made, for the tests and the benchmark
         self.offered = 0  # box scores taken from MongoDB's change stream instead of a read
 
@@ -118,19 +119,33 @@ class LatestBoxScores:
 
         Waiters sleep until the copy is due, then share the one read: every subscriber of a game
         gets a new box score as soon as the page process has read it, for one read per interval.
+        They all wait on one event per game, set by one timer when the copy is due or by the
+        change stream's offer: a thousand subscribers woken are a thousand resumed coroutines,
+        with no task or timer of their own to make and cancel.
         """
         while True:
             copy = await self.latest(game)
             if copy.version is not None and copy.version != seen:
                 return copy
-            changed = self._changed.setdefault(game, asyncio.Event())
-            due = asyncio.ensure_future(self._sleep(max(0.0, copy.checked_at + self.interval - self._clock())))
-            offered = asyncio.ensure_future(changed.wait())
-            try:
-                await asyncio.wait({due, offered}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                due.cancel()
-                offered.cancel()
+            changed = self._changed.get(game)
+            if changed is None:
+                changed = self._changed[game] = asyncio.Event()
+                due = max(0.0, copy.checked_at + self.interval - self._clock())
+                self._timers[game] = asyncio.ensure_future(self._wake_after(game, changed, due))
+            await changed.wait()
+
+    async def _wake_after(self, game: GameKey, changed: asyncio.Event, seconds: float) -> None:
+        """Wake the game's waiters once its copy is due (they then share the next read)."""
+        await self._sleep(seconds)
+        self._wake(game, changed)
+
+    def _wake(self, game: GameKey, changed: asyncio.Event) -> None:
+        if self._changed.get(game) is changed:
+            del self._changed[game]
+            timer = self._timers.pop(game, None)
+            if timer is not None and timer is not asyncio.current_task():
+                timer.cancel()
+        changed.set()
 
     def offer(self, document: BoxScore) -> None:
         """A box score MongoDB's change stream says was just stored: it becomes its game's copy
@@ -152,8 +167,8 @@ class LatestBoxScores:
         self.offered += 1
         now = self._clock()
         self._copies[game] = Latest(document, self._version(document), now, now)
-        if event := self._changed.pop(game, None):
-            event.set()
+        if event := self._changed.get(game):
+            self._wake(game, event)
 
     async def pause(self) -> None:
         """Wait one interval (a subscriber after a failed read, before asking again)."""

@@ -336,11 +336,11 @@ def test_a_subscriber_sleeps_until_the_copy_is_due_and_a_pause_is_one_interval()
         boxscores = LatestBoxScores(reads, INTERVAL, STALE, clock, sleep)
         first = await boxscores.latest("g1")
         clock.now += 0.2
-        waiting = asyncio.ensure_future(boxscores.next_version("g1", first.version))
+        waiting = [asyncio.ensure_future(boxscores.next_version("g1", first.version)) for _ in range(3)]
         await asyncio.sleep(0)
         reads.documents["g1"] = live(11)
-        assert (await asyncio.wait_for(waiting, 5)).document["event_id"] == 11
-        assert slept == [pytest.approx(INTERVAL - 0.2)]
+        assert [copy.document["event_id"] for copy in await asyncio.wait_for(asyncio.gather(*waiting), 5)] == [11] * 3
+        assert slept == [pytest.approx(INTERVAL - 0.2)]  # one timer for the game's three subscribers
         await boxscores.pause()
         assert slept[-1] == INTERVAL
 
