@@ -275,11 +275,13 @@ def push_only(seconds: float) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
     saved = load("page_load") or {"before": BEFORE, "seconds": seconds, "results": {}}
     after = saved["results"].setdefault("after (this tree)", {})
+    for feed in ("off", "auto"):  # this run's figures replace the last run's
+        after[f"s3_to_subscribers_feed_{feed}"] = []
     with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
         tree = export(None)
         for feed in ("off", "auto", "auto", "off"):  # ABBA: each mode once early, once late
             print(f"the live flow, CHANGE_FEED={feed}, and {SUBSCRIBERS} subscribers, refresh 0.5 s ...", flush=True)
-            pushed = s3_to_subscribers(tree, s3, mongo, workdir, seconds, 0.5, feed)
+            pushed = {**s3_to_subscribers(tree, s3, mongo, workdir, seconds, 0.5, feed), "seconds": seconds}
             print(json.dumps(pushed), flush=True)
             after.setdefault(f"s3_to_subscribers_feed_{feed}", []).append(pushed)
     save("page_load", saved)
