@@ -144,6 +144,9 @@ class LoopRules:
     show_every: float = 1.0
     #: a game whose box score trails a change of its stream this long is behind (a Prefect event)
     behind_seconds: float = LiveConfig.behind_seconds
+    #: the season's schedule gets the live games' entries at most this often (a final at once): the
+    #: season document holds every game, and a thousand games' writes every tick held the loop up
+    schedule_every: float = 5.0
     #: a run that has read nothing this long lets go of its local Dask cluster, which starts again
     #: (in some 25 ms) at its next read: idle, the cluster's own ticks were most of the run's CPU,
     #: and half a minute outlasts the pause between most shots, so a playing game keeps it

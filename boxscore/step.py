@@ -341,7 +341,9 @@ class LoopState:
     reads: dict[str, GameRead] = field(default_factory=dict)  # the tick's read, once whole reads are submitted
     done: dict[str, Outcome] = field(default_factory=dict)  # whole reads over this tick (refused included)
     written: Sequence[BoxScore] = ()  # the box scores being upserted
-    scheduling: Sequence[ScheduledGame] = ()  # their games, for the season's schedule
+    #: each game's schedule entry as its latest written box score has it, until the schedule is written
+    scheduling: dict[str, ScheduledGame] = field(default_factory=dict)
+    scheduled_at: float = float("-inf")  # when the schedule was last written (or tried)
     planned: Sequence[ScheduledGame] = ()  # the planned games not yet put on the schedule
     planned_sent: frozenset[str] = frozenset()  # the planned games the schedule has
     archiving: Sequence[tuple[str, int]] = ()  # the stale box scores being archived
@@ -428,19 +430,20 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
     elif stage is Stage.UPSERTING:
         if failed is None:
             loop.written(now, list(state.written))
-            state.scheduling = [played_entry(document) for document in state.written]
+            state.scheduling.update((document["game_id"], played_entry(document)) for document in state.written)
             state.stage = Stage.SCHEDULING
         else:
             loop.write_failed(tick, failed, len(loop.unwritten))
             state.stage = Stage.SHOW
         state.written = ()
     elif stage is Stage.SCHEDULING:
+        state.scheduled_at = now
         if failed is None:
             state.planned_sent |= {game["game_id"] for game in state.planned}
-            state.planned = ()
-        else:  # the box scores are written: their games reach the schedule with their next write, or finalize
+            state.planned, state.scheduling = (), {}
+        else:  # the entries wait for the next write (or finalize's)
             loop.write_failed(tick, failed, 0)
-        state.scheduling, state.stage = (), Stage.ARCHIVING_STALE
+        state.stage = Stage.ARCHIVING_STALE
     elif stage is Stage.ARCHIVING_STALE:
         if failed is not None:
             loop.write_failed(tick, failed, 0)
@@ -515,11 +518,12 @@ def _advance(state: LoopState, now: float) -> Effect | None:
         state.written = loop.to_write(tick)
         if state.written:
             return Upsert(state.written, state.loop.seen_at(list(state.written)))
-        state.stage = Stage.SHOW
+        # nothing new to store: entries left waiting by an earlier tick go to the schedule once due
+        state.stage = Stage.SCHEDULING if _schedule_due(state, now) else Stage.SHOW
         return None
     if stage is Stage.SCHEDULING:
-        if state.scheduling or state.planned:
-            return WriteSchedule(state.scheduling, state.planned)
+        if state.planned or _schedule_due(state, now):
+            return WriteSchedule(list(state.scheduling.values()), state.planned)
         state.stage = Stage.ARCHIVING_STALE
         return None
     if stage is Stage.ARCHIVING_STALE:
@@ -607,6 +611,18 @@ def _games_to_show(state: LoopState, now: float) -> Effect | None:
     return ShowGames(figures.games)
 
 
+def _schedule_due(state: LoopState, now: float) -> bool:
+    """Entries wait, and a game's later box score replaces its entry, until ``schedule_every`` after
+    the last write; a final is written at once. The season document holds every game of the
+    season, and a store that rewrites a document whole (SecantusDB) made a write per tick the
+    loop's longest wait at a thousand games."""
+    if not state.scheduling:
+        return False
+    if now - state.scheduled_at >= state.loop.rules.schedule_every:
+        return True
+    return any(entry["status"] == "final" for entry in state.scheduling.values())
+
+
 def _release_due(state: LoopState, now: float) -> bool:
     """The run holds workers, has read nothing for ``release_workers_after``, and no whole read is out."""
     last, loop = state.last_read, state.loop
@@ -630,6 +646,8 @@ def _end_of_tick(state: LoopState, now: float) -> Effect:
     wake_at = loop.wake_at(now)
     if state.last_read is not None:  # the workers are let go on time, not at the next full poll
         wake_at = min(wake_at, state.last_read + loop.rules.release_workers_after)
+    if state.scheduling:  # and waiting schedule entries are written on time
+        wake_at = min(wake_at, state.scheduled_at + loop.rules.schedule_every)
     return AwaitChanges(feed.wait(loop.pause(tick, now), now, loop.busy(), wake_at))
 
 

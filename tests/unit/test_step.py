@@ -54,6 +54,8 @@ class World:
     #: each schedule write: its games (id, status) and the planned games it put on the schedule
     scheduled: list[tuple[list[tuple[str, str]], list[str]]] = field(default_factory=list)
     released: list[float] = field(default_factory=list)  # when the run let go of its Dask workers
+    #: each schedule write: when, and each game's (status, home score, away score) in it
+    schedule_writes: list[tuple[float, list[tuple[str, int, int]]]] = field(default_factory=list)
 
     def failed(self, service: str) -> s.Failed | None:
         return s.Failed(ConnectionError(f"{service} is down")) if service in self.down(self.now) else None
@@ -110,6 +112,9 @@ class World:
                 if failed := self.failed("mongo"):
                     return failed
                 self.scheduled.append(([(g["game_id"], g["status"]) for g in games], [g["game_id"] for g in planned]))
+                self.schedule_writes.append(
+                    (self.now, [(g["status"], g["home_score"], g["away_score"]) for g in games])
+                )
                 return s.Done()
             case s.Show(document):
                 self.shown.append(document["event_id"])
@@ -255,6 +260,26 @@ def test_a_big_first_read_is_a_whole_read_submitted_then_collected() -> None:
     plain = [e for e in world.effects if e != "Log"]
     assert plain[:5] == ["Poll", "ReadReference", "SubmitWholeReads", "CollectWholeReads", "Upsert"]
     assert "ReadStreams" not in plain  # the only read was the whole one
+
+
+def test_the_schedule_gets_a_live_game_at_most_every_schedule_every_with_its_latest_score_and_a_final_at_once() -> None:
+    first = b"0 59:00 101 6 1\n"  # 101 scores: 1-0
+    tied = LIVE + b"2 57:00 205 1 1\n"  # a 205 shot (no goal), then a 205 goal: 1-1
+    world = World(
+        at(
+            (2.0, {SINGLE: first}),
+            (3.0, {SINGLE: LIVE}),
+            (4.0, {SINGLE: tied}),
+            (20.0, {SINGLE: tied + b"3 00:00 0 0 0\n"}),
+        )
+    )
+    run(world, single(settle_seconds=3.0, poll_interval=1.0, schedule_every=5.0))
+    assert world.upserted == [2.0, 3.0, 4.0, 20.0]  # a box score at every change
+    assert world.schedule_writes == [
+        (2.0, [("live", 1, 0)]),  # the first at once
+        (7.0, [("live", 1, 1)]),  # the 3 s and 4 s box scores waited: the latest, 5 s after the last write
+        (20.0, [("final", 1, 1)]),  # a final at once
+    ]
 
 
 def test_the_workers_are_let_go_after_release_workers_after_without_a_read_and_again_after_the_next() -> None:
