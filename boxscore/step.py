@@ -344,6 +344,7 @@ class LoopState:
     #: each game's schedule entry as its latest written box score has it, until the schedule is written
     scheduling: dict[str, ScheduledGame] = field(default_factory=dict)
     scheduled_at: float = float("-inf")  # when the schedule was last written (or tried)
+    finalized: set[str] = field(default_factory=set)  # the games this run finalized: finalize writes their entries
     planned: Sequence[ScheduledGame] = ()  # the planned games not yet put on the schedule
     planned_sent: frozenset[str] = frozenset()  # the planned games the schedule has
     archiving: Sequence[tuple[str, int]] = ()  # the stale box scores being archived
@@ -429,8 +430,13 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
             state.stage = Stage.SHOW
     elif stage is Stage.UPSERTING:
         if failed is None:
+            finalized = state.finalized | loop.already_finalized  # before the write's news changes it
             loop.written(now, list(state.written))
-            state.scheduling.update((document["game_id"], played_entry(document)) for document in state.written)
+            state.scheduling.update(
+                (document["game_id"], played_entry(document))
+                for document in state.written
+                if document["game_id"] not in finalized
+            )
             state.stage = Stage.SCHEDULING
         else:
             loop.write_failed(tick, failed, len(loop.unwritten))
@@ -463,6 +469,9 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
     elif stage is Stage.FINALIZING:
         if failed is None:
             loop.finalized(now, set(state.finalizing))
+            state.finalized |= state.finalizing
+            for game in state.finalizing:  # finalize wrote their entries, as final and counted or not
+                state.scheduling.pop(game, None)
         else:
             loop.finalize_failed(now, failed)
         state.finalizing, state.stage = frozenset(), Stage.MEASURE

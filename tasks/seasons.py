@@ -91,14 +91,18 @@ class SeasonStore:
             return self._plan(planned, schedule) or changed
 
     def write_schedule(self, games: Sequence[ScheduledGame], planned: Sequence[ScheduledGame] = ()) -> None:
-        """The live flow's part: these games as their box scores now have them, in one write (field
-        by field, so finalize's ``counted`` stays); the planned games not on the schedule yet."""
+        """The live flow's part: these games as their box scores now have them, in one write of each
+        game's whole entry, with no ``counted`` (finalize's to say: the live flow writes no game it
+        has finalized); the planned games not on the schedule yet.
+
+        Whole entries, not field by field: SecantusDB applies a ``$set``'s paths one by one over the
+        document, and a thousand games' eight fields each took 15.6 s against 0.33 s whole."""
         if games:
             entries = {
-                f"schedule.{schedule_key(game['game_id'])}.{name}": value
+                f"schedule.{schedule_key(game['game_id'])}": {
+                    name: value for name, value in game.items() if name != "counted"
+                }
                 for game in games
-                for name, value in game.items()
-                if name != "counted"  # finalize's to say: a game the live flow writes keeps it
             }
             with self._reaching(WRITE_ERRORS):
                 if not self._seasons.update_one({"_id": self.season}, {"$set": entries}).matched_count:

@@ -320,7 +320,7 @@ def test_mongodb_down_is_the_box_scores_503_on_every_season_page(tmp_path: Path)
 def test_each_writer_keeps_the_others_fields_and_an_unchanged_finalize_writes_nothing(
     mongo_server: MongoServer, tmp_path: Path
 ) -> None:
-    """The store's writes on both servers: the live flow's schedule entries, field by field (a dotted
+    """The store's writes on both servers: the live flow's schedule entries, each whole (a dotted
     game id included), finalize's tables and counted finals, the planned games only where missing."""
     database = f"season_{tmp_path.name[-8:]}"
     store = SeasonStore(mongo_server.url, database, SEASON)

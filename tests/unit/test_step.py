@@ -339,6 +339,15 @@ def test_a_restart_on_a_finalized_game_does_not_finalize_it_again() -> None:
     world = World(at((0.0, {SINGLE: FINAL})), records=[finished])
     run(world, single(settle_seconds=1.0))
     assert world.finalized == [] and "Finalize" not in world.effects
+    assert world.schedule_writes == []  # its entry is finalize's, counted as it was: not rewritten uncounted
+
+
+def test_a_game_this_run_finalized_is_left_to_finalize_on_the_schedule_even_when_corrected() -> None:
+    corrected = FINAL.replace(b"1 58:00 205 1 0", b"1 58:00 205 1 1")  # the scorer: that was a goal (1-1)
+    world = World(at((0.0, {SINGLE: FINAL}), (2.0, {SINGLE: corrected})))
+    run(world, single(settle_seconds=4.0, finalize_every=0.0))
+    assert world.finalized == [[GAME_A], [GAME_A]]  # the final, then the correction
+    assert world.schedule_writes == [(0.0, [("final", 1, 0)])]  # the live flow's one write: before finalize
 
 
 def test_an_observation_that_does_not_answer_the_effect_is_refused() -> None:
