@@ -332,6 +332,9 @@ def test_each_writer_keeps_the_others_fields_and_an_unchanged_finalize_writes_no
     assert first is not None and first["version"] == 0 and first["standings"] == []
     assert (first["schedule"]["g~1"]["status"], first["schedule"]["g~1"]["clock"]) == ("live", "04:10")
     assert "counted" not in first["schedule"]["g~1"], "the planned entry did not replace the live one"
+    # a writer that believes g.1 missing (another put it there meanwhile) leaves it as it is
+    assert store._plan([planned_entry(Matchup("g.1", 101, 205), teams)], schedule={}) is False
+    assert store.document() == first
 
     season = Season(TEAMS, PLAYERS, {}, ("g.1",))
     final = played_entry({**FINAL_BOXSCORE, "game_id": "g.1"}, counted=True)
