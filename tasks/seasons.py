@@ -130,7 +130,7 @@ class SeasonStore:
         One update of every missing game, on the condition that none of them is on the schedule
         yet: a game another writer puts there meanwhile fails the condition, and the games still
         missing are read and tried once more. One update, not one per game: SecantusDB rewrites
-        the season's document for each, and a thousand planned games held the live loop 15 s."""
+        the season's document for each, and a thousand planned games' updates held the live loop."""
         for _ in range(2):
             if schedule is None:
                 found = self._seasons.find_one({"_id": self.season}, {"schedule": 1})
