@@ -100,23 +100,25 @@ class DaskRunnerFromSettings(TaskRunner[Any]):
     def release(self) -> bool:
         """Close the run's local cluster, if it has one: the next task or client asked for starts
         another. A user's cluster (``DASK_ADDRESS``) is theirs and stays connected. Whether one closed."""
-        dask = self._dask
-        if dask is None or dask.address:
+        if self._dask is None or self._dask.address:
             return False
-        self._dask = None
-        dask.__exit__(None, None, None)
+        self._close(None, None, None)
         return True
 
     def submit(self, task: Any, parameters: dict[str, Any], wait_for: Any = None, dependencies: Any = None) -> Any:
         return self.dask.submit(task, parameters, wait_for, dependencies)
 
     def __exit__(self, *exc: Any) -> None:
-        dask, self._dask = self._dask, None
         try:
-            if dask is not None:
-                dask.__exit__(*exc)
+            self._close(*exc)
         finally:
             super().__exit__(*exc)
+
+    def _close(self, *exc: Any) -> None:
+        """Exit the run's DaskTaskRunner, if one was made (its local cluster and client close)."""
+        dask, self._dask = self._dask, None
+        if dask is not None:
+            dask.__exit__(*exc)
 
 
 def release_run_dask_cluster() -> bool:
