@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pymongo
-import s3fs
+
+from tasks.stream import short_lived_s3fs
 
 HOST = "127.0.0.1"
 GRPC_OFFSET = 10000  # SeaweedFS serves gRPC on each HTTP port + 10000
@@ -227,8 +228,8 @@ class SeaweedS3(LocalServer):
         ]
 
     def ready(self) -> bool:
-        fs = s3fs.S3FileSystem(skip_instance_cache=True, **self.storage_options)
-        return fs.exists(self.bucket)
+        with short_lived_s3fs(self.storage_options) as fs:
+            return fs.exists(self.bucket)
 
 
 @dataclass

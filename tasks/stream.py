@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,6 +55,25 @@ def s3_filesystem(storage_options: dict[str, Any]) -> s3fs.S3FileSystem:
     Writes (the simulator, a missing bucket) always go through s3fs, whichever client reads.
     """
     return s3fs.S3FileSystem(**s3fs_options(storage_options), session=botocore_session())
+
+
+@contextmanager
+def short_lived_s3fs(storage_options: dict[str, Any], **kwargs: Any) -> Iterator[s3fs.S3FileSystem]:
+    """An s3fs client outside fsspec's cache (a probe with its own retries), closed when done.
+
+    s3fs closes a client it drops from a finalizer, on whichever event loop is running in the
+    thread the garbage collector happens to run in (an s3fs client is in a reference cycle, so
+    the collector frees it, not its last owner). In the change feed's thread that is the feed's
+    loop, where the close fails ("attached to a different loop") and leaves the connection open.
+    Closed here on fsspec's loop, from any thread, the finalizer finds nothing left to close.
+    """
+    fs = s3fs.S3FileSystem(**s3fs_options(storage_options), **kwargs, skip_instance_cache=True)
+    try:
+        yield fs
+    finally:
+        creator = getattr(fs, "_s3creator", None)  # set once connected: the session to close
+        if creator is not None:
+            sync(fs.loop, creator.__aexit__, None, None, None)
 
 
 # pragma: no mutate start (S3 only: the integration tests reach it, on SeaweedFS)
@@ -204,38 +224,36 @@ def check_bucket(url: str, storage_options: dict[str, Any], say: Callable[[str],
     says which credential was refused. Any other refusal (a key allowed to read but not to
     list) is left to the live loop, which backs off and reports.
     """
-    bucket, _, key = stream_path(url).partition("/")
     where = storage_options.get("client_kwargs", {}).get("endpoint_url") or "AWS"
-    probe = s3fs.S3FileSystem(
-        **s3fs_options(storage_options),
-        config_kwargs={"retries": {"max_attempts": 1}, "connect_timeout": 5},  # the tries are tried_at_start's
-        skip_instance_cache=True,
-    )
-    probe.retries = 1
+    one_attempt = {"retries": {"max_attempts": 1}, "connect_timeout": 5}  # the tries are tried_at_start's
+    with short_lived_s3fs(storage_options, config_kwargs=one_attempt) as probe:
+        probe.retries = 1
+        tried_at_start(partial(_ask_bucket, probe, url, where), say)
 
-    def ask() -> None:
-        try:
-            probe.call_s3("list_objects_v2", Bucket=bucket, Prefix=key, MaxKeys=1)
-        except FileNotFoundError:
+
+def _ask_bucket(probe: s3fs.S3FileSystem, url: str, where: str) -> None:
+    """One try of :func:`check_bucket`."""
+    bucket, _, key = stream_path(url).partition("/")
+    try:
+        probe.call_s3("list_objects_v2", Bucket=bucket, Prefix=key, MaxKeys=1)
+    except FileNotFoundError:
+        raise S3NotSet(
+            f"the bucket {bucket!r} of GAMESTREAM_URL={url} does not exist at {where}: "
+            "create it (the simulator does), or correct GAMESTREAM_URL"
+        ) from None
+    except PermissionError as error:
+        code = _error_code(error)
+        if code in CREDENTIALS_REFUSED:
             raise S3NotSet(
-                f"the bucket {bucket!r} of GAMESTREAM_URL={url} does not exist at {where}: "
-                "create it (the simulator does), or correct GAMESTREAM_URL"
+                f"S3 at {where} refused the credentials ({code}): correct S3_ACCESS_KEY and S3_SECRET_KEY"
             ) from None
-        except PermissionError as error:
-            code = _error_code(error)
-            if code in CREDENTIALS_REFUSED:
-                raise S3NotSet(
-                    f"S3 at {where} refused the credentials ({code}): correct S3_ACCESS_KEY and S3_SECRET_KEY"
-                ) from None
-        except botocore.exceptions.ConnectionError as error:
-            reason = error_reason(error, masker(where))
-            raise ServiceUnavailable(
-                f"S3 at {shown(where)} is unreachable: {reason}", f"S3 at {shown(where)}", "S3_ENDPOINT_URL"
-            ) from None
-        except Exception:  # noqa: BLE001 - any other answer is the live loop's to back off from and report
-            return
-
-    tried_at_start(ask, say)
+    except botocore.exceptions.ConnectionError as error:
+        reason = error_reason(error, masker(where))
+        raise ServiceUnavailable(
+            f"S3 at {shown(where)} is unreachable: {reason}", f"S3 at {shown(where)}", "S3_ENDPOINT_URL"
+        ) from None
+    except Exception:  # noqa: BLE001 - any other answer is the live loop's to back off from and report
+        return
 
 
 # pragma: no mutate end

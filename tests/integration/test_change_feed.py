@@ -10,6 +10,9 @@ the events it claims.
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import threading
 from collections.abc import Callable
 
 import pymongo
@@ -20,7 +23,7 @@ from devstack.servers import GRPC_OFFSET, HOST, SeaweedS3, free_ports, wait_unti
 from flows.gamestream import SEED_DIR
 from flows.live_boxscore import live_boxscore
 from tasks.reference import read_seed, seed_reference
-from tasks.stream import write_stream, write_streams
+from tasks.stream import check_bucket, write_stream, write_streams
 from tests.helpers import assert_matches_events, boxscores
 from tests.integration.tcp_cut import TcpRelay
 from tests.integration.test_page_api import scrape
@@ -105,3 +108,44 @@ def test_the_feed_follows_a_game_through_a_cut_ignoring_other_objects_and_a_floo
     # back: listening, a full poll at the new listen, then HEADs again
     assert polls(back, "heard") - polls(cut, "heard") >= len(lines) - 34
     assert back[("boxscore_live_service_failures_total", (("service", "s3"),))] == 0.0
+
+
+def test_a_probe_client_freed_on_the_feeds_own_loop_closes_without_error(s3: SeaweedS3) -> None:
+    """The start's bucket check makes an s3fs client outside fsspec's cache, in a reference cycle
+    like every s3fs client: the garbage collector frees it in whichever thread it runs in, the
+    feed's included, while the feed's own event loop runs there. s3fs's finalizer closes it on
+    that running loop, where the close of a client of fsspec's loop fails; the check closes it
+    first, so the finalizer has nothing left to close."""
+    gc.collect()  # what earlier tests left behind is freed here, not on the loop below
+    gc.disable()
+    try:
+        check_bucket(f"s3://{s3.bucket}/probe.txt", s3.storage_options, say=lambda line: None)
+        failures = _freed_on_a_loop_of_its_own()
+    finally:
+        gc.enable()
+    assert failures == []
+
+
+def _freed_on_a_loop_of_its_own() -> list[str]:
+    """Collect garbage inside a coroutine on a new event loop in a new thread, as the feed's
+    thread does, and wait for every task the finalizers started there: what each raised."""
+    failures: list[str] = []
+
+    async def collect() -> None:
+        gc.collect()
+        started = asyncio.all_tasks() - {asyncio.current_task()}
+        for outcome in await asyncio.gather(*started, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                failures.append(repr(outcome))
+
+    def feed_thread() -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(collect())
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=feed_thread)
+    thread.start()
+    thread.join()
+    return failures
