@@ -14,7 +14,7 @@ import aiobotocore.session
 import botocore.exceptions
 import s3fs
 from fsspec import AbstractFileSystem
-from fsspec.asyn import sync
+from fsspec.asyn import AsyncFileSystem, sync
 from fsspec.core import url_to_fs
 from fsspec.utils import read_block
 
@@ -339,10 +339,11 @@ def s3_server(url: str, storage_options: dict[str, Any]) -> str:
 
 def head_streams(urls: dict[str, str], storage_options: dict[str, Any]) -> dict[str, StreamVersion]:
     """The current version of each of these streams (game -> url), the missing left out: the HEADs
-    go out together on s3fs's event loop, one round trip for the batch."""
+    go out together on the reader's event loop (s3fs's and obstore's are fsspec's), one round trip
+    for the batch."""
     fs = reader_filesystem(storage_options)
     paths = {game: stream_path(url) for game, url in urls.items()}
-    if not isinstance(fs, s3fs.S3FileSystem):
+    if not isinstance(fs, AsyncFileSystem):
         found = {game: head_stream(url, storage_options) for game, url in urls.items()}
         return {game: version for game, version in found.items() if version is not None}
     for path in paths.values():

@@ -18,7 +18,16 @@ from boxscore.live import GameRead, ReadFailed
 from boxscore.running import Progress
 from tasks.aggregate import advance_streams, stream_blocks, whole_read
 from tasks.settings import Settings
-from tasks.stream import S3_READERS, StreamVersion, head_stream, list_streams, read_stream, s3_filesystem, write_stream
+from tasks.stream import (
+    S3_READERS,
+    StreamVersion,
+    head_stream,
+    head_streams,
+    list_streams,
+    read_stream,
+    s3_filesystem,
+    write_stream,
+)
 from tests.helpers import GAME, tally_blocks
 from tests.recorded_game import EVENTS_FILE
 
@@ -55,6 +64,8 @@ def test_a_reader_lists_reads_and_tallies_the_streams_it_is_given(s3, reader: st
         modified = [entry["LastModified"] for entry in s3_filesystem(options).ls(prefix.removeprefix("s3://"), True)]
         assert len(modified) == 3 and all(isinstance(stamp, str) and stamp[:2] == "20" for stamp in modified)
     assert head_stream(f"{prefix}missing.txt", options) is None
+    heard = {game: f"{prefix}{game}.txt" for game in [*streams, "g0009"]}  # what a feed hears: one is gone
+    assert head_streams(heard, options) == listed
     assert read_stream(f"{prefix}g0001.txt", options) == RECORDED
 
     # a worker process of its own, which learns the reader from the options it is sent; one
