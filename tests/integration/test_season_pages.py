@@ -316,6 +316,24 @@ def test_mongodb_down_is_the_box_scores_503_on_every_season_page(tmp_path: Path)
         page.stop()
 
 
+class Updates(pymongo.monitoring.CommandListener):
+    """The form of each update a store sends: a pipeline, or ``$set`` paths."""
+
+    def __init__(self) -> None:
+        self.forms: list[str] = []
+
+    def started(self, event: pymongo.monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "update":
+            for update in event.command["updates"]:
+                self.forms.append("pipeline" if isinstance(update["u"], list) else "paths")
+
+    def succeeded(self, event: object) -> None:
+        pass
+
+    def failed(self, event: object) -> None:
+        pass
+
+
 @pytest.mark.parametrize("mongo_server", ["secantusdb", "ferretdb"], indirect=True)
 def test_each_writer_keeps_the_others_fields_and_an_unchanged_finalize_writes_nothing(
     mongo_server: MongoServer, tmp_path: Path
@@ -323,11 +341,16 @@ def test_each_writer_keeps_the_others_fields_and_an_unchanged_finalize_writes_no
     """The store's writes on both servers: the live flow's schedule entries, each whole (a dotted
     game id included), finalize's tables and counted finals, the planned games only where missing."""
     database = f"season_{tmp_path.name[-8:]}"
-    store = SeasonStore(mongo_server.url, database, SEASON)
+    updates = Updates()
+    store = SeasonStore(mongo_server.url, database, SEASON, listeners=(updates,))
     teams = {team.id: team for team in TEAMS}
     assert store.document() is None
     live = {**FINAL_BOXSCORE, "game_id": "g.1", "final": False, "period": 3, "period_clock": "04:10"}
     store.write_schedule([played_entry(live)], [planned_entry(Matchup("g.1", 101, 205), teams)])
+    # the live entries merged in one pipeline update where the server takes one (SecantusDB
+    # applies paths one by one over the document); FerretDB refuses it and gets the paths
+    merges = {"secantusdb": ["pipeline", "pipeline"], "ferretdb": ["pipeline", "paths", "pipeline", "paths"]}
+    assert updates.forms[: len(merges[mongo_server.name])] == merges[mongo_server.name]
     first = valid_season(store.document())
     assert first is not None and first["version"] == 0 and first["standings"] == []
     assert (first["schedule"]["g~1"]["status"], first["schedule"]["g~1"]["clock"]) == ("live", "04:10")
