@@ -199,6 +199,18 @@ def test_many_games_share_a_finalize_at_most_every_30_s_and_all_final_finalizes_
     assert loop.finalize_due(3.0)  # every game final: no reason to wait
 
 
+def test_a_tick_archives_the_stale_box_scores_of_at_most_archive_per_tick_games_oldest_first() -> None:
+    loop = multi(archive_per_tick=2)
+    tick(loop, 0.0, {"a": LIVE, "b": LIVE, "c": LIVE, "d": LIVE, "e": LIVE})  # five first reads, each full
+    first = loop.stale()
+    assert len(first) == 2 and loop.busy()  # three more wait: the loop does not wait for the feed
+    loop.keep_stale(first[1:])  # the second's archive failed: it goes first next time
+    second, third = loop.stale(), loop.stale()
+    assert second[0] == first[1] and len(second) == len(third) == 2
+    assert loop.stale() == [] and not loop.busy()
+    assert sorted(game for game, _ in [first[0], *second, *third]) == ["a", "b", "c", "d", "e"]
+
+
 def test_many_games_settle_before_the_run_ends() -> None:
     loop = multi(settle_seconds=30.0, finalize=False)
     tick(loop, 0.0, {"a": FINAL, "b": LIVE})
