@@ -258,7 +258,7 @@ class LiveLoop(Generic[V]):
         self.to_finalize: set[str] = set()  # game ids final since the last finalize
         self._unsaved: dict[str, GameRecord] = {}
         self.games: dict[str, Game[V]] = {}  # every game a poll has shown, by its key
-        self._stale: list[tuple[str, int]] = []
+        self._stale: dict[str, int] = {}  # game id -> its newest box score's event, oldest first
         self._unshown: BoxScore | None = None  # single mode: the newest box score the UI has not shown
         self.last_shown = float("-inf")
         self.s3 = Backoff(s3 or f"S3 ({url})")
@@ -652,9 +652,11 @@ class LiveLoop(Generic[V]):
             self.watch.stored(now, game, document, record.unwritten_tick, caught_up=record.changed_at is None)
             if record.unwritten is document:
                 record.unwritten, record.unwritten_tick = None, None
-            if record.fully_read:
+            if record.fully_read or document["game_id"] in self._stale:
+                # box scores past the newest one written are stale: one still waiting for its
+                # archive moves up to each later box score, which must not be archived with them
                 record.fully_read = False
-                self._stale.append((document["game_id"], document["event_id"]))
+                self._stale[document["game_id"]] = document["event_id"]
             if document["final"]:
                 if record.final != document:
                     record.final_at = now
@@ -681,15 +683,15 @@ class LiveLoop(Generic[V]):
         Asked after a full read is written: the stream was rewritten (a correction that removed
         lines, or a prefix game id used again by another game), so box scores past its latest
         event no longer describe it and must not be what the page finds. At most
-        ``archive_per_tick`` games, the oldest first; the rest keep the loop busy until asked for.
+        ``archive_per_tick`` games, the oldest first; the rest keep the loop busy until asked for,
+        each past its game's newest box score by then.
         """
-        count = self.rules.archive_per_tick
-        stale, self._stale = self._stale[:count], self._stale[count:]
-        return stale
+        games = list(self._stale)[: self.rules.archive_per_tick]
+        return [(game, self._stale.pop(game)) for game in games]
 
     def keep_stale(self, stale: list[tuple[str, int]]) -> None:
-        """An archive of stale box scores failed: archived with the next write's."""
-        self._stale = stale + self._stale
+        """An archive of stale box scores failed: tried again first (a later box score's event wins)."""
+        self._stale = {**dict(stale), **self._stale}
 
     # -- finalize ----------------------------------------------------------------------------
 

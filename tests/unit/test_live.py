@@ -15,7 +15,7 @@ from boxscore.games import Matchup
 from boxscore.identity import IDENTITY_BYTES, GameRecord
 from boxscore.live import SINGLE, WAITING, Backoff, GameRead, LiveLoop, LoopRules, Notice, StreamTimeout, UnknownTeam
 from boxscore.roster import League, Player, Team
-from boxscore.running import Progress, full_read
+from boxscore.running import Progress, advance, full_read
 from tests.helpers import reader
 
 HOME, AWAY = 101, 205
@@ -209,6 +209,21 @@ def test_a_tick_archives_the_stale_box_scores_of_at_most_archive_per_tick_games_
     assert second[0] == first[1] and len(second) == len(third) == 2
     assert loop.stale() == [] and not loop.busy()
     assert sorted(game for game, _ in [first[0], *second, *third]) == ["a", "b", "c", "d", "e"]
+
+
+def test_a_game_waiting_for_its_stale_archive_is_archived_past_its_newest_box_score() -> None:
+    loop = multi(archive_per_tick=1)
+    tick(loop, 0.0, {"a": LIVE, "b": LIVE})  # first reads: both wait for an archive past event 1
+    (first,) = loop.stale()
+    waiting = "b" if first[0] == "a" else "a"
+    later = LIVE + b"2 57:00 101 6 0\n"  # then its next event, read onward (not in full)
+    games = loop.polled(1.0, {waiting: version(later)})
+    (read,) = loop.reads(1.0, games, {waiting: Matchup(waiting, HOME, AWAY)}, LEAGUE).values()
+    onward = advance(read.state, reader(later), len(later), frozenset({HOME, AWAY}), IDENTITY_BYTES)
+    assert isinstance(onward, Progress) and not onward.full_read
+    loop.read_done(1.0, {waiting: onward.onto(read.state)}, {waiting: Matchup(waiting, HOME, AWAY)}, LEAGUE)
+    loop.written(1.0, loop.to_write(1.0))
+    assert loop.stale() == [(waiting, 2)]  # not past event 1: box score 2 is the game's newest
 
 
 def test_many_games_settle_before_the_run_ends() -> None:
