@@ -8,8 +8,9 @@ finalize). Once the run has a box score of every game (the catch-up, timed), for
 (default 60) the writer appends the next line to 1 % of the games every second, 100 PUTs sent
 together, as 100 scorers would. A watcher asks MongoDB every 50 ms for the box scores it has not
 seen (``bench.many_games.Watcher``). Reported: freshness p50/p95/max from the end of each PUT to
-the first box score covering it, the writes that were never shown, and the live flow's CPU over
-the window (ms per event, share of one core).
+the first box score covering it (all of them, and those written 10 s or more into the window,
+once the catch-up's last work is done), the writes that were never shown, and the live flow's
+CPU over the window (ms per event, share of one core).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pymongo
 
 from bench.common import ROOT, SCRATCH, league_day, save
 from bench.freshness import percentile
-from bench.many_games import Watcher, cpu_seconds, last_event
+from bench.many_games import SETTLED_AFTER, Watcher, cpu_seconds, last_event
 from devstack.servers import LiveFlowProcess, SeaweedS3, SecantusMongo, running
 
 SEED = 31
@@ -117,6 +118,10 @@ def run(games: int, seconds: float, share: float, feed: str) -> dict:
         "p50_s": round(statistics.median(lags), 3),
         "p95_s": round(percentile(lags, 0.95), 3),
         "max_s": round(max(lags), 3),
+        "settled_after_s": SETTLED_AFTER,
+        "settled_p50_s": round(statistics.median(watcher.settled), 3),
+        "settled_p95_s": round(percentile(watcher.settled, 0.95), 3),
+        "settled_max_s": round(max(watcher.settled), 3),
         "flow_cpu_share": round((cpu - api) / window, 3),
         "flow_ms_per_event": round(1000 * (cpu - api) / events, 2),
         "target_p95_s": 0.5,

@@ -185,7 +185,8 @@ def _many_objects(result: dict) -> tuple[float, str] | None:
     if run is None:
         return None
     return run["p95_s"], (
-        f"{run['p95_s']} s ({run['games']:,} games, {run['events']:,} events in {run['seconds']:.0f} s, "
+        f"{run['p95_s']} s ({run['settled_p95_s']} s after the first {run['settled_after_s']:.0f} s; "
+        f"{run['games']:,} games, {run['events']:,} events in {run['seconds']:.0f} s, "
         f"{run['never_shown']} never shown; the flow {run['flow_cpu_share']:.0%} of a core)"
     )
 
