@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
+from itertools import islice
 from typing import Generic, Literal, Protocol, TypeVar
 
 from boxscore.config import LiveConfig
@@ -686,7 +687,7 @@ class LiveLoop(Generic[V]):
         ``archive_per_tick`` games, the oldest first; the rest keep the loop busy until asked for,
         each past its game's newest box score by then.
         """
-        games = list(self._stale)[: self.rules.archive_per_tick]
+        games = list(islice(self._stale, self.rules.archive_per_tick))
         return [(game, self._stale.pop(game)) for game in games]
 
     def keep_stale(self, stale: list[tuple[str, int]]) -> None:
