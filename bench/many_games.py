@@ -9,8 +9,8 @@ two ``dask worker`` processes of one thread each, named by ``DASK_ADDRESS`` as a
 
 For each size, on fresh local SeaweedFS and SecantusDB servers: the live flow runs as its own
 process (``python -m flows.live_boxscore`` on a prefix), the simulator replays a seeded league
-(every game starting at once, 60 game minutes in 90 s), and a watcher asks MongoDB every 50 ms
-for the box scores it has not seen yet (by ``_id``, which it can predict). Reported per size:
+(every game starting at once, 60 game minutes in 90 s), and a watcher follows MongoDB's change
+stream for the box scores it has not seen yet (by ``_id``, which names the game and event). Reported per size:
 
 - freshness p50/p95/max: from the end of the PUT that wrote event k of a game to the first box
   score of that game covering k;
@@ -45,7 +45,7 @@ SPEEDS = {1000: 10}  # sizes this machine cannot feed at SPEED
 POLL = 0.2
 FALLBACK = 5.0  # with the change feed: every stream polled this often besides
 SEED = 29
-WATCH_EVERY = 0.05
+WATCH_EVERY = 0.05  # the watcher's change stream waits this long at most before it checks whether to stop
 #: Freshness is also reported for events written this long after the first write: the Dask
 #: workers' first task (imports, S3 clients) is paid once per worker process, in the first seconds.
 SETTLED_AFTER = 10.0
@@ -58,8 +58,10 @@ def last_event(text: str) -> int:
 class Watcher(threading.Thread):
     """Notes when each written event first shows in a box score of its game.
 
-    Every document the flow can write for a game is ``<game>/<k>`` with k between the last
-    event seen covered and the last event written, so one ``$in`` query finds all new ones.
+    Every document the flow writes for a game is ``<game>/<k>``, k its last event; the watcher
+    follows the collection's change stream (as the page does) and takes each new ``_id`` as it
+    comes, so watching adds no query load to the server it measures (asking it every 50 ms for
+    the ids it could predict cost SecantusDB more the further the flow fell behind).
     """
 
     def __init__(self, mongo_url: str) -> None:
@@ -72,6 +74,13 @@ class Watcher(threading.Thread):
         self.settled: list[float] = []  # the lags of events written SETTLED_AFTER s or more after the first write
         self.first_write = self.last_shown = 0.0
         self.done = threading.Event()
+        self._listening = threading.Event()
+
+    def start(self) -> None:
+        """Start following, and return once the change stream is open: no write after it is missed."""
+        super().start()
+        if not self._listening.wait(30):
+            raise TimeoutError("the watcher's change stream did not open within 30 s")
 
     def written(self, game: str, event: int, at: float) -> None:
         with self.lock:
@@ -80,27 +89,28 @@ class Watcher(threading.Thread):
                 self.pending[game].append((event, at))
 
     def run(self) -> None:
-        while not self.done.is_set() or self.outstanding():
-            with self.lock:
-                candidates = [
-                    f"{game}/{k}"
-                    for game, events in self.pending.items()
-                    if events
-                    for k in range(self.covered[game] + 1, events[-1][0] + 1)
-                ]
-            found = list(self.collection.find({"_id": {"$in": candidates}}, {"_id": 1})) if candidates else []
-            now = time.perf_counter()
-            with self.lock:
-                for doc in found:
-                    game, k = doc["_id"].rsplit("/", 1)
-                    self.covered[game] = max(self.covered[game], int(k))
-                    events = self.pending[game]
-                    self.lags += [now - at for event, at in events if event <= int(k)]
-                    settled = self.first_write + SETTLED_AFTER
-                    self.settled += [now - at for event, at in events if event <= int(k) and at >= settled]
-                    self.pending[game] = [(event, at) for event, at in events if event > int(k)]
-                    self.last_shown = now
-            time.sleep(WATCH_EVERY)
+        written = {"$match": {"operationType": {"$in": ["insert", "replace", "update"]}}}
+        pipeline = [written, {"$project": {"documentKey": 1}}]
+        with self.collection.watch(pipeline, max_await_time_ms=int(WATCH_EVERY * 1000)) as stream:
+            self._listening.set()
+            while True:
+                change = stream.try_next()
+                if change is None:
+                    if self.done.is_set():  # the flow has written all it will: nothing is left to come
+                        return
+                    continue
+                game, k = change["documentKey"]["_id"].rsplit("/", 1)
+                self._shown(game, int(k), time.perf_counter())
+
+    def _shown(self, game: str, k: int, now: float) -> None:
+        with self.lock:
+            self.covered[game] = max(self.covered[game], k)
+            events = self.pending[game]
+            self.lags += [now - at for event, at in events if event <= k]
+            settled = self.first_write + SETTLED_AFTER
+            self.settled += [now - at for event, at in events if event <= k and at >= settled]
+            self.pending[game] = [(event, at) for event, at in events if event > k]
+            self.last_shown = now
 
     def outstanding(self) -> int:
         with self.lock:

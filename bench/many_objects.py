@@ -6,9 +6,9 @@ A seeded synthetic league of ``--games`` games (default 10,000) stands under one
 lines each, before the live flow starts (with the change feed and a 5 s fallback, poll 0.2 s, no
 finalize). Once the run has a box score of every game (the catch-up, timed), for ``--seconds``
 (default 60) the writer appends the next line to 1 % of the games every second, 100 PUTs sent
-together, as 100 scorers would. A watcher asks MongoDB every 50 ms for the box scores it has not
-seen (``bench.many_games.Watcher``). Reported: freshness p50/p95/max from the end of each PUT to
-the first box score covering it (all of them, and those written 10 s or more into the window,
+together, as 100 scorers would. A watcher follows MongoDB's change stream for the box scores as
+they are written (``bench.many_games.Watcher``). Reported: freshness p50/p95/max from the end of
+each PUT to the first box score covering it (all of them, and those written 10 s or more into the window,
 once the catch-up's last work is done), the writes that were never shown, and the live flow's
 CPU over the window (ms per event, share of one core).
 """
