@@ -153,9 +153,10 @@ class LoopRules:
     #: and half a minute outlasts the pause between most shots, so a playing game keeps it
     release_workers_after: float = 30.0
     #: a tick archives the stale box scores of at most this many games, the rest at the next
-    #: ticks: each is a query (a box score after the game's event?), and a run's first reads
-    #: of ten thousand games made ten thousand, which held the loop some 9 s on SecantusDB
-    archive_per_tick: int = 200
+    #: ticks: a run's first reads of ten thousand games are ten thousand candidates, which the
+    #: store checks in one pass over the box scores (a query each where the server cannot
+    #: group: FerretDB, some 1 ms a game), a pass that grows with the box scores stored
+    archive_per_tick: int = 2000
 
     @classmethod
     def of(cls, config: LiveConfig) -> LoopRules:

@@ -242,3 +242,22 @@ def test_every_game_s_latest_is_one_aggregation_where_the_server_groups(store: B
     counted = BoxScoreStore(store.url, store.database, store.collection, listeners=(sent,))
     put(store, box("g0001", 1), box("g0002", 2))
     assert ids(counted.games()) == ["g0001/1", "g0002/2"] and sent.commands == ["aggregate"]
+
+
+@pytest.mark.parametrize("group_max", [True, False], ids=["one pass", "FerretDB's way"])
+def test_many_games_stale_box_scores_are_found_in_one_pass_and_only_theirs_are_moved(
+    store: BoxScoreStore, group_max: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not group_max:  # FerretDB 1.x answers NotImplemented to $group's $max: a query per game
+        monkeypatch.setattr("tasks.boxscores._WITHOUT_GROUP_MAX", {store.url})
+    # sixty games read in full at event 2; g0007 has box scores past it (3 and 5), g0042 one (4)
+    games = [f"g{n:04d}" for n in range(60)]
+    put(store, *(box(game, event) for game in games for event in (1, 2)))
+    put(store, box("g0007", 3), box("g0007", 5), box("g0042", 4), box("g0099", 9))  # g0099: not in the batch
+    sent = Sent()
+    counted = BoxScoreStore(store.url, store.database, store.collection, listeners=(sent,))
+    counted.archive_stale([(game, 2) for game in games])
+    assert sorted(ids(list(raw(store, "boxscores_archive").find()))) == ["g0007/3", "g0007/5", "g0042/4"]
+    assert raw(store).count_documents({}) == 121 and raw(store).find_one({"_id": "g0099/9"})
+    queries = (1, 2) if group_max else (0, 60)  # one pass, then the two stale games' moves; or a query each
+    assert (sent.commands.count("aggregate"), sent.commands.count("find")) == queries
