@@ -100,20 +100,44 @@ def boxscore_rows(boxscore: BoxScore) -> list[dict[str, object]]:
     ]
 
 
-def games_rows(games: Mapping[str, GameFigures]) -> list[dict[str, object]]:
-    """A prefix run's games, one row each in game id order, for the Prefect UI's table."""
+#: the Prefect UI's games table shows at most this many games: ten thousand rows made an artifact
+#: of 1.6 MB every 30 s, whose event Prefect refuses (over its size limit) and no one reads
+GAMES_SHOWN = 500
+#: past ``GAMES_SHOWN`` games, which states the table keeps first: where an operator looks first
+_NEEDS_A_LOOK = {"live": 0, "waiting": 1, "final": 2, "finalized": 3}
+
+
+def games_rows(games: Mapping[str, GameFigures], limit: int = GAMES_SHOWN) -> list[dict[str, object]]:
+    """A prefix run's games, one row each in game id order, for the Prefect UI's table.
+
+    More than ``limit`` games: the ``limit`` that most need a look, the furthest behind first,
+    then live, waiting and over (:func:`games_shown` says so in the table's description).
+    """
+    shown = sorted(games)
+    if len(games) > limit:
+        need = sorted(games, key=lambda game: (-games[game].behind, _NEEDS_A_LOOK[games[game].state], game))
+        shown = sorted(need[:limit])
     return [
         {
             "game": game,
-            "state": figures.state,
-            "score": figures.score,
-            "clock": figures.clock,
-            "box scores": figures.written,
-            "events": figures.events,
-            "rejected lines": figures.rejected,
+            "state": games[game].state,
+            "score": games[game].score,
+            "clock": games[game].clock,
+            "box scores": games[game].written,
+            "events": games[game].events,
+            "rejected lines": games[game].rejected,
         }
-        for game, figures in sorted(games.items())
+        for game in shown
     ]
+
+
+def games_shown(games: Mapping[str, GameFigures], limit: int = GAMES_SHOWN) -> str:
+    """The games table's description: how many games, how many over, and which the table shows."""
+    over = sum(figures.state in ("final", "finalized") for figures in games.values())
+    said = f"{len(games)} games followed, {over} over"
+    if len(games) > limit:
+        said += f"; the {limit} that most need a look are shown (behind, live, waiting, over), all in the metrics"
+    return said
 
 
 def game_progress(boxscore: BoxScore) -> float:

@@ -18,7 +18,7 @@ from typing import Any
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
 from boxscore.document import BoxScore
-from boxscore.report import boxscore_rows, game_progress, games_rows, line_score, scoreline
+from boxscore.report import boxscore_rows, game_progress, games_rows, games_shown, line_score, scoreline
 from boxscore.watch import GameFigures
 
 BOXSCORE_ARTIFACT = "boxscore"  # one key: the UI shows the latest box score, older ones as history
@@ -45,9 +45,8 @@ class RunArtifacts:
         self._offer(BOXSCORE_ARTIFACT, lambda: self._make_boxscore(document))
 
     def games(self, games: Mapping[str, GameFigures]) -> None:
-        """A prefix run's games, one row each."""
-        over = sum(figures.state in ("final", "finalized") for figures in games.values())
-        description = f"{len(games)} games followed, {over} over"
+        """A prefix run's games, one row each (:data:`boxscore.report.GAMES_SHOWN` at most)."""
+        description = games_shown(games)
         self._offer(GAMES_ARTIFACT, lambda: create_table_artifact(games_rows(games), GAMES_ARTIFACT, description))
 
     def close(self, timeout: float = 10.0) -> None:

@@ -7,11 +7,14 @@ from boxscore.report import (
     boxscore_table,
     final_summary,
     game_progress,
+    games_rows,
+    games_shown,
     line_score,
     rows_table,
     scoreline,
 )
 from boxscore.roster import Team
+from boxscore.watch import GameFigures
 from tests.recorded_game import FINAL_BOXSCORE
 
 BEFORE = [Team(101, "syracuse", "acc", 11, 2), Team(205, "johns hopkins", "big10", 9, 4)]
@@ -121,3 +124,32 @@ def test_the_line_score_s_headers() -> None:
         "| team | 1 | 2 | 3 | 4 | T | shots |",
         "|---|---|---|---|---|---|---|",
     ]
+
+
+def test_the_games_table_shows_every_game_in_id_order_up_to_its_limit_then_those_most_needing_a_look() -> None:
+    games = {
+        "g5": GameFigures(3, 9, 0, "final", 10.0),
+        "g1": GameFigures(2, 4, 1, "live", 1.0, 0.0, "A 1 - 2 B", "50:00"),
+        "g4": GameFigures(2, 6, 0, "live", 0.5, 40.0),  # 40 s behind its stream
+        "g2": GameFigures(0, 0, 0, "waiting", -1.0),
+        "g3": GameFigures(9, 9, 0, "finalized", 90.0),
+    }
+    every = games_rows(games, limit=5)
+    assert [row["game"] for row in every] == ["g1", "g2", "g3", "g4", "g5"]
+    assert every[0] == {
+        "game": "g1",
+        "state": "live",
+        "score": "A 1 - 2 B",
+        "clock": "50:00",
+        "box scores": 2,
+        "events": 4,
+        "rejected lines": 1,
+    }
+    assert games_shown(games, limit=5) == "5 games followed, 2 over"
+    # three of five: the one behind, the other live one, the waiting one; in id order
+    assert [row["game"] for row in games_rows(games, limit=3)] == ["g1", "g2", "g4"]
+    assert [row["game"] for row in games_rows(games, limit=1)] == ["g4"]
+    assert games_shown(games, limit=3) == (
+        "5 games followed, 2 over; the 3 that most need a look are shown (behind, live, waiting, over), "
+        "all in the metrics"
+    )
