@@ -108,6 +108,7 @@ def _follow(settings: Settings, config: LiveConfig, logger: Any) -> Any:
         return _loop(settings, config, io, logger)
     finally:
         io.artifacts.close()
+        io.announcer.close()
         if io.feed is not None:
             io.feed.close()
 

@@ -7,6 +7,7 @@ figures handed in, written out by hand.
 from __future__ import annotations
 
 import socket
+import threading
 import urllib.request
 from dataclasses import replace
 from typing import Any
@@ -117,6 +118,7 @@ def test_a_moment_is_an_event_on_its_resource_with_secrets_masked() -> None:
             {"reason": "auth hunter2", "n": 1},
         )
     )
+    announcer.close()
     assert sent == [
         {
             "event": "sidearm.service.down",
@@ -138,7 +140,24 @@ def test_an_event_that_cannot_be_sent_is_said_once_and_the_run_goes_on() -> None
     announcer = Announcer(str, said.append, refused)
     for _ in range(3):
         announcer.announce(Moment("sidearm.game.started", "sidearm.game.g1", "game g1"))
+    announcer.close()
     assert said == ["Prefect events are not sent (ConnectionError: the Prefect API does not answer); the run goes on"]
+
+
+def test_moments_are_emitted_off_the_loop_in_their_order_and_those_left_when_the_run_ends() -> None:
+    emitting, sent = threading.Event(), []
+
+    def slow(**event: Any) -> None:
+        emitting.wait(5)  # a Prefect events client that takes its time
+        sent.append(event["resource"]["prefect.resource.id"])
+
+    announcer = Announcer(str, print, slow)
+    for game in ("g1", "g2", "g3"):
+        announcer.announce(Moment("sidearm.game.started", f"sidearm.game.{game}", f"game {game}"))
+    assert sent == []  # the loop went on: nothing was emitted yet
+    emitting.set()
+    announcer.close()
+    assert sent == ["sidearm.game.g1", "sidearm.game.g2", "sidearm.game.g3"]
 
 
 def test_a_run_with_a_change_feed_shows_how_it_polls_and_what_it_heard() -> None:
