@@ -148,6 +148,10 @@ class LoopRules:
     #: the season's schedule gets the live games' entries at most this often (a final at once): the
     #: season document holds every game, and a thousand games' writes every tick held the loop up
     schedule_every: float = 5.0
+    #: and at most this share of the loop's time: a write that took 0.6 s (ten thousand games'
+    #: season document, which SecantusDB rewrites whole) is made every 12 s, while it holds the
+    #: loop, and every heard game with it
+    schedule_share: float = 0.05
     #: a run that has read nothing this long lets go of its local Dask cluster, which starts again
     #: (in some 25 ms) at its next read: idle, the cluster's own ticks were most of the run's CPU,
     #: and half a minute outlasts the pause between most shots, so a playing game keeps it

@@ -344,6 +344,8 @@ class LoopState:
     #: each game's schedule entry as its latest written box score has it, until the schedule is written
     scheduling: dict[str, ScheduledGame] = field(default_factory=dict)
     scheduled_at: float = float("-inf")  # when the schedule was last written (or tried)
+    schedule_asked: float = 0.0  # when the last write of the schedule was asked for
+    schedule_took: float = 0.0  # and how long it took
     finalized: set[str] = field(default_factory=set)  # the games this run finalized: finalize writes their entries
     planned: Sequence[ScheduledGame] = ()  # the planned games not yet put on the schedule
     planned_sent: frozenset[str] = frozenset()  # the planned games the schedule has
@@ -443,7 +445,7 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
             state.stage = Stage.SHOW
         state.written = ()
     elif stage is Stage.SCHEDULING:
-        state.scheduled_at = now
+        state.scheduled_at, state.schedule_took = now, now - state.schedule_asked
         if failed is None:
             state.planned_sent |= {game["game_id"] for game in state.planned}
             state.planned, state.scheduling = (), {}
@@ -532,6 +534,7 @@ def _advance(state: LoopState, now: float) -> Effect | None:
         return None
     if stage is Stage.SCHEDULING:
         if state.planned or _schedule_due(state, now):
+            state.schedule_asked = now
             return WriteSchedule(list(state.scheduling.values()), state.planned)
         state.stage = Stage.ARCHIVING_STALE
         return None
@@ -621,15 +624,22 @@ def _games_to_show(state: LoopState, now: float) -> Effect | None:
 
 
 def _schedule_due(state: LoopState, now: float) -> bool:
-    """Entries wait, and a game's later box score replaces its entry, until ``schedule_every`` after
-    the last write; a final is written at once. The season document holds every game of the
-    season, and a store that rewrites a document whole (SecantusDB) made a write per tick the
+    """Entries wait, and a game's later box score replaces its entry, until :func:`_schedule_wait`
+    after the last write; a final is written at once. The season document holds every game of
+    the season, and a store that rewrites a document whole (SecantusDB) made a write per tick the
     loop's longest wait at a thousand games."""
     if not state.scheduling:
         return False
-    if now - state.scheduled_at >= state.loop.rules.schedule_every:
+    if now - state.scheduled_at >= _schedule_wait(state):
         return True
     return any(entry["status"] == "final" for entry in state.scheduling.values())
+
+
+def _schedule_wait(state: LoopState) -> float:
+    """``schedule_every``, or longer where the last write took more than ``schedule_share`` of it:
+    the schedule's writes take at most that share of the loop's time."""
+    rules = state.loop.rules
+    return max(rules.schedule_every, state.schedule_took / rules.schedule_share)
 
 
 def _release_due(state: LoopState, now: float) -> bool:
@@ -656,7 +666,7 @@ def _end_of_tick(state: LoopState, now: float) -> Effect:
     if state.last_read is not None:  # the workers are let go on time, not at the next full poll
         wake_at = min(wake_at, state.last_read + loop.rules.release_workers_after)
     if state.scheduling:  # and waiting schedule entries are written on time
-        wake_at = min(wake_at, state.scheduled_at + loop.rules.schedule_every)
+        wake_at = min(wake_at, state.scheduled_at + _schedule_wait(state))
     return AwaitChanges(feed.wait(loop.pause(tick, now), now, loop.busy(), wake_at))
 
 

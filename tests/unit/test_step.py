@@ -56,11 +56,18 @@ class World:
     released: list[float] = field(default_factory=list)  # when the run let go of its Dask workers
     #: each schedule write: when, and each game's (status, home score, away score) in it
     schedule_writes: list[tuple[float, list[tuple[str, int, int]]]] = field(default_factory=list)
+    costs: dict[str, float] = field(default_factory=dict)  # seconds an effect takes (by name); others none
 
     def failed(self, service: str) -> s.Failed | None:
         return s.Failed(ConnectionError(f"{service} is down")) if service in self.down(self.now) else None
 
     def answer(self, effect: s.Effect) -> s.Observation | None:
+        """What carrying out the effect returns, once the time it takes (``costs``) has passed."""
+        seen = self._answer(effect)
+        self.now = round(self.now + self.costs.get(type(effect).__name__, 0.0), 3)
+        return seen
+
+    def _answer(self, effect: s.Effect) -> s.Observation | None:
         name = type(effect).__name__
         self.effects.append(name)
         streams = self.script(self.now)
@@ -280,6 +287,18 @@ def test_the_schedule_gets_a_live_game_at_most_every_schedule_every_with_its_lat
         (7.0, [("live", 1, 1)]),  # the 3 s and 4 s box scores waited: the latest, 5 s after the last write
         (20.0, [("final", 1, 1)]),  # a final at once
     ]
+
+
+def test_a_schedule_write_that_takes_long_is_made_less_often_so_it_holds_the_loop_schedule_share_of_its_time() -> None:
+    # a box score every second from 2 s to 39 s, then the final at 60 s; each schedule write takes 2 s
+    lines = [f"{n} {59 - n}:00 101 6 0\n".encode() for n in range(1, 39)]
+    changes = [(1.0 + n, {SINGLE: b"".join(lines[:n])}) for n in range(1, 39)]
+    world = World(at(*changes, (60.0, {SINGLE: b"".join(lines) + b"39 00:00 0 0 0\n"})), costs={"WriteSchedule": 2.0})
+    run(world, single(settle_seconds=3.0, poll_interval=1.0, schedule_every=5.0, schedule_share=0.1))
+    # the first at once (over at 4 s), then 2 s / 0.1 = 20 s after each write is over, at the first
+    # tick from then (a tick after a write starts 0.5 s on here); the final at the tick that reads it
+    assert [when for when, _ in world.schedule_writes] == [2.0, 24.5, 47.0, 60.5]
+    assert [games for _, games in world.schedule_writes][1:] == [[("live", 0, 0)], [("live", 0, 0)], [("final", 0, 0)]]
 
 
 def test_the_workers_are_let_go_after_release_workers_after_without_a_read_and_again_after_the_next() -> None:
