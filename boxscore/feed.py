@@ -23,6 +23,10 @@ from boxscore.watch import FeedFigures
 #: are polled with one LIST of the prefix, not a HEAD each: a LIST answers 1,000 games a request,
 #: and reading one of its entries costs about a tenth of a HEAD.
 HEAD_AT_MOST = 64
+#: The full polls take at most this share of the loop's time while the feed listens: a LIST of ten
+#: thousand games' prefix took 0.9 s, which every 5 s held a fifth of the heard games back; it is
+#: then made every 18 s (``fallback_interval`` is the least wait between two)
+FULL_POLL_SHARE = 0.05
 #: An idle loop waits at least this long: a due time it rounds to ``now`` never spins it.
 LEAST_WAIT = 0.001
 
@@ -69,6 +73,7 @@ class Feed:
     listening: bool = False
     heard: set[str] = field(default_factory=set)  # games heard of and not yet polled
     full_poll_at: float = float("-inf")  # when every stream was last polled
+    full_poll_took: float = 0.0  # how long the last full poll took to answer
     backoff: Backoff = field(init=False)
     listen_at: float = 0.0  # when to listen (again): at once at the start
     said_down: bool = False
@@ -133,15 +138,26 @@ class Feed:
     def to_poll(self, now: float, known: int = 0) -> frozenset[str] | None:
         """What the tick's poll asks: every stream (``None``), these games, or nothing (empty).
 
-        Every stream while the feed does not listen, and every ``fallback_interval`` while it
+        Every stream while the feed does not listen, and every :attr:`fallback_wait` while it
         does; otherwise the games heard of since the last poll (a LIST if they are many, for the
         ``known`` games a LIST returns).
         """
-        if not self.listening or now - self.full_poll_at >= self.fallback_interval:
+        if not self.listening or now - self.full_poll_at >= self.fallback_wait:
             return None
         if len(self.heard) > max(HEAD_AT_MOST, known // 10):
             return None
         return frozenset(self.heard)
+
+    @property
+    def fallback_wait(self) -> float:
+        """Seconds between two full polls while the feed listens: ``fallback_interval``, or longer
+        where the last one took more than :data:`FULL_POLL_SHARE` of it."""
+        return max(self.fallback_interval, self.full_poll_took / FULL_POLL_SHARE)
+
+    def polled(self, now: float, games: frozenset[str] | None) -> None:
+        """The poll of ``games`` answered (every stream: ``None``); how long a full one took is kept."""
+        if games is None:
+            self.full_poll_took = now - self.full_poll_at
 
     def poll_asked(self, now: float, games: frozenset[str] | None) -> None:
         if games is None:
@@ -174,7 +190,7 @@ class Feed:
         the wait at once)."""
         if busy or not self.listening:
             return pause
-        return max(LEAST_WAIT, min(self.full_poll_at + self.fallback_interval, wake_at) - now)
+        return max(LEAST_WAIT, min(self.full_poll_at + self.fallback_wait, wake_at) - now)
 
     # -- what to say -------------------------------------------------------------------------
 

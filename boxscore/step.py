@@ -396,6 +396,8 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
     elif stage is Stage.POLLING:
         if isinstance(observation, Polled):
             state.changed = loop.polled(tick, observation.versions, observation.at, state.polling)
+            if state.feed is not None:
+                state.feed.polled(now, state.polling)
             state.stage = Stage.REFERENCE
         else:
             loop.poll_failed(tick, _error(failed))

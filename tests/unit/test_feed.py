@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from boxscore import step as s
-from boxscore.feed import HEAD_AT_MOST, Feed, Heard, game_of
+from boxscore.feed import FULL_POLL_SHARE, HEAD_AT_MOST, Feed, Heard, game_of
 from boxscore.live import SINGLE, LiveLoop, LoopRules
 from tests.unit.test_live import AWAY, FINAL, GAME_A, HOME, LIVE, version
 from tests.unit.test_step import World, at, run
@@ -43,6 +43,7 @@ class FeedWorld(World):
     polls: list[tuple[float, frozenset[str] | None]] = field(default_factory=list)  # (when, what it asked)
     waits: list[float] = field(default_factory=list)  # each AwaitChanges' seconds
     listens: list[float] = field(default_factory=list)
+    full_poll_takes: float = 0.0  # seconds a poll of every stream takes (a LIST of a big prefix)
 
     def answer(self, effect: s.Effect) -> s.Observation | None:
         match effect:
@@ -54,6 +55,8 @@ class FeedWorld(World):
             case s.Poll(games):
                 self.polls.append((self.now, games))
                 seen = super().answer(effect)
+                if games is None:
+                    self.now = round(self.now + self.full_poll_takes, 3)
                 if isinstance(seen, s.Polled) and games is not None:
                     return s.Polled({g: v for g, v in seen.versions.items() if g in games}, seen.at)
                 return seen
@@ -121,6 +124,14 @@ def test_an_idle_game_costs_one_poll_per_fallback_interval() -> None:
     idle = [when for when, _ in world.polls if 1.0 <= when < 60.0]
     assert idle == [5.0 * n for n in range(1, 12)]  # 11 polls in the idle minute; polling each second: 59
     assert max(world.waits) == 5.0
+
+
+def test_full_polls_that_take_long_are_made_less_often_so_they_hold_the_loop_a_twentieth_of_its_time() -> None:
+    """Each LIST takes 0.5 s (a big prefix): 0.5 / 0.05 = 10 s from one to the next, not 5."""
+    world = FeedWorld(at((0.0, {SINGLE: LIVE}), (60.0, {SINGLE: FINAL})), changes=[60.0], full_poll_takes=0.5)
+    follow(world, one_game(), fallback=5.0)
+    assert [when for when, games in world.polls if games is None and when < 60.0] == [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
+    assert (FULL_POLL_SHARE, max(world.waits)) == (0.05, 9.5)  # each wait starts once the LIST has answered
 
 
 def test_an_idle_game_lets_go_of_its_workers_on_time_and_polls_no_more_for_it() -> None:
