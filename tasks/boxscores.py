@@ -23,7 +23,7 @@ from prefect import task
 from pymongo import ReplaceOne, monitoring
 from pymongo.change_stream import ChangeStream
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, PyMongoError
 
 from boxscore.document import BoxScore, boxscore_id, utc_text
 from boxscore.identity import GameRecord
@@ -41,6 +41,8 @@ WRITE_ERRORS = (ConnectionFailure,)
 #: query each, and 0.9 s for the pass over 50,000 box scores; a ``$in`` of them took minutes
 NEWEST_IN_ONE_PASS = 50
 
+#: MongoDB's answer to an insert whose ``_id`` is taken
+DUPLICATE_KEY = 11000
 #: MongoDB's answer to a command, stage or accumulator the server does not implement
 NOT_IMPLEMENTED = 238
 #: the servers (by URL) that answered NOT_IMPLEMENTED to ``$group``'s ``$first``: asked once per process
@@ -238,8 +240,13 @@ class BoxScoreStore:
             archived.create_index([("game_id", pymongo.ASCENDING), ("event_id", pymongo.DESCENDING)])
 
     def upsert(self, documents: Sequence[BoxScore], seen_at: Mapping[str, str] | None = None) -> None:
-        """Write a tick's box scores (one per changed game) in one bulk round trip, each stamped
-        with when it was stored and when its change was seen (by game id; unknown: when stored)."""
+        """Write a tick's box scores (one per changed game), each stamped with when it was stored
+        and when its change was seen (by game id; unknown: when stored).
+
+        Inserted in one bulk round trip, and those whose id is taken (a restart writing an event
+        again, a corrected stream's event) replaced in a second: a box score's id is its game
+        and event, so nearly every write is new, and SecantusDB inserts in less than half the
+        time it takes to upsert (0.16 s against 0.38 s for 250 box scores, measured)."""
         if documents:
             stored_at = utc_text(datetime.now(UTC))
             seen = seen_at or {}
@@ -247,9 +254,15 @@ class BoxScoreStore:
                 {**doc, "stored_at": stored_at, "seen_at": seen.get(doc["game_id"]) or stored_at} for doc in documents
             ]
             with self._reaching(WRITE_ERRORS):
-                self._db[self.collection].bulk_write(
-                    [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in stamped], ordered=False
-                )
+                collection = self._db[self.collection]
+                try:
+                    collection.insert_many(stamped, ordered=False)
+                except BulkWriteError as error:
+                    errors = error.details["writeErrors"]
+                    if any(e["code"] != DUPLICATE_KEY for e in errors):
+                        raise
+                    taken = [stamped[e["index"]] for e in errors]
+                    collection.bulk_write([ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in taken])
 
     def archive_other_games(self, keep: str) -> None:
         """Every box score but those of ``keep`` to the archive: a new game holds the stream."""

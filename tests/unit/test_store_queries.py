@@ -261,3 +261,18 @@ def test_many_games_stale_box_scores_are_found_in_one_pass_and_only_theirs_are_m
     assert raw(store).count_documents({}) == 121 and raw(store).find_one({"_id": "g0099/9"})
     queries = (1, 2) if group_max else (0, 60)  # one pass, then the two stale games' moves; or a query each
     assert (sent.commands.count("aggregate"), sent.commands.count("find")) == queries
+
+
+def test_new_box_scores_are_one_insert_and_those_whose_id_is_taken_are_replaced_after_it(store: BoxScoreStore) -> None:
+    sent = Sent()
+    counted = BoxScoreStore(store.url, store.database, store.collection, listeners=(sent,))
+    counted.upsert([box("g0001", 1, home=1), box("g0002", 1, home=1)])
+    assert sent.commands == ["insert"]
+    counted.upsert([box("g0001", 2, home=2), box("g0002", 1, home=3), box("g0003", 1, home=4)])
+    assert sent.commands == ["insert", "insert", "update"]  # g0002/1 again: its insert refused, then replaced
+    assert {doc["_id"]: doc["home"] for doc in raw(store).find()} == {
+        "g0001/1": 1,
+        "g0001/2": 2,
+        "g0002/1": 3,
+        "g0003/1": 4,
+    }
