@@ -10,7 +10,8 @@ events). Both are plain values: the flow hands them to an adapter, and a unit te
 The moments, each named for its resource (``sidearm.game.<game_id>`` or ``sidearm.service.<name>``):
 
 - a game **started** (its first box score stored), **final** (a final box score stored, again
-  after a correction), **finalized** (its result is in ``teams2``/``players2``);
+  after a correction), **finalized** (its result is in ``teams2``/``players2``); many games
+  started together are **games started** (``sidearm.games.started``, the games in its payload);
 - a game **behind**: its stream changed ``behind_seconds`` ago or more and its box score has not
   followed; **caught-up** when it then has;
 - a service **down** (its first failure in a row) and **back** (its first answer after).
@@ -28,6 +29,9 @@ from boxscore.report import score
 #: where a game is, as the metrics and the UI say it
 GameState = Literal["waiting", "live", "final", "finalized"]
 GAME_STATES: tuple[GameState, ...] = ("waiting", "live", "final", "finalized")
+#: More games than this starting together (a run that begins on a day in progress: ten thousand
+#: games' events kept a Prefect server busy for 40 s) are announced as one moment, not one each.
+STARTED_ONE_BY_ONE = 50
 #: the services the live run depends on, as the metrics label them
 SERVICES = ("s3", "dask", "mongodb", "sql")
 
@@ -251,9 +255,15 @@ class Watch:
         return Figures(games, services, lags, tick_seconds)
 
     def moments(self) -> list[Moment]:
-        """The moments since the last call, oldest first."""
+        """The moments since the last call, oldest first; more than :data:`STARTED_ONE_BY_ONE`
+        games started since are one ``sidearm.games.started`` moment naming them all."""
         said, self._moments = self._moments, []
-        return said
+        started = [moment for moment in said if moment.event == "sidearm.game.started"]
+        if len(started) <= STARTED_ONE_BY_ONE:
+            return said
+        games = sorted(moment.resource.removeprefix("sidearm.game.") for moment in started)
+        together = Moment("sidearm.games.started", "sidearm.games", "games", {"count": len(games), "games": games})
+        return [together, *(moment for moment in said if moment.event != "sidearm.game.started")]
 
     @staticmethod
     def _resource(game_id: str) -> tuple[str, str]:

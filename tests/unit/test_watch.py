@@ -8,7 +8,7 @@ holds and from the times the fake world says things happened.
 from __future__ import annotations
 
 from boxscore.live import SINGLE, Backoff
-from boxscore.watch import Moment, Watch
+from boxscore.watch import STARTED_ONE_BY_ONE, Moment, Watch
 from tests.unit.test_live import FINAL, GAME_A, LIVE
 from tests.unit.test_step import GAME, World, at, multi, run, single
 
@@ -185,3 +185,21 @@ def test_a_new_game_on_the_single_stream_starts_from_nothing_and_the_last_one_is
     watch.finalized(["first"])  # its finalize came after the next game began
     assert watch.figures(3.0, 0.0).games["first"].state == "finalized"
     assert watch.figures(3.0, 0.0).games["second"].state == "waiting"
+
+
+def test_more_games_starting_together_than_one_by_one_allows_are_one_moment_naming_them_all() -> None:
+    watch = Watch(30.0, services())
+    for n in range(STARTED_ONE_BY_ONE):
+        watch.stored(1.0, f"g{n:03d}", box_score(1, 0, 1, False), seen=None, caught_up=True)
+    assert [m.event for m in watch.moments()] == ["sidearm.game.started"] * 50  # as many as allowed: one each
+    for n in range(50, 111):
+        final = n == 110  # one of them ends as it starts: its final is its own moment still
+        watch.stored(2.0, f"g{n:03d}", box_score(1, 0, 1, final), seen=None, caught_up=True)
+    together, final = watch.moments()
+    assert (together.event, together.resource, together.payload["count"]) == (
+        "sidearm.games.started",
+        "sidearm.games",
+        61,
+    )
+    assert together.payload["games"] == [f"g{n:03d}" for n in range(50, 111)]
+    assert (final.event, final.resource) == ("sidearm.game.final", "sidearm.game.g110")
