@@ -645,8 +645,8 @@ class LiveLoop(Generic[V]):
 
     def seen_at(self, documents: list[BoxScore]) -> dict[str, str]:
         """When the change each of these box scores shows was first seen, by game id (the write's ``seen_at``)."""
-        seen = {game.unwritten["game_id"]: game.unwritten_seen for game in self.games.values() if game.unwritten}
-        return {document["game_id"]: seen[document["game_id"]] for document in documents}
+        games = (self.games[document["game_id"] if self.multi else SINGLE] for document in documents)
+        return {document["game_id"]: game.unwritten_seen for document, game in zip(documents, games, strict=True)}
 
     def write_failed(self, now: float, error: BaseException, count: int) -> None:
         self._failed(self.mongo, "mongodb", now, error, f"{count} box score(s) kept for the next attempt")

@@ -32,6 +32,8 @@ GAME_STATES: tuple[GameState, ...] = ("waiting", "live", "final", "finalized")
 #: More games than this starting together (a run that begins on a day in progress: ten thousand
 #: games' events kept a Prefect server busy for 40 s) are announced as one moment, not one each.
 STARTED_ONE_BY_ONE = 50
+#: Every game's figures are made at least this often; those of a game told of, at every tick.
+ALL_GAMES_EVERY = 1.0
 #: the services the live run depends on, as the metrics label them
 SERVICES = ("s3", "dask", "mongodb", "sql")
 
@@ -134,11 +136,15 @@ class Watch:
         self.failures = dict.fromkeys(services, 0)  # each service's failures in the run
         self._lags: list[float] = []
         self._moments: list[Moment] = []
+        self._figures: dict[str, GameFigures] = {}  # each game's last figures, by game id
+        self._touched: set[str] = set()  # the games (keys) told of since the last figures
+        self._all_at = float("-inf")  # when every game's figures were last made
 
     def _game(self, key: str) -> GameWatch:
         game = self.games.get(key)
         if game is None:
             game = self.games[key] = GameWatch(game_id=key)
+        self._touched.add(key)
         return game
 
     # -- what happened -------------------------------------------------------------------------
@@ -156,6 +162,7 @@ class Watch:
         """Single stream: the stream holds ``game_id`` now; an earlier game's figures are kept as they were."""
         game = self._game(key)
         if game.game_id != game_id:
+            self._all_at, self._figures = float("-inf"), {}  # the earlier game's are its retired figures
             if game.game_id:
                 self.retired[game.game_id] = GameFigures(
                     game.written, game.events, game.rejected, game.state, -1.0, score=game.score
@@ -201,6 +208,7 @@ class Watch:
     def finalized(self, game_ids: Sequence[str]) -> None:
         """These games' results are in the season tables."""
         by_id = {game.game_id: game for game in self.games.values()}
+        self._all_at = float("-inf")
         for game_id in game_ids:
             if game_id in self.retired:
                 self.retired[game_id] = replace(self.retired[game_id], state="finalized")
@@ -228,9 +236,18 @@ class Watch:
     # -- what to report ------------------------------------------------------------------------
 
     def figures(self, now: float, tick_seconds: float) -> Figures:
-        """The figures now, with the lags measured since the last figures; a game behind is said once."""
-        games: dict[str, GameFigures] = {}
-        for game in self.games.values():
+        """The figures now, with the lags measured since the last figures; a game behind is said once.
+
+        The games told of since the last figures are made again, and every game at most every
+        :data:`ALL_GAMES_EVERY` (an untouched game's ages grow with the time, and it may fall
+        behind): making ten thousand games' every tick was a tenth of the loop's time.
+        """
+        if now - self._all_at >= ALL_GAMES_EVERY:
+            self._all_at, keys = now, list(self.games)
+        else:
+            keys = [key for key in self._touched if key in self.games]
+        self._touched = set()
+        for game in map(self.games.__getitem__, keys):
             if (
                 game.behind_since is not None
                 and not game.behind_said
@@ -245,9 +262,10 @@ class Watch:
             if game.game_id:
                 since = -1.0 if game.changed is None else now - game.changed
                 behind = 0.0 if game.behind_since is None else now - game.behind_since
-                games[game.game_id] = GameFigures(
+                self._figures[game.game_id] = GameFigures(
                     game.written, game.events, game.rejected, game.state, since, behind, game.score, game.clock
                 )
+        games = dict(self._figures)  # the metrics read it while the loop goes on
         for game_id, figures in self.retired.items():
             games.setdefault(game_id, figures)
         services = {key: ServiceFigures(self.failures[key], s.failures > 0) for key, s in self.services.items()}

@@ -203,3 +203,23 @@ def test_more_games_starting_together_than_one_by_one_allows_are_one_moment_nami
     )
     assert together.payload["games"] == [f"g{n:03d}" for n in range(50, 111)]
     assert (final.event, final.resource) == ("sidearm.game.final", "sidearm.game.g110")
+
+
+def test_a_game_told_of_has_fresh_figures_every_tick_and_every_game_at_least_every_second() -> None:
+    watch = Watch(30.0, services())
+    watch.polled(0.0, {"g1": "v1", "g2": "v1"}, set())
+    assert {g: f.since_change for g, f in watch.figures(1.0, 0.0).games.items()} == {"g1": 1.0, "g2": 1.0}
+    watch.folded("g2", 3, 0)  # g2 is told of; g1 is not
+    later = watch.figures(1.5, 0.0).games
+    assert (later["g1"].since_change, later["g2"].since_change, later["g2"].events) == (1.0, 1.5, 3)
+    assert watch.figures(2.0, 0.0).games["g1"].since_change == 2.0  # a second after every game's last
+    # g1's box score never follows its change: said behind within a second of its 30 s, untold of
+    assert [m.event for m in watch.moments()] == []
+    watch.figures(29.5, 0.0)
+    watch.figures(30.2, 0.0)
+    assert watch.moments() == []
+    watch.figures(30.6, 0.0)
+    assert [(m.event, m.payload) for m in watch.moments()] == [
+        ("sidearm.game.behind", {"behind_seconds": 30.6}),
+        ("sidearm.game.behind", {"behind_seconds": 30.6}),
+    ]
