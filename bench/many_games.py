@@ -69,7 +69,8 @@ class Watcher(threading.Thread):
         self.collection = pymongo.MongoClient(mongo_url).sidearm.boxscores
         self.lock = threading.Lock()
         self.pending: dict[str, list[tuple[int, float]]] = defaultdict(list)  # game -> [(event, written at)]
-        self.covered: dict[str, int] = defaultdict(lambda: -1)
+        self.covered: dict[str, int] = defaultdict(lambda: -1)  # each game's newest event shown
+        self.newest: dict[str, int] = defaultdict(lambda: -1)  # and written
         self.lags: list[float] = []
         self.settled: list[float] = []  # the lags of events written SETTLED_AFTER s or more after the first write
         self.first_write = self.last_shown = 0.0
@@ -83,10 +84,17 @@ class Watcher(threading.Thread):
             raise TimeoutError("the watcher's change stream did not open within 30 s")
 
     def written(self, game: str, event: int, at: float) -> None:
+        """Event ``event`` of ``game`` was written at ``at`` (the end of its batch of PUTs); a box
+        score covering it already shown (a tick faster than the batch's other PUTs) is a lag of 0."""
         with self.lock:
             self.first_write = self.first_write or at
+            new, self.newest[game] = event > self.newest[game], max(event, self.newest[game])
             if event > self.covered[game]:
                 self.pending[game].append((event, at))
+            elif new:
+                self.lags.append(0.0)
+                if at >= self.first_write + SETTLED_AFTER:
+                    self.settled.append(0.0)
 
     def run(self) -> None:
         written = {"$match": {"operationType": {"$in": ["insert", "replace", "update"]}}}

@@ -73,7 +73,7 @@ def run(games: int, seconds: float, share: float, feed: str) -> dict:
         print(f"every game has a box score after {catch_up:.1f} s; {share:.0%} of them change every second ...")
         watcher = Watcher(mongo.url)
         for game in names:
-            watcher.covered[game] = last_event("".join(lines[game][:FIRST_LINES]))
+            watcher.covered[game] = watcher.newest[game] = last_event("".join(lines[game][:FIRST_LINES]))
         watcher.start()
         process = psutil.Process(flow.process.pid)
         cpu_before = sum(cpu_seconds(p) for p in (process, *process.children(recursive=True)))
