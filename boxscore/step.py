@@ -447,8 +447,9 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
             state.stage = Stage.SHOW
         state.written = ()
     elif stage is Stage.SCHEDULING:
-        state.scheduled_at, state.schedule_took = now, now - state.schedule_asked
-        if failed is None:
+        state.scheduled_at = now
+        if failed is None:  # a failure's time is the client's timeout: not what a write costs
+            state.schedule_took = now - state.schedule_asked
             state.planned_sent |= {game["game_id"] for game in state.planned}
             state.planned, state.scheduling = (), {}
         else:  # the entries wait for the next write (or finalize's)

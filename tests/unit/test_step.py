@@ -301,6 +301,19 @@ def test_a_schedule_write_that_takes_long_is_made_less_often_so_it_holds_the_loo
     assert [games for _, games in world.schedule_writes][1:] == [[("live", 0, 0)], [("live", 0, 0)], [("final", 0, 0)]]
 
 
+def test_a_schedule_write_that_fails_slowly_does_not_put_the_next_one_off() -> None:
+    # the first write fails after 2 s (a client's timeout): tried again schedule_every after, not 20 s
+    lines = [f"{n} {59 - n}:00 101 6 0\n".encode() for n in range(1, 20)]
+    changes = [(1.0 + n, {SINGLE: b"".join(lines[:n])}) for n in range(1, 20)]
+    world = World(
+        at(*changes, (30.0, {SINGLE: b"".join(lines) + b"20 00:00 0 0 0\n"})),
+        costs={"WriteSchedule": 2.0},
+        broken=lambda effect, now: effect == "WriteSchedule" and now < 3.0,
+    )
+    run(world, single(settle_seconds=3.0, poll_interval=1.0, schedule_every=5.0, schedule_share=0.1))
+    assert [when for when, _ in world.schedule_writes][:1] == [9.5]  # 4 s + 5 s, at the next tick
+
+
 def test_the_workers_are_let_go_after_release_workers_after_without_a_read_and_again_after_the_next() -> None:
     # read at 2 s (1-0), nothing new until the final at 80 s, read then; the run stops at 83 s
     world = World(at((2.0, {SINGLE: LIVE}), (80.0, {SINGLE: FINAL})))
