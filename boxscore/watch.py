@@ -245,7 +245,7 @@ class Watch:
         if now - self._all_at >= ALL_GAMES_EVERY:
             self._all_at, keys = now, list(self.games)
         else:
-            keys = [key for key in self._touched if key in self.games]
+            keys = list(self._touched)  # a game is told of through ``_game``, which makes its watch
         self._touched = set()
         for game in map(self.games.__getitem__, keys):
             if (

@@ -171,19 +171,27 @@ class BoxScoreStore:
             {"$sort": {"_id": 1}},
         ]
         with self._reaching():
-            collection = self._db[self.collection]
-            if self.url not in _WITHOUT_GROUP_FIRST:
-                try:
-                    return [row["latest"] for row in collection.aggregate(pipeline)]
-                except OperationFailure as error:  # FerretDB 1.x's answer: the integration tests reach it
-                    if error.code != NOT_IMPLEMENTED:  # pragma: no mutate
-                        raise
-                    _WITHOUT_GROUP_FIRST.add(self.url)  # pragma: no mutate
+            rows = self._grouped(pipeline, _WITHOUT_GROUP_FIRST)
+            if rows is not None:
+                return [row["latest"] for row in rows]
             found = (
                 self._newest(self.collection, {"game_id": game}, "event_id")
-                for game in sorted(collection.distinct("game_id"))
+                for game in sorted(self._db[self.collection].distinct("game_id"))
             )
             return [document for document in found if document is not None]
+
+    def _grouped(self, pipeline: list[dict[str, Any]], without: set[str]) -> list[dict[str, Any]] | None:
+        """The aggregation's rows, or ``None`` where the server does not implement its ``$group``
+        accumulator (FerretDB 1.x): asked once per server, those that refused kept in ``without``."""
+        if self.url in without:
+            return None
+        try:
+            return list(self._db[self.collection].aggregate(pipeline))
+        except OperationFailure as error:  # FerretDB 1.x's answer: the integration tests reach it
+            if error.code != NOT_IMPLEMENTED:  # pragma: no mutate
+                raise
+            without.add(self.url)  # pragma: no mutate
+            return None
 
     @contextmanager
     def changes(self) -> Iterator[ChangeStream[Any]]:
@@ -259,8 +267,8 @@ class BoxScoreStore:
                     collection.insert_many(stamped, ordered=False)
                 except BulkWriteError as error:
                     errors = error.details["writeErrors"]
-                    if any(e["code"] != DUPLICATE_KEY for e in errors):
-                        raise
+                    if not errors or any(e["code"] != DUPLICATE_KEY for e in errors):
+                        raise  # a write concern's error, or MongoDB refusing a box score: its answer
                     taken = [stamped[e["index"]] for e in errors]
                     collection.bulk_write([ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in taken])
 
@@ -283,17 +291,10 @@ class BoxScoreStore:
     def _newest_events(self) -> dict[str, int] | None:
         """Each game's newest box score's event, by game id: one pass over the box scores (``None``
         where the server has no ``$group`` ``$max``: FerretDB 1.x, whose games are then a query each)."""
-        if self.url in _WITHOUT_GROUP_MAX:
-            return None
         newest = {"$group": {"_id": "$game_id", "event_id": {"$max": "$event_id"}}}
         with self._reaching(WRITE_ERRORS):
-            try:
-                return {row["_id"]: row["event_id"] for row in self._db[self.collection].aggregate([newest])}
-            except OperationFailure as error:  # FerretDB 1.x's answer: the integration tests reach it
-                if error.code != NOT_IMPLEMENTED:  # pragma: no mutate
-                    raise
-                _WITHOUT_GROUP_MAX.add(self.url)  # pragma: no mutate
-                return None
+            rows = self._grouped([newest], _WITHOUT_GROUP_MAX)
+        return None if rows is None else {row["_id"]: row["event_id"] for row in rows}
 
     def _archive(self, query: dict[str, Any]) -> int:
         """Move the box scores matching ``query`` to the archive, keyed ``<game_id>/<event_id>``.
