@@ -10,7 +10,8 @@ two ``dask worker`` processes of one thread each, named by ``DASK_ADDRESS`` as a
 For each size, on fresh local SeaweedFS and SecantusDB servers: the live flow runs as its own
 process (``python -m flows.live_boxscore`` on a prefix), the simulator replays a seeded league
 (every game starting at once, 60 game minutes in 90 s), and a watcher follows MongoDB's change
-stream for the box scores it has not seen yet (by ``_id``, which names the game and event). Reported per size:
+stream for the box scores it has not seen yet (by ``_id``, which names the game and event).
+Reported per size:
 
 - freshness p50/p95/max: from the end of the PUT that wrote event k of a game to the first box
   score of that game covering k;
@@ -45,7 +46,7 @@ SPEEDS = {1000: 10}  # sizes this machine cannot feed at SPEED
 POLL = 0.2
 FALLBACK = 5.0  # with the change feed: every stream polled this often besides
 SEED = 29
-WATCH_EVERY = 0.05  # the watcher's change stream waits this long at most before it checks whether to stop
+WATCH_EVERY = 0.05  # the watcher's change stream waits this long at most before it asks whether to stop
 #: Freshness is also reported for events written this long after the first write: the Dask
 #: workers' first task (imports, S3 clients) is paid once per worker process, in the first seconds.
 SETTLED_AFTER = 10.0

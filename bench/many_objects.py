@@ -8,9 +8,9 @@ finalize). Once the run has a box score of every game (the catch-up, timed), for
 (default 60) the writer appends the next line to 1 % of the games every second, 100 PUTs sent
 together, as 100 scorers would. A watcher follows MongoDB's change stream for the box scores as
 they are written (``bench.many_games.Watcher``). Reported: freshness p50/p95/max from the end of
-each PUT to the first box score covering it (all of them, and those written 10 s or more into the window,
-once the catch-up's last work is done), the writes that were never shown, and the live flow's
-CPU over the window (ms per event, share of one core).
+each PUT to the first box score covering it (all of them, and those written 10 s or more into
+the window, once the catch-up's last work is done), the writes that were never shown, and the
+live flow's CPU over the window (ms per event, share of one core).
 """
 
 from __future__ import annotations
