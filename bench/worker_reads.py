@@ -29,7 +29,8 @@ from boxscore.running import Progress, RunningTally
 from devstack.servers import DaskScheduler, DaskWorker, SeaweedS3, running
 from flows.gamestream import SEED_DIR
 from tasks.aggregate import _advance_batch
-from tasks.stream import READER_OPTION, S3_READERS, write_streams
+from tasks.settings import READER_OPTION, S3_READERS
+from tasks.stream import write_streams
 
 GAMES, CHANGED, POLL, BLOCK = 10, 2, 0.2, 25  # BLOCK: ticks per reader before switching
 TEAMS = frozenset({101, 205})

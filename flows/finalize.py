@@ -27,9 +27,10 @@ from boxscore.running import full_read
 from boxscore.season import GameNotOver, Season, require_final, result_of
 from boxscore.season_document import planned_entry, played_entry, tables_of
 from flows.refusals import refusing
-from tasks.boxscores import BoxScoreStore, final_boxscores, game_count, latest_boxscore, read_game_records
+from tasks.boxscores import BoxScoreStore
 from tasks.reference import read_matchups, read_reference, write_season
-from tasks.seasons import SeasonStore, write_season_document
+from tasks.retried import final_boxscores, game_count, latest_boxscore, read_game_records, write_season_document
+from tasks.seasons import SeasonStore
 from tasks.settings import Settings
 from tasks.stream import read_stream
 

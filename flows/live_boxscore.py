@@ -39,13 +39,14 @@ from flows.refusals import refusing
 from tasks import ServiceUnavailable, tried_at_start
 from tasks.aggregate import DaskReader
 from tasks.artifacts import RunArtifacts
-from tasks.boxscores import BoxScoreStore, read_game_records
+from tasks.boxscores import BoxScoreStore
 from tasks.changes import ChangeFeed, NoFeed, change_feed
 from tasks.cluster import DaskRunnerFromSettings, release_run_dask_cluster, run_dask_client
 from tasks.events import Announcer
 from tasks.league import ReferenceDatabase
 from tasks.masking import shown
 from tasks.metrics import LiveMetrics, MetricsServer
+from tasks.retried import read_game_records
 from tasks.seasons import SeasonStore
 from tasks.settings import Settings
 from tasks.stream import GameStreams, check_stream_settings, s3_server

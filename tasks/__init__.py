@@ -4,9 +4,9 @@ The live flow builds one adapter per service from the settings: :class:`tasks.st
 (S3), :class:`tasks.aggregate.DaskReader` (Dask), :class:`tasks.boxscores.BoxScoreStore`
 (MongoDB) and :class:`tasks.league.ReferenceDatabase` (SQL).
 
-Those a flow calls a few times per run are Prefect tasks with retries (:data:`IO_TASK`). Those the
-live loop calls every tick are plain functions: a task run per tick cost half the flow's CPU, and
-the loop's own backoff (:class:`boxscore.live.Backoff`) retries them instead.
+Those a flow calls a few times per run are Prefect tasks with retries (:mod:`tasks.retried`).
+Those the live loop calls every tick are plain functions: a task run per tick cost half the
+flow's CPU, and the loop's own backoff (:class:`boxscore.live.Backoff`) retries them instead.
 """
 
 from __future__ import annotations
@@ -17,14 +17,10 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import tenacity
-from prefect.cache_policies import NO_CACHE
 
 from boxscore.masking import error_reason
 
 T = TypeVar("T")
-
-#: Retries for the tasks; never cached: the same inputs must read or write the live state again.
-IO_TASK = {"retries": 3, "retry_delay_seconds": [1, 2, 4], "cache_policy": NO_CACHE}
 
 
 class ServiceUnavailable(RuntimeError):

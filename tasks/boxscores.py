@@ -3,7 +3,7 @@
 :class:`BoxScoreStore` is the one adapter for all of it: the live flow writes through it,
 finalize reads and corrects through it, and the page reads through it (``web.store`` builds the
 page's, with a shorter server selection and a command counter). Its methods are plain I/O; the
-few a flow calls once per run are also Prefect tasks here, with retries, and show in the UI.
+few a flow calls once per run are also Prefect tasks, with retries (:mod:`tasks.retried`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pymongo
 from bson import Binary
-from prefect import task
 from pymongo import ReplaceOne, monitoring
 from pymongo.change_stream import ChangeStream
 from pymongo.database import Database
@@ -27,7 +26,7 @@ from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, 
 
 from boxscore.document import BoxScore, boxscore_id, utc_text
 from boxscore.identity import GameRecord
-from tasks import IO_TASK, reaching
+from tasks import reaching
 from tasks.settings import Settings
 
 #: Fail a single call fast; the flows' retries and backoff give MongoDB time to come back. A
@@ -339,26 +338,3 @@ class BoxScoreStore:
             self._db[records_collection(self.collection)].update_many(
                 {"_id": {"$in": list(games)}}, {"$set": {"finalized": True}}
             )
-
-
-# -- the store's calls a flow makes once per run, as Prefect tasks with retries -------------------
-
-
-@task(**IO_TASK)
-def read_game_records(store: BoxScoreStore, stream: str) -> list[GameRecord]:
-    return store.game_records(stream)
-
-
-@task(**IO_TASK)
-def final_boxscores(store: BoxScoreStore, games: list[str] | None = None) -> list[BoxScore]:
-    return store.finals(games)
-
-
-@task(**IO_TASK)
-def game_count(store: BoxScoreStore) -> int:
-    return store.game_count()
-
-
-@task(**IO_TASK)
-def latest_boxscore(store: BoxScoreStore) -> BoxScore | None:
-    return store.latest()

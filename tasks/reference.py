@@ -37,7 +37,8 @@ from sqlalchemy.sql.dml import Delete, Insert
 from boxscore.games import Matchup
 from boxscore.roster import Player, Team, players_from_rows, teams_from_rows
 from boxscore.season import GameResult, PlayerResult, Season, season_after
-from tasks import IO_TASK, reaching
+from tasks import reaching
+from tasks.retried import IO_TASK
 
 SQL_DOWN = (OperationalError, InterfaceError)
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import task
 from pymongo import monitoring
 from pymongo.change_stream import ChangeStream
 from pymongo.database import Database
@@ -28,7 +27,6 @@ from boxscore.season_document import (
     empty_season,
     schedule_key,
 )
-from tasks import IO_TASK
 from tasks.boxscores import SERVER_SELECTION_MS, WRITE_ERRORS, mongo_client, reaching_mongo, watching
 from tasks.settings import Settings
 
@@ -165,11 +163,3 @@ class SeasonStore:
         """The season documents' change stream (the pages' push), on a client of its own."""
         with watching(self.url, self.server_selection_ms, self.database, SEASONS) as stream:
             yield stream
-
-
-@task(**IO_TASK)
-def write_season_document(
-    store: SeasonStore, tables: Tables, finals: Sequence[ScheduledGame], planned: Sequence[ScheduledGame]
-) -> bool:
-    """Finalize's write of the season document, with retries: whether it changed."""
-    return store.write_tables(tables, finals, planned)

@@ -24,7 +24,12 @@ from sqlalchemy.engine import make_url
 from boxscore.identity import BadGameId, checked_game_id
 from boxscore.masking import Masker
 from tasks.masking import USERINFO_SCHEMES, masker, shown, split_userinfo
-from tasks.stream import READER_OPTION, S3_READERS
+
+#: The storage option naming the client streams are read through (``S3_READER``); absent is s3fs.
+READER_OPTION = "s3_reader"
+#: The readers ``S3_READER`` may name: s3fs, the default, and obstore (:mod:`tasks.obstore_s3`).
+S3_READERS = ("s3fs", "obstore")
+
 
 DEFAULTS: dict[str, str] = {
     "GAMESTREAM_URL": "s3://gamestreams/gamestream.txt",

@@ -23,6 +23,7 @@ from boxscore.live import SINGLE
 from boxscore.masking import error_reason
 from tasks import ServiceUnavailable, tried_at_start
 from tasks.masking import masker, shown
+from tasks.settings import READER_OPTION
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,6 @@ class StreamVersion:
     def of(cls, info: dict[str, Any]) -> StreamVersion:
         """The version an fsspec listing or ``info`` gives (an ETag on S3; none on local files)."""
         return cls(str(info.get("ETag", "")), int(info["size"]))
-
-
-#: The storage option naming the client streams are read through (``S3_READER``); absent is s3fs.
-READER_OPTION = "s3_reader"
-#: The readers ``S3_READER`` may name: s3fs, the default, and obstore (:mod:`tasks.obstore_s3`).
-S3_READERS = ("s3fs", "obstore")
 
 
 def s3fs_options(storage_options: dict[str, Any]) -> dict[str, Any]:

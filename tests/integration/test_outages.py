@@ -25,7 +25,8 @@ from flows.finalize import finalize_game
 from flows.gamestream import SEED_DIR, gamestream
 from flows.live_boxscore import live_boxscore
 from tasks.reference import read_seed, reset_reference
-from tasks.stream import S3_READERS, s3_filesystem, stream_path, write_stream
+from tasks.settings import S3_READERS
+from tasks.stream import s3_filesystem, stream_path, write_stream
 from tests.helpers import assert_matches_events, boxscores, table_rows
 from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, PLAYERS2, TEAMS2
 

@@ -17,9 +17,8 @@ from boxscore.events import parse_block
 from boxscore.live import GameRead, ReadFailed
 from boxscore.running import Progress
 from tasks.aggregate import advance_streams, stream_blocks, whole_read
-from tasks.settings import Settings
+from tasks.settings import S3_READERS, Settings
 from tasks.stream import (
-    S3_READERS,
     StreamVersion,
     head_stream,
     head_streams,

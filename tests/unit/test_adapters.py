@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tasks import START_TRIES, ServiceUnavailable, reaching, tried_at_start
+from tasks.settings import READER_OPTION
 from tasks.stream import (
-    READER_OPTION,
     GameStreams,
     PrefetchedReader,
     RangeReader,

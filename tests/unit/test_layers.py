@@ -30,22 +30,26 @@ def copy_of_project(target: Path) -> Path:
 def test_the_tree_keeps_every_contract() -> None:
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout
-    assert "Contracts: 2 kept, 0 broken." in result.stdout
+    assert "Contracts: 3 kept, 0 broken." in result.stdout
 
 
 @pytest.mark.parametrize(
-    ("planted", "module", "broken"),
+    ("planted", "module", "broken", "contracts"),
     [
-        ("import prefect", "boxscore/tally.py", "boxscore.tally -> prefect"),
-        ("import os", "boxscore/document.py", "boxscore.document -> os"),
-        ("from flows.finalize import finalize_game", "tasks/stream.py", "tasks.stream -> flows.finalize"),
+        # the page reads through the core: Prefect in the core breaks the page's contract too
+        ("import prefect", "boxscore/tally.py", "boxscore.tally -> prefect", 2),
+        ("import os", "boxscore/document.py", "boxscore.document -> os", 1),
+        ("from flows.finalize import finalize_game", "tasks/stream.py", "tasks.stream -> flows.finalize", 1),
+        ("import prefect", "tasks/boxscores.py", "tasks.boxscores -> prefect", 1),
     ],
 )
-def test_a_forbidden_import_breaks_a_contract(tmp_path: Path, planted: str, module: str, broken: str) -> None:
+def test_a_forbidden_import_breaks_a_contract(
+    tmp_path: Path, planted: str, module: str, broken: str, contracts: int
+) -> None:
     project = copy_of_project(tmp_path)
     with (project / module).open("a") as source:
         source.write(f"\n{planted}\n")
     result = lint_imports(project)
     assert result.returncode == 1
-    assert "1 broken" in result.stdout
+    assert f"{contracts} broken" in result.stdout
     assert broken in result.stdout

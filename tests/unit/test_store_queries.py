@@ -20,14 +20,8 @@ import pytest
 
 from boxscore.identity import GameRecord
 from tasks import ServiceUnavailable
-from tasks.boxscores import (
-    CURRENT,
-    BoxScoreStore,
-    final_boxscores,
-    game_count,
-    latest_boxscore,
-    read_game_records,
-)
+from tasks.boxscores import CURRENT, BoxScoreStore
+from tasks.retried import final_boxscores, game_count, latest_boxscore, read_game_records
 from tasks.settings import Settings
 
 UTC_TEXT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
