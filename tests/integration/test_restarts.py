@@ -3,6 +3,9 @@ deploy script: its process killed on a real Dask cluster, its machine gone (work
 killed, a worker started again), or crashing at start every time (restarted at most three
 times). The seconds from a kill to the next box score are printed in the run's "measured" section.
 
+The game is written into the bucket by the simulator's own writer in a thread of the test (the
+replay deployment is test_deployments.py's): it goes on whatever a kill takes away.
+
 A module of its own (its own Prefect server, deployed by ``deployments/deploy.sh``), so that it
 runs beside test_deployments.py on another pytest-xdist worker.
 """
@@ -13,8 +16,6 @@ import contextlib
 import itertools
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,12 +25,15 @@ import pymongo
 import pytest
 from distributed import Client
 
+from boxscore.replay import replay_schedule
 from deployments.automations import GAME_BEHIND, SERVICE_DOWN
-from devstack.servers import DaskScheduler, DaskWorker, PrefectServer, PrefectWorker, offline_prefect_env, wait_until
+from devstack.follow import Background
+from devstack.servers import DaskScheduler, DaskWorker, PrefectServer, PrefectWorker, wait_until
+from flows.gamestream import SEED_DIR, play
+from tasks.reference import read_seed, reset_reference
 from tests.helpers import as_stored, table_rows, valid
 from tests.integration.test_deployments import (
     RESTART_AUTOMATION,
-    ROOT,
     TEST_WINDOW_SECONDS,
     assert_restarted_once,
     flow_runs,
@@ -39,7 +43,7 @@ from tests.integration.test_deployments import (
     run_pid,
     states,
 )
-from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2
+from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, PLAYERS2, RECORDED_GAME_ID, TEAMS2
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +65,7 @@ def deployed_game(s3, mongo, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "DASK_ADDRESS": "",
     }
     try:
-        yield {"env": env, "server": server}
+        yield {"env": env, "server": server, "storage": s3.storage_options}
     finally:
         server.stop()
 
@@ -121,7 +125,7 @@ def test_the_live_deployment_runs_on_a_real_dask_cluster_that_loses_a_worker_and
         )
         # the 60-minute game in 36 s: both kills come by event 20, in its first third, and the
         # restarted run is back within about 20 s, before the game ends
-        prefect_cli(server, "prefect", "deployment", "run", "gamestream/replay", "--param", "delay=0.01")
+        simulator = replay(deployed_game, env, delay=0.01)
 
         def latest() -> dict | None:
             with pymongo.MongoClient(env["MONGO_URL"]) as client:
@@ -143,6 +147,7 @@ def test_the_live_deployment_runs_on_a_real_dask_cluster_that_loses_a_worker_and
         report_restart("the live run's process SIGKILLed, its worker alive", killed_at)
         wait_until(lambda: table_rows(env["SQL_URL"], "teams2") == TEAMS2, 240, "the season tables after the game")
         wait_until(lambda: states(server.api_url, since) == ["Crashed", "Completed"], 60, "the restarted run's end")
+        simulator.result(timeout=60)
     finally:
         worker.stop()
         for dask_worker in dask_workers:
@@ -153,16 +158,12 @@ def test_the_live_deployment_runs_on_a_real_dask_cluster_that_loses_a_worker_and
     assert_restarted_once(server.api_url, since, "Process exited with status code: -9")
 
 
-def replay(server: PrefectServer, env: dict[str, str], delay: float) -> subprocess.Popen:
-    """The simulator in a process of its own, off the worker, so that killing the worker leaves it."""
-    run_env = offline_prefect_env(server.workdir / "replay-home", server.api_url) | env | {"PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "flows.gamestream", "--delay", str(delay)],
-        cwd=ROOT,
-        env=run_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def replay(deployed_game: dict, env: dict[str, str], delay: float) -> Background:
+    """The recorded game's reference tables, then its writes in game time, ``delay`` seconds per
+    game second, in a thread of the test: off the worker, so that killing the worker leaves it."""
+    reset_reference.fn(env["SQL_URL"], *read_seed(SEED_DIR))
+    schedule = replay_schedule({RECORDED_GAME_ID: EVENTS_FILE.read_text()})
+    return Background(lambda: play(schedule, env["GAMESTREAM_URL"], deployed_game["storage"], delay)).start()
 
 
 def game_env(deployed_game: dict, tmp_path: Path, name: str) -> dict[str, str]:
@@ -189,7 +190,7 @@ def test_a_live_run_whose_machine_dies_is_marked_crashed_by_its_lost_heartbeat_a
 
     worker = PrefectWorker(tmp_path / "worker", api_url=server.api_url, extra_env=env).start(timeout=120)
     again = PrefectWorker(tmp_path / "worker-again", api_url=server.api_url, extra_env=env)
-    simulator = replay(server, env, delay=0.02)
+    simulator = replay(deployed_game, env, delay=0.02)
     try:
         params = ["--param", "poll_interval=0.2", "--param", "settle_seconds=1"]
         prefect_cli(server, "prefect", "deployment", "run", "live-boxscore/live", *params)
@@ -205,8 +206,8 @@ def test_a_live_run_whose_machine_dies_is_marked_crashed_by_its_lost_heartbeat_a
         report_restart(f"the worker and the run SIGKILLed, heartbeat window {TEST_WINDOW_SECONDS} s", killed_at)
         wait_until(lambda: table_rows(env["SQL_URL"], "teams2") == TEAMS2, 240, "the season tables after the game")
         wait_until(lambda: states(server.api_url, since) == ["Crashed", "Completed"], 60, "the restarted run's end")
+        simulator.result(timeout=60)
     finally:
-        simulator.kill()
         again.stop()
         worker.stop()
     assert as_stored(latest()) == FINAL_BOXSCORE
