@@ -1,7 +1,8 @@
 """Headless Debian Chromium driven over the DevTools protocol: one page, kept open.
 
 The page tests open a page once and read its DOM as it changes by itself, which a fresh
-``--dump-dom`` per check could not show.
+``--dump-dom`` per check could not show. One Chromium serves a test process (its start is
+seconds of CPU); each test gets a tab of its own, closed after it.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ AXE = Path(__file__).resolve().parents[2] / "devstack" / "axe" / "node_modules" 
 DEVTOOLS = ["--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0"]
 
 
-class Browser:
-    """One Chromium tab: open a URL, evaluate JavaScript in it, resize it, take screenshots."""
+class Chromium:
+    """One headless Chromium process, its DevTools on a loopback port it picks."""
 
     def __init__(self, profile: Path) -> None:
         assert CHROMIUM is not None, "Debian chromium is not installed (make test installs it)"
@@ -51,10 +52,29 @@ class Browser:
         listening = "DevTools listening on"
         wait_until(lambda: listening in self.log.read_text(errors="replace"), 60, "chromium", self.process)
         browser_ws = next(line for line in self.log.read_text().splitlines() if listening in line)
-        port = urlsplit(browser_ws.split()[-1]).port
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/json/new?about:blank", method="PUT")
+        self.port = urlsplit(browser_ws.split()[-1]).port
+
+    def tab(self) -> Browser:
+        """A new tab, on about:blank."""
+        assert self.process.poll() is None, f"chromium exited with {self.process.returncode} (log: {self.log})"
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/json/new?about:blank", method="PUT")
         with urllib.request.urlopen(request, timeout=10) as answer:
-            target = json.load(answer)
+            return Browser(self.port, json.load(answer))
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class Browser:
+    """One Chromium tab: open a URL, evaluate JavaScript in it, resize it, take screenshots."""
+
+    def __init__(self, port: int | None, target: dict[str, Any]) -> None:
+        self.port, self.target = port, target["id"]
         self.socket = connect(target["webSocketDebuggerUrl"], max_size=None)
         self.ids = count(1)
 
@@ -102,10 +122,7 @@ class Browser:
         return result["result"]["value"]  # type: ignore[no-any-return]
 
     def close(self) -> None:
+        """Close the tab: its page, its scripts and its event streams end with it."""
         self.socket.close()
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json/close/{self.target}", timeout=10):
+            pass

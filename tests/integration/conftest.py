@@ -37,7 +37,7 @@ from devstack.servers import (
 )
 
 if TYPE_CHECKING:
-    from tests.integration.browser import Browser
+    from tests.integration.browser import Browser, Chromium
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ENV_NAMES = (
@@ -219,14 +219,22 @@ def flow_log() -> Iterator[list[str]]:
         logging.getLogger(name).removeHandler(handler)
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Browser]:
-    """Headless Debian Chromium, driven over its DevTools protocol (tests/integration/browser.py)."""
-    from tests.integration.browser import Browser
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
+    """Headless Debian Chromium, one per test process (tests/integration/browser.py)."""
+    from tests.integration.browser import Chromium
 
-    chromium = Browser(tmp_path / "chromium")
-    yield chromium
-    chromium.close()
+    process = Chromium(tmp_path_factory.mktemp("chromium"))
+    yield process
+    process.close()
+
+
+@pytest.fixture
+def browser(chromium: Chromium) -> Iterator[Browser]:
+    """A tab of its own in the test process's Chromium, driven over its DevTools protocol."""
+    tab = chromium.tab()
+    yield tab
+    tab.close()
 
 
 #: The files that take longest, longest first (``make bench-suite`` lists the slowest tests):
