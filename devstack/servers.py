@@ -92,8 +92,10 @@ def free_ports(count: int, with_grpc: bool = False) -> list[int]:
     raise RuntimeError(f"no {count} free ports left in {pool.start}-{pool.stop - 1}")
 
 
-def wait_until(ready: Callable[[], bool], timeout: float, what: str, process: subprocess.Popen | None = None) -> None:
-    """Poll ``ready`` until true; fail early, by name, if the process died."""
+def wait_until(
+    ready: Callable[[], bool], timeout: float, what: str, process: subprocess.Popen | None = None, every: float = 0.1
+) -> None:
+    """Poll ``ready`` every ``every`` seconds until true; fail early, by name, if the process died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -103,7 +105,7 @@ def wait_until(ready: Callable[[], bool], timeout: float, what: str, process: su
                 return
         except Exception:  # noqa: BLE001 - not up yet; keep polling until the deadline
             pass
-        time.sleep(0.1)
+        time.sleep(every)
     raise TimeoutError(f"{what} was not ready after {timeout:.0f} s")
 
 

@@ -317,6 +317,14 @@ def boxscores(env: dict[str, str]) -> list[dict[str, Any]]:
     return [as_stored(document) for document in documents]  # type: ignore[misc]
 
 
+def latest_stored(env: dict[str, str]) -> dict[str, Any] | None:
+    """The single stream's newest box score (the highest event id), validated, as built: what a
+    test waits on, read alone (:func:`boxscores` validates every one, a poll's whole cost)."""
+    with pymongo.MongoClient(env["MONGO_URL"]) as client:
+        document = client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=[("_id", -1)])
+    return as_stored(document)
+
+
 def table_rows(url: str, table: str) -> list[tuple]:
     with sqlalchemy.create_engine(url).connect() as connection:
         return [tuple(row) for row in connection.execute(sqlalchemy.text(f"SELECT * FROM {table} ORDER BY id"))]

@@ -20,7 +20,7 @@ from flows.gamestream import SEED_DIR
 from flows.live_boxscore import live_boxscore
 from tasks.reference import read_seed, reset_reference
 from tasks.stream import write_stream
-from tests.helpers import assert_matches_events, boxscores, table_rows, task_runs
+from tests.helpers import assert_matches_events, boxscores, latest_stored, table_rows, task_runs
 from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, PLAYERS2, TEAMS2, recount
 
 FRAMES = [frame.text for frame in replay_frames(EVENTS_FILE.read_text())]
@@ -64,7 +64,7 @@ def test_the_live_flow_reads_on_the_cluster_workers_and_survives_one_killed_mid_
 
         def shown(event: int, score: dict[int, int] | None = None) -> None:
             def ready() -> bool:
-                latest = (boxscores(pipeline_env) or [{}])[-1]
+                latest = latest_stored(pipeline_env) or {}
                 scores = {side["teamid"]: side["score"] for side in (latest.get("home"), latest.get("away")) if side}
                 return latest.get("_id") == event and (score is None or scores == score)
 

@@ -27,7 +27,7 @@ from flows.live_boxscore import live_boxscore
 from tasks.reference import read_seed, reset_reference
 from tasks.settings import S3_READERS
 from tasks.stream import s3_filesystem, stream_path, write_stream
-from tests.helpers import assert_matches_events, boxscores, table_rows
+from tests.helpers import assert_matches_events, boxscores, latest_stored, table_rows
 from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, PLAYERS2, TEAMS2
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,8 +79,8 @@ class Stack:
         write_stream(self.env["GAMESTREAM_URL"], FRAMES[line] if line >= 0 else "", self.s3.storage_options)
 
     def latest_id(self) -> int | None:
-        docs = boxscores(self.env)
-        return docs[-1]["_id"] if docs else None
+        latest = latest_stored(self.env)
+        return None if latest is None else latest["_id"]
 
     def wait_for_boxscore(self, event: int) -> None:
         wait_until(lambda: self.latest_id() == event, 90, f"the box score of event {event}")

@@ -26,7 +26,7 @@ from flows.gamestream import SEED_DIR
 from flows.live_boxscore import live_boxscore
 from tasks.reference import read_seed, reset_reference
 from tasks.stream import write_stream
-from tests.helpers import boxscores, shown_pieces, stamped
+from tests.helpers import latest_stored, shown_pieces, stamped
 from tests.integration.browser import CHROMIUM, Browser
 from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, RECORDED_GAME_ID, event_lines, recount
 
@@ -98,7 +98,7 @@ def test_the_page_follows_the_game_by_itself_and_ends_final_with_every_player(
     url = pipeline_env["GAMESTREAM_URL"]
     write_stream(url, FRAMES[0], storage)
     live = Background(lambda: live_boxscore(poll_interval=0.05, wait_for_stream=60, settle_seconds=0.5)).start()
-    wait_until(lambda: bool(boxscores(pipeline_env)), 120, "the first box score")
+    wait_until(lambda: latest_stored(pipeline_env) is not None, 120, "the first box score")
     browser.open(f"{page.url}/")  # once: from here the page follows the game by itself
     browser.evaluate(f"{OPENED} = true")
     shown_scores = []
@@ -107,7 +107,7 @@ def test_the_page_follows_the_game_by_itself_and_ends_final_with_every_player(
         for k in [*range(written + stride, checkpoint, stride), checkpoint]:
             write_stream(url, FRAMES[k], storage)
             event = min(k, 70)  # the sentinel (the last frame's line) adds no event
-            wait_until(lambda e=event: boxscores(pipeline_env)[-1]["_id"] == e, 60, f"the box score of {event}")
+            wait_until(lambda e=event: latest_stored(pipeline_env)["_id"] == e, 60, f"the box score of {event}")
             score = [expected_at(event)["home"], expected_at(event)["away"]]
             if score != (shown_scores or [None])[-1]:  # a goal: the page shows it before the next event
                 wait_until(lambda s=score: browser.evaluate(SCORE) == s, 10, f"the page showing {score}")

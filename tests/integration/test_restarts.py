@@ -145,8 +145,12 @@ def test_the_live_deployment_runs_on_a_real_dask_cluster_that_loses_a_worker_and
         killed_at, before = kill_run(server.api_url, first.id), latest()["_id"]
         wait_until(lambda: latest()["_id"] > before, 180, "the next box score after the kill")
         report_restart("the live run's process SIGKILLed, its worker alive", killed_at)
-        wait_until(lambda: table_rows(env["SQL_URL"], "teams2") == TEAMS2, 240, "the season tables after the game")
-        wait_until(lambda: states(server.api_url, since) == ["Crashed", "Completed"], 60, "the restarted run's end")
+        wait_until(
+            lambda: table_rows(env["SQL_URL"], "teams2") == TEAMS2, 240, "the season tables after the game", every=1
+        )
+        wait_until(
+            lambda: states(server.api_url, since) == ["Crashed", "Completed"], 60, "the restarted run's end", every=1
+        )
         simulator.result(timeout=60)
     finally:
         worker.stop()
@@ -204,8 +208,12 @@ def test_a_live_run_whose_machine_dies_is_marked_crashed_by_its_lost_heartbeat_a
         again.start(timeout=120)
         wait_until(lambda: latest()["_id"] > before, 240, "the next box score after the machine died")
         report_restart(f"the worker and the run SIGKILLed, heartbeat window {TEST_WINDOW_SECONDS} s", killed_at)
-        wait_until(lambda: table_rows(env["SQL_URL"], "teams2") == TEAMS2, 240, "the season tables after the game")
-        wait_until(lambda: states(server.api_url, since) == ["Crashed", "Completed"], 60, "the restarted run's end")
+        wait_until(
+            lambda: table_rows(env["SQL_URL"], "teams2") == TEAMS2, 240, "the season tables after the game", every=1
+        )
+        wait_until(
+            lambda: states(server.api_url, since) == ["Crashed", "Completed"], 60, "the restarted run's end", every=1
+        )
         simulator.result(timeout=60)
     finally:
         again.stop()
@@ -255,18 +263,20 @@ def test_a_live_run_that_crashes_at_start_every_time_is_restarted_three_times_th
             runs = flow_runs(server.api_url, since, **crashing)
             return len(runs) == 4 and runs[-1].state.message.startswith("not restarted:")
 
-        wait_until(left_crashed, 300, "four crashed runs, the last left Crashed")
+        wait_until(left_crashed, 300, "four crashed runs, the last left Crashed", every=1)
 
         def restart_runs() -> list:
             return flow_runs(server.api_url, since, flow="restart-live-run", deployment=None)
 
-        wait_until(lambda: [r.state_name for r in restart_runs()] == ["Completed"] * 4, 60, "four restart runs done")
+        wait_until(
+            lambda: [r.state_name for r in restart_runs()] == ["Completed"] * 4, 60, "four restart runs done", every=1
+        )
         # the run left Crashed is not restarted: its Crashed event is skipped by the restart trigger.
         # Watched for 10 s (the trigger acts within a second of an event): no fifth run comes.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             assert len(flow_runs(server.api_url, since, **crashing)) == 4 and len(restart_runs()) == 4
-            time.sleep(0.5)
+            time.sleep(1)
     finally:
         worker.stop()
     runs = flow_runs(server.api_url, since, **crashing)
