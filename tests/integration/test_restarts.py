@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pymongo
 import pytest
 from distributed import Client
 
@@ -31,7 +30,7 @@ from devstack.follow import Background
 from devstack.servers import DaskScheduler, DaskWorker, PrefectServer, PrefectWorker, wait_until
 from flows.gamestream import SEED_DIR, play
 from tasks.reference import read_seed, reset_reference
-from tests.helpers import as_stored, table_rows, valid
+from tests.helpers import latest_stored, table_rows
 from tests.integration.test_deployments import (
     RESTART_AUTOMATION,
     TEST_WINDOW_SECONDS,
@@ -127,23 +126,19 @@ def test_the_live_deployment_runs_on_a_real_dask_cluster_that_loses_a_worker_and
         # restarted run is back within about 20 s, before the game ends
         simulator = replay(deployed_game, env, delay=0.01)
 
-        def latest() -> dict | None:
-            with pymongo.MongoClient(env["MONGO_URL"]) as client:
-                return valid(client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=[("_id", -1)]))
-
-        wait_until(lambda: (latest() or {}).get("_id", -1) >= 10, 180, "the box score of event 10")
+        wait_until(lambda: (latest_stored(env) or {}).get("_id", -1) >= 10, 180, "the box score of event 10")
         with Client(scheduler.address, set_as_default=False) as client:
             counts = client.run(lambda dask_worker: (dask_worker.name, dask_worker.state.executed_count))
         ran = dict(counts.values())
         assert set(ran) == {"w1", "w2"} and sum(ran.values()) >= 1, ran
         busiest = max(ran, key=lambda name: ran[name])
         next(w for w in dask_workers if w.worker_name == busiest).kill()  # the worker doing the reads dies
-        wait_until(lambda: (latest() or {}).get("_id", -1) >= 20, 180, "the box score of event 20")
+        wait_until(lambda: (latest_stored(env) or {}).get("_id", -1) >= 20, 180, "the box score of event 20")
         # then the live run's own process is killed (an OOM kill): its worker marks it Crashed and
         # the restart automation starts it again, with nobody acting
         (first,) = flow_runs(server.api_url, since)
-        killed_at, before = kill_run(server.api_url, first.id), latest()["_id"]
-        wait_until(lambda: latest()["_id"] > before, 180, "the next box score after the kill")
+        killed_at, before = kill_run(server.api_url, first.id), latest_stored(env)["_id"]
+        wait_until(lambda: latest_stored(env)["_id"] > before, 180, "the next box score after the kill")
         report_restart("the live run's process SIGKILLed, its worker alive", killed_at)
         wait_until(
             lambda: table_rows(env["SQL_URL"], "teams2") == TEAMS2, 240, "the season tables after the game", every=1
@@ -157,7 +152,7 @@ def test_the_live_deployment_runs_on_a_real_dask_cluster_that_loses_a_worker_and
         for dask_worker in dask_workers:
             dask_worker.stop()
         scheduler.stop()
-    assert as_stored(latest()) == FINAL_BOXSCORE
+    assert latest_stored(env) == FINAL_BOXSCORE
     assert table_rows(env["SQL_URL"], "players2") == PLAYERS2
     assert_restarted_once(server.api_url, since, "Process exited with status code: -9")
 
@@ -189,8 +184,7 @@ def test_a_live_run_whose_machine_dies_is_marked_crashed_by_its_lost_heartbeat_a
     since = datetime.now(UTC)
 
     def latest() -> dict:
-        with pymongo.MongoClient(env["MONGO_URL"]) as client:
-            return client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=[("_id", -1)]) or {"_id": -1}
+        return latest_stored(env) or {"_id": -1}
 
     worker = PrefectWorker(tmp_path / "worker", api_url=server.api_url, extra_env=env).start(timeout=120)
     again = PrefectWorker(tmp_path / "worker-again", api_url=server.api_url, extra_env=env)
@@ -218,7 +212,7 @@ def test_a_live_run_whose_machine_dies_is_marked_crashed_by_its_lost_heartbeat_a
     finally:
         again.stop()
         worker.stop()
-    assert as_stored(latest()) == FINAL_BOXSCORE
+    assert latest() == FINAL_BOXSCORE
     assert table_rows(env["SQL_URL"], "players2") == PLAYERS2
     assert_restarted_once(server.api_url, since, f"no heartbeat for {TEST_WINDOW_SECONDS} s")
 
