@@ -30,6 +30,11 @@ GRPC_OFFSET = 10000  # SeaweedFS serves gRPC on each HTTP port + 10000
 #: Servers of ours listen on 10000-19999 (gRPC twins 20000-29999): below Linux's ephemeral
 #: range (32768-60999), which outgoing connections take their own ends from.
 FIRST_SERVER_PORT = 10000
+#: ``make up``'s local stack (devstack.stack): fixed, so README's commands name them, and apart
+#: from compose's. A test's server never takes one of them, nor one whose gRPC twin is one, so
+#: README's ``make up`` in one test process finds them free while other tests run.
+LOCAL_S3_PORT, LOCAL_MONGO_PORT, LOCAL_PREFECT_PORT = 8333, 27018, 4201
+LOCAL_STACK_PORTS = frozenset({LOCAL_S3_PORT, LOCAL_S3_PORT + GRPC_OFFSET, LOCAL_MONGO_PORT, LOCAL_PREFECT_PORT})
 
 
 def _bin(name: str) -> str:
@@ -76,14 +81,16 @@ def free_ports(count: int, with_grpc: bool = False) -> list[int]:
     """Distinct free loopback ports below the ephemeral range (and their +10000 gRPC twins when asked).
 
     Never the same port twice in one process, so servers built before any of them starts
-    cannot be handed one port.
+    cannot be handed one port; never the local stack's, nor one whose twin is the local stack's.
     """
     pool = _own_ports()
     offset = os.getpid() % len(pool)
     ports: list[int] = []
     for step in range(len(pool)):
         port = pool[(offset + step) % len(pool)]
-        if port in _handed_out or not port_free(port) or (with_grpc and not port_free(port + GRPC_OFFSET)):
+        if port in _handed_out or {port, port + GRPC_OFFSET} & LOCAL_STACK_PORTS:
+            continue
+        if not port_free(port) or (with_grpc and not port_free(port + GRPC_OFFSET)):
             continue
         _handed_out.add(port)
         ports.append(port)

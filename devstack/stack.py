@@ -24,6 +24,9 @@ from devstack.processes import MARKER, in_group, port_holder, stack_processes, s
 from devstack.servers import (
     GRPC_OFFSET,
     HOST,
+    LOCAL_MONGO_PORT,
+    LOCAL_PREFECT_PORT,
+    LOCAL_S3_PORT,
     LocalServer,
     PrefectServer,
     PrefectWorker,
@@ -36,9 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKDIR = ROOT / "var" / "local"
 PIDS = WORKDIR / "servers.json"
 SETTINGS = ROOT / "sidearm.env"
-#: the local stack's ports: fixed, so README's commands name them, and apart from compose's
-S3_PORT, MONGO_PORT, PREFECT_PORT = 8333, 27018, 4201
-#: moves them (``s3,mongo,prefect``), where another program holds one of them
+#: moves the local stack's fixed ports (``s3,mongo,prefect``), where another program holds one of them
 PORTS_SETTING = "SIDEARM_STACK_PORTS"
 STOP_GRACE = 15.0
 
@@ -47,9 +48,9 @@ STOP_GRACE = 15.0
 class Ports:
     """The local stack's three fixed ports."""
 
-    s3: int = S3_PORT
-    mongo: int = MONGO_PORT
-    prefect: int = PREFECT_PORT
+    s3: int = LOCAL_S3_PORT
+    mongo: int = LOCAL_MONGO_PORT
+    prefect: int = LOCAL_PREFECT_PORT
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -59,7 +60,7 @@ class Ports:
         try:
             s3, mongo, prefect = (int(port) for port in given.split(","))
         except ValueError:
-            example = f"{S3_PORT},{MONGO_PORT},{PREFECT_PORT}"
+            example = f"{LOCAL_S3_PORT},{LOCAL_MONGO_PORT},{LOCAL_PREFECT_PORT}"
             raise ValueError(
                 f"{PORTS_SETTING}={given!r}: give three ports, s3,mongo,prefect (e.g. {example})"
             ) from None

@@ -19,8 +19,7 @@ import httpx
 import pymongo
 import pytest
 
-from devstack.servers import BoxScorePage
-from devstack.stack import MONGO_PORT
+from devstack.servers import LOCAL_MONGO_PORT, BoxScorePage
 from tests.helpers import ROOT, clean_checkout, make, table_rows, with_migrated_prefect_database
 from tests.recorded_game import RECORDED_GAME_ID, TEAMS2
 
@@ -82,7 +81,7 @@ def test_readme_s_commands_run_as_written_beside_a_compose_env(checkout: Path) -
             "--host",
             "127.0.0.1",
             "--port",
-            str(MONGO_PORT),
+            str(LOCAL_MONGO_PORT),
             "--storage-path",
             str(checkout / "var/local/secantusdb/data"),
         ],
@@ -90,10 +89,10 @@ def test_readme_s_commands_run_as_written_beside_a_compose_env(checkout: Path) -
         stderr=subprocess.DEVNULL,
     )
     try:
-        with pymongo.MongoClient(f"mongodb://127.0.0.1:{MONGO_PORT}", serverSelectionTimeoutMS=30000) as client:
+        with pymongo.MongoClient(f"mongodb://127.0.0.1:{LOCAL_MONGO_PORT}", serverSelectionTimeoutMS=30000) as client:
             final = client.sidearm.boxscores.find_one({"game_id": RECORDED_GAME_ID}, sort=[("event_id", -1)])
         # the page of the stack's data: the season's standings from the document the flows wrote
-        page = BoxScorePage(checkout / "page", mongo_url=f"mongodb://127.0.0.1:{MONGO_PORT}").start(timeout=60)
+        page = BoxScorePage(checkout / "page", mongo_url=f"mongodb://127.0.0.1:{LOCAL_MONGO_PORT}").start(timeout=60)
         try:
             standings = httpx.get(f"{page.url}/standings", timeout=30)
         finally:

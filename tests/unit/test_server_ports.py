@@ -30,3 +30,19 @@ def test_each_xdist_worker_has_its_own_slice(monkeypatch: pytest.MonkeyPatch, wo
     assert all(len(s) >= 10000 // workers - 1 for s in slices)
     assert sum(len(s) for s in slices) == len(set().union(*slices)), "two workers share a port"
     assert set().union(*slices) <= set(range(10000, 20000))
+
+
+@pytest.mark.parametrize(
+    ("pool", "left_out"),
+    [(range(8332, 8335), 8333), (range(18332, 18335), 18333), (range(17017, 17020), 17018), (range(4200, 4203), 4201)],
+)
+def test_no_test_server_takes_the_local_stacks_ports_or_a_twin_on_them(
+    monkeypatch: pytest.MonkeyPatch, pool: range, left_out: int
+) -> None:
+    """README's ``make up`` binds 8333 (gRPC 18333), 27018 and 4201 while other tests run."""
+    monkeypatch.setattr(servers, "_own_ports", lambda: pool)
+    monkeypatch.setattr(servers, "_handed_out", set())
+    assert sorted(servers.free_ports(2, with_grpc=True)) == sorted(set(pool) - {left_out})
+    monkeypatch.setattr(servers, "_handed_out", set())
+    with pytest.raises(RuntimeError, match="no 3 free ports"):
+        servers.free_ports(3, with_grpc=True)
