@@ -401,9 +401,11 @@ class PrometheusServer(LocalServer):
         with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as answer:
             return answer.status == 200
 
-    def query(self, promql: str) -> list[dict[str, Any]]:
-        """The instant query's result vector (each ``{"metric": labels, "value": [time, text]}``)."""
-        url = f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
+    def query(self, promql: str, at: float | None = None) -> list[dict[str, Any]]:
+        """The instant query's result vector (each ``{"metric": labels, "value": [time, text]}``),
+        evaluated now or ``at`` a Unix time (what the series held then, though stale since)."""
+        params = {"query": promql} | ({"time": f"{at:.3f}"} if at is not None else {})
+        url = f"{self.url}/api/v1/query?{urllib.parse.urlencode(params)}"
         with urllib.request.urlopen(url, timeout=10) as answer:
             body = json.load(answer)
         if body.get("status") != "success":

@@ -29,10 +29,15 @@ ROOT = Path(__file__).resolve().parents[2]
 GAME = FINAL_BOXSCORE["game_id"]
 
 
-def value(prometheus: PrometheusServer, promql: str) -> float:
-    """The one value of an instant query (fails on none or several)."""
-    (sample,) = prometheus.query(promql)
+def value(prometheus: PrometheusServer, promql: str, at: float | None = None) -> float:
+    """The one value of an instant query, now or at a Unix time (fails on none or several)."""
+    (sample,) = prometheus.query(promql, at)
     return float(sample["value"][1])
+
+
+def when_one(prometheus: PrometheusServer, promql: str) -> list[float]:
+    """The time of the query's evaluation now, where its one value is 1 (else none)."""
+    return [float(sample["value"][0]) for sample in prometheus.query(promql) if sample["value"][1] == "1"]
 
 
 def promtool(*args: str, text: str | None = None) -> None:
@@ -70,21 +75,27 @@ def test_prometheus_reads_the_page_and_a_live_run_during_a_game_as_mongodb_and_t
         prometheus.start(timeout=60)
         live = start_polling(lambda: live_boxscore(poll_interval=0.2, settle_seconds=8.0, stall_timeout=60))
         assert gamestream(delay=0.002) == 72
+        exposition = httpx.get(f"http://{live_address}/metrics").text  # the run settles 8 s after this
         fans = [httpx.get(f"{page.url}/api/current") for _ in range(5)]
         assert [answer.status_code for answer in fans] == [200] * 5
-        # the run settles for 8 s after the final: Prometheus scrapes it finalized in that time
+        # the run settles for 8 s after the final: Prometheus scrapes it finalized in that time, and
+        # its series are read as they were then (once the run ends they are stale: a query now finds none)
         finalized = f'boxscore_live_game_state{{game="{GAME}", state="finalized"}}'
-        wait_until(lambda: value(prometheus, finalized) == 1, 30, "Prometheus to see the game finalized")
-        exposition = httpx.get(f"http://{live_address}/metrics").text
-        stored = boxscores(pipeline_env)
-        written = value(prometheus, f'boxscore_live_boxscores_written_total{{game="{GAME}"}}')
-        lags = value(prometheus, "boxscore_live_boxscore_lag_seconds_count")
-        events = value(prometheus, f'boxscore_live_events_folded_total{{game="{GAME}"}}')
-        rejected = value(prometheus, f'boxscore_live_lines_rejected_total{{game="{GAME}"}}')
-        failures = value(prometheus, "sum(boxscore_live_service_failures_total)")
-        up = value(prometheus, 'sum(up{job=~"sidearm-.*"})')
-        # read while the run settles: once it ends, its series are stale and a query finds none
+        seen: list[float] = []
+
+        def seen_finalized() -> bool:
+            seen.extend(when_one(prometheus, finalized))
+            return bool(seen)
+
+        wait_until(seen_finalized, 30, "Prometheus to see the game finalized")
         assert live.result(timeout=60) == FINAL_BOXSCORE
+        stored, at = boxscores(pipeline_env), seen[0]
+        written = value(prometheus, f'boxscore_live_boxscores_written_total{{game="{GAME}"}}', at)
+        lags = value(prometheus, "boxscore_live_boxscore_lag_seconds_count", at)
+        events = value(prometheus, f'boxscore_live_events_folded_total{{game="{GAME}"}}', at)
+        rejected = value(prometheus, f'boxscore_live_lines_rejected_total{{game="{GAME}"}}', at)
+        failures = value(prometheus, "sum(boxscore_live_service_failures_total)", at)
+        up = value(prometheus, 'sum(up{job=~"sidearm-.*"})', at)
         assert len(stored) >= 5 and written == len(stored)  # one per box score MongoDB holds
         with pymongo.MongoClient(pipeline_env["MONGO_URL"]) as client:
             collection = client[pipeline_env["MONGO_DB"]][pipeline_env["MONGO_COLLECTION"]]
