@@ -55,6 +55,16 @@ def port_free(port: int) -> bool:
     return True
 
 
+def port_open(port: int) -> bool:
+    """Something listens on the loopback port: a connect, where a client's first request (an S3
+    client's, a MongoDB client's) costs its setup in CPU on every poll of a start."""
+    try:
+        with socket.create_connection((HOST, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def _own_ports() -> range:
     """This process's share of the server ports: below the ephemeral range, twins included.
 
@@ -237,6 +247,8 @@ class SeaweedS3(LocalServer):
         ]
 
     def ready(self) -> bool:
+        if not port_open(self.s3_port):
+            return False
         with short_lived_s3fs(self.storage_options) as fs:
             return fs.exists(self.bucket)
 
@@ -255,6 +267,8 @@ class MongoServer(LocalServer):
         return f"mongodb://{HOST}:{self.port}"
 
     def ready(self) -> bool:
+        if not port_open(self.port):
+            return False
         with pymongo.MongoClient(self.url, serverSelectionTimeoutMS=500) as client:
             return bool(client.admin.command("ping")["ok"])
 
@@ -608,11 +622,7 @@ class BoxScorePage(LocalServer):
         return [sys.executable, "-m", "web", "--workers", str(self.workers)]
 
     def ready(self) -> bool:
-        try:
-            with socket.create_connection((HOST, self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
+        return port_open(self.port)
 
 
 @dataclass
