@@ -13,7 +13,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import pymongo
 import pytest
 
 from boxscore.games import Matchup
@@ -31,7 +30,7 @@ from flows.live_boxscore import live_boxscore
 from tasks.boxscores import CURRENT
 from tasks.reference import read_seed, reset_reference
 from tasks.stream import write_stream
-from tests.helpers import as_stored, boxscores, expected_season, latest_of_game, table_rows
+from tests.helpers import as_stored, boxscores, expected_season, latest_of_game, mongo_client, table_rows
 from tests.recorded_game import EVENTS_FILE, FINAL_BOXSCORE, RECORDED_GAME_ID, derived_game_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,13 +47,12 @@ FAST = {"poll_interval": 0.05, "wait_for_stream": 60, "stall_timeout": 120, "set
 
 def page(env: dict[str, str]) -> dict | None:
     """The page's query: the current box score (the latest stored), as built."""
-    with pymongo.MongoClient(env["MONGO_URL"]) as client:
-        return as_stored(client[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=CURRENT))
+    return as_stored(mongo_client(env["MONGO_URL"])[env["MONGO_DB"]][env["MONGO_COLLECTION"]].find_one(sort=CURRENT))
 
 
 def archive(env: dict[str, str]) -> dict[str, dict]:
-    with pymongo.MongoClient(env["MONGO_URL"]) as client:
-        return {d["_id"]: as_stored(d) for d in client[env["MONGO_DB"]][env["MONGO_COLLECTION"] + "_archive"].find()}
+    archived = mongo_client(env["MONGO_URL"])[env["MONGO_DB"]][env["MONGO_COLLECTION"] + "_archive"]
+    return {d["_id"]: as_stored(d) for d in archived.find()}
 
 
 def tables(env: dict[str, str]) -> tuple[list[tuple], list[tuple]]:

@@ -29,7 +29,7 @@ from tasks import ServiceUnavailable
 from tasks.reference import reset_reference
 from tasks.seasons import SeasonStore
 from tasks.stream import write_stream
-from tests.helpers import valid_season
+from tests.helpers import mongo_client, valid_season
 from tests.integration.browser import CHROMIUM, Browser
 from tests.integration.test_page_api import scrape
 from tests.recorded_game import FINAL_BOXSCORE
@@ -124,8 +124,7 @@ def text(lines: list[str]) -> str:
 
 
 def season_document(env: dict[str, str]) -> dict | None:
-    with pymongo.MongoClient(env["MONGO_URL"]) as client:
-        return valid_season(client[env["MONGO_DB"]].seasons.find_one({"_id": SEASON}))
+    return valid_season(mongo_client(env["MONGO_URL"])[env["MONGO_DB"]].seasons.find_one({"_id": SEASON}))
 
 
 def leaders_of(document: dict, table: str, stat: str) -> list[tuple]:

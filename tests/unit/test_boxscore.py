@@ -2,7 +2,7 @@
 
 import csv
 
-import jsonschema
+import jsonschema_rs
 import pytest
 
 from boxscore.document import build_boxscore, final_score, shooting_pct, status
@@ -196,7 +196,7 @@ def test_the_recorded_final_and_every_box_score_of_the_replay_validate_against_t
     valid(stamped(FINAL_BOXSCORE))
     for upto in range(71):
         valid(stamped(boxscore_for("\n".join(event_lines()[: upto + 1]), reference)))
-    with pytest.raises(jsonschema.ValidationError):
+    with pytest.raises(jsonschema_rs.ValidationError):
         valid(stamped({**FINAL_BOXSCORE, "period": 5}))  # no overtime: the stream cannot carry one
 
 

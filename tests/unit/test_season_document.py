@@ -119,7 +119,7 @@ def test_schedule_entries_from_a_box_score_and_a_planned_game() -> None:
 
 
 def test_a_season_document_the_core_builds_validates_and_a_broken_one_does_not() -> None:
-    import jsonschema
+    import jsonschema_rs
     import pytest
 
     season = Season(TEAMS, PLAYERS, {"g9": "team 999 not in the base tables"}, ("g1", "g2"))
@@ -135,5 +135,5 @@ def test_a_season_document_the_core_builds_validates_and_a_broken_one_does_not()
         {**document, "schedule": {"g.7": schedule["g~7"]}},  # a dot in a key would split an update path
         {**document, "final_games": -1},
     ):
-        with pytest.raises(jsonschema.ValidationError):
+        with pytest.raises(jsonschema_rs.ValidationError):
             valid_season(broken)
