@@ -462,6 +462,32 @@ class PrefectServer(LocalServer):
 
 
 @dataclass
+class PrefectAPI(PrefectServer):
+    """Prefect's temporary API server, as Prefect itself starts one for a process with no
+    ``PREFECT_API_URL`` (uvicorn on its app factory, marked ephemeral: no UI, and only the
+    services a temporary server runs), on a database that starts migrated.
+
+    Started as a process of ours rather than through ``prefect.server.api.server``, whose import
+    (the whole server: its routes, models and database layer) would cost the test process some
+    3 s of CPU for a class that only builds this command line.
+    """
+
+    name = "prefect-api"
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **super().environment(),
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+        }
+
+    def command(self) -> list[str]:
+        app = ["--factory", "prefect.server.api.server:create_app", "--lifespan", "on"]
+        return [sys.executable, "-m", "uvicorn", *app, "--host", HOST, "--port", str(self.port), "--log-level", "error"]
+
+
+@dataclass
 class PrefectWorker(LocalServer):
     """``prefect worker start`` on a process pool, started in its own folder with no ``PYTHONPATH``:
     as a user's worker elsewhere, its flow runs find the project only through the directory

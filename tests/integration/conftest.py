@@ -29,10 +29,9 @@ import pytest
 from devstack.servers import (
     FerretMongo,
     MongoServer,
+    PrefectAPI,
     SeaweedS3,
     SecantusMongo,
-    free_ports,
-    migrated_prefect_database,
     prefect_database_template,
 )
 
@@ -104,7 +103,7 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """One temporary Prefect API server for every flow run of the session.
 
     The server Prefect's test harness (``prefect_test_harness``) starts, an ephemeral API without
-    the UI, but on a copy of a database already migrated
+    the UI (:class:`devstack.servers.PrefectAPI`), but on a copy of a database already migrated
     (:func:`devstack.servers.migrated_prefect_database`), where the harness migrates a new one,
     most of a server's start; each pytest-xdist worker starts one. It is the
     API of the test's context (Prefect's settings are context variables); a flow a test runs in
@@ -112,22 +111,18 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
-    from prefect.server.api.server import SubprocessASGIServer
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    database = migrated_prefect_database(tmp_path_factory.mktemp("prefect-api"))
-    with temporary_settings(updates={PREFECT_SERVER_DATABASE_CONNECTION_URL: f"sqlite+aiosqlite:///{database}"}):
-        server = SubprocessASGIServer(port=free_ports(1)[0])
-        server.start(timeout=180)
-        try:
-            with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-                yield
-                # the last logs and events reach the server before it stops, as the harness does
-                with contextlib.suppress(RuntimeError):
-                    APILogWorker.instance().drain()
-                EventsWorker.drain_all()
-        finally:
-            server.stop()
+    server = PrefectAPI(tmp_path_factory.mktemp("prefect-api")).start(timeout=180)
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield
+            # the last logs and events reach the server before it stops, as the harness does
+            with contextlib.suppress(RuntimeError):
+                APILogWorker.instance().drain()
+            EventsWorker.drain_all()
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
