@@ -8,6 +8,7 @@ live run that dies comes back by itself is test_restarts.py's, which uses the he
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import re
 import signal
@@ -16,7 +17,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pymongo
 import pytest
@@ -31,6 +32,9 @@ from tests.helpers import MEASURED, as_stored, table_rows, task_runs
 from tests.integration.browser import CHROMIUM
 from tests.integration.browser import FLAGS as CHROMIUM_FLAGS
 from tests.recorded_game import FINAL_BOXSCORE, PLAYERS2, TEAMS2
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,23 +115,28 @@ TEST_WINDOW_SECONDS = 40
 RESTART_AUTOMATION = "restart a crashed live run"
 
 
+@functools.cache
+def prefect_client(api_url: str) -> SyncPrefectClient:
+    """One client per server for the tests' polls, kept open: a new client's start (its HTTP
+    client and TLS context, the server's version asked) would be most of a poll's cost."""
+    from prefect.client.orchestration import SyncPrefectClient
+
+    return SyncPrefectClient(api=api_url).__enter__()
+
+
 def flow_runs(api_url: str, since: datetime, flow: str = "live-boxscore", deployment: str | None = "live") -> list:
     """The runs of ``flow`` (of its ``deployment``, unless ``None``) created since ``since``, oldest first."""
-    from prefect.client.orchestration import PrefectClient
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId, FlowFilter, FlowFilterName
 
-    async def read() -> list:
-        async with PrefectClient(api=api_url) as client:
-            deployments = None
-            if deployment is not None:
-                found = await client.read_deployment_by_name(f"{flow}/{deployment}")
-                deployments = DeploymentFilter(id=DeploymentFilterId(any_=[found.id]))
-            runs = await client.read_flow_runs(
-                flow_filter=FlowFilter(name=FlowFilterName(any_=[flow])), deployment_filter=deployments
-            )
-        return sorted((run for run in runs if run.created >= since), key=lambda run: run.created)
-
-    return asyncio.run(read())
+    client = prefect_client(api_url)
+    deployments = None
+    if deployment is not None:
+        found = client.read_deployment_by_name(f"{flow}/{deployment}")
+        deployments = DeploymentFilter(id=DeploymentFilterId(any_=[found.id]))
+    runs = client.read_flow_runs(
+        flow_filter=FlowFilter(name=FlowFilterName(any_=[flow])), deployment_filter=deployments
+    )
+    return sorted((run for run in runs if run.created >= since), key=lambda run: run.created)
 
 
 def states(api_url: str, since: datetime, **which: str) -> list[str]:
@@ -136,11 +145,9 @@ def states(api_url: str, since: datetime, **which: str) -> list[str]:
 
 def run_pid(api_url: str, run_id: object) -> int:
     """The pid of a running flow run's process, as its worker recorded it."""
-    from prefect.client.orchestration import SyncPrefectClient
 
     def pid() -> int | None:
-        with SyncPrefectClient(api=api_url) as client:
-            run = client.read_flow_run(run_id)
+        run = prefect_client(api_url).read_flow_run(run_id)
         running = run.state_name == "Running" and run.infrastructure_pid
         return int(str(run.infrastructure_pid).rsplit(":", 1)[-1]) if running else None
 
