@@ -232,20 +232,28 @@ def browser(chromium: Chromium) -> Iterator[Browser]:
     tab.close()
 
 
-#: The files that take longest, longest first (``make bench-suite`` lists the slowest tests):
-#: pytest-xdist hands out whole files in collection order (``--no-loadscope-reorder``), so these
-#: start at once on the three workers and the many short files fill in around them. xdist's own
-#: order hands out the files with the most tests first, which starts a file of a few long tests
-#: (test_restarts.py) late, to end the tier alone while the other workers are idle.
+#: The files that take longest, longest first (``make bench-suite`` lists the slowest tests; each
+#: here takes half a minute or more): pytest-xdist hands out whole files in collection order
+#: (``--no-loadscope-reorder``), so the longest start at once on the three workers and the short
+#: files fill in at the end, where a long file handed out late (test_page.py, once) ends the tier
+#: alone, the other workers idle. xdist's own order hands out the files with the most tests
+#: first, which starts a file of a few long tests (test_restarts.py) late.
 LONGEST_FIRST = (
     "test_restarts.py",
+    "test_outages.py",
     "test_readme.py",
     "test_season.py",
-    "test_outages.py",
-    "test_pipeline.py",
     "test_deployments.py",
-    "test_isolation.py",
+    "test_pipeline.py",
+    "test_page.py",
     "test_page_api.py",
+    "test_season_pages.py",
+    "test_local_stack.py",
+    "test_secrets.py",
+    "test_isolation.py",
+    "test_cluster.py",
+    "test_mistakes.py",
+    "test_change_feed.py",
 )
 
 
