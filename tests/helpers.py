@@ -503,18 +503,20 @@ def clean_checkout(directory: Path) -> Path:
     return directory
 
 
-def with_migrated_prefect_database(checkout: Path) -> Path:
-    """The checkout with the Prefect database ``make up`` migrates once per Prefect version already
-    in its cache, copied from this run's (the migration is a server's start of its own, tested
-    once per run by the session's servers): the checkout."""
+def with_migrated_prefect_database(checkout: Path, home: Path | None = None) -> Path:
+    """The checkout, whose ``make up`` finds the Prefect database it migrates once per Prefect
+    version already in its cache (the migration is a server's start of its own, tested once per
+    run by the session's servers): this run's, in the user's cache, or a copy of it in the cache of
+    ``home``, the HOME its commands run with when it is not ours."""
     import shutil
 
     from devstack.servers import prefect_database_template
 
     template = prefect_database_template()
-    cache = checkout / "var" / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(template, cache / template.name)
+    if home is not None:
+        cache = home / ".cache" / "sidearm" / "prefect-databases"
+        cache.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(template, cache / template.name)
     return checkout
 
 

@@ -36,7 +36,8 @@ def readme_blocks() -> list[str]:
 
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    directory = with_migrated_prefect_database(clean_checkout(tmp_path_factory.mktemp("readme-clone")))
+    directory = clean_checkout(tmp_path_factory.mktemp("readme-clone"))
+    with_migrated_prefect_database(directory, home=directory / "home")  # the HOME its commands run with
     (directory / ".venv").symlink_to(ROOT / ".venv")
     yield directory
     make(directory, "down")  # when a block failed before its own `make down`
