@@ -80,9 +80,14 @@ class ToolMissing(LookupError):
     """A Go program cannot be built here (no Go); the message says so in one line."""
 
 
+def sidearm_cache(home: Path | None = None) -> Path:
+    """The project's caches outside any checkout, which later runs and clones reuse:
+    ``~/.cache/sidearm`` of ``home`` (ours unless given), or under ``XDG_CACHE_HOME``."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or (home or Path.home()) / ".cache") / "sidearm"
+
+
 def cache_dir() -> Path:
-    default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sidearm" / "go-tools"
-    return Path(os.environ.get("SIDEARM_TOOLS_CACHE") or default)
+    return Path(os.environ.get("SIDEARM_TOOLS_CACHE") or sidearm_cache() / "go-tools")
 
 
 def binary(tool: GoTool) -> Path:

@@ -23,6 +23,7 @@ from typing import Any
 
 import pymongo
 
+from devstack.gotools import sidearm_cache
 from tasks.stream import short_lived_s3fs
 
 HOST = "127.0.0.1"
@@ -334,10 +335,12 @@ def offline_prefect_env(home: Path, api_url: str | None = None) -> dict[str, str
     return env
 
 
-#: Prefect databases migrated once, a file per Prefect version (see :func:`migrated_prefect_database`),
-#: outside the checkout as the Go programs are (``devstack.gotools``): a new clone's first test run
-#: starts from the migration an earlier one made (15 s before any integration test starts)
-PREFECT_DATABASES = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sidearm" / "prefect-databases"
+def prefect_databases(home: Path | None = None) -> Path:
+    """Where Prefect databases migrated once are kept, a file per Prefect version (see
+    :func:`migrated_prefect_database`): in the project's cache of ``home`` (ours unless given),
+    outside the checkout as the Go programs are, so a new clone's first test run starts from the
+    migration an earlier one made (15 s before any integration test starts)."""
+    return sidearm_cache(home) / "prefect-databases"
 
 
 def prefect_database_template() -> Path:
@@ -347,10 +350,10 @@ def prefect_database_template() -> Path:
     migrates one for all (``prefect server database upgrade``); every later one starts from a
     copy, which the server migrates further on start should it be older, as it would any database.
     """
-    template = PREFECT_DATABASES / f"prefect-{importlib.metadata.version('prefect')}.db"
+    template = prefect_databases() / f"prefect-{importlib.metadata.version('prefect')}.db"
     if not template.exists():
-        PREFECT_DATABASES.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=PREFECT_DATABASES) as scratch:
+        template.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=template.parent) as scratch:
             subprocess.run(
                 [_bin("prefect"), "server", "database", "upgrade", "-y"],
                 env=offline_prefect_env(Path(scratch)),

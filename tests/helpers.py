@@ -510,11 +510,11 @@ def with_migrated_prefect_database(checkout: Path, home: Path | None = None) -> 
     ``home``, the HOME its commands run with when it is not ours."""
     import shutil
 
-    from devstack.servers import prefect_database_template
+    from devstack.servers import prefect_database_template, prefect_databases
 
     template = prefect_database_template()
     if home is not None:
-        cache = home / ".cache" / "sidearm" / "prefect-databases"
+        cache = prefect_databases(home)
         cache.mkdir(parents=True, exist_ok=True)
         shutil.copy2(template, cache / template.name)
     return checkout
