@@ -6,9 +6,10 @@ the games it heard of, at once; the full poll stays, every ``fallback_interval``
 feed lost. While the feed is down (refused, cut, never there) the loop polls every
 ``poll_interval`` as without one, says so once, and listens again with backoff.
 
-A notification is only ever a hint of *when* to look: the poll that follows it (a HEAD) says
-what the stream is, and the read is the poll's, so a duplicate, late, reordered or lost
-notification can change when a box score is made, never what it says.
+A notification is only ever a hint of *when* to look: the poll that follows it (a HEAD, or for a
+game read before a GET from its last folded line, whose answer says the version and brings the
+new bytes) says what the stream is, and the read is the poll's, so a duplicate, late, reordered
+or lost notification can change when a box score is made, never what it says.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ written, so the page's query always finds the current game. A final game is watc
 from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from itertools import islice
 from typing import Generic, Literal, Protocol, TypeVar
@@ -30,7 +30,7 @@ from boxscore.identity import IDENTITY_BYTES, GameRecord, first_line, identify, 
 from boxscore.masking import described
 from boxscore.report import scoreline
 from boxscore.roster import League
-from boxscore.running import Progress, Rewritten, RunningTally, events_in, starts_over
+from boxscore.running import Progress, Rewritten, RunningTally, events_in, next_range, resume_at, starts_over
 from boxscore.watch import Watch
 
 Level = Literal["debug", "info", "warning"]
@@ -69,6 +69,9 @@ class GameRead:
     keep: int = 0  # bytes of the new complete lines to bring back (single mode: for the identity)
     #: read the whole object in parallel, as its own task run, instead of in the tick's batch
     whole: bool = False
+    #: the bytes the read starts with (``next_range(state, size)``), already read by the poll
+    #: (its read-ahead of a game the change feed heard of): the read makes no request of its own
+    fetched: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,8 @@ class Game(Generic[V]):
     unwritten_tick: float | None = None  # and ``changed_tick``: where its lag counts from
     #: why its stream, read, gives no box score (its first line is not an event), for a stall's message
     held_back: str = ""
+    #: the last poll's read-ahead of its stream: the version it read, where it started, its bytes
+    ahead: tuple[V, int, bytes] | None = field(default=None, repr=False)
 
     def settled(self, now: float, settle_seconds: float) -> bool:
         """Final and quiet long enough: its stream is no longer read."""
@@ -234,7 +239,16 @@ class Game(Generic[V]):
     def release(self) -> None:
         """Settled: its stream is never read again, so what reading it needed goes (a day of games
         keeps only each final box score, the run's result)."""
-        self.tally, self.lines = None, b""
+        self.tally, self.lines, self.ahead = None, b"", None
+
+
+def _read_ahead(ahead: tuple[V, int, bytes] | None, state: RunningTally | None, version: V) -> bytes | None:
+    """The read-ahead's bytes where they are exactly what the read of ``version`` starts with."""
+    if ahead is None:
+        return None
+    read, start, data = ahead
+    fits = read == version and next_range(state, version.size) == (start, start + len(data))
+    return data if fits else None
 
 
 class LiveLoop(Generic[V]):
@@ -350,16 +364,36 @@ class LiveLoop(Generic[V]):
     def poll_failed(self, now: float, error: BaseException) -> None:
         self._failed(self.s3, "s3", now, error, "keeping the box scores as they are")
 
+    def read_ahead(self, games: Collection[str]) -> dict[str, int]:
+        """Where each of these games' next read starts, for those a tick's read would continue (read
+        before, not rewritten, no whole read out): their poll may read from there to the end with
+        their version, one request instead of a HEAD and a range GET."""
+        ahead = {}
+        for game in games:
+            record = self.games.get(game)
+            if record is not None and record.tally is not None and not record.rewritten and record.whole_read is None:
+                ahead[game] = resume_at(record.tally)
+        return ahead
+
     def polled(
-        self, now: float, versions: Mapping[str, V], at: str = "", games: Collection[str] | None = None
+        self,
+        now: float,
+        versions: Mapping[str, V],
+        at: str = "",
+        games: Collection[str] | None = None,
+        fetched: Mapping[str, tuple[int, bytes]] | None = None,
     ) -> list[str]:
         """Record a poll's versions (game -> version), made at ``at`` (UTC text); return the games
         to read, in order.
 
         ``games`` are the games the poll asked about (a HEAD each, after the change feed heard of
         them), ``None`` every stream; a game asked about and not in ``versions`` is missing.
+        ``fetched``: the bytes the poll read ahead (game -> (start, bytes to the end of its version)).
         """
         self._answered(self.s3, "s3", now)
+        for game, (start, data) in (fetched or {}).items():
+            if game in versions and game in self.games:
+                self.games[game].ahead = (versions[game], start, data)
         if games is None:
             self._versions, asked = dict(versions), self.games.keys() | versions.keys()
         else:
@@ -475,18 +509,20 @@ class LiveLoop(Generic[V]):
                 )
                 continue
             state = None if record.rewritten else record.tally
-            size = self._versions[game].size
-            whole = starts_over(state, size) and size >= self.rules.dask_block_bytes
+            version = self._versions[game]
+            whole = starts_over(state, version.size) and version.size >= self.rules.dask_block_bytes
             if whole:
-                record.whole_read = (self._versions[game], now)
+                record.whole_read = (version, now)
             todo[game] = GameRead(
                 self.stream_of(game),
                 frozenset({matchup.home, matchup.away}),
                 state,
-                size,
+                version.size,
                 0 if self.multi else IDENTITY_BYTES,
                 whole,
+                None if whole else _read_ahead(record.ahead, state, version),
             )
+            record.ahead = None
         return todo
 
     def overdue(self, now: float) -> list[str]:

@@ -320,6 +320,12 @@ class Rewritten:
     size: int
 
 
+def resume_at(state: RunningTally) -> int:
+    """Where the next read of a stream this tally continues starts: at its last folded line, which
+    the read checks is still there (:func:`advance`)."""
+    return state.offset - len(state.last_line)
+
+
 def next_range(state: RunningTally | None, size: int) -> tuple[int, int]:
     """The bytes :func:`advance` reads first: from the last folded line on, or all of them.
 
@@ -327,7 +333,7 @@ def next_range(state: RunningTally | None, size: int) -> tuple[int, int]:
     """
     if state is None or starts_over(state, size):
         return 0, size
-    return state.offset - len(state.last_line), size
+    return resume_at(state), size
 
 
 def advance(

@@ -57,9 +57,14 @@ class ReadGameRecords:
 @dataclass(frozen=True)
 class Poll:
     """Each game's current version: one HEAD of the stream, or one LIST of the prefix (``games``
-    ``None``); or a HEAD of each of these games' streams, which the change feed heard of."""
+    ``None``); or a HEAD of each of these games' streams, which the change feed heard of.
+
+    ``ahead``: heard games whose next read continues from a known byte (game -> that byte). Their
+    poll is a GET from there, which says their version and brings the new bytes with it: the
+    tick's read of them then asks S3 for nothing more."""
 
     games: frozenset[str] | None = None
+    ahead: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -246,10 +251,12 @@ class GameRecordsRead:
 
 @dataclass(frozen=True)
 class Polled:
-    """Each stream's version, and when the poll was made (UTC text: what a box score's ``seen_at`` says)."""
+    """Each stream's version, and when the poll was made (UTC text: what a box score's ``seen_at`` says);
+    ``fetched``, the bytes read ahead (game -> (where they start, the bytes to the end of its version))."""
 
     versions: Mapping[str, Any]
     at: str = ""
+    fetched: Mapping[str, tuple[int, bytes]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -395,7 +402,7 @@ def _observe(state: LoopState, now: float, observation: Observation) -> None:
         state.stage = Stage.POLL
     elif stage is Stage.POLLING:
         if isinstance(observation, Polled):
-            state.changed = loop.polled(tick, observation.versions, observation.at, state.polling)
+            state.changed = loop.polled(tick, observation.versions, observation.at, state.polling, observation.fetched)
             if state.feed is not None:
                 state.feed.polled(now, state.polling)
             state.stage = Stage.REFERENCE
@@ -599,7 +606,7 @@ def _poll(state: LoopState, now: float) -> Effect | None:
         if feed is not None:
             feed.poll_asked(now, games)
         state.polling, state.stage = games, Stage.POLLING
-        return Poll(games)
+        return Poll(games, loop.read_ahead(games) if games else {})
     if loop.unread():
         state.changed, state.stage = loop.unread(), Stage.REFERENCE
         return None

@@ -200,8 +200,8 @@ class LiveIO:
         match effect:
             case step.ReadGameRecords():
                 return step.GameRecordsRead(read_game_records(self.store, stream))
-            case step.Poll(games):
-                return _attempt(lambda: self.streams.versions(games), _polled_now, Exception)
+            case step.Poll(games, ahead):
+                return _attempt(lambda: self.streams.poll(games, ahead), _polled_now, Exception)
             case step.Listen():
                 assert self.feed is not None  # the step listens only to a run's own feed
                 self.feed.listen()
@@ -285,9 +285,10 @@ def _attempt(
     return loop_step.Done() if answer is None else answer(result)
 
 
-def _polled_now(versions: dict[str, Any]) -> loop_step.Polled:
-    """A poll's answer, stamped with when it came: what a box score's ``seen_at`` says."""
-    return loop_step.Polled(versions, utc_text(datetime.now(UTC)))
+def _polled_now(answer: tuple[dict[str, Any], dict[str, tuple[int, bytes]]]) -> loop_step.Polled:
+    """A poll's answer (versions, bytes read ahead), stamped with when it came: what a box score's ``seen_at`` says."""
+    versions, fetched = answer
+    return loop_step.Polled(versions, utc_text(datetime.now(UTC)), fetched)
 
 
 def _finalize(games: list[str]) -> None:

@@ -207,13 +207,15 @@ def _advance_batch(
     """One Dask task for a batch of games: their new bytes fetched concurrently, then folded.
 
     The reader sends the range GETs of the whole batch at once on its event loop, so a tick pays
-    about one round trip per batch, not one per game. A read :func:`advance` needs beyond the
+    about one round trip per batch, not one per game; a game whose poll read its new bytes ahead
+    (:attr:`GameRead.fetched`) asks for none. A read :func:`advance` needs beyond the
     prefetched range (a full re-read after a rewrite) is made on demand, unless the object is
     ``dask_block_bytes`` bytes or more: that game comes back :class:`Rewritten`. A game whose read fails
     comes back as :class:`ReadFailed` with the reason, and the other games are read as usual.
     """
     ranges = {game: next_range(read.state, read.size) for game, read in batch.items()}
-    wanted = [game for game, (start, end) in ranges.items() if end > start]
+    ahead = {game: read.fetched for game, read in batch.items() if read.fetched is not None}
+    wanted = [game for game, (start, end) in ranges.items() if end > start and game not in ahead]
     fetched: list[Any] = []
     if wanted:
         try:
@@ -225,7 +227,7 @@ def _advance_batch(
             )
         except Exception:  # noqa: BLE001 - obstore fails a whole batch for one object: each game is then read alone
             fetched = [None] * len(wanted)
-    prefetched = {game: data for game, data in zip(wanted, fetched, strict=True) if isinstance(data, bytes)}
+    prefetched = {game: data for game, data in zip(wanted, fetched, strict=True) if isinstance(data, bytes)} | ahead
     progress: dict[str, Step] = {}
     for game, read in batch.items():
         reader: Reader = RangeReader(read.url, storage_options)

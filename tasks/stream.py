@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -362,6 +362,77 @@ def head_streams(urls: dict[str, str], storage_options: dict[str, Any]) -> dict[
     return found
 
 
+#: The most a heard game's poll reads ahead: a tick's new lines are a few hundred bytes; a stream
+#: grown more since (a run catching up) is read by the tick's read, as without a read-ahead.
+AHEAD_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """A poll's read-ahead of one stream: its version, as the GET's own answer gives it, and the
+    bytes from ``start`` to its end (``None`` when they were more than :data:`AHEAD_BYTES`)."""
+
+    version: StreamVersion
+    start: int
+    data: bytes | None = field(default=None, repr=False)
+
+
+def _content_range(answer: dict[str, Any]) -> tuple[int, int]:
+    """Where a GET's bytes start and the object's whole size: ``Content-Range: bytes 10-99/100``,
+    or, from a server that sent the whole object, 0 and its length."""
+    given = str(answer.get("ContentRange") or "")
+    if given.startswith("bytes ") and "/" in given and "-" in given:
+        span, _, total = given.removeprefix("bytes ").partition("/")
+        return int(span.partition("-")[0]), int(total)
+    return 0, int(answer["ContentLength"])
+
+
+async def _get_ahead(fs: s3fs.S3FileSystem, path: str, start: int) -> Ahead:
+    """One GET of a stream from ``start`` (at most :data:`AHEAD_BYTES`): its version and bytes."""
+    bucket, key, _ = fs.split_path(path)
+    answer = await fs._call_s3("get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{start + AHEAD_BYTES - 1}")
+    try:
+        data: bytes = await answer["Body"].read()
+    finally:
+        answer["Body"].close()
+    first, size = _content_range(answer)
+    version = StreamVersion(str(answer.get("ETag", "")), size)
+    whole = first <= start and first + len(data) == size
+    return Ahead(version, start, data[start - first :] if whole else None)
+
+
+def read_ahead_streams(starts: dict[str, tuple[str, int]], storage_options: dict[str, Any]) -> dict[str, Ahead]:
+    """Each stream's version (game -> (url, byte to read from)) with its bytes from there to its end,
+    the missing left out: a GET each, in place of a HEAD and then the tick's range GET.
+
+    All go out together on fsspec's loop. A stream that ends before its start (rewritten shorter)
+    is asked with a HEAD; so is every stream of a reader other than s3fs, as without a read-ahead.
+    """
+    fs = reader_filesystem(storage_options)
+    if not isinstance(fs, s3fs.S3FileSystem):
+        found = head_streams({game: url for game, (url, _) in starts.items()}, storage_options)
+        return {game: Ahead(version, starts[game][1]) for game, version in found.items()}
+
+    async def gets() -> list[Any]:
+        return await asyncio.gather(
+            *(_get_ahead(fs, stream_path(url), start) for url, start in starts.values()), return_exceptions=True
+        )
+
+    found, unranged = {}, {}
+    for game, answer in zip(starts, sync(fs.loop, gets), strict=True):
+        if isinstance(answer, FileNotFoundError):
+            continue
+        if isinstance(answer, OSError):  # InvalidRange: the stream ends before the start
+            unranged[game] = starts[game][0]
+        elif isinstance(answer, BaseException):
+            raise answer
+        else:
+            found[game] = answer
+    for game, version in head_streams(unranged, storage_options).items() if unranged else ():
+        found[game] = Ahead(version, starts[game][1])
+    return found
+
+
 # pragma: no mutate end
 
 
@@ -375,6 +446,24 @@ class GameStreams:
     url: str
     storage_options: dict[str, Any]
     multi: bool
+
+    def poll(
+        self, games: frozenset[str] | None = None, ahead: Mapping[str, int] | None = None
+    ) -> tuple[dict[str, StreamVersion], dict[str, tuple[int, bytes]]]:
+        """:meth:`versions`, and for the games in ``ahead`` (game -> byte to read from) their bytes
+        from there to the end, read with the version in one GET (:func:`read_ahead_streams`)."""
+        ahead = dict(ahead or {})
+        if not ahead:
+            return self.versions(games), {}
+        rest = None if games is None else games - ahead.keys()
+        versions = self.versions(rest) if rest is None or rest else {}
+        starts = {game: (stream_url(self.url, game) if self.multi else self.url, at) for game, at in ahead.items()}
+        fetched = {}
+        for game, answer in read_ahead_streams(starts, self.storage_options).items():
+            versions[game] = answer.version
+            if answer.data is not None:
+                fetched[game] = (answer.start, answer.data)
+        return versions, fetched
 
     def versions(self, games: frozenset[str] | None = None) -> dict[str, StreamVersion]:
         """The current version of every stream (one LIST for a prefix, one HEAD for a single stream),

@@ -13,7 +13,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+from collections import Counter
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
 
 import pymongo
 import pytest
@@ -23,7 +26,7 @@ from devstack.servers import GRPC_OFFSET, HOST, SeaweedS3, free_ports, wait_unti
 from flows.gamestream import SEED_DIR
 from flows.live_boxscore import live_boxscore
 from tasks.reference import read_seed, seed_reference
-from tasks.stream import check_bucket, write_stream, write_streams
+from tasks.stream import botocore_session, check_bucket, write_stream, write_streams
 from tests.helpers import assert_matches_events, boxscores
 from tests.integration.tcp_cut import TcpRelay
 from tests.integration.test_page_api import scrape
@@ -42,6 +45,12 @@ def test_the_feed_follows_a_game_through_a_cut_ignoring_other_objects_and_a_floo
     seed_reference(pipeline_env["SQL_URL"], *read_seed(SEED_DIR), ())
     url, options = pipeline_env["GAMESTREAM_URL"], s3.storage_options
     lines = [line for line in event_lines() if line.strip()]
+    requests: list[tuple[str, str]] = []  # (operation, path) of each S3 request of the run's clients
+
+    def sent(request: Any, event_name: str, **_: Any) -> None:
+        requests.append((event_name.rsplit(".", 1)[-1], urlsplit(request.url).path))
+
+    botocore_session().register("before-send.s3", sent)  # copied into each client made from now on
     live = start_polling(
         lambda: live_boxscore(
             poll_interval=0.5, fallback_interval=60.0, wait_for_stream=60, stall_timeout=60, settle_seconds=6.0
@@ -66,7 +75,7 @@ def test_the_feed_follows_a_game_through_a_cut_ignoring_other_objects_and_a_floo
                 wait_until(written(upto), 60, f"the box score of line {upto}")
             for _ in range(20):
                 write(24)  # the same stream, rewritten again and again: nothing new to count
-            healthy = scrape(address)
+            healthy, healthy_requests = scrape(address), list(requests)
             # the feed is cut: the run polls every 0.5 s, and the game goes on being followed
             relay.cut()
             for upto in range(25, 35):
@@ -86,6 +95,7 @@ def test_the_feed_follows_a_game_through_a_cut_ignoring_other_objects_and_a_floo
             back = scrape(address)
         finally:
             relay.cut()
+            botocore_session().unregister("before-send.s3", sent)
         final = live.result(timeout=120)
 
     assert final == FINAL_BOXSCORE
@@ -102,6 +112,12 @@ def test_the_feed_follows_a_game_through_a_cut_ignoring_other_objects_and_a_floo
     assert 24 <= polls(healthy, "heard") <= 24 + 21  # each line, and at most one per rewrite of the flood
     assert healthy[("boxscore_live_change_notifications_total", (("kind", "ignored"),))] >= 24
     assert healthy[("boxscore_live_change_feed_listening", ())] == 1.0
+    # each change heard after the first read is one GET from the last line read, which brings its
+    # version and its bytes: no HEAD (only the first poll's and the first heard change's)
+    stream = "/" + url.removeprefix("s3://")
+    asked = Counter(operation for operation, path in healthy_requests if path == stream)
+    assert asked["HeadObject"] <= 2
+    assert 24 <= asked["GetObject"] <= polls(healthy, "heard") + 2
     # cut: polled every 0.5 s, as without a feed
     assert cut[("boxscore_live_change_feed_listening", ())] == 0.0
     assert polls(cut, "every") - polls(healthy, "every") >= 5

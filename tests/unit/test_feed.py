@@ -41,6 +41,7 @@ class FeedWorld(World):
     listening: bool = False
     refused: bool = False  # the last Listen failed, and no wait has said so yet
     polls: list[tuple[float, frozenset[str] | None]] = field(default_factory=list)  # (when, what it asked)
+    aheads: list[tuple[float, dict[str, int]]] = field(default_factory=list)  # (when, each poll's read-ahead starts)
     waits: list[float] = field(default_factory=list)  # each AwaitChanges' seconds
     listens: list[float] = field(default_factory=list)
     full_poll_takes: float = 0.0  # seconds a poll of every stream takes (a LIST of a big prefix)
@@ -52,13 +53,19 @@ class FeedWorld(World):
                 self.listens.append(self.now)
                 self.listening, self.refused = not self.feed_down(self.now), self.feed_down(self.now)
                 return None
-            case s.Poll(games):
+            case s.Poll(games, ahead):
                 self.polls.append((self.now, games))
+                self.aheads.append((self.now, dict(ahead)))
+                streams = self.script(self.now)
                 seen = super().answer(effect)
                 if games is None:
                     self.now = round(self.now + self.full_poll_takes, 3)
                 if isinstance(seen, s.Polled) and games is not None:
-                    return s.Polled({g: v for g, v in seen.versions.items() if g in games}, seen.at)
+                    # a GET from each start (one that ends before it is asked with a HEAD: no bytes)
+                    fetched = {
+                        g: (start, streams[g][start:]) for g, start in ahead.items() if start < len(streams.get(g, b""))
+                    }
+                    return s.Polled({g: v for g, v in seen.versions.items() if g in games}, seen.at, fetched)
                 return seen
         return super().answer(effect)
 
@@ -115,6 +122,17 @@ def test_each_change_is_read_when_it_is_heard_and_the_streams_are_polled_every_f
     assert heads == [(2.3, frozenset({SINGLE})), (7.7, frozenset({SINGLE}))]
     assert world.listens == [0.0]
     assert world.finalized == [[GAME_A]]
+
+
+def test_a_heard_change_of_a_game_read_before_comes_with_its_poll_and_its_read_asks_s3_nothing() -> None:
+    """The first read of the game (at 2.3 s) asks S3 for its bytes; the change heard at 7.7 s is
+    polled with a GET from the last folded line, whose bytes the tick's read then folds."""
+    world = FeedWorld(GAME, changes=[2.3, 7.7])
+    final = follow(world, one_game(), fallback=5.0)
+    assert (final["event_id"], final["home"]["score"], final["away"]["score"], final["final"]) == (2, 1, 0, True)
+    resumed = len(b"0 59:00 101 6 1\n")  # LIVE's last line starts here: the read checks it is still there
+    assert [(when, ahead) for when, ahead in world.aheads if ahead] == [(7.7, {SINGLE: resumed})]
+    assert world.ranges_read == [(2.3, SINGLE)]
 
 
 def test_an_idle_game_costs_one_poll_per_fallback_interval() -> None:

@@ -845,3 +845,35 @@ def test_an_empty_stream_is_said_once_per_version_that_is_still_empty() -> None:
         loop.read_done(now, {g: progress(data) for g in loop.reads(now, games, matchups, LEAGUE)}, matchups, LEAGUE)
     empty = "the stream of a has no event; its box score stays as it was"
     assert messages(loop, "warning") == [empty, empty]  # at 0 s and at 2 s: the 1 s poll saw no change
+
+
+def test_a_polls_read_ahead_is_the_reads_first_bytes_only_for_the_version_and_range_the_read_wants() -> None:
+    """The poll of a heard game read ``LIVE``'s stream grown to ``FINAL`` from the tally's last line:
+    the read takes those bytes in place of a request, unless they are of another version than the
+    one it reads, or end before that version does."""
+    teams = {SINGLE: Matchup(SINGLE, HOME, AWAY)}
+    loop = single()
+    loop.polled(0.0, {SINGLE: version(LIVE)})
+    assert loop.read_ahead([SINGLE, "unknown"]) == {}  # nothing read yet: the read starts at 0, a HEAD says the size
+    loop.read_done(0.0, {SINGLE: progress(LIVE)}, teams, LEAGUE)
+    start = len(b"0 59:00 101 6 1\n")  # the last complete line folded, which the read checks again
+    assert loop.read_ahead([SINGLE]) == {SINGLE: start}
+    tail = FINAL[start:]
+
+    games = loop.polled(1.0, {SINGLE: version(FINAL)}, "", [SINGLE], {SINGLE: (start, tail)})
+    (read,) = loop.reads(1.0, games, teams, LEAGUE).values()
+    assert read.fetched == tail and read.size == len(FINAL)
+
+    loop.polled(2.0, {SINGLE: version(FINAL)}, "", [SINGLE], {SINGLE: (start, tail)})
+    newer = FINAL + b"3 00:00 0 0 0\n"
+    games = loop.polled(2.5, {SINGLE: version(newer)})  # a full poll between: another version is read
+    (read,) = loop.reads(2.5, games, teams, LEAGUE).values()
+    assert read.fetched is None and read.size == len(newer)
+
+    short = tail[:-1]  # ends a byte before the version it came with
+    games = loop.polled(3.0, {SINGLE: version(FINAL)}, "", [SINGLE], {SINGLE: (start, short)})
+    (read,) = loop.reads(3.0, games, teams, LEAGUE).values()
+    assert read.fetched is None
+    games = loop.polled(4.0, {SINGLE: version(FINAL)}, "", [SINGLE], {SINGLE: (start + 1, tail[1:])})
+    (read,) = loop.reads(4.0, games, teams, LEAGUE).values()
+    assert read.fetched is None  # it starts after the last folded line: the read could not check it

@@ -18,8 +18,8 @@ from boxscore import step as s
 from boxscore.feed import Feed, Heard
 from boxscore.games import Matchup
 from boxscore.identity import GameRecord
-from boxscore.live import SINGLE, LiveLoop, LoopRules, StreamTimeout
-from boxscore.running import advance, full_read
+from boxscore.live import SINGLE, GameRead, LiveLoop, LoopRules, StreamTimeout
+from boxscore.running import Reader, advance, full_read, next_range
 from boxscore.watch import Figures, Moment
 from tests.helpers import reader
 from tests.unit.test_live import AWAY, FINAL, GAME_A, HOME, LEAGUE, LIVE, version
@@ -57,6 +57,21 @@ class World:
     #: each schedule write: when, and each game's (status, home score, away score) in it
     schedule_writes: list[tuple[float, list[tuple[str, int, int]]]] = field(default_factory=list)
     costs: dict[str, float] = field(default_factory=dict)  # seconds an effect takes (by name); others none
+    ranges_read: list[tuple[float, str]] = field(
+        default_factory=list
+    )  # (when, game) of each range the reads asked S3 for
+
+    def reader(self, game: str, data: bytes, read: GameRead) -> Reader:
+        """The stream's bytes as the tick's read gets them: the poll's read-ahead for the range it
+        starts with, any other range from S3 (each such request counted in ``ranges_read``)."""
+
+        def read_range(start: int, end: int) -> bytes:
+            if read.fetched is not None and (start, end) == next_range(read.state, read.size):
+                return read.fetched
+            self.ranges_read.append((self.now, game))
+            return data[start:end]
+
+        return read_range
 
     def failed(self, service: str) -> s.Failed | None:
         return s.Failed(ConnectionError(f"{service} is down")) if service in self.down(self.now) else None
@@ -87,7 +102,9 @@ class World:
             case s.ReadStreams(reads):
                 return self.failed("dask") or s.StreamsRead(
                     {
-                        game: advance(read.state, reader(streams[game]), read.size, read.teams, read.keep, 10**9)
+                        game: advance(
+                            read.state, self.reader(game, streams[game], read), read.size, read.teams, read.keep, 10**9
+                        )
                         for game, read in reads.items()
                     }
                 )
