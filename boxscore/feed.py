@@ -14,15 +14,18 @@ or lost notification can change when a box score is made, never what it says.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from boxscore.games import game_id_of, is_prefix
 from boxscore.live import SINGLE, Backoff, Notice
 from boxscore.watch import FeedFigures
 
-#: More heard games than this in one tick (and more than a tenth of the games a LIST would return)
-#: are polled with one LIST of the prefix, not a HEAD each: a LIST answers 1,000 games a request,
-#: and reading one of its entries costs about a tenth of a HEAD.
+#: More heard games than this in one tick that need a HEAD (and more than a tenth of the games a
+#: LIST would return) are polled with one LIST of the prefix, not a HEAD each: a LIST answers 1,000
+#: games a request, and reading one of its entries costs about a tenth of a HEAD. A heard game
+#: whose poll is a GET of its new bytes (a read-ahead) is not counted: a LIST would not spare that
+#: GET, only add to it.
 HEAD_AT_MOST = 64
 #: The full polls take at most this share of the loop's time while the feed listens: a LIST of ten
 #: thousand games' prefix took 0.9 s, which every 5 s held a fifth of the heard games back; it is
@@ -136,16 +139,16 @@ class Feed:
 
     # -- polling -----------------------------------------------------------------------------
 
-    def to_poll(self, now: float, known: int = 0) -> frozenset[str] | None:
+    def to_poll(self, now: float, known: int = 0, read_ahead: Collection[str] = ()) -> frozenset[str] | None:
         """What the tick's poll asks: every stream (``None``), these games, or nothing (empty).
 
         Every stream while the feed does not listen, and every :attr:`fallback_wait` while it
-        does; otherwise the games heard of since the last poll (a LIST if they are many, for the
-        ``known`` games a LIST returns).
+        does; otherwise the games heard of since the last poll (a LIST if many of them need a HEAD,
+        for the ``known`` games a LIST returns; those in ``read_ahead`` are a GET each whatever).
         """
         if not self.listening or now - self.full_poll_at >= self.fallback_wait:
             return None
-        if len(self.heard) > max(HEAD_AT_MOST, known // 10):
+        if len(self.heard) - len(self.heard.intersection(read_ahead)) > max(HEAD_AT_MOST, known // 10):
             return None
         return frozenset(self.heard)
 

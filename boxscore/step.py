@@ -601,12 +601,13 @@ def _poll(state: LoopState, now: float) -> Effect | None:
     if not loop.poll_due(now):  # S3 backs off
         state.stage = Stage.COLLECTING
         return None
-    games = None if feed is None else feed.to_poll(now, len(loop.games))
+    ahead = {} if feed is None else loop.read_ahead(feed.heard)
+    games = None if feed is None else feed.to_poll(now, len(loop.games), ahead.keys())
     if games is None or games:
         if feed is not None:
             feed.poll_asked(now, games)
         state.polling, state.stage = games, Stage.POLLING
-        return Poll(games, loop.read_ahead(games) if games else {})
+        return Poll(games, ahead if games else {})
     if loop.unread():
         state.changed, state.stage = loop.unread(), Stage.REFERENCE
         return None

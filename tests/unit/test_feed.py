@@ -215,6 +215,23 @@ def test_more_heard_games_than_a_tick_heads_are_one_list() -> None:
     assert [(when, games) for when, games in world.polls] == [(0.0, None), (1.0, None)]
 
 
+def test_more_heard_games_than_a_tick_heads_each_read_before_are_a_get_each_not_a_list() -> None:
+    """65 games appear at 1 s (a LIST: each needs a HEAD) and all go final at 2 s: each is read
+    from its last folded line with its poll, which a LIST would not spare."""
+    many = [f"g{n}" for n in range(HEAD_AT_MOST + 1)]
+    world = FeedWorld(
+        at((1.0, dict.fromkeys(many, LIVE)), (2.0, dict.fromkeys(many, FINAL))), url=DAY, changes=[1.0, 2.0]
+    )
+    finals = follow(world, day(), fallback=50.0, until=10.0)
+    assert {game: (final["event_id"], final["final"]) for game, final in finals.items()} == dict.fromkeys(
+        many, (2, True)
+    )
+    assert world.polls[:3] == [(0.0, None), (1.0, None), (2.0, frozenset(many))]
+    resumed = len(b"0 59:00 101 6 1\n")
+    assert [(when, ahead) for when, ahead in world.aheads if ahead] == [(2.0, dict.fromkeys(many, resumed))]
+    assert sorted(world.ranges_read) == sorted((1.0, game) for game in many)  # the first reads only
+
+
 def test_game_of_names_only_the_runs_own_streams() -> None:
     assert game_of("games/gamestream.txt", ONE) == SINGLE
     assert game_of("games/gamestream.txt.1", ONE) is None
