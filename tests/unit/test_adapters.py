@@ -20,6 +20,7 @@ from tasks.stream import (
     RangeReader,
     S3NotSet,
     StreamVersion,
+    _content_range,
     _error_code,
     check_gamestream_url,
     head_stream,
@@ -276,3 +277,11 @@ def test_an_s3_stream_s_bucket_is_checked_with_the_run_s_options_and_a_prefix_is
     assert calls == [("check_bucket", "s3://gamestreams/g.txt", options, print)]
     assert GameStreams("s3://gamestreams/saturday/", options, multi=True).versions() == {}
     assert calls[1] == ("list_streams", "s3://gamestreams/saturday/", options)
+
+
+def test_a_range_gets_answer_says_where_its_bytes_start_and_the_objects_whole_size() -> None:
+    assert _content_range({"ContentRange": "bytes 16-45/46", "ContentLength": 30}) == (16, 46)
+    assert _content_range({"ContentRange": "bytes 0-0/1", "ContentLength": 1}) == (0, 1)
+    # a server that ignores the range sends the whole object, without a Content-Range
+    assert _content_range({"ContentLength": 46}) == (0, 46)
+    assert _content_range({"ContentRange": "", "ContentLength": 12}) == (0, 12)
