@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pymongo
 import pytest
+from s3fs import S3FileSystem
 
 from devstack.follow import start_polling
 from devstack.servers import GRPC_OFFSET, HOST, SeaweedS3, free_ports, wait_until
@@ -51,6 +52,9 @@ def test_the_feed_follows_a_game_through_a_cut_ignoring_other_objects_and_a_floo
         requests.append((event_name.rsplit(".", 1)[-1], urlsplit(request.url).path))
 
     botocore_session().register("before-send.s3", sent)  # copied into each client made from now on
+    # fsspec keeps an s3fs instance, and its client, per thread id, and ids are reused once a
+    # thread ends: drop them, so the run's clients are all made from now on, with the counter
+    S3FileSystem.clear_instance_cache()
     live = start_polling(
         lambda: live_boxscore(
             poll_interval=0.5, fallback_interval=60.0, wait_for_stream=60, stall_timeout=60, settle_seconds=6.0
