@@ -40,3 +40,9 @@ def game_id_of(key: str) -> str | None:
 
 def stream_url(prefix: str, game_id: str) -> str:
     return f"{prefix}{game_id}{STREAM_SUFFIX}"
+
+
+def stream_of(url: str, game_id: str) -> str:
+    """The stream object of a game under ``GAMESTREAM_URL``: its ``<game_id>.txt`` under a prefix,
+    the one stream itself otherwise (whatever the game)."""
+    return stream_url(url, game_id) if is_prefix(url) else url

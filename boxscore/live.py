@@ -25,7 +25,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 
 from boxscore.config import LiveConfig
 from boxscore.document import BoxScore, build_boxscore, unknown_shooters
-from boxscore.games import Matchup, stream_url
+from boxscore.games import Matchup, stream_of
 from boxscore.identity import IDENTITY_BYTES, GameRecord, first_line, identify, opening
 from boxscore.masking import described
 from boxscore.report import scoreline
@@ -242,8 +242,8 @@ class Game(Generic[V]):
         self.tally, self.lines, self.ahead = None, b"", None
 
 
-def _read_ahead(ahead: tuple[V, int, bytes] | None, state: RunningTally | None, version: V) -> bytes | None:
-    """The read-ahead's bytes where they are exactly what the read of ``version`` starts with."""
+def _fetched(ahead: tuple[V, int, bytes] | None, state: RunningTally | None, version: V) -> bytes | None:
+    """A poll's read-ahead's bytes where they are exactly what the read of ``version`` starts with."""
     if ahead is None:
         return None
     read, start, data = ahead
@@ -354,7 +354,7 @@ class LiveLoop(Generic[V]):
         self._say(backoff.succeeded(now))
 
     def stream_of(self, game: str) -> str:
-        return stream_url(self.url, game) if self.multi else self.url
+        return stream_of(self.url, game)
 
     # -- poll --------------------------------------------------------------------------------
 
@@ -520,7 +520,7 @@ class LiveLoop(Generic[V]):
                 version.size,
                 0 if self.multi else IDENTITY_BYTES,
                 whole,
-                None if whole else _read_ahead(record.ahead, state, version),
+                None if whole else _fetched(record.ahead, state, version),
             )
             record.ahead = None
         return todo

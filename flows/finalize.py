@@ -19,7 +19,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from boxscore.document import BoxScore, as_built, build_boxscore
-from boxscore.games import is_prefix, stream_url
+from boxscore.games import is_prefix, stream_of
 from boxscore.identity import IDENTITY_BYTES, identify
 from boxscore.report import final_summary, scoreline
 from boxscore.roster import League, Player, Team
@@ -100,7 +100,7 @@ def _as_streamed(
     """
     multi = is_prefix(settings.gamestream_url)
     game_id = final["game_id"]
-    url = stream_url(settings.gamestream_url, game_id) if multi else settings.gamestream_url
+    url = stream_of(settings.gamestream_url, game_id)
     data = read_stream(url, settings.storage_options)
     if data is None:
         return final

@@ -14,7 +14,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from boxscore.games import Matchup, is_prefix, stream_url
+from boxscore.games import Matchup, is_prefix, stream_of
 from boxscore.replay import Write, replay_rounds, replay_schedule
 from boxscore.synthetic import synthetic_league
 from flows.refusals import refusing
@@ -122,7 +122,7 @@ def play(
 
 
 def _target(url: str, write: Write) -> str:
-    return stream_url(url, write.game_id) if is_prefix(url) else url
+    return stream_of(url, write.game_id)
 
 
 DESCRIPTION = """\

@@ -18,7 +18,7 @@ from fsspec.asyn import AsyncFileSystem, sync
 from fsspec.core import url_to_fs
 from fsspec.utils import read_block
 
-from boxscore.games import game_id_of, stream_url
+from boxscore.games import game_id_of, stream_of
 from boxscore.live import SINGLE
 from boxscore.masking import error_reason
 from tasks import ServiceUnavailable, tried_at_start
@@ -457,7 +457,7 @@ class GameStreams:
             return self.versions(games), {}
         rest = None if games is None else games - ahead.keys()
         versions = self.versions(rest) if rest is None or rest else {}
-        starts = {game: (stream_url(self.url, game) if self.multi else self.url, at) for game, at in ahead.items()}
+        starts = {game: (stream_of(self.url, game), at) for game, at in ahead.items()}
         fetched = {}
         for game, answer in read_ahead_streams(starts, self.storage_options).items():
             versions[game] = answer.version
@@ -469,7 +469,7 @@ class GameStreams:
         """The current version of every stream (one LIST for a prefix, one HEAD for a single stream),
         or of these games' streams only (a HEAD each: the games the change feed heard of)."""
         if self.multi and games is not None:
-            return head_streams({game: stream_url(self.url, game) for game in games}, self.storage_options)
+            return head_streams({game: stream_of(self.url, game) for game in games}, self.storage_options)
         if self.multi:
             return list_streams(self.url, self.storage_options)
         version = head_stream(self.url, self.storage_options)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from boxscore.games import game_id_of, is_prefix, stream_url
+from boxscore.games import game_id_of, is_prefix, stream_of, stream_url
 
 
 @pytest.mark.parametrize(
@@ -32,3 +32,9 @@ def test_a_key_names_a_game_only_when_it_is_an_id_and_txt(key: str, game_id: str
 def test_a_prefix_ends_in_a_slash_and_names_each_game_s_stream() -> None:
     assert is_prefix("s3://gamestreams/saturday/") and not is_prefix("s3://gamestreams/gamestream.txt")
     assert stream_url("s3://gamestreams/saturday/", "g0042") == "s3://gamestreams/saturday/g0042.txt"
+
+
+def test_a_games_stream_is_its_file_under_a_prefix_and_the_one_stream_otherwise() -> None:
+    assert stream_of("s3://gamestreams/saturday/", "g0042") == "s3://gamestreams/saturday/g0042.txt"
+    assert stream_of("s3://gamestreams/gamestream.txt", "") == "s3://gamestreams/gamestream.txt"
+    assert stream_of("s3://gamestreams/gamestream.txt", "g0042") == "s3://gamestreams/gamestream.txt"
