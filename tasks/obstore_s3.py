@@ -1,6 +1,7 @@
 """obstore's S3 client (Rust, with an fsspec store) as the stream reader: ``S3_READER=obstore``.
 
-It makes the same requests as s3fs for several times less client CPU (docs/benchmarks.md),
+It makes the same requests as s3fs (but for a heard game, a HEAD and a range GET where s3fs
+makes one GET: :func:`tasks.stream.read_ahead_streams`) for several times less client CPU (docs/benchmarks.md),
 which is most of a tick's cost at hundreds of games. s3fs stays the default: it is the stack our
 users named. The store is built from the same s3fs-style options the settings give, so one set
 of settings (endpoint, key, secret) serves either reader; anything not given comes from

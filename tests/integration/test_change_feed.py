@@ -111,7 +111,7 @@ def test_the_feed_follows_a_game_through_a_cut_ignoring_other_objects_and_a_floo
     def polls(figures: dict, of: str) -> float:
         return figures[("boxscore_live_polls_total", (("of", of),))]
 
-    # listening: one poll of every stream (the first), then a HEAD per change heard, no more
+    # listening: one poll of every stream (the first), then a poll per change heard, no more
     assert polls(healthy, "every") == 1.0
     assert 24 <= polls(healthy, "heard") <= 24 + 21  # each line, and at most one per rewrite of the flood
     assert healthy[("boxscore_live_change_notifications_total", (("kind", "ignored"),))] >= 24
@@ -125,7 +125,7 @@ def test_the_feed_follows_a_game_through_a_cut_ignoring_other_objects_and_a_floo
     # cut: polled every 0.5 s, as without a feed
     assert cut[("boxscore_live_change_feed_listening", ())] == 0.0
     assert polls(cut, "every") - polls(healthy, "every") >= 5
-    # back: listening, a full poll at the new listen, then HEADs again
+    # back: listening, a full poll at the new listen, then a poll per change heard again
     assert polls(back, "heard") - polls(cut, "heard") >= len(lines) - 34
     assert back[("boxscore_live_service_failures_total", (("service", "s3"),))] == 0.0
 
