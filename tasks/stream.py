@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -387,8 +387,14 @@ def _content_range(answer: dict[str, Any]) -> tuple[int, int]:
     return 0, int(answer["ContentLength"])
 
 
-async def _get_ahead(fs: s3fs.S3FileSystem, path: str, start: int) -> Ahead:
-    """One GET of a stream from ``start`` (at most :data:`AHEAD_BYTES`): its version and bytes."""
+def _ahead(start: int, etag: str, first: int, size: int, data: bytes) -> Ahead:
+    """A read-ahead from a GET's answer: its bytes from ``start`` when they run to the end."""
+    whole = first <= start and first + len(data) == size
+    return Ahead(StreamVersion(etag, size), start, data[start - first :] if whole else None)
+
+
+async def _s3fs_get_from(fs: s3fs.S3FileSystem, path: str, start: int) -> Ahead:
+    """One GET of a stream from ``start`` (at most :data:`AHEAD_BYTES`) through s3fs."""
     bucket, key, _ = fs.split_path(path)
     answer = await fs._call_s3("get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{start + AHEAD_BYTES - 1}")
     try:
@@ -396,9 +402,22 @@ async def _get_ahead(fs: s3fs.S3FileSystem, path: str, start: int) -> Ahead:
     finally:
         answer["Body"].close()
     first, size = _content_range(answer)
-    version = StreamVersion(str(answer.get("ETag", "")), size)
-    whole = first <= start and first + len(data) == size
-    return Ahead(version, start, data[start - first :] if whole else None)
+    return _ahead(start, str(answer.get("ETag", "")), first, size, data)
+
+
+def _get_from(fs: AbstractFileSystem) -> Callable[[str, int], Awaitable[Ahead]] | None:
+    """The reader's one GET of a stream from a byte, with the stream's version: s3fs's, or
+    obstore's own ``get`` (:meth:`tasks.obstore_s3.ObstoreS3.get_from`); none for local files."""
+    if isinstance(fs, s3fs.S3FileSystem):
+        return partial(_s3fs_get_from, fs)
+    get_from = getattr(fs, "get_from", None)
+    if get_from is None:
+        return None
+
+    async def through(path: str, start: int) -> Ahead:
+        return _ahead(start, *await get_from(path, start, AHEAD_BYTES))
+
+    return through
 
 
 def read_ahead_streams(starts: dict[str, tuple[str, int]], storage_options: dict[str, Any]) -> dict[str, Ahead]:
@@ -406,16 +425,17 @@ def read_ahead_streams(starts: dict[str, tuple[str, int]], storage_options: dict
     the missing left out: a GET each, in place of a HEAD and then the tick's range GET.
 
     All go out together on fsspec's loop. A stream that ends before its start (rewritten shorter)
-    is asked with a HEAD; so is every stream of a reader other than s3fs, as without a read-ahead.
+    is asked with a HEAD; so is every stream of a reader without such a GET.
     """
     fs = reader_filesystem(storage_options)
-    if not isinstance(fs, s3fs.S3FileSystem):
+    get_from = _get_from(fs)
+    if get_from is None or not isinstance(fs, AsyncFileSystem):
         found = head_streams({game: url for game, (url, _) in starts.items()}, storage_options)
         return {game: Ahead(version, starts[game][1]) for game, version in found.items()}
 
     async def gets() -> list[Any]:
         return await asyncio.gather(
-            *(_get_ahead(fs, stream_path(url), start) for url, start in starts.values()), return_exceptions=True
+            *(get_from(stream_path(url), start) for url, start in starts.values()), return_exceptions=True
         )
 
     found, unranged = {}, {}

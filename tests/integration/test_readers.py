@@ -68,15 +68,13 @@ def test_a_reader_lists_reads_and_tallies_the_streams_it_is_given(
     assert head_stream(f"{prefix}missing.txt", options) is None
     heard = {game: f"{prefix}{game}.txt" for game in [*streams, "g0009"]}  # what a feed hears: one is gone
     assert head_streams(heard, options) == listed
-    # a heard game's poll reads ahead from where its read would start: the same version, and with
-    # s3fs its bytes to the end; one that ends before its start, or is too long, has no bytes
+    # a heard game's poll reads ahead from where its read would start: the same version and its
+    # bytes to the end; one that ends before its start, or is too long, has no bytes
     starts = {"g0001": 100, "g0002": len(FIRST_HALF), "g0003": 0, "g0009": 7}
     ahead = read_ahead_streams({game: (heard[game], start) for game, start in starts.items()}, options)
     assert {game: answer.version for game, answer in ahead.items()} == listed
     got = {game: answer.data for game, answer in ahead.items()}
-    assert got == (
-        {"g0001": RECORDED[100:], "g0002": None, "g0003": FIRST_HALF} if reader == "s3fs" else dict.fromkeys(listed)
-    )
+    assert got == {"g0001": RECORDED[100:], "g0002": None, "g0003": FIRST_HALF}
     monkeypatch.setattr("tasks.stream.AHEAD_BYTES", 64)
     (longer,) = read_ahead_streams({"g0001": (heard["g0001"], 100)}, options).values()
     assert (longer.version, longer.data) == (listed["g0001"], None)
