@@ -14,7 +14,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 # with the cache off, every process a test, the demo or a benchmark starts compiles it again.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: venv tools debian-tools go-tools node-tools demo up worker notebook down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-feed bench-objects bench-many bench-gameday bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite clean
+.PHONY: venv tools debian-tools go-tools node-tools demo up worker notebook down compose-env check test test-unit test-integration mutation bench bench-venv bench-long bench-freshness bench-feed bench-objects bench-many bench-gameday bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-heard bench-suite clean
 
 # uv resolves the requirements as pip does, in one resolution (s3fs, aiobotocore and botocore
 # together), and installs them many times faster, which is most of a clean clone's set-up
@@ -143,10 +143,13 @@ bench-floor: bench-venv  ## CPU per tick at 10, 100, 1,000 games against one LIS
 bench-worker-reads: venv  ## a tick's reads on a process cluster's two workers, timed alone, through s3fs and obstore
 	$(BIN)/python -m bench.worker_reads
 
+bench-heard: venv  ## a heard game's poll: HEAD then range GET against one read-ahead GET, through s3fs and obstore
+	$(BIN)/python -m bench.heard_polls
+
 bench-suite: venv  ## make test on a clean clone of HEAD, timed from outside, with its slowest tests
 	$(BIN)/python -m bench.suite
 
-bench: bench-long bench-freshness bench-feed bench-objects bench-many bench-gameday bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-suite  ## every figure, then bench/results/README.md, the charts, and each target against its figure
+bench: bench-long bench-freshness bench-feed bench-objects bench-many bench-gameday bench-ticks bench-page bench-startup bench-following bench-floor bench-worker-reads bench-heard bench-suite  ## every figure, then bench/results/README.md, the charts, and each target against its figure
 	$(BIN)/python -m bench.report
 	$(BIN)/python -m bench.targets
 

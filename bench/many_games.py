@@ -1,6 +1,7 @@
 """Many games: 10, 100 and 1,000 concurrent synthetic games, on threads and on a process cluster.
 
-    make bench-many            (or: .venv/bin/python -m bench.many_games [--cluster threads|processes] [games ...])
+    make bench-many            (or: .venv/bin/python -m bench.many_games [--cluster threads|processes]
+                                [--reader s3fs|obstore] [games ...])
 
 Replayed at 40x (60 game minutes in 90 s), 1,000 games at 10x: at 40x the simulator's 720 PUTs
 a second and the servers saturated this machine's two cores before the flow did. The Dask
@@ -144,12 +145,12 @@ def quiet_dask_env() -> dict[str, str]:
     }
 
 
-def run(games: int, poll: float = POLL, cluster: str = "threads", feed: str = "off") -> dict:
+def run(games: int, poll: float = POLL, cluster: str = "threads", feed: str = "off", reader: str = "s3fs") -> dict:
     from boxscore.replay import replay_schedule
     from boxscore.synthetic import synthetic_league
     from flows.gamestream import play
 
-    workdir = SCRATCH / f"many-{games}-{cluster}-{feed}"
+    workdir = SCRATCH / f"many-{games}-{cluster}-{feed}-{reader}"
     speed = SPEEDS.get(games, SPEED)
     shutil.rmtree(workdir, ignore_errors=True)
     league = synthetic_league(games, SEED)
@@ -161,6 +162,7 @@ def run(games: int, poll: float = POLL, cluster: str = "threads", feed: str = "o
     servers = (SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo"), *(dask if cluster == "processes" else ()))
     with running(*servers) as (s3, mongo, *workers):
         env = {**league_day(workdir, league, s3, mongo), "PREFECT_LOGGING_LEVEL": "INFO", "CHANGE_FEED": feed}
+        env["S3_READER"] = reader
         prefix = env["GAMESTREAM_URL"]
         if workers:
             env["DASK_ADDRESS"] = scheduler.address
@@ -220,6 +222,7 @@ def run(games: int, poll: float = POLL, cluster: str = "threads", feed: str = "o
         "games": games,
         "cluster": cluster,
         "change_feed": feed,
+        "reader": reader,
         "fallback_interval": FALLBACK if feed != "off" else None,
         "speed": speed,
         "poll_interval": poll,
@@ -254,7 +257,7 @@ def run(games: int, poll: float = POLL, cluster: str = "threads", feed: str = "o
     }
 
 
-def main(sizes: list[int], clusters: list[str], feeds: list[str]) -> None:
+def main(sizes: list[int], clusters: list[str], feeds: list[str], reader: str = "s3fs") -> None:
     (SCRATCH / "many-prefect").mkdir(parents=True, exist_ok=True)
     os.environ.update(
         {
@@ -269,18 +272,19 @@ def main(sizes: list[int], clusters: list[str], feeds: list[str]) -> None:
             for feed in feeds:
                 print(
                     f"{games} concurrent games at {SPEEDS.get(games, SPEED)}x, poll {POLL} s, {cluster}, "
-                    f"CHANGE_FEED={feed} ...",
+                    f"CHANGE_FEED={feed}, S3_READER={reader} ...",
                     flush=True,
                 )
                 started = time.perf_counter()
-                result = run(games, cluster=cluster, feed=feed)
+                result = run(games, cluster=cluster, feed=feed, reader=reader)
                 print(f"  {result} ({time.perf_counter() - started:.0f} s)", flush=True)
                 results.append(result)
-    measured = {(r["games"], r["cluster"], r["change_feed"]) for r in results}
+    measured = {(r["games"], r["cluster"], r["change_feed"], r["reader"]) for r in results}
     kept = [
         r
         for r in (load("many_games") or {}).get("runs", [])
-        if (r["games"], r.get("cluster", "threads"), r.get("change_feed", "off")) not in measured
+        if (r["games"], r.get("cluster", "threads"), r.get("change_feed", "off"), r.get("reader", "s3fs"))
+        not in measured
     ]
     print("saved", save("many_games", {"runs": kept + results}))  # the sizes not run again keep their figures
 
@@ -292,5 +296,6 @@ if __name__ == "__main__":
     parser.add_argument(
         "--change-feed", choices=["off", "auto"], action="append", help="polling only, or the store's feed (both)"
     )
+    parser.add_argument("--reader", choices=["s3fs", "obstore"], default="s3fs", help="S3_READER (default s3fs)")
     args = parser.parse_args()
-    main(args.games, args.cluster or ["threads", "processes"], args.change_feed or ["off", "auto"])
+    main(args.games, args.cluster or ["threads", "processes"], args.change_feed or ["off", "auto"], args.reader)

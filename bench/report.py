@@ -92,6 +92,8 @@ def main() -> None:
         lines += many_games_table(many["runs"])
     if worker_reads := load("worker_reads"):
         lines += worker_reads_table(worker_reads)
+    if heard := load("heard_polls"):
+        lines += heard_polls_table(heard)
     if (page := load("page_load")) and "results" in page:
         lines += page_load_table(page)
     if (RESULTS / "tick_cost.json").exists():
@@ -242,6 +244,21 @@ def worker_reads_table(result: dict) -> list[str]:
         trip = " / ".join(str(r[f"round_trip_{stat}_ms"]) for stat in ("p50", "p95", "p99", "max"))
         lines.append(f"| {reader} | {r['samples']} | {task} | {trip} |")
     return [*lines, ""]
+
+
+def heard_polls_table(result: dict) -> list[str]:
+    """A heard game's poll each way, this process's CPU per game, against s3fs's HEAD + range GET."""
+    spent = result["cpu_ms_per_game"]
+    first = next(iter(spent.values()))
+    return [
+        f"## A heard game's poll: its version and new lines ({result['games']} streams polled at once, "
+        f"median of {result['rounds']} rounds)",
+        "",
+        "| how | CPU ms a game | against the first row |",
+        "|---|---:|---:|",
+        *(f"| {how} | {ms} | {ms / first:.2f} |" for how, ms in spent.items()),
+        "",
+    ]
 
 
 def startup_table(result: dict) -> list[str]:
@@ -397,7 +414,7 @@ def many_games_table(runs: list[dict]) -> list[str]:
         "|---:|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {r['games']:,} | {r.get('cluster', 'threads')} | {_feed(r)} | {r['speed']}x | {r['events']:,} | "
+        f"| {r['games']:,} | {_dask(r)} | {_feed(r)} | {r['speed']}x | {r['events']:,} | "
         f"{r['replay_s']} / "
         f"{r['replay_s_scheduled']} | {r['p50_s']} | {r['p95_s']} | {r['max_s']} | "
         f"{r.get('settled_p95_s', '-')} / {r.get('settled_max_s', '-')} | {r['target_p95_s']} | "
@@ -415,13 +432,19 @@ def many_games_table(runs: list[dict]) -> list[str]:
         "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {r['games']:,} | {r.get('cluster', 'threads')} | {_feed(r)} | {r['flow_cpu_s']} | "
+        f"| {r['games']:,} | {_dask(r)} | {_feed(r)} | {r['flow_cpu_s']} | "
         f"{r['prefect_api_cpu_s']} | "
         f"{r.get('scheduler_cpu_s') or '-'} | {r.get('workers_cpu_s') or '-'} | {r['s3_server_cpu_s']} | "
         f"{r['mongo_server_cpu_s']} | {r['simulator_and_watcher_cpu_s']} |"
         for r in runs
     ]
     return [*lines, ""]
+
+
+def _dask(run: dict) -> str:
+    """The run's Dask cluster, and its S3 reader where it is not the default."""
+    reader = run.get("reader", "s3fs")
+    return run.get("cluster", "threads") + ("" if reader == "s3fs" else f", `S3_READER={reader}`")
 
 
 def _feed(run: dict) -> str:
