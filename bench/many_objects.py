@@ -1,6 +1,6 @@
 """10,000 game objects under one prefix, 1 % of them changing every second, followed by one live run.
 
-    make bench-objects     (or: .venv/bin/python -m bench.many_objects [--games N] [--seconds S])
+    make bench-objects     (or: .venv/bin/python -m bench.many_objects [--games N] [--seconds S] [--reader R])
 
 A seeded synthetic league of ``--games`` games (default 10,000) stands under one prefix, five
 lines each, before the live flow starts (with the change feed and a 5 s fallback, poll 0.2 s, no
@@ -24,7 +24,7 @@ import time
 import psutil
 import pymongo
 
-from bench.common import ROOT, SCRATCH, league_day, save
+from bench.common import ROOT, SCRATCH, league_day, load, save
 from bench.freshness import percentile
 from bench.many_games import SETTLED_AFTER, Watcher, cpu_seconds, last_event
 from devstack.servers import LiveFlowProcess, SeaweedS3, SecantusMongo, running
@@ -34,7 +34,7 @@ FIRST_LINES = 5
 BATCH = 500  # PUTs sent together while the prefix is filled
 
 
-def run(games: int, seconds: float, share: float, feed: str) -> dict:
+def run(games: int, seconds: float, share: float, feed: str, reader: str = "s3fs") -> dict:
     from boxscore.games import stream_url
     from boxscore.synthetic import synthetic_league
     from tasks.stream import write_streams
@@ -47,6 +47,7 @@ def run(games: int, seconds: float, share: float, feed: str) -> dict:
     upto = dict.fromkeys(lines, FIRST_LINES)
     with running(SeaweedS3(workdir / "s3"), SecantusMongo(workdir / "mongo")) as (s3, mongo):
         env = {**league_day(workdir, league, s3, mongo), "CHANGE_FEED": feed, "LIVE_METRICS_ADDRESS": ""}
+        env["S3_READER"] = reader
         prefix, options = env["GAMESTREAM_URL"], s3.storage_options
         names = sorted(lines)
         for start in range(0, len(names), BATCH):
@@ -109,6 +110,7 @@ def run(games: int, seconds: float, share: float, feed: str) -> dict:
     return {
         "games": games,
         "change_feed": feed,
+        "reader": reader,
         "share_per_s": share,
         "seconds": round(window, 1),
         "catch_up_s": round(catch_up, 1),
@@ -128,13 +130,18 @@ def run(games: int, seconds: float, share: float, feed: str) -> dict:
     }
 
 
-def main(games: int, seconds: float, share: float, feeds: list[str]) -> None:
+def main(games: int, seconds: float, share: float, feeds: list[str], reader: str = "s3fs") -> None:
     runs = []
     for feed in feeds:
-        result = run(games, seconds, share, feed)
+        result = run(games, seconds, share, feed, reader)
         print(result, flush=True)
         runs.append(result)
-    print("saved", save("many_objects", {"runs": runs}))
+    kept = [
+        r
+        for r in (load("many_objects") or {}).get("runs", [])
+        if (r["change_feed"], r.get("reader", "s3fs")) not in {(feed, reader) for feed in feeds}
+    ]
+    print("saved", save("many_objects", {"runs": kept + runs}))  # the other modes and readers keep their figures
 
 
 if __name__ == "__main__":
@@ -143,5 +150,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--share", type=float, default=0.01, help="the share of games that change every second")
     parser.add_argument("--change-feed", choices=["off", "auto"], action="append")
+    parser.add_argument("--reader", choices=["s3fs", "obstore"], default="s3fs", help="S3_READER (default s3fs)")
     args = parser.parse_args()
-    main(args.games, args.seconds, args.share, args.change_feed or ["auto"])
+    main(args.games, args.seconds, args.share, args.change_feed or ["auto"], args.reader)

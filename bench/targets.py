@@ -156,12 +156,15 @@ def _subscribers(result: dict) -> tuple[float, str] | None:
     return worst, f"{worst} ms, the worse of {len(runs)} runs (polling: {max(run['p95_ms'] for run in polled)} ms)"
 
 
-def _thousand_games(result: dict, feed: str) -> dict | None:
+def _thousand_games(result: dict, feed: str, reader: str = "s3fs") -> dict | None:
     return next(
         (
             r
             for r in result["runs"]
-            if r["games"] == 1000 and r.get("cluster", "threads") == "threads" and r.get("change_feed", "off") == feed
+            if r["games"] == 1000
+            and r.get("cluster", "threads") == "threads"
+            and r.get("change_feed", "off") == feed
+            and r.get("reader", "s3fs") == reader
         ),
         None,
     )
@@ -169,25 +172,39 @@ def _thousand_games(result: dict, feed: str) -> dict | None:
 
 def _thousand_freshness(result: dict) -> tuple[float, str] | None:
     run = _thousand_games(result, "auto")
-    return None if run is None else (run["p95_s"], f"{run['p95_s']} s ({run['settled_p95_s']} s after the first 10 s)")
+    if run is None:
+        return None
+    obstore = _thousand_games(result, "auto", "obstore")
+    through = "" if obstore is None else f"; through obstore: {obstore['p95_s']} s"
+    return run["p95_s"], f"{run['p95_s']} s ({run['settled_p95_s']} s after the first 10 s{through})"
 
 
-def _thousand_cpu(result: dict) -> tuple[float, str] | None:
-    feed, polling = _thousand_games(result, "auto"), _thousand_games(result, "off")
+def _cpu_ratio(result: dict, reader: str) -> tuple[float, str] | None:
+    feed, polling = _thousand_games(result, "auto", reader), _thousand_games(result, "off", reader)
     if feed is None or polling is None:
         return None
     ratio = feed["flow_ms_per_event"] / polling["flow_ms_per_event"]
     return ratio, f"{feed['flow_ms_per_event']} / {polling['flow_ms_per_event']} ms per event = {ratio:.2f}"
 
 
+def _thousand_cpu(result: dict) -> tuple[float, str] | None:
+    ratio = _cpu_ratio(result, "s3fs")
+    obstore = _cpu_ratio(result, "obstore")
+    if ratio is None or obstore is None:
+        return ratio
+    return ratio[0], f"{ratio[1]} (through obstore: {obstore[1]})"
+
+
 def _many_objects(result: dict) -> tuple[float, str] | None:
-    run = next((r for r in result["runs"] if r["change_feed"] == "auto"), None)
+    runs = {r.get("reader", "s3fs"): r for r in result["runs"] if r["change_feed"] == "auto"}
+    run = runs.get("s3fs")
     if run is None:
         return None
+    through = "" if "obstore" not in runs else f"; through obstore: {runs['obstore']['p95_s']} s"
     return run["p95_s"], (
         f"{run['p95_s']} s ({run['settled_p95_s']} s after the first {run['settled_after_s']:.0f} s; "
         f"{run['games']:,} games, {run['events']:,} events in {run['seconds']:.0f} s, "
-        f"{run['never_shown']} never shown; the flow {run['flow_cpu_share']:.0%} of a core)"
+        f"{run['never_shown']} never shown; the flow {run['flow_cpu_share']:.0%} of a core{through})"
     )
 
 
