@@ -57,9 +57,8 @@ class World:
     #: each schedule write: when, and each game's (status, home score, away score) in it
     schedule_writes: list[tuple[float, list[tuple[str, int, int]]]] = field(default_factory=list)
     costs: dict[str, float] = field(default_factory=dict)  # seconds an effect takes (by name); others none
-    ranges_read: list[tuple[float, str]] = field(
-        default_factory=list
-    )  # (when, game) of each range the reads asked S3 for
+    #: (when, game) of each range the reads asked S3 for
+    ranges_read: list[tuple[float, str]] = field(default_factory=list)
 
     def reader(self, game: str, data: bytes, read: GameRead) -> Reader:
         """The stream's bytes as the tick's read gets them: the poll's read-ahead for the range it
