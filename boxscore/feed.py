@@ -74,6 +74,10 @@ class Feed:
     url: str  # GAMESTREAM_URL: what the heard keys are matched against
     poll_interval: float
     fallback_interval: float
+    #: a heard game read before is polled with a GET of its new bytes (:meth:`LiveLoop.read_ahead`)
+    #: rather than a HEAD, its read then left to Dask: off where that GET would cost the flow more
+    #: than the workers it spares (``Settings.reads_ahead``)
+    read_ahead: bool = True
     listening: bool = False
     heard: set[str] = field(default_factory=set)  # games heard of and not yet polled
     full_poll_at: float = float("-inf")  # when every stream was last polled

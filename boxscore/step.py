@@ -601,7 +601,7 @@ def _poll(state: LoopState, now: float) -> Effect | None:
     if not loop.poll_due(now):  # S3 backs off
         state.stage = Stage.COLLECTING
         return None
-    ahead = {} if feed is None else loop.read_ahead(feed.heard)
+    ahead = loop.read_ahead(feed.heard) if feed is not None and feed.read_ahead else {}
     games = None if feed is None else feed.to_poll(now, len(loop.games), ahead.keys())
     if games is None or games:
         if feed is not None:

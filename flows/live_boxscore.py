@@ -135,7 +135,13 @@ def _loop(settings: Settings, config: LiveConfig, io: LiveIO, logger: Any) -> An
     try:
         feed = None
         if io.feed is not None:
-            feed = Feed(io.feed.describe, settings.gamestream_url, config.poll_interval, config.fallback_interval)
+            feed = Feed(
+                io.feed.describe,
+                settings.gamestream_url,
+                config.poll_interval,
+                config.fallback_interval,
+                read_ahead=settings.reads_ahead,
+            )
         state, observations = loop_step.LoopState.start(loop, feed), []
         while True:
             state, effects = loop_step.step(state, time.monotonic(), observations)

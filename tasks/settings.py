@@ -189,6 +189,18 @@ class Settings:
             options[READER_OPTION] = self.s3_reader
         return options
 
+    @property
+    def reads_ahead(self) -> bool:
+        """Whether a heard game's poll reads its new bytes itself (one GET in the flow's process)
+        or asks a HEAD and leaves the read to the Dask workers.
+
+        The GET spares a request, but it is the flow's CPU, and the flow is the one process a
+        cluster cannot spread. On the local threads cluster the reads are the flow's anyway, and
+        obstore's GET costs a third of s3fs's: read ahead. s3fs on a cluster of its own: do not
+        (a thousand games were slower with it than polling, docs/benchmarks.md).
+        """
+        return not self.dask_address or self.s3_reader != "s3fs"
+
     def chosen_game_id(self, parameter: str | None = None) -> str | None:
         """The game id a user chose (the flow parameter over ``GAME_ID``), checked; ``None`` derives it.
 

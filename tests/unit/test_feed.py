@@ -92,9 +92,11 @@ class FeedWorld(World):
         return Heard()
 
 
-def follow(world: FeedWorld, loop: LiveLoop[Any], fallback: float = 5.0, until: float = 600.0) -> Any:
+def follow(
+    world: FeedWorld, loop: LiveLoop[Any], fallback: float = 5.0, until: float = 600.0, read_ahead: bool = True
+) -> Any:
     """The flow's interpreter with a feed: the time moves by each wait (to the next change heard)."""
-    feed = Feed("the change feed (a test's)", loop.url, loop.rules.poll_interval, fallback)
+    feed = Feed("the change feed (a test's)", loop.url, loop.rules.poll_interval, fallback, read_ahead)
     return run(world, loop, until, feed, world.heard)
 
 
@@ -133,6 +135,17 @@ def test_a_heard_change_of_a_game_read_before_comes_with_its_poll_and_its_read_a
     resumed = len(b"0 59:00 101 6 1\n")  # LIVE's last line starts here: the read checks it is still there
     assert [(when, ahead) for when, ahead in world.aheads if ahead] == [(7.7, {SINGLE: resumed})]
     assert world.ranges_read == [(2.3, SINGLE)]
+
+
+def test_without_read_ahead_a_heard_change_is_a_head_and_its_read_a_range_get() -> None:
+    """The same game where the flow does not read ahead (s3fs on a cluster of its own): the change
+    heard at 7.7 s is polled with a HEAD only, and its bytes are the read's own range GET."""
+    world = FeedWorld(GAME, changes=[2.3, 7.7])
+    final = follow(world, one_game(), fallback=5.0, read_ahead=False)
+    assert (final["event_id"], final["home"]["score"], final["away"]["score"], final["final"]) == (2, 1, 0, True)
+    assert [ahead for _, ahead in world.aheads] == [{}] * len(world.aheads)
+    assert (7.7, frozenset({SINGLE})) in world.polls
+    assert world.ranges_read == [(2.3, SINGLE), (7.7, SINGLE)]
 
 
 def test_an_idle_game_costs_one_poll_per_fallback_interval() -> None:

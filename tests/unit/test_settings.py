@@ -91,6 +91,21 @@ def test_the_s3_reader_is_s3fs_unless_obstore_is_named_and_travels_in_the_option
         Settings.from_env({"S3_READER": "boto3"}, env_file=missing)
 
 
+@pytest.mark.parametrize(
+    ("environment", "reads_ahead"),
+    [
+        ({}, True),  # the local threads cluster: the reads are the flow's process anyway
+        ({"S3_READER": "obstore"}, True),
+        ({"DASK_ADDRESS": "tcp://10.0.0.5:8786", "S3_READER": "obstore"}, True),
+        ({"DASK_ADDRESS": "tcp://10.0.0.5:8786"}, False),  # s3fs on a cluster: its workers read
+    ],
+)
+def test_a_heard_game_is_read_ahead_except_through_s3fs_on_a_cluster_of_its_own(
+    tmp_path: Path, environment: dict[str, str], reads_ahead: bool
+) -> None:
+    assert Settings.from_env(environment, env_file=tmp_path / "missing.env").reads_ahead is reads_ahead
+
+
 def test_obstore_is_configured_from_the_same_options_as_s3fs() -> None:
     minio = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": "http://minio:9000"}, "s3_reader": "obstore"}
     assert obstore_config(s3fs_options(minio)) == {
