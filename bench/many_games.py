@@ -21,7 +21,9 @@ Reported per size:
   second at 1,000 games compete for the same 2 cores, so it can fall behind its pace);
 - CPU seconds per 1,000 events and peak memory of the live flow process (Dask threads
   included), from the kernel when it exits; CPU of its Prefect API server, of the S3 and
-  MongoDB servers and of the simulator, sampled, so it shows where the machine's time goes.
+  MongoDB servers and of the simulator, sampled, so it shows where the machine's time goes;
+  and the flow's CPU while the games are written only (``following_ms_per_event``: without its
+  start and the end of the day's finals and finalize, which are the same in both modes).
 """
 
 from __future__ import annotations
@@ -202,11 +204,14 @@ def run(games: int, poll: float = POLL, cluster: str = "threads", feed: str = "o
             )
 
         own_before = resource.getrusage(resource.RUSAGE_SELF)
+        following_before = cpu_seconds(flow_process)  # its own threads: its API server is a child
         replay_started = time.perf_counter()
         play(schedule, prefix, s3.storage_options, 1 / speed, on_written=on_written, progress=progress)
         own_after = resource.getrusage(resource.RUSAGE_SELF)
         replay_seconds = time.perf_counter() - replay_started
         sample()
+        # the flow's own CPU while the games are written, its start and the day's finalize left out
+        following_cpu = cpu_seconds(flow_process) - following_before
         code, usage = flow.finish(timeout=300)
         watcher.done.set()
         watcher.join()
@@ -244,6 +249,7 @@ def run(games: int, poll: float = POLL, cluster: str = "threads", feed: str = "o
         "flow_peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
         "flow_ms_per_event": round(1000 * (flow_cpu - sum(api_cpu.values())) / events, 3),
         "flow_ms_per_poll": round(1000 * (flow_cpu - sum(api_cpu.values())) * poll / following_s, 2),
+        "following_ms_per_event": round(1000 * following_cpu / events, 3),
         "scheduler_cpu_s": round(dask_cpu[0], 2) if dask_cpu else None,
         "workers_cpu_s": round(workers_cpu, 2) if dask_cpu else None,
         "workers_ms_per_event": round(1000 * workers_cpu / events, 3) if dask_cpu else None,
