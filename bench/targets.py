@@ -183,14 +183,17 @@ def _cpu_ratio(result: dict, reader: str) -> tuple[float, str] | None:
     feed, polling = _thousand_games(result, "auto", reader), _thousand_games(result, "off", reader)
     if feed is None or polling is None:
         return None
-    whole = feed["flow_ms_per_event"] / polling["flow_ms_per_event"]
-    said = f"{feed['flow_ms_per_event']} / {polling['flow_ms_per_event']} ms per event = {whole:.2f}"
+    whole, said = _per_event_ratio(feed, polling, "flow_ms_per_event")
     if "following_ms_per_event" not in feed or "following_ms_per_event" not in polling:
         return whole, said
     # while the games are written: the run's start and the day's finalize, the same in both modes, left out
-    ratio = feed["following_ms_per_event"] / polling["following_ms_per_event"]
-    written = f"{feed['following_ms_per_event']} / {polling['following_ms_per_event']} ms per event = {ratio:.2f}"
+    ratio, written = _per_event_ratio(feed, polling, "following_ms_per_event")
     return ratio, f"{written} while the games are written ({said} over the whole run)"
+
+
+def _per_event_ratio(feed: dict, polling: dict, key: str) -> tuple[float, str]:
+    ratio = feed[key] / polling[key]
+    return ratio, f"{feed[key]} / {polling[key]} ms per event = {ratio:.2f}"
 
 
 def _thousand_cpu(result: dict) -> tuple[float, str] | None:
